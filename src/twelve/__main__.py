@@ -1,0 +1,5 @@
+"""``python -m twelve`` runs the CLI."""
+
+from twelve.cli.main import main
+
+main()

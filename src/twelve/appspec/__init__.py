@@ -1,0 +1,1 @@
+"""Pure parsing and validation of what users write: Procfile, .env, formation, names."""

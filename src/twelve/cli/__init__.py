@@ -1,0 +1,1 @@
+"""The ``twelve`` command line: one module per command group, one error handler in ``main``."""

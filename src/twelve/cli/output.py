@@ -1,0 +1,56 @@
+"""Everything the CLI prints goes through here: tables for people, JSON for scripts, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from twelve.errors import TwelveError
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on stdout."""
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print an aligned table without borders (plain text in a pipe)."""
+    console = Console(highlight=False, soft_wrap=True)
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for header in headers:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    console.print(table)
+
+
+def emit(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print one line of text for people."""
+    click.echo(text, err=err, nl=nl)
+
+
+def emit_raw(data: bytes) -> None:
+    """Write bytes to stdout unchanged (streamed build output, log lines)."""
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def emit_error(error: TwelveError) -> None:
+    """The one format of every CLI error: ``twelve: message (hint)`` on stderr."""
+    line = f"twelve: {error.message}"
+    if error.hint:
+        line += f" ({error.hint})"
+    click.echo(click.style(line, fg="red") if sys.stderr.isatty() else line, err=True)
+
+
+def emit_unexpected(exc: BaseException) -> None:
+    click.echo(
+        f"twelve: unexpected error: {type(exc).__name__}: {exc} (run with --verbose for details)",
+        err=True,
+    )

@@ -1,0 +1,1 @@
+"""Log lines, the per-app journal, the hub that fans lines out, and drains."""

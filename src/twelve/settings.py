@@ -1,0 +1,252 @@
+"""The platform's own configuration: ``TWELVE_*`` environment variables, read once.
+
+This module is the only reader of ``TWELVE_*`` variables. ``Settings.from_environ`` takes an injectable
+mapping, casts every value and names the variable in every error, so the rest of the code receives one
+frozen object and never touches ``os.environ`` for platform config.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from twelve.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A host and port to listen on; port 0 lets the kernel choose."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_bind(name: str, value: str) -> Bind:
+    """Parse ``HOST:PORT`` (``[::1]:PORT`` for IPv6) or a bare port."""
+    text = value.strip()
+    if text.isdigit():
+        host, port_text = "127.0.0.1", text
+    elif text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    else:
+        host, sep, port_text = text.rpartition(":")
+        if not sep:
+            raise ConfigError(f"{name}={value!r} is not HOST:PORT", "for example 127.0.0.1:8080")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f"{name}={value!r} has no valid port", "use a port from 0 to 65535")
+    return Bind(host or "127.0.0.1", int(port_text))
+
+
+def parse_size(name: str, value: str) -> int:
+    """Parse a byte size such as ``512``, ``10K``, ``10MiB`` or ``1G`` (powers of 1024)."""
+    text = value.strip().upper().removesuffix("B").removesuffix("I")
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    factor = units.get(text[-1:], 1)
+    digits = text[:-1] if text[-1:] in units else text
+    try:
+        number = float(digits)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a size", "for example 10M or 1048576") from None
+    if number < 0:
+        raise ConfigError(f"{name}={value!r} must not be negative")
+    return int(number * factor)
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number of seconds", "for example 30") from None
+    if number < 0:
+        raise ConfigError(f"{name}={value!r} must not be negative")
+    return number
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number") from None
+    if number < 0:
+        raise ConfigError(f"{name}={value!r} must not be negative")
+    return number
+
+
+def _flag(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name}={value!r} is not a boolean", "use 1 or 0")
+
+
+class _Reader:
+    """Reads one variable at a time, casting it and naming it in errors."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def get(self, name: str, cast: Callable[[str, str], T], default: T) -> T:
+        raw = self.environ.get(name)
+        if raw is None or raw == "":
+            return default
+        return cast(name, raw)
+
+    def text(self, name: str, default: str) -> str:
+        return self.get(name, lambda _n, v: v, default)
+
+    def optional(self, name: str) -> str | None:
+        raw = self.environ.get(name)
+        return raw if raw else None
+
+
+def _default_cpu_count() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the platform, with its variable name in the comment beside it."""
+
+    home: Path  # TWELVE_HOME
+    api_bind: Bind  # TWELVE_API_BIND
+    router_bind: Bind  # TWELVE_ROUTER_BIND
+    domain: str  # TWELVE_DOMAIN
+    api_token: str | None  # TWELVE_API_TOKEN (generated into home when unset)
+    api_url: str | None  # TWELVE_API_URL (the CLI's override of the recorded address)
+    stop_timeout: float  # TWELVE_STOP_TIMEOUT: SIGTERM → SIGKILL grace, seconds
+    boot_timeout: float  # TWELVE_BOOT_TIMEOUT: time for a web process to bind $PORT
+    drain_timeout: float  # TWELVE_DRAIN_TIMEOUT: in-flight requests of retired processes
+    release_timeout: float  # TWELVE_RELEASE_TIMEOUT: the release phase's limit
+    restart_backoff_max: float  # TWELVE_RESTART_BACKOFF_MAX: cap of the doubling backoff
+    restart_reset_after: float  # TWELVE_RESTART_RESET_AFTER: up this long resets the backoff
+    log_max_bytes: int  # TWELVE_LOG_MAX_BYTES: size of one journal file before rotation
+    log_files: int  # TWELVE_LOG_FILES: journal files kept per app
+    python_default: str | None  # TWELVE_PYTHON_DEFAULT: interpreter for apps that name none
+    uv_cache_dir: Path  # TWELVE_UV_CACHE_DIR: dependency cache shared by every build
+    router_workers: int  # TWELVE_ROUTER_WORKERS
+    router_tls_bind: Bind | None  # TWELVE_ROUTER_TLS_BIND
+    router_max_header_bytes: int  # TWELVE_ROUTER_MAX_HEADER_BYTES (431 past it)
+    router_max_body_bytes: int  # TWELVE_ROUTER_MAX_BODY_BYTES (413 past it)
+    router_connect_timeout: float  # TWELVE_ROUTER_CONNECT_TIMEOUT
+    router_response_timeout: float  # TWELVE_ROUTER_RESPONSE_TIMEOUT: first byte (504 past it)
+    router_idle_timeout: float  # TWELVE_ROUTER_IDLE_TIMEOUT
+    secret_key: str | None  # TWELVE_SECRET_KEY: encrypts config at rest
+    postgres_admin_url: str | None  # TWELVE_POSTGRES_ADMIN_URL
+    redis_admin_url: str | None  # TWELVE_REDIS_ADMIN_URL
+    log_level: str  # TWELVE_LOG_LEVEL: the daemon's own stdout log level
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every ``TWELVE_*`` variable from ``environ`` (default ``os.environ``)."""
+        env = os.environ if environ is None else environ
+        r = _Reader(env)
+        home_text = r.text("TWELVE_HOME", "")
+        home = Path(home_text).expanduser() if home_text else Path.home() / ".twelve"
+        tls = r.optional("TWELVE_ROUTER_TLS_BIND")
+        return cls(
+            home=home.absolute(),
+            api_bind=r.get("TWELVE_API_BIND", parse_bind, Bind("127.0.0.1", 7700)),
+            router_bind=r.get("TWELVE_ROUTER_BIND", parse_bind, Bind("127.0.0.1", 8080)),
+            domain=r.text("TWELVE_DOMAIN", "localhost").lower().strip("."),
+            api_token=r.optional("TWELVE_API_TOKEN"),
+            api_url=r.optional("TWELVE_API_URL"),
+            stop_timeout=r.get("TWELVE_STOP_TIMEOUT", _seconds, 30.0),
+            boot_timeout=r.get("TWELVE_BOOT_TIMEOUT", _seconds, 60.0),
+            drain_timeout=r.get("TWELVE_DRAIN_TIMEOUT", _seconds, 30.0),
+            release_timeout=r.get("TWELVE_RELEASE_TIMEOUT", _seconds, 1800.0),
+            restart_backoff_max=r.get("TWELVE_RESTART_BACKOFF_MAX", _seconds, 300.0),
+            restart_reset_after=r.get("TWELVE_RESTART_RESET_AFTER", _seconds, 60.0),
+            log_max_bytes=r.get("TWELVE_LOG_MAX_BYTES", parse_size, 10 << 20),
+            log_files=max(1, r.get("TWELVE_LOG_FILES", _int, 5)),
+            python_default=r.optional("TWELVE_PYTHON_DEFAULT"),
+            uv_cache_dir=Path(r.text("TWELVE_UV_CACHE_DIR", str(home / "cache" / "uv"))),
+            router_workers=max(1, r.get("TWELVE_ROUTER_WORKERS", _int, _default_cpu_count())),
+            router_tls_bind=parse_bind("TWELVE_ROUTER_TLS_BIND", tls) if tls else None,
+            router_max_header_bytes=r.get("TWELVE_ROUTER_MAX_HEADER_BYTES", parse_size, 8 << 10),
+            router_max_body_bytes=r.get("TWELVE_ROUTER_MAX_BODY_BYTES", parse_size, 100 << 20),
+            router_connect_timeout=r.get("TWELVE_ROUTER_CONNECT_TIMEOUT", _seconds, 5.0),
+            router_response_timeout=r.get("TWELVE_ROUTER_RESPONSE_TIMEOUT", _seconds, 30.0),
+            router_idle_timeout=r.get("TWELVE_ROUTER_IDLE_TIMEOUT", _seconds, 55.0),
+            secret_key=r.optional("TWELVE_SECRET_KEY"),
+            postgres_admin_url=r.optional("TWELVE_POSTGRES_ADMIN_URL"),
+            redis_admin_url=r.optional("TWELVE_REDIS_ADMIN_URL"),
+            log_level=r.text("TWELVE_LOG_LEVEL", "info").lower(),
+            environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
+        )
+
+    # Paths under home, named once here so no module builds them by hand.
+    @property
+    def store_path(self) -> Path:
+        return self.home / "twelve.db"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def token_path(self) -> Path:
+        return self.home / "api-token"
+
+    @property
+    def endpoints_path(self) -> Path:
+        """Where the daemon records the addresses it bound, for the CLI on the same machine."""
+        return self.run_dir / "endpoints.json"
+
+    @property
+    def routes_path(self) -> Path:
+        """The route table the daemon writes and the router reads."""
+        return self.run_dir / "routes.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def builds_dir(self) -> Path:
+        return self.home / "builds"
+
+    @property
+    def repos_dir(self) -> Path:
+        return self.home / "repos"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Per-process writable copies of app directories."""
+        return self.home / "scratch"
+
+    @property
+    def services_dir(self) -> Path:
+        return self.home / "services"
+
+
+def twelve_executable() -> list[str]:
+    """The command line that runs this same twelve (used to start the router and helpers)."""
+    return [sys.executable, "-m", "twelve"]
+
+
+def uv_binary() -> str:
+    """The uv executable twelve builds with: the one installed beside twelve, else PATH's."""
+    try:
+        from uv import find_uv_bin  # noqa: PLC0415 (optional at import time)
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if not found:
+            raise ConfigError("uv was not found", "install twelve with its dependencies") from None
+        return found
