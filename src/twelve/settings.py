@@ -19,6 +19,18 @@ from twelve.errors import ConfigError
 
 T = TypeVar("T")
 
+NETWORK_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+)
+
 
 @dataclass(frozen=True)
 class Bind:
@@ -68,7 +80,9 @@ def _seconds(name: str, value: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a number of seconds", "for example 30") from None
+        raise ConfigError(
+            f"{name}={value!r} is not a number of seconds", "for example 30"
+        ) from None
     if number < 0:
         raise ConfigError(f"{name}={value!r} must not be negative")
     return number
@@ -149,6 +163,9 @@ class Settings:
     redis_admin_url: str | None  # TWELVE_REDIS_ADMIN_URL
     log_level: str  # TWELVE_LOG_LEVEL: the daemon's own stdout log level
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # How this machine reaches package registries (proxies, CA bundles): builds need it to
+    # download dependencies; app processes never get it.
+    network_environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -187,6 +204,7 @@ class Settings:
             redis_admin_url=r.optional("TWELVE_REDIS_ADMIN_URL"),
             log_level=r.text("TWELVE_LOG_LEVEL", "info").lower(),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
+            network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},
         )
 
     # Paths under home, named once here so no module builds them by hand.

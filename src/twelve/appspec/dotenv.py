@@ -94,7 +94,10 @@ def format_dotenv(config: dict[str, str]) -> str:
             lines.append(f"{key}={value}")
         else:
             escaped = (
-                value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("$", "\\$")
+                value.replace("\\", "\\\\")
+                .replace('"', '\\"')
+                .replace("\n", "\\n")
+                .replace("$", "\\$")
             )
             lines.append(f'{key}="{escaped}"')
     return "".join(line + "\n" for line in lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,3 +55,18 @@ def emit_unexpected(exc: BaseException) -> None:
         f"twelve: unexpected error: {type(exc).__name__}: {exc} (run with --verbose for details)",
         err=True,
     )
+
+
+_COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_cyan", "bright_magenta")
+
+
+def emit_log_line(line: dict[str, str], *, as_json: bool, colour: bool) -> None:
+    """One log line: as stored, as JSON, or with the process name coloured in a terminal."""
+    if as_json:
+        click.echo(json.dumps(line))
+        return
+    prefix = f"{line['source']}[{line['process']}]:"
+    if colour:
+        tint = _COLOURS[zlib.crc32(line["process"].encode()) % len(_COLOURS)]
+        prefix = click.style(prefix, fg=tint)
+    click.echo(f"{line['time']} {prefix} {line['message']}")

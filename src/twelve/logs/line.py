@@ -61,16 +61,48 @@ def parse_line(text: str) -> LogLine | None:
 def decode_output(data: bytes) -> list[str]:
     """Split raw process output into messages: invalid UTF-8 replaced, long lines split.
 
-    ``data`` holds whole lines (a trailing newline is optional). Lines over MAX_LINE_BYTES are cut
-    into pieces of at most that many bytes so one runaway line cannot grow the journal unbounded.
+    ``data`` holds whole lines (a trailing newline is optional). Lines over MAX_LINE_BYTES (in
+    UTF-8, after replacement) are cut into pieces of at most that many bytes, never inside a
+    character, so one runaway line cannot grow the journal unbounded.
     """
-    messages: list[str] = []
-    for raw in data.split(b"\n"):
-        chunk = raw.removesuffix(b"\r")
-        while len(chunk) > MAX_LINE_BYTES:
-            messages.append(chunk[:MAX_LINE_BYTES].decode("utf-8", "replace"))
-            chunk = chunk[MAX_LINE_BYTES:]
-        messages.append(chunk.decode("utf-8", "replace"))
+    # Decoding before splitting gives the same text ("\n" is never part of a UTF-8 sequence)
+    # and keeps the common case (short lines, no "\r") to a few C calls.
+    text = data.decode("utf-8", "replace")
+    messages = text.split("\n")
     if data.endswith(b"\n"):
         messages.pop()
-    return messages
+    # A character is at most 4 bytes: only lines this long may need their bytes counted.
+    if "\r" not in text and max(map(len, messages), default=0) * 4 <= MAX_LINE_BYTES:
+        return messages
+    out: list[str] = []
+    for message in messages:
+        out.extend(_split_long(message.removesuffix("\r")))
+    return out
+
+
+def _split_long(message: str) -> list[str]:
+    raw = message.encode()
+    if len(raw) <= MAX_LINE_BYTES:
+        return [message]
+    pieces = []
+    while len(raw) > MAX_LINE_BYTES:
+        cut = utf8_cut(raw, MAX_LINE_BYTES)
+        pieces.append(raw[:cut].decode())
+        raw = raw[cut:]
+    pieces.append(raw.decode())
+    return pieces
+
+
+def utf8_cut(data: bytes, limit: int) -> int:
+    """Where to cut ``data`` at most ``limit`` bytes in without splitting a UTF-8 character.
+
+    Backs off over at most three continuation bytes; invalid input is cut at ``limit`` as is.
+    """
+    if len(data) <= limit:
+        return len(data)
+    for back in range(4):
+        if limit - back <= 0:
+            break
+        if data[limit - back] & 0xC0 != 0x80:  # the byte after the cut starts a character
+            return limit - back
+    return limit

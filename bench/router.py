@@ -1,0 +1,241 @@
+"""Router throughput and latency against the app served directly and through nginx.
+
+    .venv/bin/python bench/router.py [--duration 5] [--connections 32,256] [--app hello|fast]
+
+One run measures the same app with two web processes (a) directly, the load split over both ports,
+(b) through twelve's router, (c) through nginx with an upstream keep-alive pool when nginx is
+installed. It prints requests/s and p50/p99 latency per connection count, and the ratios
+router/nginx and router/direct. Load comes from wrk when present, else from a Python load
+generator in a separate process. ``--app hello`` is examples/hello-python (HTTP/1.0, a thread per
+connection); ``--app fast`` is a keep-alive uvloop server, so the proxies themselves are the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO = ROOT / "examples" / "hello-python"
+FAST_APP = Path(__file__).resolve().parent / "fast_app.py"
+LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
+HOST = "hello.localhost"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port} after {timeout}s")
+
+
+def start(stack: ExitStack, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+    """Start a process in its own group; the stack ends the group."""
+    proc = subprocess.Popen(argv, start_new_session=True, **kwargs)  # type: ignore[call-overload]
+
+    def stop() -> None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+
+    stack.callback(stop)
+    return proc
+
+
+def start_apps(stack: ExitStack, app: str) -> list[int]:
+    ports = []
+    for i in (1, 2):
+        port = free_port()
+        env = {**os.environ, "PORT": str(port), "DYNO": f"web.{i}", "PYTHONUNBUFFERED": "1"}
+        script = ["python", "app.py"] if app == "hello" else [sys.executable, str(FAST_APP)]
+        start(
+            stack, script, cwd=HELLO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        ports.append(port)
+    for port in ports:
+        wait_port(port)
+    return ports
+
+
+def start_router(stack: ExitStack, tmp: Path, ports: list[int], workers: int) -> int:
+    home = tmp / "twelve"
+    (home / "run").mkdir(parents=True)
+    backends = [
+        {"dyno": f"web.{i}", "host": "127.0.0.1", "port": p} for i, p in enumerate(ports, 1)
+    ]
+    (home / "run" / "routes.json").write_text(
+        json.dumps({"version": 1, "apps": {"hello": {"backends": backends}}})
+    )
+    log = tmp / "router.log"
+    env = {
+        **os.environ,
+        "TWELVE_HOME": str(home),
+        "TWELVE_ROUTER_BIND": "127.0.0.1:0",
+        "TWELVE_ROUTER_WORKERS": str(workers),
+    }
+    with log.open("wb") as out:
+        start(stack, [sys.executable, "-m", "twelve.router"], env=env, stdout=out)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        found = re.search(r'"listening", "address": "[^"]*:(\d+)"', log.read_text())
+        if found:
+            return int(found.group(1))
+        time.sleep(0.05)
+    raise SystemExit(f"the router did not start:\n{log.read_text()}")
+
+
+NGINX_CONF = """
+worker_processes {workers};
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {tmp}/nginx-access.log combined buffer=64k;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream hello {{ server 127.0.0.1:{p1}; server 127.0.0.1:{p2}; keepalive 256; }}
+    server {{
+        listen 127.0.0.1:{port} reuseport;
+        server_name {host};
+        location / {{
+            proxy_pass http://hello;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(stack: ExitStack, tmp: Path, ports: list[int], workers: int) -> int | None:
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if nginx is None:
+        return None
+    port = free_port()
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(workers=workers, tmp=tmp, p1=ports[0], p2=ports[1], port=port, host=HOST)
+    )
+    start(stack, [nginx, "-p", str(tmp), "-c", str(conf)], stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return port
+
+
+def load(ports: list[int], connections: int, duration: float) -> dict[str, float]:
+    """Requests/s and p50/p99 (ms) with ``connections`` split over ``ports``, run together."""
+    per_port = max(1, connections // len(ports))
+    procs = []
+    for port in ports:
+        url = f"http://127.0.0.1:{port}/"
+        if shutil.which("wrk"):
+            argv = ["wrk", "-t", "2", "-c", str(per_port), "-d", f"{max(1, round(duration))}s"]
+            argv += ["--latency"]
+            argv += ["-H", f"Host: {HOST}", url]
+        else:
+            argv = [sys.executable, str(LOADGEN), url, HOST, str(per_port), str(duration)]
+        procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True))
+    parse = parse_wrk if shutil.which("wrk") else json.loads
+    results = [parse(p.communicate()[0]) for p in procs]
+    return {
+        "rps": sum(r["rps"] for r in results),
+        "p50": max(r["p50"] for r in results),
+        "p99": max(r["p99"] for r in results),
+        "errors": sum(r["errors"] for r in results),
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = 0
+    if found := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    ):
+        errors += sum(int(g) for g in found.groups())
+    if found := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors += int(found.group(1))
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--connections", default="32,256")
+    parser.add_argument("--app", choices=("hello", "fast"), default="hello")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    counts = [int(c) for c in args.connections.split(",")]
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp_text:
+        tmp = Path(tmp_text)
+        ports = start_apps(stack, args.app)
+        targets = {"direct": ports, "twelve": [start_router(stack, tmp, ports, args.workers)]}
+        nginx_port = start_nginx(stack, tmp, ports, args.workers)
+        if nginx_port is not None:
+            targets["nginx"] = [nginx_port]
+        else:
+            print("nginx is not installed: measuring direct and twelve only")
+        tool = "wrk" if shutil.which("wrk") else "python load generator"
+        print(f"app={args.app} workers={args.workers} duration={args.duration}s load={tool}")
+        for count in counts:
+            results = {}
+            for name, target in targets.items():
+                load(target, count, min(1.0, args.duration))  # warm up pools and caches
+                results[name] = load(target, count, args.duration)
+            print(f"\n{count} connections")
+            for name, r in results.items():
+                print(
+                    f"  {name:7} {r['rps']:10.0f} req/s   p50 {r['p50']:7.2f} ms   "
+                    f"p99 {r['p99']:7.2f} ms   errors {int(r['errors'])}"
+                )
+            twelve = results["twelve"]
+            print(f"  twelve/direct throughput {twelve['rps'] / results['direct']['rps']:.2f}x")
+            if "nginx" in results:
+                nginx = results["nginx"]
+                print(
+                    f"  twelve/nginx  throughput {twelve['rps'] / nginx['rps']:.2f}x   "
+                    f"p99 {twelve['p99'] / nginx['p99']:.2f}x  (target: >= 1.00x, <= 1.20x)"
+                )
+
+
+if __name__ == "__main__":
+    main()

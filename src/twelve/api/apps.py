@@ -1,0 +1,73 @@
+"""Apps: list, create, info, destroy."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from twelve.api.body import json_body
+from twelve.api.context import platform
+from twelve.appspec.names import validate_app_name
+from twelve.errors import UsageError
+
+
+async def list_apps(request: Request) -> JSONResponse:
+    p = platform(request)
+    apps = []
+    for app in p.store.list_apps():
+        release = p.store.current_release(app.name)
+        apps.append(
+            {
+                "name": app.name,
+                "created_at": app.created_at,
+                "release": release.version if release else None,
+                "url": p.app_url(app.name),
+            }
+        )
+    return JSONResponse(apps)
+
+
+async def create_app(request: Request) -> JSONResponse:
+    p = platform(request)
+    body = await json_body(request)
+    name = validate_app_name(str(body.get("name", "")))
+    app = p.store.create_app(name)
+    p.event(name, "api", f"App {name} created")
+    return JSONResponse({"name": app.name, "url": p.app_url(name)}, status_code=201)
+
+
+async def app_info(request: Request) -> JSONResponse:
+    p = platform(request)
+    name = request.path_params["app"]
+    app = p.store.get_app(name)
+    release = p.store.current_release(name)
+    return JSONResponse(
+        {
+            "name": app.name,
+            "created_at": app.created_at,
+            "url": p.app_url(name),
+            "release": release.version if release else None,
+            "commit": release.commit if release else None,
+            "formation": p.store.get_formation(name),
+            "domains": [h for h, _ in p.store.list_domains(name)],
+        }
+    )
+
+
+async def destroy_app(request: Request) -> JSONResponse:
+    p = platform(request)
+    name = request.path_params["app"]
+    if request.query_params.get("confirm") != name:
+        raise UsageError(f"destroying {name} needs confirmation", f"pass --confirm {name}")
+    await p.deployer.destroy(name)
+    await p.hub.remove_app(name)
+    return JSONResponse({"name": name, "destroyed": True})
+
+
+routes = [
+    Route("/apps", list_apps, methods=["GET"]),
+    Route("/apps", create_app, methods=["POST"]),
+    Route("/apps/{app}", app_info, methods=["GET"]),
+    Route("/apps/{app}", destroy_app, methods=["DELETE"]),
+]

@@ -1,0 +1,48 @@
+"""Config vars: read (masked unless asked) and change (each change is a release)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from twelve.api.body import json_body
+from twelve.api.context import platform
+from twelve.api.serialize import release_json
+from twelve.appspec.names import validate_config_key
+from twelve.errors import UsageError
+
+
+async def get_config(request: Request) -> JSONResponse:
+    p = platform(request)
+    app = request.path_params["app"]
+    p.store.get_app(app)
+    return JSONResponse(p.store.get_config(app))
+
+
+async def patch_config(request: Request) -> JSONResponse:
+    """Body: ``{"KEY": "value", "OTHER": null}``; null unsets."""
+    p = platform(request)
+    app = request.path_params["app"]
+    body = await json_body(request)
+    if not body:
+        raise UsageError("no config vars given", "for example: twelve config:set KEY=value")
+    changes: dict[str, str | None] = {}
+    for key, value in body.items():
+        validate_config_key(key)
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"the value of {key} must be a string or null")
+        changes[key] = value
+    release = await p.deployer.set_config(app, changes)
+    return JSONResponse(
+        {
+            "config_keys": sorted(p.store.get_config(app)),
+            "release": release_json(release) if release else None,
+        }
+    )
+
+
+routes = [
+    Route("/apps/{app}/config", get_config, methods=["GET"]),
+    Route("/apps/{app}/config", patch_config, methods=["PATCH"]),
+]

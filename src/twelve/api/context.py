@@ -1,0 +1,44 @@
+"""What API handlers may use: the store to read, the deployer and supervisor to change things."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from twelve.gitpush import PushTokens
+from twelve.logs.line import make_line
+from twelve.settings import Settings
+from twelve.store import Store
+
+if TYPE_CHECKING:
+    from twelve.deploy import Deployer
+    from twelve.logs.hub import LogHub
+    from twelve.supervisor.manager import Supervisor
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    store: Store
+    deployer: Deployer
+    supervisor: Supervisor
+    hub: LogHub
+    token: str
+    router_url: str = ""
+    api_url: str = ""
+    push_tokens: PushTokens = field(default_factory=PushTokens)
+
+    def event(self, app: str, process: str, text: str) -> None:
+        """A ``twelve[process]`` line in the app's stream."""
+        self.hub.publish(app, make_line("twelve", process, text))
+
+    def app_url(self, app: str) -> str:
+        return self.router_url.replace("://", f"://{app}.", 1) if self.router_url else ""
+
+
+def platform(request: Request) -> Platform:
+    value = request.app.state.platform
+    assert isinstance(value, Platform)
+    return value

@@ -1,0 +1,57 @@
+"""Everything an export needs about one release, in one document (config values included)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from twelve.api.context import platform
+from twelve.deploy import health_path
+from twelve.errors import Conflict, UsageError
+
+
+async def release_export(request: Request) -> JSONResponse:
+    """``GET /apps/{app}/export?release=N`` (default the live release)."""
+    p = platform(request)
+    app = request.path_params["app"]
+    p.store.get_app(app)
+    wanted = request.query_params.get("release")
+    if wanted:
+        text = wanted.lower().removeprefix("v")
+        if not text.isdigit():
+            raise UsageError(f"{wanted!r} is not a release", "for example --release v3")
+        release = p.store.get_release(app, int(text))
+    else:
+        current = p.store.current_release(app)
+        if current is None:
+            raise Conflict(f"{app} has no release yet", "deploy it first")
+        release = current
+    if release.build_id is None:
+        raise Conflict(f"v{release.version} has no build")
+    build = p.store.get_build(release.build_id)
+    formation = p.store.get_formation(app)
+    return JSONResponse(
+        {
+            "app": app,
+            "release": {
+                "version": release.version,
+                "description": release.description,
+                "commit": release.commit,
+                "config": release.config,
+                "procfile": release.procfile,
+            },
+            "formation": {k: formation.get(k, 0) for k in release.procfile if k != "release"},
+            "domains": [h for h, _ in p.store.list_domains(app)],
+            "build": {"builder": build.builder, "runtime": build.runtime},
+            "healthcheck_path": health_path(build, release.config),
+            "settings": {
+                "stop_timeout": p.settings.stop_timeout,
+                "boot_timeout": p.settings.boot_timeout,
+                "domain": p.settings.domain,
+            },
+        }
+    )
+
+
+routes = [Route("/apps/{app}/export", release_export, methods=["GET"])]

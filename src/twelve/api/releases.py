@@ -1,0 +1,76 @@
+"""Deploys, releases and rollback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from twelve.api.body import json_body
+from twelve.api.context import platform
+from twelve.api.serialize import release_json
+from twelve.api.streaming import Emit, stream_operation
+from twelve.deploy import Source
+from twelve.errors import UsageError
+
+MAX_UPLOAD = 1 << 30
+
+
+async def create_deploy(request: Request) -> Response:
+    """Body: a tarball (``application/x-tar``, commit in ``X-Twelve-Commit``) or JSON git_url/ref."""
+    p = platform(request)
+    app = request.path_params["app"]
+    p.store.get_app(app)
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await json_body(request)
+        url = body.get("git_url")
+        if not isinstance(url, str) or not url:
+            raise UsageError("a deploy needs git_url or a tarball body")
+        ref = body.get("ref")
+        source = Source(git_url=url, ref=ref if isinstance(ref, str) and ref else None)
+    else:
+        data = await request.body()
+        if not data:
+            raise UsageError("the deploy body is empty", "send the app's source as a tarball")
+        if len(data) > MAX_UPLOAD:
+            raise UsageError("the source upload is larger than 1 GiB")
+        source = Source(tarball=data, commit=request.headers.get("x-twelve-commit") or None)
+
+    async def work(emit: Emit) -> dict[str, Any]:
+        release = await p.deployer.deploy(app, source, emit)
+        emit(f"-----> {p.app_url(app) or app} deployed")
+        return {"release": release_json(release), "url": p.app_url(app)}
+
+    return stream_operation(work)
+
+
+async def list_releases(request: Request) -> JSONResponse:
+    p = platform(request)
+    app = request.path_params["app"]
+    p.store.get_app(app)
+    return JSONResponse([release_json(r) for r in p.store.list_releases(app)])
+
+
+async def rollback(request: Request) -> JSONResponse:
+    p = platform(request)
+    app = request.path_params["app"]
+    body = await json_body(request)
+    target = body.get("version")
+    if target is None:
+        current = p.store.current_release(app)
+        if current is None or current.version < 2:
+            raise UsageError(f"{app} has no earlier release to roll back to")
+        target = current.version - 1
+    if not isinstance(target, int) or target < 1:
+        raise UsageError("version must be a release number such as 3")
+    release = await p.deployer.rollback(app, target)
+    return JSONResponse(release_json(release), status_code=201)
+
+
+routes = [
+    Route("/apps/{app}/deploys", create_deploy, methods=["POST"]),
+    Route("/apps/{app}/releases", list_releases, methods=["GET"]),
+    Route("/apps/{app}/rollback", rollback, methods=["POST"]),
+]

@@ -1,0 +1,1 @@
+"""Builds: detect the app's kind, plan the steps as data, run them into an immutable slug."""

@@ -1,0 +1,94 @@
+"""Run a build plan into a slug directory: ``<slug>/app`` (the source) and ``<slug>/venv``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twelve.appspec.procfile import Procfile
+from twelve.build import interpreters
+from twelve.build.detect import gather_facts, read_procfile
+from twelve.build.plan import DETECTION_ORDER, plan_build
+from twelve.errors import BuildError
+from twelve.settings import Settings, uv_binary
+from twelve.supervisor import spawn
+from twelve.supervisor.environment import SYSTEM_PATH, build_environment
+
+BUILD_TIMEOUT = 30 * 60.0
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    builder: str
+    procfile: Procfile
+    runtime: dict[str, Any] = field(default_factory=dict)
+
+
+async def build_slug(
+    settings: Settings, slug_dir: Path, emit: Callable[[str], None], config: dict[str, str]
+) -> BuildOutcome:
+    """Build the source in ``slug_dir/app`` in place; raise BuildError saying which step failed."""
+    started = time.monotonic()
+    app_dir = slug_dir / "app"
+    facts = await asyncio.to_thread(gather_facts, app_dir, config)
+    plan = plan_build(facts)
+    procfile = read_procfile(app_dir)
+    emit(f"-----> Detection order: {', '.join(DETECTION_ORDER)}; using the {plan.builder} builder")
+    for note in plan.notes:
+        emit(f"-----> {note}")
+    values = {"app": str(app_dir), "venv": str(slug_dir / "venv"), "uv": uv_binary(), "python": ""}
+    runtime: dict[str, Any] = {"builder": plan.builder}
+    if plan.needs_python:
+        choice = interpreters.choose(
+            facts.python_request, list(interpreters.discover()), settings.python_default
+        )
+        if choice.note:
+            emit(f"-----> {choice.note}")
+        source = facts.python_version_file or "the platform default"
+        emit(f"-----> Python {choice.interpreter.label} (from {source})")
+        values["python"] = choice.interpreter.path
+        runtime["python"] = choice.interpreter.label
+    env = build_environment(
+        home=str(slug_dir),
+        uv_cache=str(settings.uv_cache_dir),
+        path=f"{slug_dir / 'venv' / 'bin'}:{os.path.dirname(values['uv'])}:{SYSTEM_PATH}",
+    )
+    env.update(settings.network_environ)
+    env["NPM_CONFIG_CACHE"] = str(settings.home / "cache" / "npm")
+    env["NPM_CONFIG_UPDATE_NOTIFIER"] = "false"
+    env["NPM_CONFIG_FUND"] = "false"
+    settings.uv_cache_dir.mkdir(parents=True, exist_ok=True)
+    steps = plan.render(values)
+    for step in steps:
+        emit(f"-----> {step.description[0].upper()}{step.description[1:]}")
+        code = await spawn.run_to_completion(
+            step.argv,
+            cwd=app_dir,
+            env={**env, **(config if step.with_app_config else {}), **dict(step.env)},
+            on_line=lambda text: emit(f"       {text}"),
+            timeout=BUILD_TIMEOUT,
+        )
+        if code != 0:
+            raise BuildError(
+                f"build step '{step.description}' {spawn.describe_exit(code)}",
+                "fix the error shown above and deploy again; the running release is unchanged",
+            )
+    # Unrendered, so an export can replay the same steps elsewhere (a Dockerfile).
+    runtime["steps"] = [
+        {
+            "description": s.description,
+            "argv": list(s.argv),
+            "env": dict(s.env),
+            "with_app_config": s.with_app_config,
+        }
+        for s in plan.steps
+    ]
+    runtime["duration"] = round(time.monotonic() - started, 3)
+    emit(f"-----> Process types: {', '.join(procfile.types) or 'none'}")
+    emit(f"-----> Built in {runtime['duration']:.1f}s")
+    return BuildOutcome(plan.builder, procfile, runtime)

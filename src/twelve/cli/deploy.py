@@ -1,0 +1,84 @@
+"""``deploy``, ``releases``, ``rollback``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from twelve.cli import output
+from twelve.cli.archive import looks_like_git_url, pack_directory
+from twelve.cli.common import app_option, client, follow_operation, format_age, json_option
+from twelve.errors import UsageError
+
+
+@click.command("deploy")
+@app_option
+@click.argument("source", default=".")
+@click.option("--ref", help="Branch, tag or commit to deploy (default: the working tree / HEAD).")
+@json_option
+def deploy(app: str, source: str, ref: str | None, as_json: bool) -> None:
+    """Build SOURCE (a directory or a git URL) and release it."""
+    api = client()
+    if looks_like_git_url(source):
+        events = api.stream("POST", f"/apps/{app}/deploys", json={"git_url": source, "ref": ref})
+    else:
+        archive = pack_directory(Path(source), ref)
+        if not as_json:
+            note = " (uncommitted changes included)" if archive.dirty else ""
+            commit = archive.commit[:7] if archive.commit else "no commit"
+            output.emit(f"-----> Uploading {archive.files} files at {commit}{note}")
+        headers = {"Content-Type": "application/x-tar"}
+        if archive.commit:
+            headers["X-Twelve-Commit"] = archive.commit
+        events = api.stream("POST", f"/apps/{app}/deploys", content=archive.data, headers=headers)
+    done = follow_operation(events, echo=not as_json)
+    if as_json:
+        output.emit_json(done)
+
+
+@click.command("releases")
+@app_option
+@json_option
+def releases(app: str, as_json: bool) -> None:
+    """List an app's releases, newest first."""
+    data = client().request("GET", f"/apps/{app}/releases")
+    if as_json:
+        output.emit_json(data)
+        return
+    now = time.time()
+    rows = [
+        (
+            f"v{r['version']}",
+            r["description"],
+            (r["commit"] or "")[:7],
+            format_age(now - r["created_at"]) + " ago",
+        )
+        for r in data
+    ]
+    output.emit_table(("VERSION", "DESCRIPTION", "COMMIT", "CREATED"), rows)
+
+
+@click.command("rollback")
+@app_option
+@click.argument("version", required=False)
+@json_option
+def rollback(app: str, version: str | None, as_json: bool) -> None:
+    """Make a new release with VERSION's build and config (default: the one before the current)."""
+    body: dict[str, int] = {}
+    if version is not None:
+        text = version.lower().removeprefix("v")
+        if not text.isdigit():
+            raise UsageError(f"{version!r} is not a release", "for example: twelve rollback v3")
+        body["version"] = int(text)
+    data = client().request("POST", f"/apps/{app}/rollback", json=body)
+    if as_json:
+        output.emit_json(data)
+    else:
+        output.emit(f"Rolled back {app}: v{data['version']} ({data['description']})")
+        if data.get("addons_notice"):
+            output.emit(f"Note: {data['addons_notice']}")
+
+
+commands = [deploy, releases, rollback]

@@ -1,0 +1,93 @@
+"""``ps``, ``ps:scale``, ``ps:restart``, ``run``."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+
+import click
+
+from twelve.appspec.formation import parse_scale_args
+from twelve.cli import output
+from twelve.cli.common import app_option, client, follow_operation, format_age, json_option
+from twelve.errors import UsageError
+
+
+@click.command("ps")
+@app_option
+@json_option
+def ps(app: str, as_json: bool) -> None:
+    """List an app's processes with their state, pid, uptime and restarts."""
+    data = client().request("GET", f"/apps/{app}/ps")
+    if as_json:
+        output.emit_json(data)
+        return
+    rows = []
+    for p in data:
+        state = p["state"]
+        if state == "crashed" and p["next_attempt_at"]:
+            wait = max(0.0, p["next_attempt_at"] - time.time())
+            state = f"crashed (next attempt in {wait:.0f}s)"
+        rows.append(
+            (
+                p["name"],
+                state,
+                p["pid"] or "",
+                format_age(p["uptime"]),
+                p["restarts"],
+                f"v{p['release']}",
+                p["command"],
+            )
+        )
+    output.emit_table(("PROCESS", "STATE", "PID", "UPTIME", "RESTARTS", "RELEASE", "COMMAND"), rows)
+
+
+@click.command("ps:scale")
+@app_option
+@click.argument("changes", nargs=-1, required=True)
+@json_option
+def ps_scale(app: str, changes: tuple[str, ...], as_json: bool) -> None:
+    """Scale process types: web=2 worker=1."""
+    formation = client().request(
+        "PATCH", f"/apps/{app}/formation", json=parse_scale_args(list(changes))
+    )
+    if as_json:
+        output.emit_json(formation)
+    else:
+        output.emit("Scaled to " + " ".join(f"{k}={v}" for k, v in formation.items()))
+
+
+@click.command("ps:restart")
+@app_option
+@click.argument("process", required=False)
+@json_option
+def ps_restart(app: str, process: str | None, as_json: bool) -> None:
+    """Restart all processes, one type (web) or one process (web.1), without downtime."""
+    data = client().request("POST", f"/apps/{app}/ps/restart", json={"process": process})
+    if as_json:
+        output.emit_json(data)
+    else:
+        output.emit(f"Restarted {data['restarted']}")
+
+
+@click.command("run", context_settings={"ignore_unknown_options": True})
+@app_option
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(app: str, command: tuple[str, ...]) -> None:
+    """Run a one-off command in the live release's environment; exits with its code.
+
+    One argument is run as a shell command line ('twelve run -a APP "echo $PORT; env"'); several
+    are quoted word by word ('twelve run -a APP -- python -c "print(1)"').
+    """
+    # One argument is a shell command line, as Heroku takes it; several are quoted word by word.
+    text = command[0] if len(command) == 1 else shlex.join(command)
+    if not text.strip():
+        raise UsageError("run needs a command", "twelve run -a APP -- COMMAND")
+    events = client().stream("POST", f"/apps/{app}/run", json={"command": text})
+    done = follow_operation(events)
+    code = done.get("exit_code")
+    sys.exit(code if isinstance(code, int) and 0 <= code < 256 else 128 + abs(code or 1))
+
+
+commands = [ps, ps_scale, ps_restart, run]

@@ -1,0 +1,265 @@
+"""``twelve server``: the composition root. Builds every part, handles signals, shuts down in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Iterator
+
+import uvicorn
+
+from twelve.api.app import create_app
+from twelve.api.context import Platform
+from twelve.deploy import Deployer
+from twelve.errors import DeployError
+from twelve.logs.hub import LogHub
+from twelve.logs.line import make_line
+from twelve.routes import route_table, write_atomically
+from twelve.settings import Settings, twelve_executable
+from twelve.store import ProcessRecord, Store
+from twelve.supervisor import spawn
+from twelve.supervisor.manager import Supervisor
+from twelve.supervisor.policy import Backoff
+from twelve.supervisor.process import Timing
+from twelve.supervisor.scratch import clear_all
+
+log = logging.getLogger("twelve")
+ROUTER_RECORD = ("-twelve-", "router")
+
+
+def ensure_token(settings: Settings) -> str:
+    """The API token: from TWELVE_API_TOKEN, else generated once into a 0600 file."""
+    if settings.api_token:
+        return settings.api_token
+    path = settings.token_path
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+class RouterProcess:
+    """The router as a child process group: started, fed SIGHUP on table changes, restarted."""
+
+    def __init__(self, settings: Settings, store: Store, hub: LogHub) -> None:
+        self.settings = settings
+        self.store = store
+        self.hub = hub
+        self.child: spawn.Child | None = None
+        self.address: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in self.settings.environ.items() if k != "TWELVE_API_TOKEN"}
+        env.update({"TWELVE_HOME": str(self.settings.home), "PATH": os.environ.get("PATH", "")})
+        return env
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._life(), name="router")
+
+    async def _life(self) -> None:
+        delay = 0.5
+        while not self._stopping:
+            argv = [*twelve_executable()[:1], "-m", "twelve.router"]
+            self.child = await spawn.start(argv, cwd=self.settings.home, env=self.environment())
+            self.store.record_process(
+                ProcessRecord(
+                    *ROUTER_RECORD,
+                    self.child.pid,
+                    self.child.pgid,
+                    self.child.start_ticks,
+                    None,
+                    0,
+                    None,
+                )
+            )
+            assert self.child.process.stdout is not None
+            async for raw in self.child.process.stdout:
+                self._handle(raw)
+            code = await self.child.process.wait()
+            self.store.forget_process(*ROUTER_RECORD, self.child.pid)
+            if self._stopping:
+                return
+            log.warning("router %s; restarting in %.1fs", spawn.describe_exit(code), delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _handle(self, raw: bytes) -> None:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            log.info("router: %s", raw.decode(errors="replace").rstrip())
+            return
+        if not isinstance(event, dict):
+            return
+        if event.get("event") == "listening" and not self.address.done():
+            self.address.set_result(str(event["address"]))
+        elif isinstance(event.get("app"), str) and "line" in event:
+            self.hub.publish(event["app"], make_line("router", "router", str(event["line"])))
+        elif "line" in event or "message" in event:
+            log.info("router: %s", event.get("line") or event.get("message"))
+
+    def reload(self) -> None:
+        if self.child is not None and self.child.process.returncode is None:
+            spawn.signal_group(self.child.pgid, signal.SIGHUP)
+
+    async def stop(self, grace: float) -> None:
+        self._stopping = True
+        if self.child is not None:
+            await spawn.stop_group(self.child.pgid, grace, self.child)
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM and SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Daemon:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._shutdown = asyncio.Event()
+        self._table_version = 0
+        self._table_dirty = False
+
+    def _request_shutdown(self, signum: int) -> None:
+        # Signal handlers only record; the main coroutine acts.
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        self._shutdown.set()
+
+    def _routes_changed(self) -> None:
+        if not self._table_dirty:
+            self._table_dirty = True
+            asyncio.get_running_loop().call_soon(self._write_routes)
+
+    def _write_routes(self) -> None:
+        self._table_dirty = False
+        self._table_version += 1
+        table = route_table(
+            self._table_version, self.supervisor.backends(), self.store.list_domains()
+        )
+        write_atomically(self.settings.routes_path, table)
+        self.router.reload()
+
+    async def run(self) -> int:
+        s = self.settings
+        for path in (s.home, s.run_dir, s.logs_dir, s.builds_dir, s.scratch_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        os.chmod(s.home, 0o700)
+        token = ensure_token(s)
+        self.store = Store(s.store_path)
+        self.hub = LogHub(s.logs_dir, s.log_max_bytes, s.log_files)
+        await self.hub.start()
+
+        def app_line(app: str, process: str, text: str) -> None:
+            self.hub.publish(app, make_line("app", process, text))
+
+        def event(app: str, process: str, text: str) -> None:
+            self.hub.publish(app, make_line("twelve", process, text))
+
+        timing = Timing(
+            boot_timeout=s.boot_timeout,
+            stop_timeout=s.stop_timeout,
+            drain_pause=min(s.drain_timeout, 1.0),
+            backoff=Backoff(cap=s.restart_backoff_max, reset_after=s.restart_reset_after),
+        )
+        self.supervisor = Supervisor(
+            self.store, s.scratch_dir, timing, app_line, event, self._routes_changed
+        )
+        deployer = Deployer(s, self.store, self.supervisor, event, app_line)
+        ended = await self.supervisor.end_previous_life()
+        if ended:
+            log.info("ended %d processes left by a previous run", ended)
+        await clear_all(s.scratch_dir)
+        write_atomically(s.routes_path, route_table(0, {}, self.store.list_domains()))
+        self.router = RouterProcess(s, self.store, self.hub)
+        self.router.start()
+        router_address = await asyncio.wait_for(self.router.address, 30)
+
+        platform = Platform(s, self.store, deployer, self.supervisor, self.hub, token)
+        platform.router_url = f"http://{_url_host(router_address, s.domain)}"
+        server = _ApiServer(
+            uvicorn.Config(
+                create_app(platform),
+                host=s.api_bind.host,
+                port=s.api_bind.port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+            )
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._request_shutdown, signum)
+        api_task = asyncio.create_task(server.serve())
+        while not server.started:
+            if api_task.done():
+                await api_task
+                log.error("the API could not bind %s", s.api_bind)
+                return 1
+            await asyncio.sleep(0.02)
+        sock = server.servers[0].sockets[0].getsockname()
+        api_url = f"http://{_host(sock[0])}:{sock[1]}"
+        platform.api_url = api_url
+        write_atomically(
+            s.endpoints_path,
+            {"api_url": api_url, "router_url": platform.router_url, "pid": os.getpid()},
+        )
+        log.info("API listening on %s", api_url)
+        log.info("router listening on %s (apps at http://APP.%s)", router_address, s.domain)
+
+        for app in self.store.list_apps():
+            try:
+                await deployer.restore(app.name)
+            except DeployError as exc:
+                log.warning("could not restore %s: %s", app.name, exc.message)
+
+        await self._shutdown.wait()
+        log.info("stopping the API")
+        server.should_exit = True
+        await api_task
+        log.info("stopping app processes")
+        await self.supervisor.stop_all()
+        await self.router.stop(s.stop_timeout)
+        await self.hub.close()
+        self.store.close()
+        with contextlib.suppress(FileNotFoundError):
+            s.endpoints_path.unlink()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        log.info("stopped")
+        return 0
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _url_host(address: str, domain: str) -> str:
+    port = address.rsplit(":", 1)[1]
+    return f"{domain}:{port}" if port != "80" else domain
+
+
+def serve(settings: Settings) -> int:
+    """Run the daemon in the foreground until SIGTERM or SIGINT; its exit code."""
+    logging.basicConfig(
+        stream=sys.stdout,
+        level=settings.log_level.upper(),
+        format="%(asctime)s twelve[%(name)s] %(levelname)s %(message)s",
+    )
+    return asyncio.run(Daemon(settings).run())

@@ -1,0 +1,342 @@
+"""The deploy sequence and every other change that makes a release.
+
+source → build → release phase → rollout → record the release. A release is recorded only once its
+processes are up, so on any failure the running release is untouched and no record is left behind.
+One lock per app: a second deploy, config change or scale of the same app waits for the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from twelve.appspec.appjson import initial_config
+from twelve.appspec.formation import merge_formation
+from twelve.appspec.procfile import Procfile
+from twelve.build.detect import read_app_json
+from twelve.build.runner import build_slug
+from twelve.build.source import extract_tarball, fetch_git
+from twelve.errors import Conflict, ReleasePhaseError, TwelveError, UsageError
+from twelve.settings import Settings
+from twelve.store import Build, Release, Store
+from twelve.supervisor.manager import Supervisor
+from twelve.supervisor.oneoff import run_in_release
+from twelve.supervisor.process import ProcessSpec
+from twelve.supervisor.spawn import describe_exit
+
+Emit = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a deploy's code comes from: an uploaded tarball or a git URL."""
+
+    tarball: bytes | None = None
+    commit: str | None = None
+    git_url: str | None = None
+    ref: str | None = None
+
+    def describe(self) -> str:
+        if self.git_url:
+            return f"{self.git_url}@{self.ref}" if self.ref else self.git_url
+        return "upload"
+
+
+def process_specs(
+    release: Release, formation: dict[str, int], health: str | None = None
+) -> list[ProcessSpec]:
+    """The processes a release runs with a formation, named ``type.N``. Pure."""
+    if release.slug_dir is None:
+        return []
+    config = tuple(sorted(release.config.items()))
+    return [
+        ProcessSpec(
+            app=release.app,
+            name=f"{kind}.{n}",
+            command=release.procfile[kind],
+            release=release.version,
+            slug_dir=release.slug_dir,
+            config=config,
+            commit=release.commit,
+            health_path=health if kind == "web" else None,
+        )
+        for kind, count in formation.items()
+        if kind in release.procfile
+        for n in range(1, count + 1)
+    ]
+
+
+def health_path(build: Build, config: dict[str, str]) -> str | None:
+    """The HTTP path that must answer before a web process gets traffic, if the app names one.
+
+    ``TWELVE_HEALTHCHECK_PATH`` in the app's config wins over app.json's ``healthchecks``.
+    """
+    return config.get("TWELVE_HEALTHCHECK_PATH") or build.runtime.get("healthcheck_path") or None
+
+
+def config_description(changes: dict[str, str | None]) -> str:
+    """``Set A, B`` / ``Unset C``: names only, never values."""
+    parts = []
+    set_keys = sorted(k for k, v in changes.items() if v is not None)
+    unset_keys = sorted(k for k, v in changes.items() if v is None)
+    if set_keys:
+        parts.append("Set " + ", ".join(set_keys))
+    if unset_keys:
+        parts.append("Unset " + ", ".join(unset_keys))
+    return "; ".join(parts)
+
+
+class Deployer:
+    """Builds and releases apps; the one place that decides what a release is."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        supervisor: Supervisor,
+        event: Callable[[str, str, str], None],
+        line: Callable[[str, str, str], None],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.supervisor = supervisor
+        self._event = event  # (app, process, text) → a twelve line in the app's stream
+        self._line = line  # (app, process, text) → an app line in the app's stream
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def lock(self, app: str) -> asyncio.Lock:
+        return self._locks[app]
+
+    async def deploy(self, app: str, source: Source, emit: Emit) -> Release:
+        """Build ``source`` and release it; BuildError/DeployError leave the old release serving."""
+        self.store.get_app(app)
+        async with self.lock(app):
+            build = self.store.create_build(app, source.describe())
+            slug_dir = self.settings.builds_dir / app / str(build.id)
+
+            def say(text: str) -> None:
+                emit(text)
+                self._event(app, "build", text)
+
+            say(f"Build {build.id} started from {source.describe()}")
+            first_deploy = self.store.current_release(app) is None
+            config = self.store.get_config(app)
+            try:
+                commit = await self._fetch(source, slug_dir / "app")
+                manifest = read_app_json(slug_dir / "app")
+                if first_deploy:
+                    config = initial_config(manifest, config)
+                outcome = await build_slug(self.settings, slug_dir, say, config)
+            except TwelveError as exc:
+                self.store.finish_build(build.id, status="failed")
+                say(f"Build {build.id} failed: {exc.message}")
+                await asyncio.to_thread(shutil.rmtree, slug_dir, True)
+                raise
+            web_checks = manifest.healthchecks.get("web", ())
+            runtime = dict(outcome.runtime)
+            if web_checks:
+                runtime["healthcheck_path"] = web_checks[0].path
+            build = self.store.finish_build(
+                build.id,
+                status="succeeded",
+                commit=commit,
+                builder=outcome.builder,
+                slug_dir=str(slug_dir),
+                procfile=outcome.procfile.processes,
+                runtime=runtime,
+            )
+            release = await self._release(
+                app,
+                build.id,
+                config,
+                outcome.procfile,
+                f"Deploy {build.short_commit}".rstrip(),
+                emit,
+                release_phase=True,
+                formation_changes=manifest.formation if first_deploy else None,
+            )
+            if first_deploy and manifest.postdeploy:
+                await self._postdeploy(release, manifest.postdeploy, emit)
+            return release
+
+    async def _postdeploy(self, release: Release, command: str, emit: Emit) -> None:
+        """app.json's ``scripts.postdeploy``: once, after the first release, as a one-off."""
+        name = f"run.{self.store.next_counter(release.app)}"
+        emit(f"-----> Running postdeploy: {command}")
+
+        def on_line(text: str) -> None:
+            emit(f"       {text}")
+            self._line(release.app, name, text)
+
+        code = await run_in_release(release, command, name, self.settings.scratch_dir, on_line)
+        self._event(release.app, name, f"postdeploy {describe_exit(code)}")
+        if code != 0:
+            emit(f"-----> postdeploy {describe_exit(code)}; the release stays live")
+
+    def _specs(self, release: Release, formation: dict[str, int]) -> list[ProcessSpec]:
+        if release.build_id is None:
+            return []
+        build = self.store.get_build(release.build_id)
+        return process_specs(release, formation, health_path(build, release.config))
+
+    async def _fetch(self, source: Source, dest: Path) -> str | None:
+        if source.git_url:
+            return await fetch_git(source.git_url, source.ref, dest)
+        if source.tarball is None:
+            raise UsageError("the deploy has no source", "give a path or a git URL")
+        await asyncio.to_thread(extract_tarball, source.tarball, dest)
+        return source.commit
+
+    async def _release(
+        self,
+        app: str,
+        build_id: int,
+        config: dict[str, str],
+        procfile: Procfile,
+        description: str,
+        emit: Emit,
+        *,
+        release_phase: bool = False,
+        formation_changes: dict[str, int] | None = None,
+    ) -> Release:
+        """Roll out a release candidate; record it only once its processes are up.
+
+        With ``release_phase`` (deploys and rollbacks, as on Heroku; not config changes), the
+        Procfile's ``release:`` command runs first, in the candidate's exact environment.
+        """
+        version = self.store.next_release_version(app)
+        initial = {k: v for k, v in (formation_changes or {}).items() if k in procfile.processes}
+        formation = merge_formation(self.store.get_formation(app), procfile, initial)
+        build = self.store.get_build(build_id)
+        candidate = Release(
+            app=app,
+            version=version,
+            build_id=build_id,
+            config=config,
+            procfile=procfile.processes,
+            description=description,
+            created_at=0.0,
+            commit=build.commit,
+            slug_dir=build.slug_dir,
+        )
+        emit(f"-----> Releasing v{version}")
+        if release_phase and "release" in procfile.processes:
+            await self._release_phase(candidate, emit)
+        await self.supervisor.apply(app, self._specs(candidate, formation))
+        release = self.store.add_release(
+            app, version, build_id, config, procfile.processes, description
+        )
+        self.store.set_formation(app, formation)
+        self._event(app, "api", f"Release v{version} created: {description}")
+        emit(f"-----> Released v{version}")
+        return release
+
+    async def _release_phase(self, candidate: Release, emit: Emit) -> None:
+        app = candidate.app
+        name = f"release.{self.store.next_counter(app)}"
+        command = candidate.procfile["release"]
+        emit(f"-----> Running release command: {command}")
+        self._event(app, name, f"Starting process with command `{command}`")
+
+        def on_line(text: str) -> None:
+            emit(f"       {text}")
+            self._line(app, name, text)
+
+        code = await run_in_release(
+            candidate,
+            command,
+            name,
+            self.settings.scratch_dir,
+            on_line,
+            timeout=self.settings.release_timeout,
+        )
+        outcome = "timed out" if code is None else describe_exit(code)
+        self._event(app, name, f"Process {outcome}")
+        if code != 0:
+            raise ReleasePhaseError(
+                f"the release command {outcome}",
+                "fix it and deploy again; the running release is unchanged",
+            )
+
+    async def set_config(
+        self, app: str, changes: dict[str, str | None], description: str | None = None
+    ) -> Release | None:
+        """Set (value) or unset (None) config vars; a new release when anything changed.
+
+        ``description`` replaces the default ``Set KEY`` (add-ons say ``Attach KEY``); names only.
+        """
+        self.store.get_app(app)
+        async with self.lock(app):
+            current = self.store.get_config(app)
+            updated = {k: v for k, v in current.items() if changes.get(k, v) is not None}
+            updated.update({k: v for k, v in changes.items() if v is not None})
+            if updated == current:
+                return None
+            release = self.store.current_release(app)
+            description = description or config_description(
+                {k: v for k, v in changes.items() if current.get(k) != v}
+            )
+            if release is None or release.build_id is None:
+                self.store.replace_config(app, updated)
+                self._event(app, "api", f"Config changed: {description}")
+                return None
+            return await self._release(
+                app, release.build_id, updated, Procfile(release.procfile), description, _quiet
+            )
+
+    async def rollback(self, app: str, version: int) -> Release:
+        """A new release with ``version``'s build and config."""
+        self.store.get_app(app)
+        async with self.lock(app):
+            target = self.store.get_release(app, version)
+            if target.build_id is None:
+                raise Conflict(f"v{version} has no build to roll back to")
+            return await self._release(
+                app,
+                target.build_id,
+                target.config,
+                Procfile(target.procfile),
+                f"Rollback to v{version}",
+                _quiet,
+                release_phase=True,
+            )
+
+    async def scale(self, app: str, changes: dict[str, int]) -> dict[str, int]:
+        """Change the formation; processes start or stop to match, health-gated."""
+        self.store.get_app(app)
+        async with self.lock(app):
+            release = self.store.current_release(app)
+            if release is None:
+                raise Conflict(f"{app} has no release yet", "deploy it first")
+            formation = merge_formation(
+                self.store.get_formation(app), Procfile(release.procfile), changes
+            )
+            await self.supervisor.apply(app, self._specs(release, formation))
+            self.store.set_formation(app, formation)
+            summary = ", ".join(f"{k}={v}" for k, v in formation.items())
+            self._event(app, "api", f"Scaled to {summary}")
+            return formation
+
+    async def restore(self, app: str) -> None:
+        """Bring the app's formation of its live release back (daemon start)."""
+        release = self.store.current_release(app)
+        if release is None:
+            return
+        await self.supervisor.apply(app, self._specs(release, self.store.get_formation(app)))
+
+    async def destroy(self, app: str) -> None:
+        self.store.get_app(app)
+        async with self.lock(app):
+            await self.supervisor.stop_app(app)
+            self.store.delete_app(app)
+            for path in (self.settings.builds_dir / app, self.settings.scratch_dir / app):
+                await asyncio.to_thread(shutil.rmtree, path, True)
+        self._locks.pop(app, None)
+
+
+def _quiet(_text: str) -> None:
+    """Emit target for changes whose output only goes to the logs."""

@@ -1,0 +1,92 @@
+"""Reading a process's stdout/stderr pipe into messages, one per line, as fast as it writes.
+
+The reader never waits on whoever consumes the messages: ``emit`` is synchronous and must not
+block (the hub only appends to buffers), so the pipe is drained as fast as the loop can read it
+and a child is never held up by a slow log reader, journal or drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from twelve.logs.line import MAX_LINE_BYTES, LogLine, decode_output, utf8_cut
+
+READ_SIZE = 256 * 1024
+
+
+async def capture_output(
+    reader: asyncio.StreamReader,
+    emit: Callable[[str], None],
+    flush_after: float = 0.2,
+) -> None:
+    """Read ``reader`` to EOF, calling ``emit(message)`` for every line, in order.
+
+    Invalid UTF-8 is replaced, lines over MAX_LINE_BYTES are split, and a partial line with no
+    newline is emitted once ``flush_after`` seconds have passed since it began (a prompt, a
+    progress bar); whatever is left at EOF is emitted too.
+    """
+    loop = asyncio.get_running_loop()
+    pending = bytearray()
+    timer: asyncio.TimerHandle | None = None
+
+    def flush_partial() -> None:
+        nonlocal timer
+        timer = None
+        if pending:
+            for message in decode_output(bytes(pending)):
+                emit(message)
+            pending.clear()
+
+    try:
+        while True:
+            chunk = await reader.read(READ_SIZE)
+            if not chunk:
+                break
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                pending += chunk
+            else:
+                whole = bytes(pending) + chunk[: cut + 1] if pending else chunk[: cut + 1]
+                pending[:] = chunk[cut + 1 :]
+                for message in decode_output(whole):
+                    emit(message)
+            while len(pending) > MAX_LINE_BYTES:  # a runaway line: emit its full pieces now
+                at = utf8_cut(bytes(pending[: MAX_LINE_BYTES + 1]), MAX_LINE_BYTES)
+                emit(bytes(pending[:at]).decode("utf-8", "replace"))
+                del pending[:at]
+            if not pending and timer is not None:
+                timer.cancel()
+                timer = None
+            elif pending and timer is None:
+                timer = loop.call_later(flush_after, flush_partial)
+    finally:
+        if timer is not None:
+            timer.cancel()
+    flush_partial()
+
+
+def line_emitter(
+    publish: Callable[[LogLine], None], source: str, process: str
+) -> Callable[[str], None]:
+    """An ``emit`` for capture_output that stamps each message and hands it to ``publish``.
+
+    The stamp is the time the line was read, to the millisecond: lines read within one
+    millisecond share one datetime, which the journal then formats only once. Order within the
+    stream is kept by cursors, never by timestamps.
+    """
+    clock = time.monotonic_ns
+    refresh_at = 0
+    stamp = datetime.now(UTC)
+
+    def emit(message: str) -> None:
+        nonlocal refresh_at, stamp
+        tick = clock()
+        if tick >= refresh_at:
+            refresh_at = tick + 1_000_000
+            stamp = datetime.now(UTC)
+        publish(LogLine(stamp, source, process, message))
+
+    return emit

@@ -1,0 +1,131 @@
+"""Access lines and events on stdout, written so a slow reader never stalls the proxy.
+
+Each request becomes one JSON line ``{"app": "hello", "line": "at=info method=GET ..."}`` in
+Heroku's router format; the daemon copies ``line`` into the app's stream as source ``router``.
+Other lines are events: ``{"event": "listening" | "routes" | "warning" | "dropped", ...}``.
+
+Lines are appended to a memory buffer and flushed a few milliseconds later in one write on a
+non-blocking stdout. When stdout is a pipe that is full, the buffer waits for the next flush; past
+``MAX_BUFFERED`` bytes new lines are dropped and counted, and the count is reported as a
+``dropped`` event once the reader catches up. Each write is at most ``PIPE_BUF`` bytes and ends at
+a line boundary, so lines from several worker processes sharing the pipe never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+import select
+import stat
+import time
+from json.encoder import encode_basestring_ascii
+from typing import Any
+
+from twelve.router.codes import RouterError
+
+MAX_BUFFERED = 1 << 20
+FLUSH_DELAY = 0.02
+_PIPE_BUF = getattr(select, "PIPE_BUF", 4096)
+
+
+def access_line(
+    app: str | None,
+    *,
+    method: str,
+    path: str,
+    host: str,
+    request_id: str,
+    fwd: str,
+    dyno: str,
+    connect_ms: int,
+    service_ms: int,
+    status: int,
+    nbytes: int,
+    error: RouterError | None = None,
+) -> bytes:
+    """One access line as JSON, ending in a newline. Fields must already be log-safe."""
+    at = "at=info" if error is None else f'at=error code={error.code} desc="{error.desc}"'
+    line = (
+        f'{at} method={method} path="{path}" host={host} request_id={request_id} fwd="{fwd}" '
+        f"dyno={dyno} connect={connect_ms}ms service={service_ms}ms status={status} bytes={nbytes}"
+    )
+    app_json = "null" if app is None else encode_basestring_ascii(app)
+    return f'{{"app": {app_json}, "line": {encode_basestring_ascii(line)}}}\n'.encode()
+
+
+def event_line(event: str, **fields: Any) -> bytes:
+    """A non-request line: ``{"event": EVENT, ...}``."""
+    return (json.dumps({"event": event, **fields}) + "\n").encode()
+
+
+class LineWriter:
+    """Buffers lines and writes them to a file descriptor without ever blocking for long."""
+
+    def __init__(self, fd: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._fd = fd
+        self._loop = loop
+        self._buffer = bytearray()
+        self._scheduled = False
+        self.dropped = 0
+        self._reported_drops = 0
+        # Only a pipe or socket is made non-blocking: the flag is shared with every process holding
+        # the same open file, and a terminal shared with a shell must stay as it is.
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+                os.set_blocking(fd, False)
+        except OSError:
+            pass
+
+    def write(self, line: bytes) -> None:
+        """Queue one line (ending in a newline); drop and count it when the buffer is full."""
+        if len(self._buffer) + len(line) > MAX_BUFFERED:
+            self.dropped += 1
+            return
+        self._buffer += line
+        if not self._scheduled:
+            self._scheduled = True
+            if self._loop is None:
+                self.flush()
+            else:
+                self._loop.call_later(FLUSH_DELAY, self.flush)
+
+    def flush(self) -> None:
+        """Write what the reader will take now; keep the rest for the next flush."""
+        self._scheduled = False
+        if self.dropped > self._reported_drops and len(self._buffer) < MAX_BUFFERED // 2:
+            lost = self.dropped - self._reported_drops
+            self._reported_drops = self.dropped
+            self._buffer += event_line("dropped", lines=lost, total=self.dropped)
+        buffer = self._buffer
+        while buffer:
+            size = len(buffer)
+            if size > _PIPE_BUF:
+                size = buffer.rfind(b"\n", 0, _PIPE_BUF) + 1 or _PIPE_BUF
+            try:
+                written = os.write(self._fd, buffer[:size])
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == errno.EPIPE:  # nobody reads any more: discard quietly
+                    buffer.clear()
+                    return
+                raise
+            del buffer[:written]
+        if buffer and not self._scheduled and self._loop is not None:
+            self._scheduled = True
+            self._loop.call_later(FLUSH_DELAY * 5, self.flush)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Flush what is left, waiting at most ``timeout`` seconds for a slow reader."""
+        self._loop = None
+        deadline = time.monotonic() + timeout
+        self.flush()
+        while self._buffer and (left := deadline - time.monotonic()) > 0:
+            try:
+                select.select([], [self._fd], [], left)
+            except (OSError, ValueError):
+                return
+            self.flush()

@@ -1,0 +1,390 @@
+"""One request and its response as they cross the router: the upstream side of the proxy.
+
+The client connection creates an ``Exchange`` when a request's head is complete; the exchange
+picks a backend (round robin, pooled connection first), streams the body up, streams the response
+down, writes the access line, and tells the client connection it is done. Errors before the
+response head is sent become a coded error page; after it, the connection is cut (HTTP has no way
+to report an error mid-body).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twelve.router import codes
+from twelve.router.accesslog import access_line
+from twelve.router.codes import RouterError
+from twelve.router.messages import CHUNK_END, CRLF, chunk, log_safe
+from twelve.router.table import Backend, Route
+
+if TYPE_CHECKING:
+    from twelve.router.proxy import ClientConnection
+    from twelve.router.upstream import UpstreamConnection
+
+PENDING_LIMIT = 256 << 10  # request bytes held while no upstream is attached, then reading pauses
+_NO_BODY_STATUS = frozenset({101, 204, 304})
+_VIA = b"Via: 1.1 twelve\r\n"
+_CLOSE = b"Connection: close\r\n"
+_KEEP_ALIVE = b"Connection: keep-alive\r\n"
+_CHUNKED = b"Transfer-Encoding: chunked\r\n"
+
+
+class Exchange:
+    """The state of one request/response pair."""
+
+    __slots__ = (
+        "backend",
+        "body_bytes",
+        "chunked",
+        "client",
+        "connect_ms",
+        "deadline",
+        "done",
+        "error",
+        "fwd",
+        "has_body",
+        "head",
+        "head_sent",
+        "host",
+        "http10",
+        "is_head",
+        "keep_alive",
+        "method",
+        "nbytes",
+        "path",
+        "pending",
+        "pending_size",
+        "plain",
+        "req_done",
+        "request_id",
+        "resp_chunked",
+        "reused",
+        "route",
+        "started",
+        "status",
+        "t_sent",
+        "until_close",
+        "upgrade",
+        "upstream",
+    )
+
+    def __init__(
+        self,
+        client: ClientConnection,
+        route: Route | None,
+        error: RouterError | None,
+        head: bytes,
+        method: bytes,
+        path: bytes,
+        host: str,
+        request_id: str,
+        fwd: str,
+        keep_alive: bool,
+        http10: bool,
+        has_body: bool,
+        chunked: bool,
+        upgrade: bool,
+    ) -> None:
+        # Positional on purpose: this runs once per request.
+        self.client = client
+        self.route = route
+        self.error = error
+        self.head = head
+        self.method = method
+        self.path = path
+        self.host = host
+        self.request_id = request_id
+        self.fwd = fwd
+        self.keep_alive = keep_alive
+        self.http10 = http10
+        self.has_body = has_body
+        self.chunked = chunked
+        self.upgrade = upgrade
+        self.is_head = method == b"HEAD"
+        # A response to this request may pass through byte for byte (see upstream._Framer).
+        self.plain = not (http10 or upgrade or self.is_head)
+        self.started = client.worker.now()
+        self.req_done = False
+        self.done = False
+        self.pending: list[bytes] | None = None
+        self.pending_size = 0
+        self.body_bytes = 0
+        self.upstream: UpstreamConnection | None = None
+        self.backend: Backend | None = None
+        self.reused = False
+        self.connect_ms = 0
+        self.t_sent = 0.0
+        self.deadline = 0.0
+        self.head_sent = False
+        self.resp_chunked = False
+        self.until_close = False
+        self.status = 0
+        self.nbytes = 0
+
+    # the request side
+
+    def start(self) -> None:
+        """Called when this exchange is the client connection's first in line."""
+        route = self.route
+        if self.error is None and route is not None and not route.backends:
+            self.error = codes.NO_WEB_PROCESSES
+        if self.error is not None or route is None:
+            if self.req_done:
+                self.fail(self.error or codes.UNKNOWN_HOST)
+            return
+        worker = self.client.worker
+        turn = worker.turns.get(route.app, 0)
+        worker.turns[route.app] = turn + 1
+        order = route.rotation(turn)
+        if not self.upgrade:  # an upgraded connection is consumed, so it never comes from the pool
+            conn = worker.pool.take(order[0].address)
+            if conn is not None:
+                self.attach(conn, order[0], reused=True)
+                return
+        worker.spawn(self.connect(order))
+
+    async def connect(self, order: tuple[Backend, ...]) -> None:
+        """Connect to the first backend that accepts; a request never sent is safe to retry."""
+        worker = self.client.worker
+        timed_out = False
+        for backend in order:
+            began = worker.now()
+            try:
+                conn = await worker.pool.connect(backend.address)
+            except TimeoutError:
+                timed_out = True
+                continue
+            except OSError:
+                continue
+            if self.done:  # the client left meanwhile
+                worker.pool.give(conn)
+                return
+            self.connect_ms = int((worker.now() - began) * 1000)
+            self.attach(conn, backend, reused=False)
+            return
+        if not self.done:
+            self.fail(codes.CONNECT_TIMEOUT if timed_out else codes.APP_CRASHED)
+
+    def attach(self, conn: UpstreamConnection, backend: Backend, *, reused: bool) -> None:
+        self.upstream = conn
+        self.backend = backend
+        self.reused = reused
+        conn.exchange = self
+        if self.pending:
+            conn.transport.write(b"".join((self.head, *self.pending)))
+            self.pending = None
+            self.pending_size = 0
+            self.client.resume_reading(2)
+        else:
+            conn.transport.write(self.head)
+        self.t_sent = self.client.worker.now()
+        if self.req_done:
+            self.deadline = self.t_sent + self.client.worker.response_timeout
+
+    def send_body(self, data: bytes) -> None:
+        """Pass a piece of the request body on (re-framed when the client sent it chunked)."""
+        if self.chunked:
+            data = chunk(data)
+        self.send_raw(data)
+
+    def send_raw(self, data: bytes) -> None:
+        conn = self.upstream
+        if conn is not None:
+            conn.transport.write(data)
+        elif not self.done:
+            if self.pending is None:
+                self.pending = []
+            self.pending.append(data)
+            self.pending_size += len(data)
+            if self.pending_size > PENDING_LIMIT:
+                self.client.pause_reading(2)
+
+    def request_complete(self) -> None:
+        self.req_done = True
+        if self.chunked:
+            self.send_raw(CHUNK_END)
+        if self.client.active is not self:
+            return
+        if self.error is not None:
+            self.fail(self.error)
+        elif self.upstream is not None and not self.head_sent:
+            self.deadline = self.client.worker.now() + self.client.worker.response_timeout
+
+    # the response side (called by the upstream connection)
+
+    def response_head(self, conn: UpstreamConnection, status: int) -> None:
+        parts = conn.parts
+        if conn.interim and status != 101:  # pass on; the real response follows
+            self.client.send(
+                b"".join((b"HTTP/1.1 %d %b\r\n" % (status, conn.reason), *parts, CRLF))
+            )
+            return
+        self.deadline = 0.0
+        self.status = status
+        self.head_sent = True
+        extra = [_VIA]
+        if status == 101 and self.upgrade:
+            extra.append(b"Connection: Upgrade\r\nUpgrade: %b\r\n" % conn.upgrade)
+        elif not (self.is_head or status in _NO_BODY_STATUS or conn.has_length):
+            self.until_close = not conn.chunked
+            if self.http10:  # no chunked encoding in HTTP/1.0: the body ends when we close
+                self.keep_alive = False
+            else:
+                self.resp_chunked = True
+                extra.append(_CHUNKED)
+        if self.upgrade and status != 101:
+            self.keep_alive = False  # the client may already be talking the new protocol
+        if status != 101:
+            if not self.keep_alive or self.client.worker.closing:
+                self.keep_alive = False
+                extra.append(_CLOSE)
+            elif self.http10:
+                extra.append(_KEEP_ALIVE)
+        head = b"".join((b"HTTP/1.1 %d %b\r\n" % (status, conn.reason), *parts, *extra, CRLF))
+        self.nbytes += len(head)
+        self.client.send(head)
+
+    def response_passed(self, status: int, raw: bytes) -> None:
+        """The fast path: the backend's response head (and what followed) goes out unchanged."""
+        self.deadline = 0.0
+        self.status = status
+        self.head_sent = True
+        self.nbytes += len(raw)
+        self.client.send(raw)
+
+    def response_body(self, data: bytes) -> None:
+        self.nbytes += len(data)
+        self.client.send(chunk(data) if self.resp_chunked else data)
+
+    def response_complete(self, upstream_keep_alive: bool) -> None:
+        if self.resp_chunked:
+            self.client.send(CHUNK_END)
+        conn = self.upstream
+        self.upstream = None
+        if conn is not None:
+            if upstream_keep_alive and self.req_done and not self.upgrade:
+                conn.release()
+            else:
+                conn.discard()
+        self.finish(None)
+
+    def upgraded(self, conn: UpstreamConnection, rest: bytes) -> None:
+        """The backend switched protocols: from now on bytes flow both ways untouched."""
+        if self.status != 101:
+            self.bad_response()
+            return
+        client = self.client
+        self.upstream = None
+        conn.exchange = None
+        conn.tunnel = client.transport
+        client.tunnel = conn.transport
+        if rest:
+            client.send(rest)
+        self.finish(None)
+
+    @classmethod
+    def refused(
+        cls,
+        client: ClientConnection,
+        route: Route | None,
+        error: RouterError,
+        method: bytes,
+        path: bytes,
+        host: str,
+        fwd: str,
+    ) -> Exchange:
+        """An exchange for a request refused before its head was complete (400, 431, 408)."""
+        ex = cls(
+            client,
+            route,
+            error,
+            b"",
+            method,
+            path,
+            host,
+            client.worker.ids.next(),
+            fwd,
+            False,
+            False,
+            False,
+            False,
+            False,
+        )
+        ex.req_done = True
+        return ex
+
+    def bad_response(self) -> None:
+        self.fail(codes.BAD_RESPONSE)
+
+    def upstream_lost(self, conn: UpstreamConnection) -> None:
+        """The backend closed the connection before the response was complete."""
+        self.upstream = None
+        if self.head_sent and self.until_close:
+            self.response_complete(False)  # a body delimited by the connection's end has ended
+        elif self.reused and not self.head_sent and not self.has_body and self.backend:
+            # A pooled connection the backend had just closed: send again on a new one.
+            self.reused = False
+            self.client.worker.spawn(self.connect((self.backend,)))
+        else:
+            self.fail(codes.SERVER_INTERRUPTED if self.head_sent else codes.CONNECTION_CLOSED)
+
+    # endings
+
+    def fail(self, error: RouterError) -> None:
+        """End with ``error``: an error page if nothing was answered yet, else cut the connection."""
+        if self.done:
+            return
+        conn = self.upstream
+        self.upstream = None
+        if conn is not None:
+            conn.discard()
+        client = self.client
+        if self.head_sent:
+            self.keep_alive = False
+            self.finish(error)
+            client.abort()
+            return
+        self.status = error.status
+        close = not (self.keep_alive and self.req_done) or client.worker.closing
+        self.keep_alive = not close
+        response = error.response(self.request_id, close)
+        self.nbytes = len(response)
+        client.send(response)
+        self.finish(error)
+        client.flush()
+
+    def client_gone(self) -> None:
+        """The client closed its connection before the response was complete."""
+        if self.done:
+            return
+        conn = self.upstream
+        self.upstream = None
+        if conn is not None:
+            conn.discard()
+        if not self.head_sent:
+            self.status = codes.CLIENT_INTERRUPTED.status
+        self.finish(codes.CLIENT_INTERRUPTED)
+
+    def finish(self, error: RouterError | None) -> None:
+        self.done = True
+        worker = self.client.worker
+        now = worker.now()
+        service_ms = int((now - (self.t_sent or self.started)) * 1000)
+        backend = self.backend
+        worker.log.write(
+            access_line(
+                self.route.app if self.route is not None else None,
+                method=self.method.decode("latin-1"),
+                path=log_safe(self.path.decode("latin-1")),
+                host=self.host,
+                request_id=self.request_id,
+                fwd=self.fwd,
+                dyno=backend.dyno if backend is not None else "",
+                connect_ms=self.connect_ms,
+                service_ms=service_ms,
+                status=self.status,
+                nbytes=self.nbytes,
+                error=error,
+            )
+        )
+        self.client.exchange_done(self)

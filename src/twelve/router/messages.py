@@ -1,0 +1,143 @@
+"""HTTP/1.1 message pieces the proxy builds: header kinds, forwarded headers, request ids. Pure.
+
+Everything here works on ``bytes`` as the parser hands them over, so the hot path never decodes a
+header it only copies.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+CRLF = b"\r\n"
+SEP = b": "
+CHUNK_END = b"0\r\n\r\n"
+VIA = b"1.1 twelve"
+
+# What the proxy does with each request header it meets (by lowercased name); others are copied.
+KEEP = 0
+HOST = 1
+CONTENT_LENGTH = 2
+TRANSFER_ENCODING = 3
+CONNECTION = 4
+UPGRADE = 5
+DROP = 6  # hop-by-hop, or set by the router itself
+FORWARDED_FOR = 7
+REQUEST_ID = 8
+VIA_HEADER = 9
+
+REQUEST_HEADERS: dict[bytes, int] = {
+    b"host": HOST,
+    b"content-length": CONTENT_LENGTH,
+    b"transfer-encoding": TRANSFER_ENCODING,
+    b"connection": CONNECTION,
+    b"upgrade": UPGRADE,
+    b"keep-alive": DROP,
+    b"proxy-connection": DROP,
+    b"te": DROP,
+    b"trailer": DROP,
+    b"x-forwarded-proto": DROP,
+    b"x-forwarded-port": DROP,
+    b"x-forwarded-host": DROP,
+    b"x-request-start": DROP,
+    b"x-forwarded-for": FORWARDED_FOR,
+    b"x-request-id": REQUEST_ID,
+    b"via": VIA_HEADER,
+}
+
+# Response headers that belong to one connection and never cross the proxy.
+RESPONSE_HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"transfer-encoding",
+        b"te",
+        b"trailer",
+        b"upgrade",
+    }
+)
+# Connection options every proxy understands; any other listed name is a header to drop.
+_CONNECTION_OPTIONS = frozenset({"close", "keep-alive", "upgrade", ""})
+
+# Heroku accepts request ids of 20 to 200 of these characters; a shorter one is still useful to the
+# app that sent it, so any length from 1 is kept.
+_SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9+/=_.:@-]{1,200}$")
+_UNSAFE_LOG_CHARS = re.compile(r"[^\x21\x23-\x5b\x5d-\x7e]")
+_MAX_LOGGED = 2048
+
+
+def connection_tokens(value: bytes) -> set[str]:
+    """The lowercased options of a ``Connection`` header value."""
+    return {t.strip().lower() for t in value.decode("latin-1").split(",")}
+
+
+def nominated_headers(tokens: set[str]) -> set[bytes]:
+    """Header names a ``Connection`` header makes hop-by-hop (RFC 9110 section 7.6.1)."""
+    return {t.encode("latin-1") for t in tokens - _CONNECTION_OPTIONS}
+
+
+def drop_headers(parts: list[bytes], names: set[bytes]) -> list[bytes]:
+    """Remove headers named in ``names`` from a ``[name, SEP, value, CRLF, ...]`` list."""
+    kept: list[bytes] = []
+    for i in range(0, len(parts), 4):
+        if parts[i].lower() not in names:
+            kept.extend(parts[i : i + 4])
+    return kept
+
+
+def sane_request_id(value: bytes) -> str | None:
+    """The client's ``X-Request-Id`` when it is safe to pass on and log, else None."""
+    return value.decode("ascii") if _SANE_REQUEST_ID.match(value) else None
+
+
+class RequestIds:
+    """Request ids in UUID form: a random per-process prefix and a counter, cheap and unique."""
+
+    __slots__ = ("_count", "_prefix")
+
+    def __init__(self) -> None:
+        raw = os.urandom(10).hex()
+        # 8-4-4-4 of a version 4 UUID, then a counter as the last 12 hex digits.
+        self._prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
+        self._count = int.from_bytes(os.urandom(4), "big")
+
+    def next(self) -> str:
+        self._count = (self._count + 1) & 0xFFFFFFFFFFFF
+        return f"{self._prefix}{self._count:012x}"
+
+
+def log_safe(value: str) -> str:
+    """A value made safe inside a ``key="value"`` log field: bounded, no quotes or controls."""
+    if len(value) > _MAX_LOGGED:
+        value = value[:_MAX_LOGGED] + "..."
+    if _UNSAFE_LOG_CHARS.search(value) is None:
+        return value
+    return _UNSAFE_LOG_CHARS.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), value)
+
+
+def forwarded_block(xff: bytes, proto: bytes, port: bytes) -> bytes:
+    """The added headers that depend only on the client connection (computed once per connection)."""
+    return (
+        b"X-Forwarded-For: %b\r\nX-Forwarded-Proto: %b\r\nX-Forwarded-Port: %b\r\nVia: %b\r\n"
+        % (
+            xff,
+            proto,
+            port,
+            VIA,
+        )
+    )
+
+
+def request_headers(host: bytes, request_id: str, start_ms: int) -> bytes:
+    """The added headers that change with each request."""
+    return b"X-Forwarded-Host: %b\r\nX-Request-Id: %b\r\nX-Request-Start: %d\r\n" % (
+        host,
+        request_id.encode("ascii"),
+        start_ms,
+    )
+
+
+def chunk(data: bytes) -> bytes:
+    """One chunk of a chunked body."""
+    return b"%x\r\n%b\r\n" % (len(data), data)

@@ -1,0 +1,375 @@
+"""The client side of the proxy: one ``ClientConnection`` per accepted connection.
+
+Requests are parsed strictly with httptools (llhttp): a malformed request, or one with both
+Content-Length and Transfer-Encoding, is answered 400 and never forwarded. Each complete request
+head becomes an ``Exchange``; pipelined requests wait in line behind the first, and their
+responses go out in order. Errors the router answers itself are written here or by the exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import TYPE_CHECKING
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
+
+from twelve.router import codes, endings
+from twelve.router.codes import RouterError
+from twelve.router.exchange import Exchange
+from twelve.router.messages import (
+    CONNECTION,
+    CONTENT_LENGTH,
+    CRLF,
+    FORWARDED_FOR,
+    HOST,
+    KEEP,
+    REQUEST_HEADERS,
+    REQUEST_ID,
+    SEP,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    connection_tokens,
+    drop_headers,
+    forwarded_block,
+    log_safe,
+    nominated_headers,
+    request_headers,
+    sane_request_id,
+)
+from twelve.router.table import Route
+
+if TYPE_CHECKING:
+    from twelve.router.worker import Worker
+
+_MAX_QUEUED = 16  # pipelined requests held behind the first before reading pauses
+
+
+class _Refused(Exception):
+    """Raised from a parser callback to refuse the request with ``error``."""
+
+    def __init__(self, error: RouterError) -> None:
+        super().__init__(error.code)
+        self.error = error
+
+
+class ClientConnection(asyncio.Protocol):
+    """One client connection: parses requests, queues exchanges, writes responses in order."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
+        self.parser = HttpRequestParser(self)
+        self.active: Exchange | None = None
+        self.queue: deque[Exchange] = deque()
+        self.parsing: Exchange | None = None
+        self.tunnel: asyncio.Transport | None = None
+        self.wbuf: list[bytes] = []
+        self.paused = 0
+        self.closed = False
+        self.lingering = False
+        self.eof = False
+        self.in_head = False
+        self.partial = 0
+        self.last = worker.now()
+        self.peer = b""
+        self.port = b""
+        self.fwd_block = b""
+        self.fwd_log = ""
+        # The last Host seen and what it resolved to, for keep-alive requests to the same app.
+        self.cached_host: bytes | None = None
+        self.cached_table: object = None
+        self.cached_route: Route | None = None
+        self.cached_host_log = ""
+        self.upstream_paused: asyncio.Transport | None = None
+        self._reset_message()
+
+    def _reset_message(self) -> None:
+        self.url = b""
+        self.parts: list[bytes] = []
+        self.head_bytes = 0
+        self.host: bytes | None = None
+        self.content_length: bytes | None = None
+        self.transfer_encoding = False
+        self.connection = b""
+        self.upgrade = b""
+        self.xff: bytes | None = None
+        self.request_id: bytes | None = None
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("sockname")
+        self.peer = str(peer[0]).encode() if isinstance(peer, tuple) else b"unknown"
+        self.port = str(sock[1]).encode() if isinstance(sock, tuple) else b""
+        # What every request on this connection shares, computed once per connection.
+        self.fwd_block = forwarded_block(self.peer, self.worker.proto, self.port)
+        self.fwd_log = log_safe(self.peer.decode("latin-1"))
+        self.worker.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.last = self.worker.now()
+        if self.tunnel is not None:
+            self.tunnel.write(data)
+            return
+        if self.lingering:
+            return
+        if self.active is not None and self.active.upgrade and self.active.req_done:
+            self.active.send_raw(data)  # bytes after an upgrade request, before the answer
+            return
+        try:
+            self.parser.feed_data(data)
+        except HttpParserUpgrade as exc:
+            rest = data[exc.args[0] :]
+            if rest and self.active is not None and self.active.upgrade:
+                self.active.send_raw(rest)
+        except _Refused as exc:
+            self.refuse(exc.error)
+        except HttpParserError as exc:
+            cause = exc.__context__
+            self.refuse(cause.error if isinstance(cause, _Refused) else codes.BAD_REQUEST)
+        else:
+            if self.in_head:
+                self.partial += len(data)
+                if self.partial > 2 * self.worker.max_header_bytes + 65536:
+                    self.refuse(codes.HEADERS_TOO_LARGE)
+        self.flush()
+
+    def eof_received(self) -> bool | None:
+        # A client may half-close after its last request: answer what it sent, then close.
+        self.eof = True
+        return self.active is not None and self.tunnel is None and not self.lingering
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.worker.connections.discard(self)
+        tunnel, self.tunnel = self.tunnel, None
+        if tunnel is not None:
+            tunnel.close()
+        if self.active is not None:
+            self.active.client_gone()
+        self.queue.clear()
+
+    def pause_writing(self) -> None:
+        ex = self.active
+        target = self.tunnel or (ex.upstream.transport if ex and ex.upstream else None)
+        if target is not None:
+            self.upstream_paused = target
+            if ex is not None and ex.upstream is not None:
+                ex.upstream.reading_paused = True
+            target.pause_reading()
+
+    def resume_writing(self) -> None:
+        target, self.upstream_paused = self.upstream_paused, None
+        if target is not None and not target.is_closing():
+            ex = self.active
+            if ex is not None and ex.upstream is not None:
+                ex.upstream.reading_paused = False
+            target.resume_reading()
+
+    # httptools callbacks
+
+    def on_url(self, url: bytes) -> None:
+        # The first callback of every request (no on_message_begin: one call less per request).
+        if not self.in_head:
+            self.in_head = True
+            self.partial = 0
+        self.url += url
+        self.head_bytes += len(url)
+        if self.head_bytes > self.worker.max_header_bytes:
+            raise _Refused(codes.HEADERS_TOO_LARGE)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.head_bytes += len(name) + len(value) + 4
+        if self.head_bytes > self.worker.max_header_bytes:
+            raise _Refused(codes.HEADERS_TOO_LARGE)
+        if not self.in_head:
+            return  # a chunked body's trailer: not forwarded
+        kind = REQUEST_HEADERS.get(name.lower(), KEEP)
+        if kind == KEEP:
+            self.parts.extend((name, SEP, value, CRLF))
+        elif kind == HOST:
+            if self.host is not None:
+                raise _Refused(codes.BAD_REQUEST)
+            self.host = value
+            self.parts.extend((name, SEP, value, CRLF))
+        elif kind == CONTENT_LENGTH:
+            self.content_length = value
+            self.parts.extend((name, SEP, value, CRLF))
+        elif kind == TRANSFER_ENCODING:
+            self.transfer_encoding = True
+        elif kind == CONNECTION:
+            self.connection = value if not self.connection else self.connection + b"," + value
+        elif kind == UPGRADE:
+            self.upgrade = value
+        elif kind == FORWARDED_FOR:
+            self.xff = value if self.xff is None else self.xff + b", " + value
+        elif kind == REQUEST_ID:
+            self.request_id = value
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        worker = self.worker
+        parser = self.parser
+        version = parser.get_http_version()
+        if version != "1.1" and version != "1.0":  # noqa: PLR1714 (a set costs more here)
+            raise _Refused(codes.BAD_VERSION)
+        method = parser.get_method()
+        if method == b"CONNECT":
+            raise _Refused(codes.BAD_REQUEST)
+        http10 = version == "1.0"
+        url = self.url
+        host = self.host
+        if url[:1] != b"/" and url != b"*":  # absolute form: the URL's host wins (RFC 9112 3.2.2)
+            scheme, sep, rest = url.partition(b"://")
+            if not sep or scheme.lower() not in (b"http", b"https"):
+                raise _Refused(codes.BAD_REQUEST)
+            authority, _, path = rest.partition(b"/")
+            host, url = authority, b"/" + path
+        if host is None:
+            if not http10:
+                raise _Refused(codes.BAD_REQUEST)
+            host = b""
+        if host != self.cached_host or worker.table is not self.cached_table:
+            text = host.decode("latin-1")
+            self.cached_host, self.cached_table = host, worker.table
+            self.cached_route = worker.table.lookup(text)
+            self.cached_host_log = log_safe(text)
+        route = self.cached_route
+        length = int(self.content_length) if self.content_length is not None else 0
+        if length > worker.max_body_bytes:
+            raise _Refused(codes.BODY_TOO_LARGE)
+        upgrade = parser.should_upgrade()
+        parts = self.parts
+        if self.connection:
+            nominated = nominated_headers(connection_tokens(self.connection))
+            if nominated:
+                parts = drop_headers(parts, nominated)
+        request_id = (self.request_id and sane_request_id(self.request_id)) or worker.ids.next()
+        if self.xff is None:
+            fwd_block, fwd_log = self.fwd_block, self.fwd_log
+        else:
+            xff = self.xff + b", " + self.peer
+            fwd_block = forwarded_block(xff, worker.proto, self.port)
+            fwd_log = log_safe(xff.decode("latin-1"))
+        tail = CRLF
+        if self.transfer_encoding:
+            tail = b"Transfer-Encoding: chunked\r\n\r\n"
+        elif upgrade:
+            tail = b"Connection: Upgrade\r\nUpgrade: %b\r\n\r\n" % self.upgrade
+        head = b"".join(
+            (
+                method,
+                b" ",
+                url,
+                b" HTTP/1.1\r\n",
+                *parts,
+                fwd_block,
+                request_headers(host, request_id, worker.wall_ms()),
+                tail,
+            )
+        )
+        ex = Exchange(
+            self,
+            route,
+            None if route is not None else codes.UNKNOWN_HOST,
+            head,
+            method,
+            url,
+            self.cached_host_log,
+            request_id,
+            fwd_log,
+            parser.should_keep_alive() and not upgrade,
+            http10,
+            length > 0 or self.transfer_encoding,
+            self.transfer_encoding,
+            upgrade,
+        )
+        self._reset_message()
+        self.parsing = ex
+        if self.active is None:
+            self.active = ex
+            ex.start()
+        else:
+            self.queue.append(ex)
+            if len(self.queue) >= _MAX_QUEUED:
+                self.pause_reading(2)
+
+    def on_body(self, body: bytes) -> None:
+        ex = self.parsing
+        if ex is None:
+            return
+        ex.body_bytes += len(body)
+        if ex.body_bytes > self.worker.max_body_bytes:
+            raise _Refused(codes.BODY_TOO_LARGE)
+        if ex.error is None and not ex.done:
+            ex.send_body(body)
+
+    def on_message_complete(self) -> None:
+        ex, self.parsing = self.parsing, None
+        if ex is not None:
+            ex.request_complete()
+
+    # used by exchanges
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes for the client; ``flush`` writes them in one call."""
+        self.wbuf.append(data)
+
+    def flush(self) -> None:
+        wbuf = self.wbuf
+        if wbuf and not self.closed:
+            self.transport.write(wbuf[0] if len(wbuf) == 1 else b"".join(wbuf))
+        wbuf.clear()
+
+    def pause_reading(self, reason: int) -> None:
+        if not self.paused and not self.closed:
+            self.transport.pause_reading()
+        self.paused |= reason
+
+    def resume_reading(self, reason: int) -> None:
+        if self.paused & reason:
+            self.paused &= ~reason
+            if not self.paused and not self.closed:
+                self.transport.resume_reading()
+
+    def exchange_done(self, ex: Exchange) -> None:
+        """An exchange has ended: close, or start the next request in line."""
+        if ex is not self.active:
+            return
+        self.active = None
+        self.resume_reading(1)
+        if self.tunnel is not None or self.lingering:
+            return
+        if (
+            not ex.keep_alive
+            or not ex.req_done
+            or self.worker.closing
+            or (self.eof and not self.queue)
+        ):
+            self.flush()
+            self.closed = True
+            self.transport.close()
+            return
+        if self.queue:
+            self.active = self.queue.popleft()
+            self.resume_reading(2)
+            self.active.start()
+
+    def abort(self) -> None:
+        """Cut the connection at once (an error after the response head was sent)."""
+        self.flush()
+        self.closed = True
+        self.transport.abort()
+
+    def refuse(self, error: RouterError) -> None:
+        """Answer a request the router will not forward, then close once the client stops."""
+        endings.refuse(self, error)
+
+    def shutdown(self) -> None:
+        """Stop after the current response (graceful stop)."""
+        if self.active is None and not self.in_head and self.tunnel is None:
+            self.closed = True
+            self.transport.close()

@@ -1,0 +1,189 @@
+"""The route table: which app answers which Host, and the web processes behind it. Pure.
+
+The daemon writes the table as JSON (``{"version": 3, "apps": {"hello": {"domains": [...],
+"backends": [{"dyno": "web.1", "host": "127.0.0.1", "port": 5001}]}}}``); every router worker parses
+it into one immutable ``RouteTable`` and swaps its reference in one assignment, so a request sees
+either the old table or the new one, never a mix. Requests keep the ``Route`` they started with, so
+in-flight requests to a process that left the table still finish.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+_APP = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_DYNO = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+
+
+class TableError(ValueError):
+    """The route table file cannot be read as a table at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """One web process: its dyno name and the address it listens on."""
+
+    dyno: str
+    host: str
+    port: int
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An app and its web processes, in the order the daemon gave them."""
+
+    app: str
+    backends: tuple[Backend, ...]
+    domains: tuple[str, ...] = ()
+
+    def rotation(self, turn: int) -> tuple[Backend, ...]:
+        """The backends to try for request number ``turn``: round robin, then the others in order.
+
+        The first element is the round-robin choice; the rest are the fallbacks tried when a
+        connection cannot be made (a request never sent is safe to send elsewhere).
+        """
+        backends = self.backends
+        count = len(backends)
+        if count <= 1:
+            return backends
+        start = turn % count
+        return backends[start:] + backends[:start]
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """Every app's route, indexed by the hostnames that reach it."""
+
+    version: int = 0
+    routes: Mapping[str, Route] = field(default_factory=lambda: MappingProxyType({}))
+    hosts: Mapping[str, Route] = field(default_factory=lambda: MappingProxyType({}))
+
+    def lookup(self, host_header: str) -> Route | None:
+        """The route for a ``Host`` header value (any case, with or without a port), or None."""
+        return self.hosts.get(normalise_host(host_header))
+
+    def addresses(self) -> frozenset[tuple[str, int]]:
+        """Every backend address in the table (the upstream pool closes idle ones not in it)."""
+        return frozenset(b.address for r in self.routes.values() for b in r.backends)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form the daemon writes; ``table_from_json(t.to_json(), d)`` gives ``t`` back."""
+        return {
+            "version": self.version,
+            "apps": {
+                name: {
+                    "domains": list(route.domains),
+                    "backends": [
+                        {"dyno": b.dyno, "host": b.host, "port": b.port} for b in route.backends
+                    ],
+                }
+                for name, route in sorted(self.routes.items())
+            },
+        }
+
+
+def normalise_host(value: str) -> str:
+    """``Hello.Example.com:8080`` -> ``hello.example.com`` (an IPv6 literal never names an app)."""
+    host = value.strip().lower()
+    colon = host.find(":")
+    if colon >= 0:
+        host = host[:colon]
+    return host[:-1] if host.endswith(".") else host
+
+
+def _domain(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    host = value.strip().lower().rstrip(".")
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(p) for p in labels):
+        return None
+    return host
+
+
+def _backend(app: str, raw: object, warnings: list[str]) -> Backend | None:
+    if not isinstance(raw, dict):
+        warnings.append(f"app {app}: a backend is not an object; skipped")
+        return None
+    dyno, host, port = raw.get("dyno"), raw.get("host"), raw.get("port")
+    if not isinstance(dyno, str) or not _DYNO.match(dyno):
+        warnings.append(f"app {app}: backend has no valid dyno name; skipped")
+        return None
+    if not isinstance(host, str) or not host or any(c in host for c in " /\r\n"):
+        warnings.append(f"app {app}: backend {dyno} has no valid host; skipped")
+        return None
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= 65535:
+        warnings.append(f"app {app}: backend {dyno} has no valid port; skipped")
+        return None
+    return Backend(dyno, host, port)
+
+
+def table_from_json(data: object, domain: str) -> tuple[RouteTable, list[str]]:
+    """Build a table from the daemon's JSON value; return it with warnings about skipped entries.
+
+    A wrong top-level shape raises ``TableError``; a bad app, domain or backend is skipped with a
+    warning so one bad entry never takes the other apps offline. ``APP.<domain>`` always belongs to
+    APP; a custom domain claimed by two apps goes to the first in name order.
+    """
+    if not isinstance(data, dict):
+        raise TableError("the route table is not a JSON object")
+    version = data.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise TableError("the route table's version is not a whole number")
+    apps = data.get("apps", {})
+    if not isinstance(apps, dict):
+        raise TableError("the route table's apps is not an object")
+    domain = domain.strip(".").lower()
+    warnings: list[str] = []
+    routes: dict[str, Route] = {}
+    for name in sorted(apps):
+        entry = apps[name]
+        if not isinstance(name, str) or not _APP.match(name):
+            warnings.append(f"app {name!r}: not a valid app name; skipped")
+            continue
+        if not isinstance(entry, dict):
+            warnings.append(f"app {name}: not an object; skipped")
+            continue
+        raw_backends = entry.get("backends", [])
+        raw_domains = entry.get("domains", [])
+        if not isinstance(raw_backends, list) or not isinstance(raw_domains, list):
+            warnings.append(f"app {name}: backends and domains must be lists; skipped")
+            continue
+        backends = [b for raw in raw_backends if (b := _backend(name, raw, warnings))]
+        domains: list[str] = []
+        for raw in raw_domains:
+            host = _domain(raw)
+            if host is None:
+                warnings.append(f"app {name}: invalid domain {raw!r}; skipped")
+            elif host not in domains:
+                domains.append(host)
+        routes[name] = Route(name, tuple(backends), tuple(domains))
+    hosts: dict[str, Route] = {f"{name}.{domain}": route for name, route in routes.items()}
+    for name, route in routes.items():
+        for host in route.domains:
+            owner = hosts.get(host)
+            if owner is not None and owner.app != name:
+                warnings.append(f"app {name}: domain {host} already routes to {owner.app}; skipped")
+                continue
+            hosts[host] = route
+    table = RouteTable(version, MappingProxyType(routes), MappingProxyType(hosts))
+    return table, warnings
+
+
+def parse_table(text: str | bytes, domain: str) -> tuple[RouteTable, list[str]]:
+    """Parse the route table file's text; raise ``TableError`` when it is not valid JSON."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TableError(f"the route table is not valid JSON: {exc}") from None
+    return table_from_json(data, domain)

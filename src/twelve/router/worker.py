@@ -1,0 +1,158 @@
+"""One router worker: an event loop serving a listening socket with the current route table.
+
+The worker owns what its connections share: the route table (swapped by reference on reload),
+the round-robin turns, the upstream pool, the request id source, the access log writer and the
+timeouts. SIGHUP reloads the table, SIGTERM and SIGINT stop it gracefully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from twelve.router import endings
+from twelve.router.accesslog import LineWriter, event_line
+from twelve.router.messages import RequestIds
+from twelve.router.proxy import ClientConnection
+from twelve.router.table import RouteTable, TableError, parse_table
+from twelve.router.upstream import Pool
+from twelve.settings import Settings
+
+SHUTDOWN_GRACE = 5.0  # seconds in-flight requests get to finish on SIGTERM
+HANDLED_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+
+
+class Worker:
+    """The state every connection of one worker process shares."""
+
+    def __init__(
+        self, settings: Settings, loop: asyncio.AbstractEventLoop, log: LineWriter
+    ) -> None:
+        self.loop = loop
+        self.now = loop.time
+        self.log = log
+        self.table = RouteTable()
+        self.turns: dict[str, int] = {}
+        self.pool = Pool(loop, settings.router_connect_timeout)
+        self.ids = RequestIds()
+        self.connections: set[ClientConnection] = set()
+        self.closing = False
+        self.proto = b"http"
+        self.max_header_bytes = settings.router_max_header_bytes
+        self.max_body_bytes = settings.router_max_body_bytes
+        self.response_timeout = settings.router_response_timeout
+        self.idle_timeout = settings.router_idle_timeout
+        self._routes_path: Path = settings.routes_path
+        self._domain = settings.domain
+        self._stamp: tuple[int, int, int] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
+        self._reload_requested = False
+        # Timeouts are checked by one periodic sweep, not a timer per request.
+        shortest = min(self.response_timeout, self.idle_timeout) or 1.0
+        self._tick_every = max(0.05, min(1.0, shortest / 4))
+
+    @staticmethod
+    def wall_ms() -> int:
+        return int(time.time() * 1000)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` as a task the worker keeps a reference to until it ends."""
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # the route table
+
+    def reload(self, *, force: bool = False) -> None:
+        """Read the route table file again if it changed; missing or malformed means empty."""
+        self._reload_requested = False
+        try:
+            st = os.stat(self._routes_path)
+            stamp: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        if stamp == self._stamp and not force:
+            return
+        self._stamp = stamp
+        warnings: list[str] = []
+        try:
+            text = self._routes_path.read_bytes()
+            table, warnings = parse_table(text, self._domain)
+        except FileNotFoundError:
+            table = RouteTable()
+            warnings = [f"no route table at {self._routes_path}; serving no apps"]
+        except (OSError, TableError) as exc:
+            table = RouteTable()
+            warnings = [f"route table {self._routes_path} unusable ({exc}); serving no apps"]
+        self.table = table
+        self.pool.live = table.addresses()
+        for warning in warnings:
+            self.log.write(event_line("warning", message=warning, pid=os.getpid()))
+        self.log.write(
+            event_line("routes", version=table.version, apps=len(table.routes), pid=os.getpid())
+        )
+
+    def _request_reload(self) -> None:
+        # The signal only records; the loop acts on it in its own turn.
+        if not self._reload_requested:
+            self._reload_requested = True
+            self.loop.call_soon(self.reload)
+
+    # timeouts
+
+    def _tick(self) -> None:
+        if self._stop.is_set():
+            return
+        now = self.now()
+        for conn in list(self.connections):
+            endings.check(conn, now)
+        self.pool.sweep(self.idle_timeout)
+        self.reload()  # a cheap stat; catches a SIGHUP that arrived before the handler existed
+        self.loop.call_later(self._tick_every, self._tick)
+
+    # life
+
+    async def serve(self, sock: socket.socket, ready: Any = None) -> None:
+        """Serve ``sock`` until SIGTERM or SIGINT, then finish in-flight requests and return.
+
+        ``ready`` is called once the worker accepts connections and its signal handlers are set.
+        """
+        for sig in HANDLED_SIGNALS:
+            handler = self._request_reload if sig == signal.SIGHUP else self._stop.set
+            self.loop.add_signal_handler(sig, handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
+        self.reload(force=True)
+        server = await self.loop.create_server(
+            lambda: ClientConnection(self), sock=sock, backlog=1024
+        )
+        self.loop.call_later(self._tick_every, self._tick)
+        if ready is not None:
+            ready()
+        await self._stop.wait()
+        server.close()
+        await self._drain()
+        for sig in HANDLED_SIGNALS:
+            self.loop.remove_signal_handler(sig)
+
+    async def _drain(self) -> None:
+        self.closing = True
+        for conn in list(self.connections):
+            conn.shutdown()
+        deadline = self.now() + SHUTDOWN_GRACE
+        while self.connections and self.now() < deadline:
+            await asyncio.sleep(0.02)
+        for conn in list(self.connections):
+            conn.closed = True
+            conn.transport.abort()
+        self.pool.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.sleep(0)
+        self.log.close()

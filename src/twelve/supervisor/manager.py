@@ -1,0 +1,204 @@
+"""The supervisor: keeps each app's formation of the live release running, and rolls out new ones.
+
+Rollouts start the new processes next to the old, wait until every new web process is healthy,
+switch the route table in one step, and only then stop the old ones. When a new process never comes
+up, the new ones are stopped and the old ones keep serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from twelve.errors import DeployError, NotFound
+from twelve.store import ProcessRecord, Store
+from twelve.supervisor import spawn
+from twelve.supervisor.ports import PortPool
+from twelve.supervisor.process import Hooks, ProcessSpec, Supervised, Timing
+from twelve.supervisor.states import State
+
+
+@dataclass(frozen=True)
+class Backend:
+    dyno: str
+    port: int
+
+
+class Supervisor:
+    """Owns every app process; API handlers reach processes only through it."""
+
+    def __init__(
+        self,
+        store: Store,
+        scratch_dir: Path,
+        timing: Timing,
+        on_line: Callable[[str, str, str], None],
+        on_event: Callable[[str, str, str], None],
+        on_routes_changed: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.scratch_dir = scratch_dir
+        self.timing = timing
+        self.ports = PortPool()
+        self._on_routes_changed = on_routes_changed
+        self._current: dict[str, dict[str, Supervised]] = {}
+        self._retiring: set[Supervised] = set()
+        self.hooks = Hooks(
+            on_line=on_line,
+            on_event=on_event,
+            on_state=self._state_changed,
+            on_started=self._started,
+            on_gone=self._gone,
+            allocate_port=self.ports.allocate,
+            release_port=self.ports.release,
+        )
+
+    # Hooks from processes
+    def _state_changed(self, proc: Supervised) -> None:
+        if proc.spec.is_web and self._is_current(proc):
+            self._on_routes_changed()
+
+    def _started(self, proc: Supervised) -> None:
+        assert proc.child is not None
+        self.store.record_process(
+            ProcessRecord(
+                proc.spec.app,
+                proc.spec.name,
+                proc.child.pid,
+                proc.child.pgid,
+                proc.child.start_ticks,
+                proc.port,
+                proc.spec.release,
+                str(proc.scratch.root) if proc.scratch else None,
+            )
+        )
+
+    def _gone(self, proc: Supervised) -> None:
+        if proc.child is not None:
+            self.store.forget_process(proc.spec.app, proc.spec.name, proc.child.pid)
+
+    def _is_current(self, proc: Supervised) -> bool:
+        return self._current.get(proc.spec.app, {}).get(proc.spec.name) is proc
+
+    # Queries
+    def backends(self) -> dict[str, list[Backend]]:
+        """Healthy web processes of the live release of every app: the route table's backends."""
+        table: dict[str, list[Backend]] = {}
+        for app, procs in self._current.items():
+            table[app] = [
+                Backend(p.spec.name, p.port)
+                for p in sorted(procs.values(), key=lambda p: _order(p.spec.name))
+                if p.spec.is_web and p.state is State.UP and p.port is not None
+            ]
+        return table
+
+    def processes(self, app: str) -> list[Supervised]:
+        procs = list(self._current.get(app, {}).values())
+        procs += [p for p in self._retiring if p.spec.app == app]
+        return sorted(procs, key=lambda p: (_order(p.spec.name), p.spec.release))
+
+    # Changes
+    def _new(self, spec: ProcessSpec) -> Supervised:
+        scratch = self.scratch_dir / spec.app
+        scratch.mkdir(parents=True, exist_ok=True)
+        proc = Supervised(spec, self.hooks, self.timing, scratch)
+        proc.start()
+        return proc
+
+    async def apply(
+        self, app: str, specs: list[ProcessSpec], replace: Collection[str] = ()
+    ) -> None:
+        """Make ``specs`` the running formation of ``app``, health-gated, without a gap.
+
+        Processes whose spec is unchanged keep running; the rest are replaced. Raises DeployError
+        (having stopped the new processes, the old ones untouched) when a new web process fails.
+        """
+        current = self._current.setdefault(app, {})
+        wanted = {s.name: s for s in specs}
+        starting = {
+            name: self._new(spec)
+            for name, spec in wanted.items()
+            if name not in current or current[name].spec != spec or name in replace
+        }
+        results = await asyncio.gather(
+            *(_first_health(p) for p in starting.values() if p.spec.is_web)
+        )
+        if not all(results):
+            failed = [p for p in starting.values() if p.spec.is_web and not _healthy_now(p)]
+            lines = list(failed[0].last_lines) if failed else []
+            await asyncio.gather(*(p.stop() for p in starting.values()))
+            detail = f": {lines[-1]}" if lines else ""
+            raise DeployError(
+                f"new web processes did not become healthy{detail}",
+                "the previous release keeps serving; see the app's logs",
+            ) from None
+        retiring = [p for name, p in current.items() if name not in wanted or name in starting]
+        for name in list(current):
+            if name not in wanted:
+                del current[name]
+        current.update(starting)
+        self._on_routes_changed()
+        self._retiring.update(retiring)
+        await asyncio.gather(*(self._retire(p) for p in retiring))
+
+    async def _retire(self, proc: Supervised) -> None:
+        try:
+            await proc.stop()
+        finally:
+            self._retiring.discard(proc)
+
+    async def restart(self, app: str, process: str | None = None) -> None:
+        """Replace running processes (all, a type, or one name) with fresh ones, health-gated."""
+        current = self._current.get(app, {})
+        chosen = {
+            name for name, p in current.items() if process is None or process in {name, p.spec.type}
+        }
+        if process is not None and not chosen:
+            raise NotFound(f"no running process {process!r}", "see 'twelve ps'")
+        await self.apply(app, [p.spec for p in current.values()], replace=chosen)
+
+    async def stop_app(self, app: str) -> None:
+        procs = list(self._current.pop(app, {}).values())
+        self._on_routes_changed()
+        await asyncio.gather(*(p.stop() for p in procs))
+
+    async def stop_all(self) -> None:
+        apps = list(self._current)
+        retiring = list(self._retiring)
+        await asyncio.gather(*(self.stop_app(a) for a in apps), *(p.stop() for p in retiring))
+
+    async def end_previous_life(self) -> int:
+        """End every process a previous daemon started (checked by PID and start time)."""
+        records = self.store.list_process_records()
+        stops = []
+        for record in records:
+            if spawn.is_same_process(record.pid, record.start_ticks):
+                if record.port:
+                    self.ports.hold(record.port)
+                stops.append(spawn.stop_group(record.pgid, self.timing.stop_timeout))
+            self.store.forget_process(record.app, record.name, record.pid)
+        await asyncio.gather(*stops)
+        for record in records:
+            self.ports.release(record.port)
+        return len(stops)
+
+
+async def _first_health(proc: Supervised) -> bool:
+    assert proc.first_health is not None
+    return await proc.first_health
+
+
+def _healthy_now(proc: Supervised) -> bool:
+    return proc.first_health is not None and proc.first_health.done() and proc.first_health.result()
+
+
+def _order(name: str) -> tuple[str, int]:
+    kind, _, number = name.partition(".")
+    return kind, int(number) if number.isdigit() else 0
+
+
+def uptime(proc: Supervised) -> float:
+    return time.monotonic() - proc.started_at if proc.started_at else 0.0

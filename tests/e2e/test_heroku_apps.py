@@ -1,0 +1,190 @@
+"""Heroku apps run unchanged: git push over smart HTTP, the release phase, app.json, Node and Python."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from support import EXAMPLES, FIXTURE_APPS, Daemon, requires_service
+
+pytestmark = pytest.mark.slow
+
+
+def git(
+    repo: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+
+
+def make_repo(tmp_path: Path, source: Path, name: str) -> Path:
+    repo = tmp_path / name
+    shutil.copytree(source, repo)
+    for args in (
+        ("init", "--quiet", "--initial-branch=main"),
+        ("config", "user.email", "dev@example.com"),
+        ("config", "user.name", "Dev"),
+        ("add", "-A"),
+        ("commit", "--quiet", "-m", "first"),
+    ):
+        assert git(repo, *args).returncode == 0
+    return repo
+
+
+def push_env(daemon: Daemon) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({k: v for k, v in daemon.env.items() if k.startswith("TWELVE_")})
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+def commit(repo: Path, rel: str, text: str) -> None:
+    (repo / rel).write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", f"change {rel}")
+
+
+def test_git_push_deploys_streams_output_and_rejects_what_it_cannot_release(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    d = make_daemon()
+    d.cli("apps:create", "hello")
+    repo = make_repo(tmp_path, EXAMPLES / "hello-python", "hello")
+    remote = subprocess.run(
+        [*d.cli_argv(), "git:remote", "-a", "hello"],
+        cwd=repo,
+        env=d.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert remote.returncode == 0, remote.stderr
+    env = push_env(d)
+
+    pushed = git(repo, "push", "twelve", "main", env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "remote: -----> Detection order" in pushed.stderr
+    assert "remote: -----> Released v1" in pushed.stderr
+    head = git(repo, "rev-parse", "HEAD").stdout.strip()
+    assert d.cli_json("releases", "-a", "hello")[0]["commit"] == head  # type: ignore[index]
+    assert d.get("hello").text == "hello from web.1\n"
+
+    # A release phase that fails rejects the push and leaves v1 serving.
+    commit(repo, "Procfile", "release: echo migrating; exit 2\nweb: python app.py\n")
+    rejected = git(repo, "push", "twelve", "main", env=env)
+    assert rejected.returncode != 0
+    assert (
+        "remote: twelve: push rejected: the release command exited with code 2" in rejected.stderr
+    )
+    assert "migrating" in rejected.stderr
+    assert d.get("hello").text == "hello from web.1\n"
+
+    # Another branch is refused with a hint; HEAD:main and force pushes work.
+    git(repo, "checkout", "--quiet", "-b", "feature")
+    commit(repo, "Procfile", "release: echo migrated\nweb: python app.py\n")
+    refused = git(repo, "push", "twelve", "feature", env=env)
+    assert refused.returncode != 0 and "only main or master deploy" in refused.stderr
+    forced = git(repo, "push", "--force", "twelve", "HEAD:main", env=env)
+    assert forced.returncode == 0, forced.stderr
+    assert "remote:        migrated" in forced.stderr
+    assert [r["version"] for r in d.cli_json("releases", "-a", "hello")] == [2, 1]  # type: ignore[union-attr]
+
+    bad = dict(env, TWELVE_API_TOKEN="wrong-token")
+    denied = git(repo, "push", "twelve", "HEAD:main", env=bad)
+    assert denied.returncode != 0
+    assert "Authentication failed" in denied.stderr or "401" in denied.stderr
+
+
+def test_an_express_app_runs_with_npm_start_and_a_mismatched_engine(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    """No Procfile: web is npm start; engines.node 18.x on a machine with another node warns."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    d = make_daemon()
+    d.cli("apps:create", "express")
+    out = d.cli("deploy", "-a", "express", str(FIXTURE_APPS / "express-app")).stdout
+    assert "using the node builder" in out
+    assert "does not match this machine's node" in out
+    assert "build script ran" in out
+    text = d.get("express").text
+    assert text == "express web.1 built-at-build-time proto=http\n"
+    strict = d.cli("config:set", "-a", "express", "TWELVE_STRICT_ENGINES=1")
+    assert strict.returncode == 0
+    failed = d.cli("deploy", "-a", "express", str(FIXTURE_APPS / "express-app"), check=False)
+    assert failed.returncode == 1 and "does not match" in failed.stderr
+
+
+def test_a_flask_app_gets_gunicorn_web_concurrency_and_a_fallback_patch_version(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon()
+    d.cli("apps:create", "flask")
+    out = d.cli("deploy", "-a", "flask", str(FIXTURE_APPS / "flask-gunicorn")).stdout
+    assert "Python 3.11.99 is not installed; using 3.11." in out
+    assert d.get("flask").text == "flask web.1 concurrency=2 proto=http\n"
+
+
+def _postgres_url(name: str) -> str | None:
+    psql = shutil.which("psql")
+    if psql is None:
+        return None
+    base = [
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+    ]
+    ok = (
+        subprocess.run([*base, "SELECT 1"], capture_output=True, timeout=30, check=False).returncode
+        == 0
+    )
+    if not ok:
+        return None
+    subprocess.run(
+        [*base, f"DROP DATABASE IF EXISTS {name}"], capture_output=True, timeout=30, check=False
+    )
+    subprocess.run([*base, f"CREATE DATABASE {name}"], capture_output=True, timeout=30, check=True)
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def test_a_django_app_migrates_in_its_release_phase_and_needs_its_required_config(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    url = _postgres_url("twelve_django_fixture")
+    requires_service("PostgreSQL", url is not None)
+    assert url is not None
+    d = make_daemon()
+    d.cli("apps:create", "django")
+    source = str(FIXTURE_APPS / "django-postgres")
+    missing = d.cli("deploy", "-a", "django", source, check=False)
+    assert missing.returncode == 1
+    assert "app.json requires config that is not set: DATABASE_URL" in missing.stderr
+
+    d.cli("config:set", "-a", "django", f"DATABASE_URL={url}")
+    out = d.cli("deploy", "-a", "django", source).stdout
+    assert "Run Django's collectstatic" in out
+    assert "Applying notes.0001_initial" in out
+    config = d.cli_json("config", "-a", "django", "--reveal")
+    assert len(config["SECRET_KEY"]) == 64  # type: ignore[index]
+    assert d.get("django", "/add?text=x").text == "added\n"
+    assert d.get("django").text == "notes=1 dyno=web.1 scheme=http\n"
+    logs = d.cli("logs", "-a", "django", "-n", "300", "--ps", "release").stdout
+    assert "Applying notes.0001_initial... OK" in logs

@@ -1,0 +1,209 @@
+"""HTTP/1.1 through the router: strict parsing, limits, bodies, keep-alive, upgrades, timeouts."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+
+import pytest
+
+SMUGGLING = [
+    pytest.param(
+        b"POST / HTTP/1.1\r\nHost: hello.localhost\r\nContent-Length: 4\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        id="content-length-and-chunked",
+    ),
+    pytest.param(
+        b"POST / HTTP/1.1\r\nHost: hello.localhost\r\nContent-Length: 3\r\n"
+        b"Content-Length: 5\r\n\r\nabcde",
+        id="two-content-lengths",
+    ),
+    pytest.param(
+        b"POST / HTTP/1.1\r\nHost: hello.localhost\r\nTransfer-Encoding: gzip\r\n\r\nabc",
+        id="unknown-transfer-coding",
+    ),
+    pytest.param(b"GET / HTTP/1.1\r\nHost: hello.localhost\r\n folded\r\n\r\n", id="obs-fold"),
+    pytest.param(b"GET / HTTP/1.1\nHost: hello.localhost\n\n", id="bare-newlines"),
+    pytest.param(b"GET / HTTP/1.1\r\nHost : hello.localhost\r\n\r\n", id="space-before-colon"),
+    pytest.param(
+        b"GET / HTTP/1.1\r\nHost: hello.localhost\r\nHost: other.localhost\r\n\r\n",
+        id="two-hosts",
+    ),
+    pytest.param(b"GET / HTTP/1.1\r\n\r\n", id="no-host"),
+    pytest.param(b"GET / HTTP/2.0\r\nHost: hello.localhost\r\n\r\n", id="http-2-text"),
+    pytest.param(b"CONNECT hello.localhost:80 HTTP/1.1\r\nHost: x\r\n\r\n", id="connect"),
+]
+
+
+@pytest.mark.parametrize("request_bytes", SMUGGLING)
+def test_ambiguous_or_malformed_requests_get_400_and_are_never_forwarded(
+    backends, router, request_bytes
+):
+    """Request smuggling shapes are refused at the router; the app never sees a byte."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    answer = r.raw(request_bytes)
+    assert answer.split(b"\r\n", 1)[0] in (
+        b"HTTP/1.1 400 Bad Request",
+        b"HTTP/1.1 505 HTTP Version Not Supported",
+    )
+    assert b"Connection: close" in answer
+    assert hello.requests == []
+
+
+def test_headers_over_the_limit_get_431(backends, router):
+    """TWELVE_ROUTER_MAX_HEADER_BYTES bounds the request head: 431 and H41."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}}, router_max_header_bytes="2K")
+    status, _, _ = r.request("hello.localhost", headers={"X-Small": "a" * 1000})
+    assert status == 200
+    status, headers, _body = r.request("hello.localhost", headers={"X-Big": "a" * 3000})
+    assert status == 431
+    assert headers["x-twelve-error"] == "H41"
+    assert len(hello.requests) == 1
+    assert "code=H41" in r.access_line("status=431")["line"]
+
+
+def test_body_over_the_limit_gets_413_whether_declared_or_chunked(backends, router):
+    """TWELVE_ROUTER_MAX_BODY_BYTES: a declared length over it, or a chunked body growing past it."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}}, router_max_body_bytes="1K")
+    status, headers, _ = r.request("hello.localhost", method="POST", body=b"x" * 2000)
+    assert status == 413
+    assert headers["x-twelve-error"] == "H42"
+    chunks = b"".join(b"100\r\n" + b"y" * 256 + b"\r\n" for _ in range(8)) + b"0\r\n\r\n"
+    answer = r.raw(
+        b"POST / HTTP/1.1\r\nHost: hello.localhost\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
+    )
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    status, _, body = r.request("hello.localhost", method="POST", body=b"z" * 1000)
+    assert status == 200
+    assert json.loads(body)["body"] == "z" * 1000
+
+
+def test_chunked_request_body_reaches_the_app_whole(backends, router):
+    """A streamed (chunked) upload arrives at the app as the same bytes."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    pieces = [b"first,", b"second,", b"third"]
+    conn = r.connect()
+    try:
+        conn.request(
+            "POST",
+            "/upload",
+            body=iter(pieces),
+            headers={"Host": "hello.localhost"},
+            encode_chunked=True,
+        )
+        response = conn.getresponse()
+        seen = json.loads(response.read())
+    finally:
+        conn.close()
+    assert seen["body"] == "first,second,third"
+    assert seen["headers"]["transfer-encoding"] == "chunked"
+
+
+def test_streamed_responses_reach_the_client_whole(backends, router):
+    """Chunked responses and bodies ended by closing the connection both arrive complete."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    status, headers, body = r.request("hello.localhost", "/chunked")
+    assert (status, body) == (200, b"one,two,three")
+    assert headers["transfer-encoding"] == "chunked"
+    status, _, body = r.request("hello.localhost", "/until-close")
+    assert (status, body) == (200, b"body ended by close")
+
+
+def test_keep_alive_on_both_sides(backends, router):
+    """Many requests on one client connection reuse one connection to the app."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    conn = r.connect()
+    try:
+        for i in range(5):
+            conn.request("GET", f"/{i}", headers={"Host": "hello.localhost"})
+            response = conn.getresponse()
+            assert response.status == 200
+            response.read()
+        conn.request("HEAD", "/head", headers={"Host": "hello.localhost"})
+        response = conn.getresponse()
+        assert response.status == 200
+        assert response.read() == b""
+        conn.request("POST", "/after-head", body=b"still fine", headers={"Host": "hello.localhost"})
+        assert json.loads(conn.getresponse().read())["body"] == "still fine"
+    finally:
+        conn.close()
+    assert len({req["peer_port"] for req in hello.requests}) == 1
+    assert [req["path"] for req in hello.requests][-2:] == ["/head", "/after-head"]
+
+
+def test_pipelined_requests_are_answered_in_order(backends, router):
+    """Several requests sent at once on one connection get their responses in order."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    requests = b"".join(
+        b"GET /%d HTTP/1.1\r\nHost: %s\r\n\r\n"
+        % (i, b"nope.localhost" if i == 1 else b"hello.localhost")
+        for i in range(3)
+    )
+    answer = r.raw(
+        requests + b"GET /last HTTP/1.1\r\nHost: hello.localhost\r\nConnection: close\r\n\r\n"
+    )
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)
+    assert statuses == [b"200", b"404", b"200", b"200"]
+    assert answer.index(b'"/0"') < answer.index(b'"/2"') < answer.index(b'"/last"')
+
+
+def test_websocket_upgrade_is_tunnelled(backends, router):
+    """An Upgrade request gets the app's 101; then bytes flow both ways untouched."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    with socket.create_connection((r.host, r.port), timeout=10) as sock:
+        sock.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: hello.localhost\r\nConnection: Upgrade\r\n"
+            b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 101 ")
+        assert b"Upgrade: websocket" in head
+        for word in (b"ping", b"hello there"):
+            sock.sendall(word)
+            got = b""
+            while len(got) < len(word):
+                got += sock.recv(4096)
+            assert got == word.upper()
+    assert "status=101" in r.access_line('path="/ws"')["line"]
+
+
+def test_no_first_byte_in_time_gets_504_h12(backends, router):
+    """An app slower than TWELVE_ROUTER_RESPONSE_TIMEOUT: 504 with H12; the router keeps serving."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}}, router_response_timeout="0.3")
+    status, _headers, body = r.request("hello.localhost", "/?sleep=2")
+    assert status == 504
+    assert b"H12: Request timeout" in body
+    assert "code=H12" in r.access_line("status=504")["line"]
+    assert r.request("hello.localhost")[0] == 200
+
+
+def test_a_response_that_is_not_http_gets_502_h17(backends, router):
+    """The app answers garbage: the client gets 502 with H17, not the garbage."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    status, _, body = r.request("hello.localhost", "/garbage")
+    assert status == 502
+    assert b"H17" in body
+
+
+def test_http_1_0_clients_are_served(backends, router):
+    """An HTTP/1.0 request is answered and the connection closed."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    answer = r.raw(b"GET /old HTTP/1.0\r\nHost: hello.localhost\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert b'"/old"' in answer
+    answer = r.raw(b"GET /chunked HTTP/1.0\r\nHost: hello.localhost\r\n\r\n")
+    assert answer.endswith(b"\r\n\r\none,two,three")

@@ -1,0 +1,221 @@
+"""Routing by Host, round robin, failover, reloads and the access log, through the real router."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import threading
+import time
+
+
+def test_each_app_is_served_at_its_hostname_and_custom_domains(backends, router):
+    """APP.<domain> and the app's custom domains reach that app's process, whatever the case/port."""
+    hello, other = backends("web.1"), backends("web.1")
+    r = router(
+        {
+            "hello": {"domains": ["www.hello.test"], "backends": [hello.route()]},
+            "other": {"backends": [other.route()]},
+        }
+    )
+    for host in ("hello.localhost", "HELLO.localhost:8080", "www.hello.test"):
+        status, _, body = r.request(host)
+        assert status == 200
+        assert json.loads(body)["headers"]["host"] == host
+    status, _, _ = r.request("other.localhost")
+    assert status == 200
+    assert len(hello.requests) == 3
+    assert len(other.requests) == 1
+
+
+def test_unknown_host_gets_404_and_never_reaches_another_app(backends, router):
+    """A Host no app claims is answered by the router with H43, logged with no app."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    for host in ("nope.localhost", "localhost", "hello.localhost.evil.test", "127.0.0.1"):
+        status, headers, body = r.request(host)
+        assert status == 404
+        assert headers["x-twelve-error"] == "H43"
+        assert b"H43" in body
+    assert hello.requests == []
+    line = r.access_line("host=nope.localhost")
+    assert line["app"] is None
+    assert "at=error code=H43" in line["line"]
+
+
+def test_app_with_no_web_process_gets_503_h14(router):
+    """An app in the table with no backends: 503 and code H14 in the page and the app's log."""
+    r = router({"quiet": {"backends": []}})
+    status, headers, body = r.request("quiet.localhost", "/page")
+    assert status == 503
+    assert b"H14: No web processes running" in body
+    line = r.access_line('path="/page"')
+    assert line["app"] == "quiet"
+    assert 'at=error code=H14 desc="No web processes running"' in line["line"]
+    assert "status=503" in line["line"]
+    assert headers["connection"] == "keep-alive"
+
+
+def test_requests_are_spread_round_robin_over_the_apps_processes(backends, router):
+    """Successive requests go to web.1, web.2, web.3 in turn."""
+    procs = [backends(f"web.{i}") for i in (1, 2, 3)]
+    r = router({"hello": {"backends": [p.route() for p in procs]}})
+    names = [json.loads(r.request("hello.localhost")[2])["backend"] for _ in range(6)]
+    assert sorted(names) == ["web.1", "web.1", "web.2", "web.2", "web.3", "web.3"]
+    assert names[:3] != [names[0]] * 3
+
+
+def test_a_process_that_refuses_connections_is_skipped(backends, router, dead_route):
+    """A backend nobody listens on: the request goes to the next one, the client never sees it."""
+    alive = backends("web.2")
+    dead = dead_route("web.1")
+    r = router({"hello": {"backends": [dead, alive.route()]}})
+    for _ in range(4):
+        status, _, body = r.request("hello.localhost")
+        assert status == 200
+        assert json.loads(body)["backend"] == "web.2"
+
+
+def test_no_process_accepting_gives_503_h10(router, dead_route):
+    """Every backend refuses: 503 with H10, logged for the app."""
+    dead = [dead_route("web.1"), dead_route("web.2")]
+    r = router({"hello": {"backends": dead}})
+    status, _, body = r.request("hello.localhost")
+    assert status == 503
+    assert b"H10" in body
+    assert 'code=H10 desc="App crashed"' in r.access_line("host=hello.localhost")["line"]
+
+
+def test_forwarded_headers_tell_the_app_about_the_client(backends, router):
+    """X-Forwarded-*, X-Request-Id, X-Request-Start and Via reach the app; spoofs are replaced."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    before = int(time.time() * 1000)
+    _, _, body = r.request(
+        "hello.localhost:1234",
+        headers={
+            "X-Forwarded-For": "203.0.113.7",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Port": "1",
+            "X-Request-Id": "client-chosen-id-123",
+        },
+    )
+    seen = json.loads(body)["headers"]
+    assert seen["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
+    assert seen["x-forwarded-proto"] == "http"
+    assert seen["x-forwarded-port"] == str(r.port)
+    assert seen["x-forwarded-host"] == "hello.localhost:1234"
+    assert seen["x-request-id"] == "client-chosen-id-123"
+    assert before <= int(seen["x-request-start"]) <= int(time.time() * 1000)
+    assert seen["via"] == "1.1 twelve"
+
+    _, _, body = r.request("hello.localhost", headers={"X-Request-Id": "bad id with spaces"})
+    generated = json.loads(body)["headers"]["x-request-id"]
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}", generated
+    )
+
+
+def test_every_request_is_one_access_line_in_herokus_format(backends, router):
+    """The line the app's log stream shows for a request."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    _, _, body = r.request("hello.localhost", "/greet?name=x", headers={"X-Request-Id": "abc-1"})
+    line = r.access_line("request_id=abc-1")
+    assert line["app"] == "hello"
+    assert re.fullmatch(
+        r'at=info method=GET path="/greet\?name=x" host=hello\.localhost request_id=abc-1 '
+        r'fwd="127\.0\.0\.1" dyno=web\.1 connect=\d+ms service=\d+ms status=200 '
+        r"bytes=(\d+)",
+        line["line"],
+    )
+    assert int(line["line"].rsplit("bytes=", 1)[1]) > len(body)  # the head counts too
+
+
+def test_sighup_reloads_the_route_table(backends, router):
+    """The daemon rewrites routes.json and sends SIGHUP: new apps appear, removed ones 404."""
+    first, second = backends("web.1"), backends("web.1")
+    r = router({"first": {"backends": [first.route()]}})
+    assert r.request("second.localhost")[0] == 404
+    r.write_routes({"second": {"backends": [second.route()]}}, version=2)
+    r.reload()
+    r.wait_line(lambda e: e.get("event") == "routes" and e["version"] == 2)
+    assert r.request("second.localhost")[0] == 200
+    assert r.request("first.localhost")[0] == 404
+    assert len(second.requests) == 1
+
+
+def test_missing_or_broken_route_table_serves_nothing_and_warns(backends, router):
+    """No file, then a malformed one: the router warns, answers 404, and keeps running."""
+    hello = backends("web.1")
+    r = router(None)
+    assert "no route table" in r.wait_line(lambda e: e.get("event") == "warning")["message"]
+    assert r.request("hello.localhost")[0] == 404
+    r.routes_path.parent.mkdir(parents=True)
+    r.routes_path.write_text("{not json")
+    r.reload()
+    assert "unusable" in r.wait_line(lambda e: e.get("event") == "warning")["message"]
+    assert r.request("hello.localhost")[0] == 404
+    r.write_routes({"hello": {"backends": [hello.route()]}}, version=5)
+    r.reload()
+    r.wait_line(lambda e: e.get("event") == "routes" and e["version"] == 5)
+    assert r.request("hello.localhost")[0] == 200
+    assert r.process.poll() is None
+
+
+def test_request_in_flight_to_a_removed_process_still_finishes(backends, router, poll):
+    """A process leaves the table mid-request: its response still reaches the client."""
+    old, new = backends("web.1"), backends("web.2")
+    r = router({"hello": {"backends": [old.route()]}})
+    result: dict[str, object] = {}
+
+    def slow() -> None:
+        result["response"] = r.request("hello.localhost", "/?sleep=0.8")
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    poll(lambda: old.requests, 5, "the slow request to reach web.1")
+    r.write_routes({"hello": {"backends": [new.route()]}}, version=2)
+    r.reload()
+    r.wait_line(lambda e: e.get("event") == "routes" and e["version"] == 2)
+    assert json.loads(r.request("hello.localhost")[2])["backend"] == "web.2"
+    thread.join(10)
+    status, _, body = result["response"]  # type: ignore[misc]
+    assert status == 200
+    assert json.loads(body)["backend"] == "web.1"
+
+
+def test_sigterm_finishes_in_flight_requests_then_exits_0(backends, router, poll):
+    """Stopping the router lets a request already being served complete."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    result: dict[str, object] = {}
+
+    def slow() -> None:
+        result["response"] = r.request("hello.localhost", "/?sleep=0.6")
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    poll(lambda: hello.requests, 5, "the request to reach the app")
+    assert r.stop(signal.SIGTERM) == 0
+    thread.join(10)
+    assert result["response"][0] == 200  # type: ignore[index]
+
+
+def test_several_workers_share_the_port_and_all_reload(backends, router):
+    """TWELVE_ROUTER_WORKERS=2: one announced address, both workers serve and take SIGHUP."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}}, router_workers="2")
+    pids = {r.wait_line(lambda e: e.get("event") == "routes")["pid"] for _ in range(2)}
+    assert len(pids) == 2
+    for _ in range(8):
+        assert r.request("hello.localhost")[0] == 200
+    r.write_routes({}, version=9)
+    r.reload()
+    reloaded = {
+        r.wait_line(lambda e: e.get("event") == "routes" and e["version"] == 9)["pid"]
+        for _ in range(2)
+    }
+    assert reloaded == pids
+    assert r.request("hello.localhost")[0] == 404
+    assert r.stop() == 0

@@ -1,0 +1,206 @@
+"""Test helpers: a real daemon in a temporary home, the CLI as a subprocess, polling with deadlines."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from twelve.settings import NETWORK_VARIABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_APPS = ROOT / "tests" / "fixtures" / "apps"
+EXAMPLES = ROOT / "examples"
+PYTHON_VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def requires_service(name: str, available: bool) -> None:
+    """Skip with the reason on a laptop; fail under CI=true, where every service must be there."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{name} is not running; .ci/run should have started it")
+    pytest.skip(f"{name} is not running on this machine")
+
+
+def wait_for(predicate, timeout: float, message: str, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns something truthy, up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def group_alive(pgid: int) -> bool:
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_bytes()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(b")") + 2 :].split()
+            if int(fields[2]) == pgid and fields[0] != b"Z":
+                return True
+    return False
+
+
+def pids_with_env(key: str, value: str) -> list[int]:
+    """Live processes whose environment holds KEY=VALUE (to find what an app started)."""
+    found = []
+    needle = f"{key}={value}".encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = Path(entry.path, "environ").read_bytes().split(b"\0")
+            stat = Path(entry.path, "stat").read_bytes()
+        except OSError:
+            continue
+        if needle in environ and stat[stat.rindex(b")") + 2 :].split()[0] != b"Z":
+            found.append(int(entry.name))
+    return found
+
+
+@dataclass
+class Daemon:
+    """A running ``twelve server`` and a CLI pointed at it."""
+
+    home: Path
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    api_url: str = ""
+    router_url: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        endpoints = self.home / "run" / "endpoints.json"
+        endpoints.unlink(missing_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "twelve", "server"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+        def ready() -> dict[str, str] | None:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"the daemon exited early:\n{self.output()}")
+            try:
+                return json.loads(endpoints.read_text())  # type: ignore[no-any-return]
+            except (OSError, ValueError):
+                return None
+
+        found = wait_for(ready, 60, "the daemon to record its endpoints")
+        self.api_url = found["api_url"]
+        self.router_url = found["router_url"]
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            code = self.process.wait(10)
+        self.process = None
+        return code
+
+    @staticmethod
+    def cli_argv() -> list[str]:
+        return [sys.executable, "-m", "twelve"]
+
+    def cli(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "twelve", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"twelve {' '.join(args)} exited {result.returncode}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\ndaemon:\n{self.output()}"
+            )
+        return result
+
+    def cli_json(self, *args: str) -> object:
+        return json.loads(self.cli(*args, "--json").stdout)
+
+    def get(self, app: str, path: str = "/", timeout: float = 10) -> httpx.Response:
+        """A request through the router, with the app's Host header."""
+        port = self.router_url.rsplit(":", 1)[1]
+        with httpx.Client(timeout=timeout) as client:
+            return client.get(
+                f"http://127.0.0.1:{port}{path}", headers={"Host": f"{app}.localhost"}
+            )
+
+    def recorded_processes(self) -> list[tuple[str, str, int, int]]:
+        """(app, name, pid, pgid) of every process the store says the daemon runs."""
+        with sqlite3.connect(self.home / "twelve.db") as db:
+            rows = db.execute("SELECT app, name, pid, pgid FROM processes").fetchall()
+        return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+    def unmount_scratch(self) -> None:
+        """Overlay mounts a killed daemon could not take down (a restarted one would)."""
+        prefix = str(self.home.resolve()) + "/"
+        for line in Path("/proc/self/mounts").read_text().splitlines():
+            target = line.split()[1]
+            if target.startswith(prefix):
+                subprocess.run(["umount", "-l", target], check=False, capture_output=True)
+
+    def end_recorded_processes(self) -> None:
+        """Last-resort cleanup by recorded process group, never by name."""
+        for _app, _name, _pid, pgid in self.recorded_processes():
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signal.SIGKILL)
+
+
+def daemon_env(home: Path, uv_cache: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", str(home)),
+        "LANG": "C.UTF-8",
+        **{k: os.environ[k] for k in NETWORK_VARIABLES if k in os.environ},
+        "TWELVE_HOME": str(home),
+        "TWELVE_API_BIND": "127.0.0.1:0",
+        "TWELVE_ROUTER_BIND": "127.0.0.1:0",
+        "TWELVE_ROUTER_WORKERS": "1",
+        "TWELVE_STOP_TIMEOUT": "3",
+        "TWELVE_BOOT_TIMEOUT": "20",
+        "TWELVE_DRAIN_TIMEOUT": "0.3",
+        "TWELVE_RESTART_BACKOFF_MAX": "2",
+        "TWELVE_UV_CACHE_DIR": str(uv_cache),
+        "TWELVE_PYTHON_DEFAULT": PYTHON_VERSION,
+    }
+    env.update(extra)
+    return env

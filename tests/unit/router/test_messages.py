@@ -1,0 +1,147 @@
+"""Pure pieces of the proxy: request ids, forwarded headers, log lines and error pages."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from twelve.router import codes
+from twelve.router.accesslog import access_line, event_line
+from twelve.router.messages import (
+    RequestIds,
+    chunk,
+    connection_tokens,
+    drop_headers,
+    forwarded_block,
+    log_safe,
+    nominated_headers,
+    request_headers,
+    sane_request_id,
+)
+
+
+def test_a_sane_client_request_id_is_kept_and_an_unsafe_one_is_not():
+    assert sane_request_id(b"abc-123_x.y:z") == "abc-123_x.y:z"
+    for bad in (b"", b"has space", b'quote"', b"x" * 201, b"semi;colon", b"\xff"):
+        assert sane_request_id(bad) is None
+
+
+def test_generated_request_ids_look_like_uuids_and_never_repeat():
+    ids = RequestIds()
+    made = {ids.next() for _ in range(1000)}
+    assert len(made) == 1000
+    for value in list(made)[:10]:
+        assert re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}", value
+        )
+
+
+def test_forwarded_headers_name_the_client_and_the_request():
+    block = forwarded_block(b"203.0.113.7, 127.0.0.1", b"http", b"8080")
+    per_request = request_headers(b"hello.localhost:8080", "rid-1", 1700000000123)
+    assert block == (
+        b"X-Forwarded-For: 203.0.113.7, 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
+        b"X-Forwarded-Port: 8080\r\nVia: 1.1 twelve\r\n"
+    )
+    assert per_request == (
+        b"X-Forwarded-Host: hello.localhost:8080\r\nX-Request-Id: rid-1\r\n"
+        b"X-Request-Start: 1700000000123\r\n"
+    )
+
+
+def test_headers_named_in_connection_are_dropped():
+    parts = [
+        b"Host",
+        b": ",
+        b"a",
+        b"\r\n",
+        b"X-Secret",
+        b": ",
+        b"1",
+        b"\r\n",
+        b"Accept",
+        b": ",
+        b"*/*",
+        b"\r\n",
+    ]
+    names = nominated_headers(connection_tokens(b"keep-alive, X-Secret"))
+    assert names == {b"x-secret"}
+    assert drop_headers(parts, names) == parts[:4] + parts[8:]
+    assert nominated_headers(connection_tokens(b"close")) == set()
+
+
+def test_log_fields_cannot_break_the_line_format():
+    assert log_safe("/plain/path?x=1") == "/plain/path?x=1"
+    assert log_safe('/a"b\\c d') == "/a%22b%5Cc%20d"
+    assert log_safe("/é") == "/%C3%A9"
+    assert len(log_safe("/" + "x" * 5000)) < 2100
+
+
+def test_an_access_line_is_herokus_router_format_in_json():
+    line = access_line(
+        "hello",
+        method="GET",
+        path="/",
+        host="hello.localhost",
+        request_id="rid",
+        fwd="127.0.0.1",
+        dyno="web.1",
+        connect_ms=0,
+        service_ms=3,
+        status=200,
+        nbytes=13,
+    )
+    assert line.endswith(b"\n")
+    assert json.loads(line) == {
+        "app": "hello",
+        "line": 'at=info method=GET path="/" host=hello.localhost request_id=rid fwd="127.0.0.1" '
+        "dyno=web.1 connect=0ms service=3ms status=200 bytes=13",
+    }
+
+
+def test_an_error_line_carries_the_code_and_description():
+    line = json.loads(
+        access_line(
+            None,
+            method="GET",
+            path="/",
+            host="x.localhost",
+            request_id="r",
+            fwd="::1",
+            dyno="",
+            connect_ms=0,
+            service_ms=0,
+            status=404,
+            nbytes=10,
+            error=codes.UNKNOWN_HOST,
+        )
+    )
+    assert line["app"] is None
+    assert line["line"].startswith('at=error code=H43 desc="No such app" method=GET')
+
+
+def test_error_pages_name_the_code_and_say_whether_the_connection_stays():
+    page = codes.NO_WEB_PROCESSES.response("rid-9", close=False)
+    head, _, body = page.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert b"Connection: keep-alive" in head
+    assert f"Content-Length: {len(body)}".encode() in head
+    assert b"H14: No web processes running" in body
+    assert b"rid-9" in body
+    assert b"Connection: close" in codes.BAD_REQUEST.response("r", close=True)
+
+
+def test_every_code_is_distinct():
+    assert len({e.code for e in codes.ALL}) == len(codes.ALL)
+
+
+def test_events_are_json_lines():
+    assert json.loads(event_line("listening", address="127.0.0.1:8080")) == {
+        "event": "listening",
+        "address": "127.0.0.1:8080",
+    }
+
+
+def test_chunk_framing():
+    assert chunk(b"hello") == b"5\r\nhello\r\n"
+    assert chunk(b"x" * 26) == b"1a\r\n" + b"x" * 26 + b"\r\n"

@@ -1,0 +1,79 @@
+"""Detection and build plans as data: which builder, which interpreter, which commands."""
+
+import pytest
+
+from twelve.build.interpreters import Interpreter, choose, parse_requested
+from twelve.build.plan import SourceFacts, detect_builder, plan_build
+from twelve.errors import BuildError
+
+AVAILABLE = [
+    Interpreter((3, 13, 0), "/py/3.13"),
+    Interpreter((3, 12, 1), "/py/3.12"),
+    Interpreter((3, 11, 7), "/py/3.11"),
+]
+
+
+def test_uv_lock_wins_and_syncs_without_the_project_itself() -> None:
+    plan = plan_build(SourceFacts(frozenset({"uv.lock", "pyproject.toml", "Procfile"})))
+    assert plan.builder == "python"
+    argvs = [s.argv for s in plan.steps]
+    assert argvs[0][:2] == ("{uv}", "venv")
+    assert argvs[1][:3] == ("{uv}", "sync", "--locked")
+    assert ("UV_PROJECT_ENVIRONMENT", "{venv}") in plan.steps[1].env
+
+
+def test_requirements_txt_installs_into_the_slug_venv() -> None:
+    plan = plan_build(SourceFacts(frozenset({"requirements.txt", "Procfile"})))
+    rendered = plan.render(
+        {"uv": "/bin/uv", "venv": "/slug/venv", "python": "/py", "app": "/slug/app"}
+    )
+    assert rendered[1].argv == (
+        "/bin/uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        "/slug/venv/bin/python",
+        "-r",
+        "requirements.txt",
+    )
+
+
+def test_generic_apps_run_bin_build_when_present() -> None:
+    plan = plan_build(
+        SourceFacts(frozenset({"Procfile", "bin/build"}), build_script_executable=True)
+    )
+    assert plan.builder == "generic"
+    assert [s.argv for s in plan.steps] == [("bin/build",)]
+    with pytest.raises(BuildError, match="not executable"):
+        plan_build(SourceFacts(frozenset({"Procfile", "bin/build"})))
+
+
+def test_an_unrecognised_tree_says_what_to_add() -> None:
+    with pytest.raises(BuildError, match="no builder"):
+        detect_builder(SourceFacts(frozenset()))
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [("3.12\n", (3, 12, None)), ("python-3.12.4", (3, 12, 4)), ("# x\n3.11.7", (3, 11, 7))],
+)
+def test_version_files_in_both_forms(text: str, parsed: tuple[int, int, int | None]) -> None:
+    assert parse_requested(text, "runtime.txt") == parsed
+
+
+def test_an_exact_version_is_used_and_a_missing_patch_falls_back_with_a_note() -> None:
+    assert choose((3, 12, 1), AVAILABLE).interpreter.path == "/py/3.12"
+    fallback = choose((3, 12, 9), AVAILABLE)
+    assert fallback.interpreter.path == "/py/3.12" and "3.12.9" in (fallback.note or "")
+
+
+def test_a_missing_minor_version_lists_what_the_machine_has() -> None:
+    with pytest.raises(BuildError, match=r"Python 3\.9 is not available") as info:
+        choose((3, 9, None), AVAILABLE)
+    assert "3.11, 3.12, 3.13" in (info.value.hint or "")
+
+
+def test_no_request_takes_the_setting_else_the_newest() -> None:
+    assert choose(None, AVAILABLE).interpreter.path == "/py/3.13"
+    assert choose(None, AVAILABLE, default="3.11").interpreter.path == "/py/3.11"
