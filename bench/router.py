@@ -19,6 +19,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ HELLO = ROOT / "examples" / "hello-python"
 FAST_APP = Path(__file__).resolve().parent / "fast_app.py"
 LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
 HOST = "hello.localhost"
+WRK = shutil.which("wrk")
 
 
 def free_port() -> int:
@@ -161,14 +163,14 @@ def load(ports: list[int], connections: int, duration: float) -> dict[str, float
     procs = []
     for port in ports:
         url = f"http://127.0.0.1:{port}/"
-        if shutil.which("wrk"):
-            argv = ["wrk", "-t", "2", "-c", str(per_port), "-d", f"{max(1, round(duration))}s"]
+        if WRK:
+            argv = [WRK, "-t", "2", "-c", str(per_port), "-d", f"{max(1, round(duration))}s"]
             argv += ["--latency"]
             argv += ["-H", f"Host: {HOST}", url]
         else:
             argv = [sys.executable, str(LOADGEN), url, HOST, str(per_port), str(duration)]
         procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True))
-    parse = parse_wrk if shutil.which("wrk") else json.loads
+    parse = parse_wrk if WRK else json.loads
     results = [parse(p.communicate()[0]) for p in procs]
     return {
         "rps": sum(r["rps"] for r in results),
@@ -176,6 +178,11 @@ def load(ports: list[int], connections: int, duration: float) -> dict[str, float
         "p99": max(r["p99"] for r in results),
         "errors": sum(r["errors"] for r in results),
     }
+
+
+def median(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per field, the median over the rounds."""
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
 
 
 def _ms(text: str) -> float:
@@ -203,6 +210,8 @@ def main() -> None:
     parser.add_argument("--connections", default="32,256")
     parser.add_argument("--app", choices=("hello", "fast"), default="hello")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=3, help="runs per target; medians are shown")
+    parser.add_argument("--loadgen", choices=("auto", "python"), default="auto")
     args = parser.parse_args()
     counts = [int(c) for c in args.connections.split(",")]
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp_text:
@@ -214,13 +223,23 @@ def main() -> None:
             targets["nginx"] = [nginx_port]
         else:
             print("nginx is not installed: measuring direct and twelve only")
-        tool = "wrk" if shutil.which("wrk") else "python load generator"
-        print(f"app={args.app} workers={args.workers} duration={args.duration}s load={tool}")
+        global WRK
+        if args.loadgen == "python":
+            WRK = None
+        tool = "wrk" if WRK else "python load generator"
+        print(
+            f"app={args.app} workers={args.workers} duration={args.duration}s "
+            f"rounds={args.rounds} load={tool}"
+        )
         for count in counts:
-            results = {}
-            for name, target in targets.items():
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+            for target in targets.values():
                 load(target, count, min(1.0, args.duration))  # warm up pools and caches
-                results[name] = load(target, count, args.duration)
+            # Rounds interleave the targets so a noisy moment on the machine hits all of them.
+            for _ in range(args.rounds):
+                for name, target in targets.items():
+                    runs[name].append(load(target, count, args.duration))
+            results = {name: median(found) for name, found in runs.items()}
             print(f"\n{count} connections")
             for name, r in results.items():
                 print(

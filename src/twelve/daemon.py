@@ -14,6 +14,9 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from twelve.addons.manager import AddonManager
+from twelve.addons.registry import Registry
+from twelve.addons.services import ServiceRunner
 from twelve.api.app import create_app
 from twelve.api.context import Platform
 from twelve.deploy import Deployer
@@ -186,12 +189,20 @@ class Daemon:
         if ended:
             log.info("ended %d processes left by a previous run", ended)
         await clear_all(s.scratch_dir)
+        # Add-ons: the servers twelve runs itself come back before the apps that use them.
+        self.services = ServiceRunner(
+            s.services_dir, self.store, _service_line, os.environ.get("PATH", "")
+        )
+        await self.services.start()
+        addons = AddonManager(self.store, Registry(s, self.services), deployer, event)
+
         write_atomically(s.routes_path, route_table(0, {}, self.store.list_domains()))
         self.router = RouterProcess(s, self.store, self.hub)
         self.router.start()
         router_address = await asyncio.wait_for(self.router.address, 30)
 
         platform = Platform(s, self.store, deployer, self.supervisor, self.hub, token)
+        platform.addons = addons
         platform.router_url = f"http://{_url_host(router_address, s.domain)}"
         server = _ApiServer(
             uvicorn.Config(
@@ -199,6 +210,7 @@ class Daemon:
                 host=s.api_bind.host,
                 port=s.api_bind.port,
                 log_level="warning",
+                timeout_graceful_shutdown=10,
                 lifespan="off",
                 access_log=False,
             )
@@ -224,6 +236,7 @@ class Daemon:
         log.info("router listening on %s (apps at http://APP.%s)", router_address, s.domain)
 
         for app in self.store.list_apps():
+            await self.hub.set_drains(app.name, self.store.list_drains(app.name))
             try:
                 await deployer.restore(app.name)
             except DeployError as exc:
@@ -231,10 +244,12 @@ class Daemon:
 
         await self._shutdown.wait()
         log.info("stopping the API")
+        self.hub.end_readers()  # live tails end now; their clients reconnect to the next daemon
         server.should_exit = True
         await api_task
         log.info("stopping app processes")
         await self.supervisor.stop_all()
+        await self.services.stop(s.stop_timeout)
         await self.router.stop(s.stop_timeout)
         await self.hub.close()
         self.store.close()
@@ -244,6 +259,11 @@ class Daemon:
             loop.remove_signal_handler(signum)
         log.info("stopped")
         return 0
+
+
+def _service_line(service: str, text: str) -> None:
+    """A line of a server twelve runs, in the daemon's own log as ``twelve[postgres]``."""
+    logging.getLogger(service).info("%s", text)
 
 
 def _host(host: str) -> str:

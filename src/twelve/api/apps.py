@@ -60,6 +60,9 @@ async def destroy_app(request: Request) -> JSONResponse:
     name = request.path_params["app"]
     if request.query_params.get("confirm") != name:
         raise UsageError(f"destroying {name} needs confirmation", f"pass --confirm {name}")
+    p.store.get_app(name)
+    if p.addons is not None:
+        await p.addons.destroy_all(name)  # the app's databases and key spaces go with it
     await p.deployer.destroy(name)
     await p.hub.remove_app(name)
     return JSONResponse({"name": name, "destroyed": True})

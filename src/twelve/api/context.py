@@ -13,6 +13,7 @@ from twelve.settings import Settings
 from twelve.store import Store
 
 if TYPE_CHECKING:
+    from twelve.addons.manager import AddonManager
     from twelve.deploy import Deployer
     from twelve.logs.hub import LogHub
     from twelve.supervisor.manager import Supervisor
@@ -29,6 +30,7 @@ class Platform:
     router_url: str = ""
     api_url: str = ""
     push_tokens: PushTokens = field(default_factory=PushTokens)
+    addons: AddonManager | None = None
 
     def event(self, app: str, process: str, text: str) -> None:
         """A ``twelve[process]`` line in the app's stream."""

@@ -65,8 +65,10 @@ async def rollback(request: Request) -> JSONResponse:
         target = current.version - 1
     if not isinstance(target, int) or target < 1:
         raise UsageError("version must be a release number such as 3")
+    # Rollback restores config, never add-ons; the response says so when their variables differ.
+    notice = p.addons.rollback_notice(app, target) if p.addons else None
     release = await p.deployer.rollback(app, target)
-    return JSONResponse(release_json(release), status_code=201)
+    return JSONResponse({**release_json(release), "addons_notice": notice}, status_code=201)
 
 
 routes = [

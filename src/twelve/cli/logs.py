@@ -47,12 +47,14 @@ def logs(
             for event in client().stream("GET", f"/apps/{app}/logs", params=params):
                 cursor = int(event.pop("cursor"))
                 output.emit_log_line(event, as_json=as_json, colour=colour)
-            return
         except ServerUnavailable:
             if not tail:
                 raise
-            # The daemon restarted: reconnect and carry on after the last line seen.
-            time.sleep(1.0)
+        if not tail:
+            return
+        # The stream ended or the server went away (a daemon restart): carry on after the
+        # last line seen, so nothing is repeated or skipped.
+        time.sleep(1.0)
 
 
 commands = [logs]

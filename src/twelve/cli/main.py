@@ -13,7 +13,7 @@ from twelve.cli import output
 from twelve.errors import TwelveError
 
 # Each module exposes ``commands``: a list of click commands or groups to add to the top level.
-COMMAND_MODULES = ("server", "apps", "deploy", "config", "ps", "logs", "git")
+COMMAND_MODULES = ("server", "apps", "deploy", "config", "ps", "logs", "git", "domains", "addons")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

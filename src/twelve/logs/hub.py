@@ -164,6 +164,12 @@ class LogHub:
             await state.drains.close(grace=0)
         state.journal.remove()
 
+    def end_readers(self) -> None:
+        """End every live reader (a shutting-down API must not wait on endless tails)."""
+        for state in self._apps.values():
+            for reader in list(state.readers):
+                reader.end()
+
     async def close(self) -> None:
         """Write every pending line, give drains a moment to send theirs, end every reader."""
         self._closed = True
@@ -232,7 +238,10 @@ class LogHub:
                 async with asyncio.timeout(self.flush_interval):
                     await self._wake.wait()
             self._wake.clear()
-            if time.monotonic() >= next_report:
-                next_report = time.monotonic() + self.drop_report_interval
-                self._report_drain_drops()
-            self._flush_all()
+            try:
+                if time.monotonic() >= next_report:
+                    next_report = time.monotonic() + self.drop_report_interval
+                    self._report_drain_drops()
+                self._flush_all()
+            except Exception:  # a bug here must not stop every later line from being written
+                log.exception("the log writer failed; it carries on")

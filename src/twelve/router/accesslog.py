@@ -98,7 +98,12 @@ class LineWriter:
         if self.dropped > self._reported_drops and len(self._buffer) < MAX_BUFFERED // 2:
             lost = self.dropped - self._reported_drops
             self._reported_drops = self.dropped
-            self._buffer += event_line("dropped", lines=lost, total=self.dropped)
+            self._buffer += event_line(
+                "dropped",
+                lines=lost,
+                total=self.dropped,
+                message=f"{lost} access lines dropped: the router's output was not read in time",
+            )
         buffer = self._buffer
         while buffer:
             size = len(buffer)

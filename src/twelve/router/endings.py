@@ -30,9 +30,12 @@ def refuse(conn: ClientConnection, error: RouterError) -> None:
         host = conn.host.decode("latin-1") if conn.host else ""
         method = conn.parser.get_method() if conn.url else b"-"
         route = conn.worker.table.lookup(host) if host else None
-        target = Exchange.refused(
-            conn, route, error, method, conn.url or b"-", log_safe(host), conn.fwd_log
-        )
+        request_id = conn.worker.ids.next()
+        url = conn.url or b"-"
+        target = Exchange(
+            conn, route, error, b"", method, url, log_safe(host), request_id, conn.fwd_log,
+            False, False, False, False, False,
+        )  # fmt: skip
     target.keep_alive = False
     target.req_done = True
     conn.active = target

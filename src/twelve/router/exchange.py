@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from twelve.router.proxy import ClientConnection
     from twelve.router.upstream import UpstreamConnection
 
+MAX_RESENDS = 2  # times a request the backend dropped unanswered is sent again
+_IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 PENDING_LIMIT = 256 << 10  # request bytes held while no upstream is attached, then reading pauses
 _NO_BODY_STATUS = frozenset({101, 204, 304})
 _VIA = b"Via: 1.1 twelve\r\n"
@@ -58,6 +60,7 @@ class Exchange:
         "req_done",
         "request_id",
         "resp_chunked",
+        "retries",
         "reused",
         "route",
         "started",
@@ -112,6 +115,7 @@ class Exchange:
         self.upstream: UpstreamConnection | None = None
         self.backend: Backend | None = None
         self.reused = False
+        self.retries = 0
         self.connect_ms = 0
         self.t_sent = 0.0
         self.deadline = 0.0
@@ -282,37 +286,6 @@ class Exchange:
             client.send(rest)
         self.finish(None)
 
-    @classmethod
-    def refused(
-        cls,
-        client: ClientConnection,
-        route: Route | None,
-        error: RouterError,
-        method: bytes,
-        path: bytes,
-        host: str,
-        fwd: str,
-    ) -> Exchange:
-        """An exchange for a request refused before its head was complete (400, 431, 408)."""
-        ex = cls(
-            client,
-            route,
-            error,
-            b"",
-            method,
-            path,
-            host,
-            client.worker.ids.next(),
-            fwd,
-            False,
-            False,
-            False,
-            False,
-            False,
-        )
-        ex.req_done = True
-        return ex
-
     def bad_response(self) -> None:
         self.fail(codes.BAD_RESPONSE)
 
@@ -321,12 +294,25 @@ class Exchange:
         self.upstream = None
         if self.head_sent and self.until_close:
             self.response_complete(False)  # a body delimited by the connection's end has ended
-        elif self.reused and not self.head_sent and not self.has_body and self.backend:
-            # A pooled connection the backend had just closed: send again on a new one.
+        elif self._may_resend():
+            # The backend closed before answering: a pooled connection it had just closed, or a
+            # request it dropped. With no body and an idempotent method, sending again is safe.
+            self.retries += 1
             self.reused = False
-            self.client.worker.spawn(self.connect((self.backend,)))
+            assert self.route is not None and self.backend is not None
+            others = tuple(b for b in self.route.backends if b != self.backend)
+            self.client.worker.spawn(self.connect((*others, self.backend)))
         else:
             self.fail(codes.SERVER_INTERRUPTED if self.head_sent else codes.CONNECTION_CLOSED)
+
+    def _may_resend(self) -> bool:
+        return (
+            not self.head_sent
+            and not self.has_body
+            and self.backend is not None
+            and self.retries < MAX_RESENDS
+            and (self.reused or self.method in _IDEMPOTENT)
+        )
 
     # endings
 

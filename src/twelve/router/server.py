@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import select
 import signal
 import socket
 import sys
@@ -136,17 +137,14 @@ class _Master:
         watched = (*HANDLED_SIGNALS, signal.SIGCHLD)
         while True:
             info = signal.sigtimedwait(watched, 1.0)
-            if info is None:
-                continue
-            if info.si_signo == signal.SIGHUP:
+            if info is not None and info.si_signo == signal.SIGHUP:
                 self.signal_all(signal.SIGHUP)
-            elif info.si_signo == signal.SIGCHLD:
-                for _ in self.reap():
-                    _say("warning", "a router worker exited; starting another")
-                    time.sleep(RESPAWN_DELAY)  # a worker that dies at once must not spin
-                    self.start(1)
-            else:
+            elif info is not None and info.si_signo != signal.SIGCHLD:
                 return self.stop()
+            for _ in self.reap():  # on SIGCHLD, and once a second in case one was merged
+                _say("warning", "a router worker exited; starting another")
+                time.sleep(RESPAWN_DELAY)  # a worker that dies at once must not spin
+                self.start(1)
 
     def stop(self) -> int:
         self.signal_all(signal.SIGTERM)
@@ -163,8 +161,6 @@ class _Master:
 
 
 def _wait_readable(fd: int, deadline: float) -> bool:
-    import select  # noqa: PLC0415 (only the master needs it)
-
     left = deadline - time.monotonic()
     return left > 0 and bool(select.select([fd], [], [], left)[0])
 

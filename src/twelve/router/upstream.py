@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from twelve.router.exchange import Exchange
 
 MAX_IDLE_PER_BACKEND = 256
+# A placeholder never fed: most connections never need the slow path's parser.
+_NO_PARSER = HttpResponseParser(object())
 
 
 class _Framer:
@@ -77,7 +79,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.pool = pool
         self.address = address
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at connection_made
-        self.parser = HttpResponseParser(self)  # the slow path's, replaced for each use
+        self.parser = _NO_PARSER  # the slow path's, made when a response needs it
         self.framer = _Framer()
         self.full = False  # this response goes through the header-by-header parser
         self.raw: list[bytes] = []

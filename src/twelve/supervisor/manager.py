@@ -46,6 +46,7 @@ class Supervisor:
         self._on_routes_changed = on_routes_changed
         self._current: dict[str, dict[str, Supervised]] = {}
         self._retiring: set[Supervised] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.hooks = Hooks(
             on_line=on_line,
             on_event=on_event,
@@ -82,6 +83,10 @@ class Supervisor:
 
     def _is_current(self, proc: Supervised) -> bool:
         return self._current.get(proc.spec.app, {}).get(proc.spec.name) is proc
+
+    def routes_changed(self) -> None:
+        """Something the route table is built from changed (a domain): write it anew."""
+        self._on_routes_changed()
 
     # Queries
     def backends(self) -> dict[str, list[Backend]]:
@@ -141,8 +146,13 @@ class Supervisor:
                 del current[name]
         current.update(starting)
         self._on_routes_changed()
+        # The new release is live once the route table switched: the old processes drain and
+        # stop in the background, and the caller (a deploy) is answered now.
         self._retiring.update(retiring)
-        await asyncio.gather(*(self._retire(p) for p in retiring))
+        for proc in retiring:
+            task = asyncio.create_task(self._retire(proc))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _retire(self, proc: Supervised) -> None:
         try:
@@ -162,6 +172,7 @@ class Supervisor:
 
     async def stop_app(self, app: str) -> None:
         procs = list(self._current.pop(app, {}).values())
+        procs += [p for p in self._retiring if p.spec.app == app]
         self._on_routes_changed()
         await asyncio.gather(*(p.stop() for p in procs))
 

@@ -91,6 +91,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"body ended by close")
             self.close_connection = True
             return
+        if url.path == "/drop-once" and self.server.dropped.get(self.command, 0) == 0:
+            self.server.dropped[self.command] = 1
+            self.close_connection = True  # closes without a byte of response
+            return
         if url.path == "/garbage":
             self.wfile.write(b"this is not http\r\n\r\n")
             self.close_connection = True
@@ -123,6 +127,7 @@ class _Server(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.name = name
         self.requests: list[dict[str, Any]] = []
+        self.dropped: dict[str, int] = {}
 
 
 class Backend:

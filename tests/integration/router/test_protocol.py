@@ -207,3 +207,15 @@ def test_http_1_0_clients_are_served(backends, router):
     assert b'"/old"' in answer
     answer = r.raw(b"GET /chunked HTTP/1.0\r\nHost: hello.localhost\r\n\r\n")
     assert answer.endswith(b"\r\n\r\none,two,three")
+
+
+def test_a_dropped_idempotent_request_is_sent_again_but_a_post_is_not(backends, router):
+    """The app closes without answering: a GET is resent and succeeds; a POST gets 502 H13."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    status, _, body = r.request("hello.localhost", "/drop-once")
+    assert status == 200
+    assert json.loads(body)["path"] == "/drop-once"
+    status, _, body = r.request("hello.localhost", "/drop-once", method="POST", body=b"once")
+    assert status == 502
+    assert b"H13" in body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import threading
@@ -218,4 +219,19 @@ def test_several_workers_share_the_port_and_all_reload(backends, router):
     }
     assert reloaded == pids
     assert r.request("hello.localhost")[0] == 404
+    assert r.stop() == 0
+
+
+def test_a_worker_that_dies_is_replaced(backends, router):
+    """SIGKILL to one of two workers: the router starts another and keeps serving on the port."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}}, router_workers="2")
+    pids = {r.wait_line(lambda e: e.get("event") == "routes")["pid"] for _ in range(2)}
+    victim = min(pids)
+    os.kill(victim, signal.SIGKILL)
+    r.wait_line(lambda e: e.get("event") == "warning" and "worker exited" in e["message"])
+    replacement = r.wait_line(lambda e: e.get("event") == "routes")["pid"]
+    assert replacement not in pids
+    for _ in range(6):
+        assert r.request("hello.localhost")[0] == 200
     assert r.stop() == 0

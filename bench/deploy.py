@@ -1,0 +1,150 @@
+"""Redeploy time of an app whose dependencies did not change, against the floor measured in the same run.
+
+    .venv/bin/python bench/deploy.py [--app tests/fixtures/apps/flask-gunicorn] [--runs 5]
+
+The floor is what no platform can avoid: a dependency sync from the warm cache into a fresh
+virtualenv (``uv venv`` + ``uv pip install -r requirements.txt``) plus the time the app takes to
+bind its port. The redeploy is ``twelve deploy`` end to end, from the CLI's upload to the release
+being live behind the router. Prints the medians and the ratio redeploy/floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support import Daemon, daemon_env  # noqa: E402
+from twelve.settings import uv_binary  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_bound(port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"port {port} never bound")
+
+
+def floor_once(app: Path, cache: Path, work: Path, command: str) -> float:
+    """uv venv + install from the warm cache + start the web command until it binds."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(work),
+        "UV_CACHE_DIR": str(cache),
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NATIVE_TLS": "1",
+    }
+    for key in ("SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    venv = work / "venv"
+    uv = uv_binary()
+    started = time.monotonic()
+    subprocess.run(
+        [uv, "venv", "--quiet", "--python", sys.executable, str(venv)], env=env, check=True
+    )
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            "-r",
+            "requirements.txt",
+        ],
+        cwd=app,
+        env=env,
+        check=True,
+    )
+    port = free_port()
+    run_env = dict(env, PATH=f"{venv}/bin:{env['PATH']}", PORT=str(port))
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", command],
+        cwd=app,
+        env=run_env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_bound(port, time.monotonic() + 60)
+        return time.monotonic() - started
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        subprocess.run(["rm", "-rf", str(venv)], check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", default=str(ROOT / "tests/fixtures/apps/flask-gunicorn"))
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    app = Path(args.app).resolve()
+    web = next(
+        line.split(":", 1)[1].strip()
+        for line in (app / "Procfile").read_text().splitlines()
+        if line.startswith("web:")
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        cache = base / "uv-cache"
+        home = base / "home"
+        home.mkdir()
+        daemon = Daemon(home, daemon_env(home, cache, TWELVE_STOP_TIMEOUT="5"), base / "daemon.log")
+        daemon.start()
+        try:
+            daemon.cli("apps:create", "bench")
+            daemon.cli("deploy", "-a", "bench", str(app))  # warms the cache
+            floors, deploys = [], []
+            for _ in range(args.runs):
+                floors.append(floor_once(app, cache, base, web))
+                started = time.monotonic()
+                daemon.cli("deploy", "-a", "bench", str(app))
+                deploys.append(time.monotonic() - started)
+            assert daemon.get("bench").status_code == 200
+        finally:
+            daemon.stop()
+            daemon.end_recorded_processes()
+            daemon.unmount_scratch()
+    floor, deploy = statistics.median(floors), statistics.median(deploys)
+    print(
+        json.dumps(
+            {
+                "app": app.name,
+                "runs": args.runs,
+                "floor_median_s": round(floor, 3),
+                "redeploy_median_s": round(deploy, 3),
+                "ratio_redeploy_over_floor": round(deploy / floor, 2),
+                "floors_s": [round(x, 3) for x in floors],
+                "redeploys_s": [round(x, 3) for x in deploys],
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

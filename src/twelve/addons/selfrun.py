@@ -1,0 +1,107 @@
+"""Plans for the servers twelve runs itself, as data: command lines, config files, who runs them.
+
+PostgreSQL refuses to run as root. When twelve is root, the server runs as an unprivileged account
+(``postgres`` when the machine has one, else ``nobody``) through ``setpriv``, keeping only the
+ability to traverse directories so it can reach its data under a private TWELVE_HOME.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from twelve.addons.binaries import Binaries
+
+ADMIN_USER = "twelve"
+UNPRIVILEGED_ACCOUNTS = ("postgres", "nobody")
+
+
+@dataclass(frozen=True)
+class Account:
+    """An unprivileged account a server runs as when twelve itself is root."""
+
+    name: str
+    uid: int
+    gid: int
+
+
+def run_as(account: Account | None, argv: list[str]) -> list[str]:
+    """``argv`` as ``account`` (None: as twelve's own user)."""
+    if account is None:
+        return argv
+    return [
+        "setpriv",
+        f"--reuid={account.uid}",
+        f"--regid={account.gid}",
+        "--init-groups",
+        "--inh-caps=+dac_read_search",
+        "--ambient-caps=+dac_read_search",
+        *argv,
+    ]
+
+
+def postgres_initdb(bins: Binaries, data_dir: Path, password_file: Path) -> list[str]:
+    """initdb with an admin superuser ``twelve`` whose password is in ``password_file``."""
+    return [
+        bins.tool("initdb"),
+        "--pgdata",
+        str(data_dir),
+        "--username",
+        ADMIN_USER,
+        f"--pwfile={password_file}",
+        "--auth-local=scram-sha-256",
+        "--auth-host=scram-sha-256",
+        "--encoding=UTF8",
+        "--locale=C",
+        "--no-instructions",
+    ]
+
+
+def postgres_server(bins: Binaries, data_dir: Path, socket_dir: Path, port: int) -> list[str]:
+    """postgres in the foreground on 127.0.0.1:``port``, logging to stdout."""
+    return [
+        bins.tool("postgres"),
+        "-D",
+        str(data_dir),
+        "-p",
+        str(port),
+        "-k",
+        str(socket_dir),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "logging_collector=off",
+        "-c",
+        "log_destination=stderr",
+        # Never echo a failed statement: a CREATE ROLE carries a password verifier.
+        "-c",
+        "log_min_error_statement=panic",
+    ]
+
+
+def redis_config(port: int, data_dir: Path, acl_file: Path) -> str:
+    """redis.conf of the Redis twelve runs: loopback only, append-only persistence, ACL file."""
+    return "\n".join(
+        [
+            "bind 127.0.0.1",
+            f"port {port}",
+            f'dir "{data_dir}"',
+            "appendonly yes",
+            "appendfsync everysec",
+            'save ""',
+            "databases 256",
+            f'aclfile "{acl_file}"',
+            "daemonize no",
+            'logfile ""',
+            "",
+        ]
+    )
+
+
+def redis_acl_file(admin_password_hash: str) -> str:
+    """The initial ACL file: only the admin (default) user, with a password."""
+    return f"user default on {admin_password_hash} ~* &* +@all\n"
+
+
+def redis_server(bins: Binaries, config_file: Path) -> list[str]:
+    return [bins.tool("redis-server"), str(config_file)]

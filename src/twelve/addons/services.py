@@ -1,0 +1,313 @@
+"""The PostgreSQL and Redis servers twelve runs itself, under TWELVE_HOME/services/KIND.
+
+A server is set up the first time an add-on needs it (initdb, or a redis.conf with an ACL file),
+then supervised as app processes are: its own process group, its output as lines, restarted with
+a doubling backoff when it dies, recorded so a later daemon ends it, and started again whenever the
+daemon starts. Its data directory is never touched by deploys or restarts. The admin password is in
+a 0600 file beside the data and reaches nothing but twelve's own admin connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import pwd
+import shutil
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from twelve.addons import postgres, redis, selfrun
+from twelve.addons.binaries import Binaries, find_postgres, find_redis
+from twelve.addons.naming import new_password, postgres_url, redis_password_hash
+from twelve.errors import ServiceError
+from twelve.logs.capture import capture_output
+from twelve.store import ProcessRecord, Store
+from twelve.supervisor import spawn
+
+log = logging.getLogger("twelve.services")
+RECORD_APP = "-twelve-"
+READY_TIMEOUT = 60.0
+OnLine = Callable[[str, str], None]  # (service, text)
+_PINGS: dict[str, Callable[[str], Awaitable[None]]] = {
+    "postgres": postgres.ping,
+    "redis": redis.ping,
+}
+_LABELS = {"postgres": "PostgreSQL", "redis": "Redis"}
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """What a set-up server keeps in service.json: its port and its admin password."""
+
+    port: int
+    password: str
+
+    def admin_url(self, kind: str) -> str:
+        if kind == "postgres":
+            return postgres_url(
+                selfrun.ADMIN_USER, self.password, "127.0.0.1", self.port, "postgres"
+            )
+        return f"redis://default:{self.password}@127.0.0.1:{self.port}/0"
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the server binds it a moment later; a clash is retried)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unprivileged_account() -> selfrun.Account | None:
+    """The account PostgreSQL runs as: None unless twelve is root."""
+    if os.geteuid() != 0:
+        return None
+    for name in selfrun.UNPRIVILEGED_ACCOUNTS:
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            return selfrun.Account(name, entry.pw_uid, entry.pw_gid)
+    raise ServiceError("twelve runs as root and the machine has no postgres or nobody account")
+
+
+class SelfRunServer:
+    """One server twelve runs: set up once, then started, supervised and stopped."""
+
+    def __init__(
+        self, kind: str, home: Path, bins: Binaries, store: Store, on_line: OnLine
+    ) -> None:
+        self.kind = kind
+        self.dir = home
+        self.bins = bins
+        self.store = store
+        self._on_line = on_line
+        self.child: spawn.Child | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._account = unprivileged_account() if kind == "postgres" else None
+
+    @property
+    def state_file(self) -> Path:
+        return self.dir / "service.json"
+
+    def state(self) -> ServiceState | None:
+        try:
+            data = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return ServiceState(int(data["port"]), str(data["password"]))
+
+    def _environment(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "HOME": str(self.dir),
+        }
+
+    def _line(self, text: str) -> None:
+        self._on_line(self.kind, text)
+
+    def _own(self, path: Path) -> None:
+        """Make ``path`` a 0700 directory of the account the server runs as."""
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self._account is not None:
+            os.chown(path, self._account.uid, self._account.gid)
+
+    async def _set_up(self) -> ServiceState:
+        """First use: make the data directory and the admin login; nothing is left on failure."""
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        state = ServiceState(free_port(), new_password())
+        data = self.dir / "data"
+        shutil.rmtree(data, ignore_errors=True)
+        try:
+            self._own(data)
+            if self.kind == "postgres":
+                await self._initdb(data, state.password)
+            else:
+                (self.dir / "users.acl").write_text(
+                    selfrun.redis_acl_file(redis_password_hash(state.password))
+                )
+                os.chmod(self.dir / "users.acl", 0o600)
+        except BaseException:
+            shutil.rmtree(data, ignore_errors=True)
+            raise
+        self._write_state(state)
+        return state
+
+    def _write_state(self, state: ServiceState) -> None:
+        fd = os.open(self.state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"port": state.port, "password": state.password}, handle)
+
+    async def _initdb(self, data: Path, password: str) -> None:
+        run = self.dir / "run"
+        self._own(run)
+        password_file = run / "initdb-password"
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        if self._account is not None:
+            os.chown(password_file, self._account.uid, self._account.gid)
+        lines: list[str] = []
+        try:
+            code = await spawn.run_to_completion(
+                selfrun.run_as(
+                    self._account, selfrun.postgres_initdb(self.bins, data, password_file)
+                ),
+                cwd=self.dir,
+                env=self._environment(),
+                on_line=lines.append,
+                timeout=120,
+            )
+        finally:
+            password_file.unlink(missing_ok=True)
+        if code != 0:
+            raise ServiceError(
+                f"initdb {spawn.describe_exit(code)}: {lines[-1] if lines else 'no output'}",
+                f"check the PostgreSQL binaries in {self.bins.origin}",
+            )
+
+    def _argv(self, state: ServiceState) -> list[str]:
+        if self.kind == "postgres":
+            run = self.dir / "run"
+            self._own(run)
+            argv = selfrun.postgres_server(self.bins, self.dir / "data", run, state.port)
+            return selfrun.run_as(self._account, argv)
+        config = self.dir / "redis.conf"
+        config.write_text(
+            selfrun.redis_config(state.port, self.dir / "data", self.dir / "users.acl")
+        )
+        return selfrun.redis_server(self.bins, config)
+
+    async def start(self) -> str:
+        """Set up if needed, start, wait until it answers; its admin URL."""
+        state = self.state()
+        fresh = state is None
+        if state is None:
+            state = await self._set_up()
+        for attempt in range(3):
+            self._stopping = False
+            self._task = asyncio.create_task(self._life(state), name=f"service-{self.kind}")
+            if await self._wait_ready(state):
+                return state.admin_url(self.kind)
+            await self.stop(5.0)
+            if not fresh or attempt == 2:
+                break
+            # The port chosen at set-up was taken before the server bound it: choose again.
+            state = ServiceState(free_port(), state.password)
+            self._write_state(state)
+        raise ServiceError(
+            f"the {_LABELS[self.kind]} twelve runs did not start on 127.0.0.1:{state.port}",
+            "see the daemon's log for its output",
+        )
+
+    async def _wait_ready(self, state: ServiceState) -> bool:
+        deadline = time.monotonic() + READY_TIMEOUT
+        ping = _PINGS[self.kind]
+        while time.monotonic() < deadline:
+            if self._task is None or self._task.done():
+                return False
+            with contextlib.suppress(ServiceError):
+                await ping(state.admin_url(self.kind))
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    async def _life(self, state: ServiceState) -> None:
+        delay = 0.5
+        while not self._stopping:
+            started = time.monotonic()
+            self.child = await spawn.start(self._argv(state), cwd=self.dir, env=self._environment())
+            record = ProcessRecord(
+                RECORD_APP,
+                f"service.{self.kind}",
+                self.child.pid,
+                self.child.pgid,
+                self.child.start_ticks,
+                state.port,
+                0,
+                None,
+            )
+            self.store.record_process(record)
+            assert self.child.process.stdout is not None
+            await capture_output(self.child.process.stdout, self._line)
+            code = await self.child.process.wait()
+            self.store.forget_process(RECORD_APP, record.name, record.pid)
+            if self._stopping:
+                return
+            if time.monotonic() - started > 60:
+                delay = 0.5
+            self._line(f"{spawn.describe_exit(code)}; restarting in {delay:.1f}s")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def stop(self, grace: float) -> None:
+        self._stopping = True
+        child = self.child
+        if child is not None and child.process.returncode is None:
+            if self.kind == "postgres":
+                # SIGINT is PostgreSQL's fast shutdown: it ends sessions instead of waiting for them.
+                spawn.signal_group(child.pgid, signal.SIGINT)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(child.process.wait(), grace)
+            await spawn.stop_group(child.pgid, grace, child)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class ServiceRunner:
+    """The servers twelve runs itself, started on first use and again at every daemon start."""
+
+    def __init__(self, services_dir: Path, store: Store, on_line: OnLine, path: str) -> None:
+        self.services_dir = services_dir
+        self.store = store
+        self._on_line = on_line
+        self._path = path
+        self._servers: dict[str, SelfRunServer] = {}
+        self._urls: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+
+    def binaries(self, kind: str) -> Binaries | None:
+        """Where this machine's server binaries for ``kind`` are, if anywhere."""
+        return find_postgres(self._path) if kind == "postgres" else find_redis(self._path)
+
+    def initialized(self, kind: str) -> bool:
+        return (self.services_dir / kind / "service.json").exists()
+
+    async def admin_url(self, kind: str) -> str:
+        """The admin URL of the ``kind`` server twelve runs, starting (and setting up) it first."""
+        async with self._lock:
+            if kind in self._urls:
+                return self._urls[kind]
+            bins = self.binaries(kind)
+            if bins is None:
+                raise ServiceError(f"this machine has no {_LABELS[kind]} server to run")
+            server = SelfRunServer(kind, self.services_dir / kind, bins, self.store, self._on_line)
+            url = await server.start()
+            self._servers[kind] = server
+            self._urls[kind] = url
+            log.info("%s running on 127.0.0.1 from %s", _LABELS[kind], bins.origin)
+            return url
+
+    async def start(self) -> None:
+        """Bring back every server set up earlier (daemon start); a failure is logged, not fatal."""
+        for kind in ("postgres", "redis"):
+            if self.initialized(kind):
+                try:
+                    await self.admin_url(kind)
+                except ServiceError as exc:
+                    log.error("%s: %s", _LABELS[kind], exc)
+
+    async def stop(self, grace: float) -> None:
+        """Stop every server (after the apps, so they shut down cleanly)."""
+        await asyncio.gather(*(server.stop(grace) for server in self._servers.values()))
+        self._servers.clear()
+        self._urls.clear()

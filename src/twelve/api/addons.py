@@ -1,0 +1,124 @@
+"""Add-ons: list, create, show, destroy, attach and detach. Each change is a release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from twelve.addons.manager import AddonManager
+from twelve.addons.naming import redact_url
+from twelve.api.body import json_body
+from twelve.api.context import platform
+from twelve.api.serialize import release_json
+from twelve.errors import ServiceError, UsageError
+from twelve.store import Release
+from twelve.store.addons import Addon
+
+
+def addon_json(addon: Addon) -> dict[str, Any]:
+    """An add-on as the API shows it: the URL with its password masked."""
+    return {
+        "name": addon.name,
+        "app": addon.app,
+        "service": addon.service,
+        "provider": addon.provider,
+        "server": addon.server,
+        "config_var": addon.config_var,
+        "attached": addon.attached,
+        "url": redact_url(addon.url),
+        "created_at": addon.created_at,
+    }
+
+
+def _manager(request: Request) -> AddonManager:
+    manager = platform(request).addons
+    if manager is None:
+        raise ServiceError("this twelve server has no add-on support configured")
+    return manager
+
+
+def _text(body: dict[str, Any], key: str, required: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None or value == "":
+        if required:
+            raise UsageError(f"{key} is required")
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"{key} must be a string")
+    return value
+
+
+def _changed(addon: Addon | None, release: Release | None, status: int = 200) -> JSONResponse:
+    return JSONResponse(
+        {
+            "addon": addon_json(addon) if addon else None,
+            "release": release_json(release) if release else None,
+        },
+        status_code=status,
+    )
+
+
+async def list_all(request: Request) -> JSONResponse:
+    return JSONResponse([addon_json(a) for a in _manager(request).list()])
+
+
+async def list_app(request: Request) -> JSONResponse:
+    addons = _manager(request).list(request.path_params["app"])
+    return JSONResponse([addon_json(a) for a in addons])
+
+
+async def create(request: Request) -> JSONResponse:
+    """Body: ``{"service": "postgres", "as": "CACHE", "name": "…"}`` (as and name optional)."""
+    body = await json_body(request)
+    addon, release = await _manager(request).create(
+        request.path_params["app"],
+        _text(body, "service", required=True) or "",
+        as_name=_text(body, "as"),
+        name=_text(body, "name"),
+    )
+    return _changed(addon, release, 201)
+
+
+async def attach(request: Request) -> JSONResponse:
+    """Body: ``{"target": "smtp://…" | "ADDON-NAME", "as": "NAME", "replace": false}``."""
+    body = await json_body(request)
+    addon, release = await _manager(request).attach(
+        request.path_params["app"],
+        _text(body, "target", required=True) or "",
+        _text(body, "as"),
+        replace=body.get("replace") is True,
+    )
+    return _changed(addon, release, 201)
+
+
+async def detach(request: Request) -> JSONResponse:
+    manager = _manager(request)
+    name = request.path_params["name"]
+    release = await manager.detach(request.path_params["app"], name)
+    return _changed(None, release)
+
+
+async def info(request: Request) -> JSONResponse:
+    return JSONResponse(addon_json(_manager(request).info(request.path_params["name"])))
+
+
+async def destroy(request: Request) -> JSONResponse:
+    """``?confirm=APP`` must name the add-on's app: destroying deletes its data."""
+    release = await _manager(request).destroy(
+        request.path_params["name"], request.query_params.get("confirm")
+    )
+    return _changed(None, release)
+
+
+routes = [
+    Route("/addons", list_all, methods=["GET"]),
+    Route("/addons/{name}", info, methods=["GET"]),
+    Route("/addons/{name}", destroy, methods=["DELETE"]),
+    Route("/apps/{app}/addons", list_app, methods=["GET"]),
+    Route("/apps/{app}/addons", create, methods=["POST"]),
+    Route("/apps/{app}/addon-attachments", attach, methods=["POST"]),
+    Route("/apps/{app}/addon-attachments/{name}", detach, methods=["DELETE"]),
+]

@@ -1,0 +1,102 @@
+"""Custom domains (routed to the app besides APP.DOMAIN) and log drains."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from twelve.api.body import json_body
+from twelve.api.context import platform
+from twelve.appspec.names import validate_domain
+from twelve.errors import Conflict
+from twelve.logs.drain_url import parse_drain_url, redact
+
+
+async def list_domains(request: Request) -> JSONResponse:
+    p = platform(request)
+    app = request.path_params["app"]
+    p.store.get_app(app)
+    default = f"{app}.{p.settings.domain}"
+    return JSONResponse(
+        [{"hostname": default, "kind": "default"}]
+        + [{"hostname": h, "kind": "custom"} for h, _ in p.store.list_domains(app)]
+    )
+
+
+async def add_domain(request: Request) -> JSONResponse:
+    p = platform(request)
+    app = request.path_params["app"]
+    p.store.get_app(app)
+    hostname = validate_domain(str((await json_body(request)).get("hostname", "")))
+    if hostname.endswith("." + p.settings.domain) or hostname == p.settings.domain:
+        # APP.DOMAIN names belong to the apps they name; no app may take another's.
+        raise Conflict(f"{hostname} is under the platform's domain {p.settings.domain}")
+    p.store.add_domain(app, hostname)
+    p.supervisor.routes_changed()
+    p.event(app, "api", f"Domain {hostname} added")
+    return JSONResponse({"hostname": hostname}, status_code=201)
+
+
+async def remove_domain(request: Request) -> JSONResponse:
+    p = platform(request)
+    app = request.path_params["app"]
+    hostname = validate_domain(request.path_params["hostname"])
+    p.store.remove_domain(app, hostname)
+    p.supervisor.routes_changed()
+    p.event(app, "api", f"Domain {hostname} removed")
+    return JSONResponse({"hostname": hostname, "removed": True})
+
+
+async def list_drains(request: Request) -> JSONResponse:
+    p = platform(request)
+    app = request.path_params["app"]
+    p.store.get_app(app)
+    status = {s.url: s for s in p.hub.drain_status(app)}
+    drains = []
+    for url in p.store.list_drains(app):
+        state = status.get(url)
+        drains.append(
+            {
+                "url": redact(url),
+                "sent": state.sent if state else 0,
+                "dropped": state.dropped if state else 0,
+                "last_error": state.last_error if state else None,
+            }
+        )
+    return JSONResponse(drains)
+
+
+async def add_drain(request: Request) -> JSONResponse:
+    p = platform(request)
+    app = request.path_params["app"]
+    p.store.get_app(app)
+    target = parse_drain_url(str((await json_body(request)).get("url", "")))
+    p.store.add_drain(app, target.url)
+    await p.hub.set_drains(app, p.store.list_drains(app))
+    p.event(app, "api", f"Drain {target.shown} added")
+    return JSONResponse({"url": target.shown}, status_code=201)
+
+
+async def remove_drain(request: Request) -> JSONResponse:
+    p = platform(request)
+    app = request.path_params["app"]
+    body = await json_body(request)
+    given = str(body.get("url", ""))
+    urls = p.store.list_drains(app)
+    # The listing shows redacted URLs, so either form names a drain.
+    match = next((u for u in urls if given in {u, redact(u)}), given)
+    p.store.remove_drain(app, match)
+    await p.hub.set_drains(app, p.store.list_drains(app))
+    p.event(app, "api", f"Drain {redact(match)} removed")
+    return JSONResponse({"url": redact(match), "removed": True})
+
+
+routes = [
+    Route("/apps/{app}/domains", list_domains, methods=["GET"]),
+    Route("/apps/{app}/domains", add_domain, methods=["POST"]),
+    Route("/apps/{app}/domains/{hostname}", remove_domain, methods=["DELETE"]),
+    Route("/apps/{app}/drains", list_drains, methods=["GET"]),
+    Route("/apps/{app}/drains", add_drain, methods=["POST"]),
+    Route("/apps/{app}/drains/remove", remove_drain, methods=["POST"]),
+]

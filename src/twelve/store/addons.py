@@ -1,0 +1,128 @@
+"""Add-on records: which app owns which resource, on which server, under which variable."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from twelve.errors import Conflict, NotFound
+from twelve.store.db import Store
+
+
+@dataclass(frozen=True)
+class Addon:
+    """One add-on. ``url`` is the credential the app gets; ``resource`` is what removal needs."""
+
+    name: str
+    app: str
+    service: str  # postgres | redis | a URL scheme for attached URLs
+    provider: str  # admin | twelve | external
+    server: str  # host:port, no credential
+    config_var: str
+    attached: bool
+    url: str
+    resource: dict[str, Any]
+    created_at: float
+    destroyed_at: float | None = None
+
+    @property
+    def provisioned(self) -> bool:
+        """Whether twelve made the resource (and so removes its data on destroy)."""
+        return self.provider != "external"
+
+
+class AddonStore:
+    """The ``addons`` table, through the Store's transactions."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def add(self, addon: Addon) -> None:
+        with self._store.transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO addons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                    (
+                        addon.name,
+                        addon.app,
+                        addon.service,
+                        addon.provider,
+                        addon.server,
+                        addon.config_var,
+                        int(addon.attached),
+                        addon.url,
+                        json.dumps(addon.resource),
+                        addon.created_at or time.time(),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"an add-on named {addon.name} exists already") from None
+
+    def get(self, name: str) -> Addon:
+        with self._store.transaction() as db:
+            row = db.execute(
+                "SELECT * FROM addons WHERE name = ? AND destroyed_at IS NULL", (name,)
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"no add-on named {name!r}", "see 'twelve addons -a APP'")
+        return _addon(row)
+
+    def live(self, app: str | None = None) -> list[Addon]:
+        """Live add-ons, of one app or all, oldest first."""
+        query = "SELECT * FROM addons WHERE destroyed_at IS NULL"
+        args: tuple[str, ...] = ()
+        if app is not None:
+            query += " AND app = ?"
+            args = (app,)
+        with self._store.transaction() as db:
+            rows = db.execute(query + " ORDER BY created_at, name", args).fetchall()
+        return [_addon(r) for r in rows]
+
+    def on_server(self, service: str, server: str) -> list[Addon]:
+        """Live add-ons twelve made on one server (to choose free resources there)."""
+        return [a for a in self.live() if a.service == service and a.server == server]
+
+    def managed_vars(self, app: str) -> set[str]:
+        """Every variable an add-on of ``app`` has ever set, destroyed ones included."""
+        with self._store.transaction() as db:
+            rows = db.execute("SELECT config_var FROM addons WHERE app = ?", (app,)).fetchall()
+        return {r[0] for r in rows}
+
+    def set_attachment(self, name: str, config_var: str, attached: bool) -> None:
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE addons SET config_var = ?, attached = ? WHERE name = ?",
+                (config_var, int(attached), name),
+            )
+
+    def mark_destroyed(self, name: str) -> None:
+        """Keep the row as a tombstone without its credential."""
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE addons SET destroyed_at = ?, attached = 0, url = '' WHERE name = ?",
+                (time.time(), name),
+            )
+
+    def delete(self, name: str) -> None:
+        """Forget a row entirely (an add-on whose creation was undone)."""
+        with self._store.transaction() as db:
+            db.execute("DELETE FROM addons WHERE name = ?", (name,))
+
+
+def _addon(row: sqlite3.Row) -> Addon:
+    return Addon(
+        name=row["name"],
+        app=row["app"],
+        service=row["service"],
+        provider=row["provider"],
+        server=row["server"],
+        config_var=row["config_var"],
+        attached=bool(row["attached"]),
+        url=row["url"],
+        resource=json.loads(row["resource"]),
+        created_at=row["created_at"],
+        destroyed_at=row["destroyed_at"],
+    )

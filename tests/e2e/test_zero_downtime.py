@@ -1,0 +1,114 @@
+"""Traffic keeps flowing while the app is redeployed, reconfigured, scaled, restarted and rolled back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from support import EXAMPLES, Daemon, wait_for
+
+pytestmark = pytest.mark.slow
+HELLO = EXAMPLES / "hello-python"
+
+
+@dataclass
+class Load:
+    """Clients sending requests through the router as fast as they can, counting every outcome."""
+
+    url: str
+    host: str
+    outcomes: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _client(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            # Bounded: a client stops by itself after this many requests.
+            for _ in range(20_000):
+                if self._stop.is_set():
+                    return
+                try:
+                    response = client.get(self.url, headers={"Host": self.host})
+                    outcome = (
+                        "ok"
+                        if response.status_code == 200 and "from web." in response.text
+                        else (f"status {response.status_code}: {response.text[:80]}")
+                    )
+                except httpx.HTTPError as exc:
+                    outcome = f"error {type(exc).__name__}"
+                with self._lock:
+                    self.outcomes[outcome] += 1
+
+    @contextmanager
+    def running(self, clients: int = 4) -> Iterator[Load]:
+        threads = [threading.Thread(target=self._client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            for thread in threads:
+                thread.join(30)
+
+    def failures(self) -> dict[str, int]:
+        return {k: v for k, v in self.outcomes.items() if k != "ok"}
+
+
+def until_requests(load: Load, more: int) -> None:
+    start = load.outcomes["ok"]
+    wait_for(lambda: load.outcomes["ok"] >= start + more, 30, f"{more} more successful requests")
+
+
+def test_no_request_fails_during_deploys_config_changes_scaling_restarts_and_rollbacks(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon()
+    d.cli("apps:create", "hello")
+    d.cli("deploy", "-a", "hello", str(HELLO))
+    d.cli("ps:scale", "-a", "hello", "web=2")
+    port = d.router_url.rsplit(":", 1)[1]
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("redeploy", lambda: d.cli("deploy", "-a", "hello", str(HELLO))),
+        ("config change", lambda: d.cli("config:set", "-a", "hello", "GREETING=hey")),
+        ("scale to 4", lambda: d.cli("ps:scale", "-a", "hello", "web=4")),
+        ("scale to 1", lambda: d.cli("ps:scale", "-a", "hello", "web=1")),
+        ("scale to 2", lambda: d.cli("ps:scale", "-a", "hello", "web=2")),
+        ("restart", lambda: d.cli("ps:restart", "-a", "hello")),
+        ("rollback", lambda: d.cli("rollback", "-a", "hello", "v1")),
+    ]
+    load = Load(f"http://127.0.0.1:{port}/", "hello.localhost")
+    with load.running():
+        until_requests(load, 50)
+        for name, action in steps:
+            action()
+            until_requests(load, 50)
+            assert load.failures() == {}, f"requests failed during {name}: {load.failures()}"
+    assert load.outcomes["ok"] > 400
+
+
+def test_only_requests_in_flight_on_a_killed_process_may_fail(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon()
+    d.cli("apps:create", "hello")
+    d.cli("deploy", "-a", "hello", str(HELLO))
+    d.cli("ps:scale", "-a", "hello", "web=2")
+    port = d.router_url.rsplit(":", 1)[1]
+    load = Load(f"http://127.0.0.1:{port}/", "hello.localhost")
+    with load.running(clients=2):
+        until_requests(load, 50)
+        victim = next(p for p in d.cli_json("ps", "-a", "hello") if p["name"] == "web.1")  # type: ignore[union-attr]
+        os.kill(victim["pid"], signal.SIGKILL)
+        until_requests(load, 200)
+    # Two clients, each with at most one request in flight on the killed process.
+    assert sum(load.failures().values()) <= 2, load.failures()

@@ -1,0 +1,58 @@
+"""The access log writer on a real pipe whose reader falls behind."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from twelve.router.accesslog import MAX_BUFFERED, LineWriter, access_line
+
+
+def _line(n: int) -> bytes:
+    return access_line(
+        "hello",
+        method="GET",
+        path=f"/{n}",
+        host="hello.localhost",
+        request_id=str(n),
+        fwd="127.0.0.1",
+        dyno="web.1",
+        connect_ms=0,
+        service_ms=1,
+        status=200,
+        nbytes=10,
+    )
+
+
+def test_a_reader_that_stops_reading_costs_lines_never_a_stall():
+    """Writes to a full pipe return at once; lines past the buffer are dropped, counted and reported."""
+    read_fd, write_fd = os.pipe()
+    try:
+        writer = LineWriter(write_fd)
+        line_size = len(_line(0))
+        count = (MAX_BUFFERED + (1 << 20)) // line_size
+        for n in range(count):
+            writer.write(_line(n))  # nobody reads: this must still return every time
+        assert writer.dropped > 0
+
+        received = b""
+        os.set_blocking(read_fd, False)
+        while True:
+            try:
+                received += os.read(read_fd, 1 << 16)
+            except BlockingIOError:
+                writer.flush()
+                try:
+                    received += os.read(read_fd, 1 << 16)
+                except BlockingIOError:
+                    break
+        lines = [json.loads(raw) for raw in received.splitlines()]
+        requests = [line for line in lines if "line" in line]
+        dropped = [line for line in lines if line.get("event") == "dropped"]
+        assert dropped and dropped[0]["lines"] == writer.dropped
+        assert len(requests) + writer.dropped == count
+        numbers = [int(r["line"].split("request_id=")[1].split()[0]) for r in requests]
+        assert numbers == sorted(numbers)  # whole lines, in order
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
