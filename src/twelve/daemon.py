@@ -27,6 +27,9 @@ from twelve.routes import route_table, write_atomically
 from twelve.settings import Settings, twelve_executable
 from twelve.store import ProcessRecord, Store
 from twelve.supervisor import spawn
+from twelve.supervisor.confine import Confiner
+from twelve.supervisor.isolation import Users, isolation_problem
+from twelve.supervisor.limits import CgroupManager
 from twelve.supervisor.manager import Supervisor
 from twelve.supervisor.policy import Backoff
 from twelve.supervisor.process import Timing
@@ -163,7 +166,19 @@ class Daemon:
         s = self.settings
         for path in (s.home, s.run_dir, s.logs_dir, s.builds_dir, s.scratch_dir):
             path.mkdir(parents=True, exist_ok=True)
-        os.chmod(s.home, 0o700)
+        problem = isolation_problem(s.home)
+        # With per-app users, they must be able to reach their own slug and scratch directories
+        # (and nothing else: home is searchable, not listable, by others).
+        os.chmod(s.home, 0o700 if problem else 0o711)
+        for shared in (s.builds_dir, s.scratch_dir):
+            os.chmod(shared, 0o700 if problem else 0o711)
+        users = Users(enabled=problem is None)
+        cgroups = CgroupManager()
+        if problem:
+            log.warning("apps are not isolated from each other: %s", problem)
+        else:
+            log.info("each app runs as its own system user (tw-APP)")
+        log.info("process limits are enforced with %s", cgroups.mode)
         token = ensure_token(s)
         self.store = Store(s.store_path)
         self.hub = LogHub(s.logs_dir, s.log_max_bytes, s.log_files)
@@ -182,7 +197,13 @@ class Daemon:
             backoff=Backoff(cap=s.restart_backoff_max, reset_after=s.restart_reset_after),
         )
         self.supervisor = Supervisor(
-            self.store, s.scratch_dir, timing, app_line, event, self._routes_changed
+            self.store,
+            s.scratch_dir,
+            timing,
+            app_line,
+            event,
+            self._routes_changed,
+            Confiner(users, cgroups),
         )
         deployer = Deployer(s, self.store, self.supervisor, event, app_line)
         ended = await self.supervisor.end_previous_life()

@@ -23,6 +23,9 @@ from twelve.build.source import extract_tarball, fetch_git
 from twelve.errors import Conflict, ReleasePhaseError, TwelveError, UsageError
 from twelve.settings import Settings
 from twelve.store import Build, Release, Store
+from twelve.store.limits import LimitStore
+from twelve.supervisor.isolation import give_to
+from twelve.supervisor.limits import NO_LIMITS, Limits
 from twelve.supervisor.manager import Supervisor
 from twelve.supervisor.oneoff import run_in_release
 from twelve.supervisor.process import ProcessSpec
@@ -47,7 +50,10 @@ class Source:
 
 
 def process_specs(
-    release: Release, formation: dict[str, int], health: str | None = None
+    release: Release,
+    formation: dict[str, int],
+    health: str | None = None,
+    limits: dict[str, Limits] | None = None,
 ) -> list[ProcessSpec]:
     """The processes a release runs with a formation, named ``type.N``. Pure."""
     if release.slug_dir is None:
@@ -63,6 +69,7 @@ def process_specs(
             config=config,
             commit=release.commit,
             health_path=health if kind == "web" else None,
+            limits=(limits or {}).get(kind, NO_LIMITS),
         )
         for kind, count in formation.items()
         if kind in release.procfile
@@ -130,12 +137,21 @@ class Deployer:
                 manifest = read_app_json(slug_dir / "app")
                 if first_deploy:
                     config = initial_config(manifest, config)
-                outcome = await build_slug(self.settings, slug_dir, say, config)
+                outcome = await build_slug(
+                    self.settings,
+                    slug_dir,
+                    say,
+                    config,
+                    isolated=self.supervisor.confiner.users.enabled,
+                )
             except TwelveError as exc:
                 self.store.finish_build(build.id, status="failed")
                 say(f"Build {build.id} failed: {exc.message}")
                 await asyncio.to_thread(shutil.rmtree, slug_dir, True)
                 raise
+            identity = await self.supervisor.confiner.users.ensure(app)
+            await give_to(slug_dir.parent, identity, recursive=False)
+            await give_to(slug_dir, identity)
             web_checks = manifest.healthchecks.get("web", ())
             runtime = dict(outcome.runtime)
             if web_checks:
@@ -172,7 +188,7 @@ class Deployer:
             emit(f"       {text}")
             self._line(release.app, name, text)
 
-        code = await run_in_release(release, command, name, self.settings.scratch_dir, on_line)
+        code = await self.run_oneoff(release, command, name, on_line)
         self._event(release.app, name, f"postdeploy {describe_exit(code)}")
         if code != 0:
             emit(f"-----> postdeploy {describe_exit(code)}; the release stays live")
@@ -181,7 +197,29 @@ class Deployer:
         if release.build_id is None:
             return []
         build = self.store.get_build(release.build_id)
-        return process_specs(release, formation, health_path(build, release.config))
+        limits = LimitStore(self.store).get(release.app)
+        return process_specs(release, formation, health_path(build, release.config), limits)
+
+    async def run_oneoff(
+        self,
+        release: Release,
+        command: str,
+        name: str,
+        on_line: Emit,
+        timeout: float | None = None,
+    ) -> int | None:
+        """Run a one-off (``run.N``, ``release.N``) as the app's user with its web limits."""
+        limits = LimitStore(self.store).get(release.app).get("web", NO_LIMITS)
+        return await run_in_release(
+            release,
+            command,
+            name,
+            self.settings.scratch_dir,
+            on_line,
+            timeout=timeout,
+            confiner=self.supervisor.confiner,
+            limits=limits,
+        )
 
     async def _fetch(self, source: Source, dest: Path) -> str | None:
         if source.git_url:
@@ -246,13 +284,8 @@ class Deployer:
             emit(f"       {text}")
             self._line(app, name, text)
 
-        code = await run_in_release(
-            candidate,
-            command,
-            name,
-            self.settings.scratch_dir,
-            on_line,
-            timeout=self.settings.release_timeout,
+        code = await self.run_oneoff(
+            candidate, command, name, on_line, timeout=self.settings.release_timeout
         )
         outcome = "timed out" if code is None else describe_exit(code)
         self._event(app, name, f"Process {outcome}")
@@ -321,6 +354,22 @@ class Deployer:
             self._event(app, "api", f"Scaled to {summary}")
             return formation
 
+    async def set_limits(self, app: str, process_type: str, limits: Limits) -> None:
+        """Change a process type's limits; its processes are replaced with the new ones."""
+        self.store.get_app(app)
+        async with self.lock(app):
+            release = self.store.current_release(app)
+            if release is not None and process_type not in release.procfile:
+                raise UsageError(
+                    f"no process type {process_type!r} in the Procfile",
+                    f"declared types: {', '.join(release.procfile)}",
+                )
+            LimitStore(self.store).set(app, process_type, limits)
+            if release is not None:
+                formation = self.store.get_formation(app)
+                await self.supervisor.apply(app, self._specs(release, formation))
+            self._event(app, "api", f"Limits of {process_type} set to {limits.describe()}")
+
     async def restore(self, app: str) -> None:
         """Bring the app's formation of its live release back (daemon start)."""
         release = self.store.current_release(app)
@@ -335,6 +384,7 @@ class Deployer:
             self.store.delete_app(app)
             for path in (self.settings.builds_dir / app, self.settings.scratch_dir / app):
                 await asyncio.to_thread(shutil.rmtree, path, True)
+            await self.supervisor.confiner.users.remove(app)
         self._locks.pop(app, None)
 
 

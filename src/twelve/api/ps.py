@@ -16,7 +16,8 @@ from twelve.appspec.formation import MAX_QUANTITY
 from twelve.appspec.names import validate_process_type
 from twelve.errors import Conflict, UsageError
 from twelve.logs.line import make_line
-from twelve.supervisor.oneoff import run_in_release
+from twelve.store.limits import LimitStore
+from twelve.supervisor.limits import Limits
 
 
 async def list_processes(request: Request) -> JSONResponse:
@@ -81,14 +82,53 @@ async def run(request: Request) -> Response:
             emit(text)
             p.hub.publish(app, make_line("app", name, text))
 
-        code = await run_in_release(release, command, name, p.settings.scratch_dir, on_line)
+        code = await p.deployer.run_oneoff(release, command, name, on_line)
         p.event(app, name, f"Process exited with code {code}")
         return {"exit_code": code, "name": name}
 
     return stream_operation(work)
 
 
+def _limits_json(limits: Limits) -> dict[str, float | int | None]:
+    return {"memory": limits.memory, "cpu": limits.cpu}
+
+
+async def get_limits(request: Request) -> JSONResponse:
+    p = platform(request)
+    app = request.path_params["app"]
+    p.store.get_app(app)
+    limits = LimitStore(p.store).get(app)
+    return JSONResponse(
+        {
+            "enforced_with": p.supervisor.confiner.cgroups.mode,
+            "types": {kind: _limits_json(value) for kind, value in limits.items()},
+        }
+    )
+
+
+async def patch_limits(request: Request) -> JSONResponse:
+    """Body: ``{"type": "web", "memory": 536870912, "cpu": 0.5}`` (null or 0 removes one)."""
+    p = platform(request)
+    app = request.path_params["app"]
+    body = await json_body(request)
+    kind = validate_process_type(str(body.get("type", "")))
+    memory, cpu = body.get("memory"), body.get("cpu")
+    if memory is not None and (
+        not isinstance(memory, int) or isinstance(memory, bool) or memory < 0
+    ):
+        raise UsageError("memory must be a number of bytes")
+    if cpu is not None and (not isinstance(cpu, int | float) or isinstance(cpu, bool) or cpu < 0):
+        raise UsageError("cpu must be a number of cores")
+    if memory and memory < 16 << 20:
+        raise UsageError("a memory limit under 16M would not let a process start")
+    limits = Limits(memory or None, float(cpu) if cpu else None)
+    await p.deployer.set_limits(app, kind, limits)
+    return JSONResponse({"type": kind, **_limits_json(limits)})
+
+
 routes = [
+    Route("/apps/{app}/limits", get_limits, methods=["GET"]),
+    Route("/apps/{app}/limits", patch_limits, methods=["PATCH"]),
     Route("/apps/{app}/ps", list_processes, methods=["GET"]),
     Route("/apps/{app}/ps/restart", restart, methods=["POST"]),
     Route("/apps/{app}/formation", get_formation, methods=["GET"]),

@@ -18,6 +18,7 @@ from twelve.errors import BuildError
 from twelve.settings import Settings, uv_binary
 from twelve.supervisor import spawn
 from twelve.supervisor.environment import SYSTEM_PATH, build_environment
+from twelve.supervisor.isolation import world_reachable
 
 BUILD_TIMEOUT = 30 * 60.0
 
@@ -30,9 +31,18 @@ class BuildOutcome:
 
 
 async def build_slug(
-    settings: Settings, slug_dir: Path, emit: Callable[[str], None], config: dict[str, str]
+    settings: Settings,
+    slug_dir: Path,
+    emit: Callable[[str], None],
+    config: dict[str, str],
+    *,
+    isolated: bool = False,
 ) -> BuildOutcome:
-    """Build the source in ``slug_dir/app`` in place; raise BuildError saying which step failed."""
+    """Build the source in ``slug_dir/app`` in place; raise BuildError saying which step failed.
+
+    ``isolated``: the slug will belong to the app's own user, so the interpreter must be one
+    every user can run, and files are copied from the cache rather than hard-linked to it.
+    """
     started = time.monotonic()
     app_dir = slug_dir / "app"
     facts = await asyncio.to_thread(gather_facts, app_dir, config)
@@ -44,9 +54,10 @@ async def build_slug(
     values = {"app": str(app_dir), "venv": str(slug_dir / "venv"), "uv": uv_binary(), "python": ""}
     runtime: dict[str, Any] = {"builder": plan.builder}
     if plan.needs_python:
-        choice = interpreters.choose(
-            facts.python_request, list(interpreters.discover()), settings.python_default
-        )
+        available = list(interpreters.discover())
+        if isolated:
+            available = [i for i in available if world_reachable(Path(i.path))]
+        choice = interpreters.choose(facts.python_request, available, settings.python_default)
         if choice.note:
             emit(f"-----> {choice.note}")
         source = facts.python_version_file or "the platform default"
@@ -59,6 +70,8 @@ async def build_slug(
         path=f"{slug_dir / 'venv' / 'bin'}:{os.path.dirname(values['uv'])}:{SYSTEM_PATH}",
     )
     env.update(settings.network_environ)
+    if isolated:
+        env["UV_LINK_MODE"] = "copy"  # a hard link would share one inode between two apps' slugs
     env["NPM_CONFIG_CACHE"] = str(settings.home / "cache" / "npm")
     env["NPM_CONFIG_UPDATE_NOTIFIER"] = "false"
     env["NPM_CONFIG_FUND"] = "false"

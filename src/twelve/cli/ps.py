@@ -12,6 +12,7 @@ from twelve.appspec.formation import parse_scale_args
 from twelve.cli import output
 from twelve.cli.common import app_option, client, follow_operation, format_age, json_option
 from twelve.errors import UsageError
+from twelve.supervisor.limits import Limits, parse_limits
 
 
 @click.command("ps")
@@ -90,4 +91,34 @@ def run(app: str, command: tuple[str, ...]) -> None:
     sys.exit(code if isinstance(code, int) and 0 <= code < 256 else 128 + abs(code or 1))
 
 
-commands = [ps, ps_scale, ps_restart, run]
+@click.command("ps:limits")
+@app_option
+@click.argument("process_type", required=False)
+@click.argument("limits", nargs=-1)
+@json_option
+def ps_limits(app: str, process_type: str | None, limits: tuple[str, ...], as_json: bool) -> None:
+    """Show limits, or set a type's: 'ps:limits -a APP web memory=512M cpu=0.5'."""
+    api = client()
+    if process_type is not None and limits:
+        wanted = parse_limits(list(limits))
+        body = {"type": process_type, "memory": wanted.memory, "cpu": wanted.cpu}
+        data = api.request("PATCH", f"/apps/{app}/limits", json=body)
+        if as_json:
+            output.emit_json(data)
+        else:
+            output.emit(f"{process_type}: {Limits(data['memory'], data['cpu']).describe()}")
+        return
+    data = api.request("GET", f"/apps/{app}/limits")
+    if as_json:
+        output.emit_json(data)
+        return
+    rows = [
+        (kind, Limits(v["memory"], v["cpu"]).describe())
+        for kind, v in data["types"].items()
+        if process_type is None or kind == process_type
+    ]
+    output.emit_table(("TYPE", "LIMITS"), rows)
+    output.emit(f"(enforced with {data['enforced_with']})")
+
+
+commands = [ps, ps_scale, ps_restart, ps_limits, run]

@@ -84,4 +84,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX addons_app ON addons (app);
     """,
+    # Resource limits per process type (ps:limits): bytes of memory, fractions of a core.
+    """
+    CREATE TABLE limits (
+        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        memory INTEGER,
+        cpu REAL,
+        PRIMARY KEY (app, type)
+    );
+    """,
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from twelve.errors import DeployError, NotFound
 from twelve.store import ProcessRecord, Store
 from twelve.supervisor import spawn
+from twelve.supervisor.confine import Confiner
 from twelve.supervisor.ports import PortPool
 from twelve.supervisor.process import Hooks, ProcessSpec, Supervised, Timing
 from twelve.supervisor.states import State
@@ -38,8 +39,10 @@ class Supervisor:
         on_line: Callable[[str, str, str], None],
         on_event: Callable[[str, str, str], None],
         on_routes_changed: Callable[[], None],
+        confiner: Confiner | None = None,
     ) -> None:
         self.store = store
+        self.confiner = confiner or Confiner.off()
         self.scratch_dir = scratch_dir
         self.timing = timing
         self.ports = PortPool()
@@ -55,6 +58,7 @@ class Supervisor:
             on_gone=self._gone,
             allocate_port=self.ports.allocate,
             release_port=self.ports.release,
+            place=lambda spec: self.confiner.place(spec.app, spec.name, spec.limits),
         )
 
     # Hooks from processes

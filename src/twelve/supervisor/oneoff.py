@@ -7,7 +7,10 @@ from pathlib import Path
 
 from twelve.store import Release
 from twelve.supervisor import spawn
+from twelve.supervisor.confine import Confiner
 from twelve.supervisor.environment import slug_environment
+from twelve.supervisor.launch import launch_argv
+from twelve.supervisor.limits import NO_LIMITS, Limits
 from twelve.supervisor.scratch import make_scratch, remove_scratch
 
 
@@ -18,6 +21,8 @@ async def run_in_release(
     scratch_root: Path,
     on_line: Callable[[str], None],
     timeout: float | None = None,
+    confiner: Confiner | None = None,
+    limits: Limits = NO_LIMITS,
 ) -> int | None:
     """Run ``command`` as ``name`` in the release's exact environment; its exit code.
 
@@ -27,7 +32,9 @@ async def run_in_release(
     if release.slug_dir is None:
         raise ValueError("a release without a build cannot run processes")
     slug = Path(release.slug_dir)
-    scratch = await make_scratch(slug / "app", scratch_root / release.app, name)
+    placement = (confiner or Confiner.off()).place(release.app, name, limits)
+    identity = placement.confinement.identity
+    scratch = await make_scratch(slug / "app", scratch_root / release.app, name, identity)
     env = slug_environment(
         slug,
         scratch.path,
@@ -40,7 +47,7 @@ async def run_in_release(
     )
     try:
         return await spawn.run_to_completion(
-            spawn.shell_command(command),
+            launch_argv(command, placement.confinement),
             cwd=scratch.path,
             env=env,
             on_line=on_line,
@@ -48,3 +55,5 @@ async def run_in_release(
         )
     finally:
         await remove_scratch(scratch)
+        if placement.cgroups is not None:
+            placement.cgroups.remove()

@@ -12,8 +12,11 @@ from pathlib import Path
 
 from twelve.logs.capture import capture_output
 from twelve.supervisor import spawn
+from twelve.supervisor.confine import Placement
 from twelve.supervisor.environment import slug_environment
 from twelve.supervisor.health import wait_until_bound, wait_until_http_ok
+from twelve.supervisor.launch import launch_argv
+from twelve.supervisor.limits import NO_LIMITS, Limits, ProcessCgroups
 from twelve.supervisor.policy import Backoff
 from twelve.supervisor.scratch import Scratch, make_scratch, remove_scratch
 from twelve.supervisor.states import State, transition
@@ -31,6 +34,7 @@ class ProcessSpec:
     config: tuple[tuple[str, str], ...]
     commit: str | None
     health_path: str | None = None  # an HTTP path that must answer 2xx/3xx before traffic
+    limits: Limits = NO_LIMITS  # of its process type (ps:limits)
 
     @property
     def type(self) -> str:
@@ -52,6 +56,7 @@ class Hooks:
     on_gone: Callable[[Supervised], None]
     allocate_port: Callable[[], int]
     release_port: Callable[[int | None], None]
+    place: Callable[[ProcessSpec], Placement]  # its user and cgroups, made for each start
 
 
 @dataclass
@@ -74,6 +79,7 @@ class Supervised:
     child: spawn.Child | None = None
     port: int | None = None
     scratch: Scratch | None = None
+    cgroups: ProcessCgroups | None = None
     started_at: float = 0.0
     restarts: int = 0
     failures: int = 0
@@ -128,7 +134,12 @@ class Supervised:
     async def _one_attempt(self) -> None:
         spec = self.spec
         self.port = self.hooks.allocate_port() if spec.is_web else None
-        self.scratch = await make_scratch(Path(spec.slug_dir) / "app", self.scratch_root, spec.name)
+        placement = self.hooks.place(spec)
+        self.cgroups = placement.cgroups
+        identity = placement.confinement.identity
+        self.scratch = await make_scratch(
+            Path(spec.slug_dir) / "app", self.scratch_root, spec.name, identity
+        )
         env = slug_environment(
             Path(spec.slug_dir),
             self.scratch.path,
@@ -141,7 +152,7 @@ class Supervised:
         )
         self._event(f"Starting process with command `{spec.command}`")
         self.child = await spawn.start(
-            spawn.shell_command(spec.command), cwd=self.scratch.path, env=env
+            launch_argv(spec.command, placement.confinement), cwd=self.scratch.path, env=env
         )
         self.started_at = time.monotonic()
         self.hooks.on_started(self)
@@ -175,6 +186,15 @@ class Supervised:
             self.last_exit = spawn.describe_exit(code)
             self._set_state(State.CRASHED)
             self._event(f"Process {self.last_exit}")
+            if self.cgroups is not None and self.cgroups.oom_killed():
+                limit = spec.limits.describe()
+                self.last_exit += " (memory limit)"
+                peak = self.cgroups.peak_memory()
+                seen = f", peak {peak / (1 << 20):.1f}M" if peak else ""
+                self._event(
+                    f"Error R15 (Memory quota vastly exceeded): killed by the kernel for using "
+                    f"more memory than its limit ({limit}{seen})"
+                )
             self.failures = self.timing.backoff.failures_after_exit(self.failures, uptime)
         await self._cleanup(child, reader)
 
@@ -189,6 +209,9 @@ class Supervised:
             await asyncio.wait_for(reader, 5.0)
         self.hooks.on_gone(self)
         self.hooks.release_port(self.port)
+        if self.cgroups is not None:
+            self.cgroups.remove()
+            self.cgroups = None
         if self.scratch is not None:
             await remove_scratch(self.scratch)
             self.scratch = None

@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 
 from twelve.supervisor import spawn
+from twelve.supervisor.isolation import give_to
+from twelve.supervisor.launch import Identity
 
 _ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
 
@@ -27,10 +29,12 @@ class Scratch:
     mounted: bool
 
 
-async def _mount_overlay(lower: Path, root: Path) -> Path | None:
+async def _mount_overlay(lower: Path, root: Path, owner: Identity | None) -> Path | None:
     upper, work, merged = root / "upper", root / "work", root / "app"
     for directory in (upper, work, merged):
         directory.mkdir(parents=True, exist_ok=True)
+    # The upper layer's root takes the owner of the merged directory: the app's user.
+    await give_to(root, owner)
     options = f"lowerdir={lower},upperdir={upper},workdir={work}"
     code = await spawn.run_to_completion(
         ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)],
@@ -47,18 +51,24 @@ def _overlay_possible() -> bool:
     return os.geteuid() == 0 and shutil.which("mount") is not None
 
 
-async def make_scratch(slug_app: Path, parent: Path, name: str) -> Scratch:
-    """A fresh private directory holding the slug's app files, for process ``name``."""
+async def make_scratch(
+    slug_app: Path, parent: Path, name: str, owner: Identity | None = None
+) -> Scratch:
+    """A fresh private directory holding the slug's app files, for process ``name``.
+
+    With ``owner`` (the app's user) the directory is that user's alone.
+    """
     root = parent / f"{name}-{time.monotonic_ns()}"
     root.mkdir(parents=True)
     if _overlay_possible():
-        merged = await _mount_overlay(slug_app, root)
+        merged = await _mount_overlay(slug_app, root, owner)
         if merged is not None:
             return Scratch(root, merged, True)
     target = root / "app"
     if target.exists():
         target.rmdir()
     await asyncio.to_thread(shutil.copytree, slug_app, target, symlinks=True)
+    await give_to(root, owner)
     return Scratch(root, target, False)
 
 

@@ -1,0 +1,113 @@
+"""Apps that cannot touch each other, and memory limits that hold (needs root, as on a server)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from support import EXAMPLES, Daemon, wait_for
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="per-app users and cgroups need a root daemon"),
+    pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) is missing"),
+]
+HELLO = EXAMPLES / "hello-python"
+HOG = 'hog: python -c "import time; x = bytearray(256 * 1024 * 1024); time.sleep(60)"\n'
+
+
+@pytest.fixture
+def open_home() -> Iterator[Path]:
+    """A TWELVE_HOME other users can traverse (pytest's own temp directories are closed)."""
+    base = Path(tempfile.mkdtemp(prefix="twelve-iso-", dir="/tmp"))
+    base.chmod(0o711)
+    yield base / "home"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def uid_of(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for {pid}")
+
+
+def test_each_app_runs_as_its_own_user_and_cannot_read_another(
+    open_home: Path, make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    d = make_daemon(home=open_home)
+    assert "each app runs as its own system user" in d.output()
+    app_dir = tmp_path / "hog"
+    shutil.copytree(HELLO, app_dir)
+    (app_dir / "Procfile").write_text("web: python app.py\n" + HOG)
+    for app in ("alpha", "beta"):
+        d.cli("apps:create", app)
+        d.cli("config:set", "-a", app, f"SECRET={app}-secret-value")
+        d.cli("deploy", "-a", app, str(app_dir))
+    users = {app: pwd.getpwnam(f"tw-{app}") for app in ("alpha", "beta")}
+    processes = {app: d.cli_json("ps", "-a", app)[0] for app in users}  # type: ignore[index]
+    for app, entry in users.items():
+        assert uid_of(processes[app]["pid"]) == entry.pw_uid
+    beta_builds = open_home / "builds" / "beta"
+    assert beta_builds.stat().st_uid == users["beta"].pw_uid
+    assert beta_builds.stat().st_mode & 0o077 == 0, "closed to everyone else"
+
+    # alpha's one-off process cannot read beta's slug, nor its config through /proc.
+    beta_pid = processes["beta"]["pid"]
+    probe = d.cli(
+        "run", "-a", "alpha", "--",
+        "python", "-c",
+        "import os, sys\n"
+        f"for path in ['{beta_builds}', '/proc/{beta_pid}/environ']:\n"
+        "    try:\n"
+        "        os.listdir(path) if 'builds' in path else open(path).read()\n"
+        "        print('READ', path)\n"
+        "    except PermissionError:\n"
+        "        print('DENIED', path)\n"
+        "print('uid', os.getuid())",
+    )  # fmt: skip
+    assert f"DENIED {beta_builds}" in probe.stdout
+    assert f"DENIED /proc/{beta_pid}/environ" in probe.stdout
+    assert f"uid {users['alpha'].pw_uid}" in probe.stdout
+    assert "beta-secret-value" not in probe.stdout
+
+    d.cli("apps:destroy", "beta", "--confirm", "beta")
+    with pytest.raises(KeyError):
+        pwd.getpwnam("tw-beta")
+
+
+def test_a_process_over_its_memory_limit_is_killed_restarted_and_named(
+    open_home: Path, make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    d = make_daemon(home=open_home)
+    app_dir = tmp_path / "hog"
+    shutil.copytree(HELLO, app_dir)
+    (app_dir / "Procfile").write_text("web: python app.py\n" + HOG)
+    d.cli("apps:create", "alpha")
+    d.cli("deploy", "-a", "alpha", str(app_dir))
+    limited = d.cli("ps:limits", "-a", "alpha", "hog", "memory=64M")
+    assert "memory=64M" in limited.stdout
+    d.cli("ps:scale", "-a", "alpha", "hog=1")
+
+    def killed_twice() -> bool:
+        hog = next(p for p in d.cli_json("ps", "-a", "alpha") if p["name"] == "hog.1")  # type: ignore[union-attr]
+        return hog["restarts"] >= 1 and "memory limit" in (hog["last_exit"] or "")
+
+    wait_for(killed_twice, 60, "hog.1 to be killed over its limit and restarted")
+    logs = d.cli("logs", "-a", "alpha", "-n", "300", "--ps", "hog").stdout
+    assert "Error R15 (Memory quota vastly exceeded)" in logs and "memory=64M" in logs
+    assert body_ok(d)
+    shown = d.cli_json("ps:limits", "-a", "alpha")
+    assert shown["types"]["hog"]["memory"] == 64 << 20  # type: ignore[index]
+    assert shown["enforced_with"].startswith("cgroup")  # type: ignore[index]
+
+
+def body_ok(d: Daemon) -> bool:
+    """The app's web process keeps serving while another type of it is killed over and over."""
+    return d.get("alpha").status_code == 200
