@@ -64,6 +64,9 @@ class RouterProcess:
         self.address: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Per router worker: the table version it runs and retired ports it still has requests on.
+        self._workers: dict[int, tuple[int, frozenset[int]]] = {}
+        self._drain_changed = asyncio.Event()
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in self.settings.environ.items() if k != "TWELVE_API_TOKEN"}
@@ -77,6 +80,7 @@ class RouterProcess:
         delay = 0.5
         while not self._stopping:
             argv = [*twelve_executable()[:1], "-m", "twelve.router"]
+            self._workers.clear()
             self.child = await spawn.start(argv, cwd=self.settings.home, env=self.environment())
             self.store.record_process(
                 ProcessRecord(
@@ -110,10 +114,28 @@ class RouterProcess:
             return
         if event.get("event") == "listening" and not self.address.done():
             self.address.set_result(str(event["address"]))
+        elif event.get("event") == "drain":
+            busy = frozenset(int(p) for p in event.get("busy", []))
+            self._workers[int(event["pid"])] = (int(event.get("version", 0)), busy)
+            self._drain_changed.set()
         elif isinstance(event.get("app"), str) and "line" in event:
             self.hub.publish(event["app"], make_line("router", "router", str(event["line"])))
         elif "line" in event or "message" in event:
             log.info("router: %s", event.get("line") or event.get("message"))
+
+    async def wait_drained(self, port: int, version: int, timeout: float) -> bool:
+        """Until every worker runs table ``version`` (or newer) and has no request on ``port``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            workers = list(self._workers.values())
+            if all(v >= version and port not in busy for v, busy in workers):
+                return True
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            self._drain_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drain_changed.wait(), remaining)
 
     def reload(self) -> None:
         if self.child is not None and self.child.process.returncode is None:
@@ -152,6 +174,16 @@ class Daemon:
         if not self._table_dirty:
             self._table_dirty = True
             asyncio.get_running_loop().call_soon(self._write_routes)
+
+    async def _drain(self, port: int) -> None:
+        """A retired web process: the router stops sending it requests and finishes its own."""
+        if self._table_dirty:
+            self._write_routes()
+        drained = await self.router.wait_drained(
+            port, self._table_version, self.settings.drain_timeout
+        )
+        if not drained:
+            log.warning("requests on port %d still running after the drain timeout", port)
 
     def _write_routes(self) -> None:
         self._table_dirty = False
@@ -204,6 +236,7 @@ class Daemon:
             event,
             self._routes_changed,
             Confiner(users, cgroups),
+            self._drain,
         )
         deployer = Deployer(s, self.store, self.supervisor, event, app_line)
         ended = await self.supervisor.end_previous_life()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -112,3 +114,60 @@ def test_only_requests_in_flight_on_a_killed_process_may_fail(
         until_requests(load, 200)
     # Two clients, each with at most one request in flight on the killed process.
     assert sum(load.failures().values()) <= 2, load.failures()
+
+
+SLOW_APP = """
+import os, signal, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/slow":
+            time.sleep(3)
+        body = f"done by {os.environ['DYNO']} pid {os.getpid()}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
+server.daemon_threads = True
+# Exits at once on SIGTERM, in-flight requests or not: only a drain before it saves them.
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+server.serve_forever()
+"""
+
+
+def test_a_slow_request_in_flight_finishes_when_its_process_is_replaced(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    """The router stops sending to a retired process and it gets SIGTERM only once idle."""
+    app = tmp_path / "slow"
+    app.mkdir()
+    (app / "app.py").write_text(SLOW_APP)
+    (app / "Procfile").write_text("web: python app.py\n")
+    (app / "requirements.txt").write_text("")
+    d = make_daemon(TWELVE_DRAIN_TIMEOUT="20")
+    d.cli("apps:create", "slow")
+    d.cli("deploy", "-a", "slow", str(app))
+    before = d.get("slow").text
+    port = d.router_url.rsplit(":", 1)[1]
+    result: dict[str, httpx.Response] = {}
+
+    def slow_request() -> None:
+        with httpx.Client(timeout=30) as client:
+            result["r"] = client.get(
+                f"http://127.0.0.1:{port}/slow", headers={"Host": "slow.localhost"}
+            )
+
+    thread = threading.Thread(target=slow_request)
+    thread.start()
+    time.sleep(0.5)  # the request is now in flight on the old process
+    d.cli("ps:restart", "-a", "slow")
+    after = d.get("slow").text
+    thread.join(30)
+    assert result["r"].status_code == 200, result["r"].text
+    assert result["r"].text == before, "the old process finished the request it had"
+    assert after != before, "new requests already went to the new process"

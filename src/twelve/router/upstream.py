@@ -8,6 +8,7 @@ connections are reused and the oldest are closed by the idle sweep.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
@@ -55,10 +56,10 @@ class UpstreamConnection(asyncio.Protocol):
     """One keep-alive connection to a backend; serves one exchange at a time."""
 
     __slots__ = (
+        "_exchange",
         "address",
         "chunked",
         "closed",
-        "exchange",
         "framer",
         "full",
         "has_length",
@@ -83,7 +84,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.framer = _Framer()
         self.full = False  # this response goes through the header-by-header parser
         self.raw: list[bytes] = []
-        self.exchange: Exchange | None = None
+        self._exchange: Exchange | None = None
         self.tunnel: asyncio.Transport | None = None
         self.closed = False
         self.reading_paused = False
@@ -237,6 +238,17 @@ class UpstreamConnection(asyncio.Protocol):
             ex.response_complete(self.parser.should_keep_alive())
         self._reset_response()
 
+    @property
+    def exchange(self) -> Exchange | None:
+        """The request this connection serves now; while set, the backend has one in flight."""
+        return self._exchange
+
+    @exchange.setter
+    def exchange(self, value: Exchange | None) -> None:
+        if (value is None) != (self._exchange is None):
+            self.pool.busy_changed(self.address, -1 if value is None else 1)
+        self._exchange = value
+
     # used by the pool and exchanges
 
     def release(self) -> None:
@@ -262,6 +274,22 @@ class Pool:
         self._connect_timeout = connect_timeout
         self._idle: dict[tuple[str, int], list[UpstreamConnection]] = {}
         self.live: frozenset[tuple[str, int]] = frozenset()
+        # Requests in flight per backend: the daemon waits for a retired backend's to end.
+        self.busy: dict[tuple[str, int], int] = {}
+        self.on_retired_idle: Callable[[], None] = lambda: None
+
+    def busy_changed(self, address: tuple[str, int], delta: int) -> None:
+        count = self.busy.get(address, 0) + delta
+        if count > 0:
+            self.busy[address] = count
+            return
+        self.busy.pop(address, None)
+        if address not in self.live:
+            self.on_retired_idle()  # the last request on a retired backend ended
+
+    def retired_busy(self) -> list[int]:
+        """Ports of backends that left the table but still have requests in flight."""
+        return sorted(port for (_host, port) in self.busy if (_host, port) not in self.live)
 
     def take(self, address: tuple[str, int]) -> UpstreamConnection | None:
         """The most recently used idle connection to ``address``, if any."""

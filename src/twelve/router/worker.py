@@ -42,6 +42,7 @@ class Worker:
         self.table = RouteTable()
         self.turns: dict[str, int] = {}
         self.pool = Pool(loop, settings.router_connect_timeout)
+        self.pool.on_retired_idle = self._report_drain
         self.ids = RequestIds()
         self.connections: set[ClientConnection] = set()
         self.closing = False
@@ -56,6 +57,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._reload_requested = False
+        self._busy_reported: list[int] = []
         # Timeouts are checked by one periodic sweep, not a timer per request.
         shortest = min(self.response_timeout, self.idle_timeout) or 1.0
         self._tick_every = max(0.05, min(1.0, shortest / 4))
@@ -100,6 +102,20 @@ class Worker:
         self.log.write(
             event_line("routes", version=table.version, apps=len(table.routes), pid=os.getpid())
         )
+        self._report_drain(force=True)
+
+    def _report_drain(self, *, force: bool = False) -> None:
+        """Tell the daemon which retired backends still have requests in flight here.
+
+        Said after every reload and whenever that set changes, so the daemon can stop a retired
+        process as soon as no worker has a request on it, rather than after a fixed pause.
+        """
+        busy = self.pool.retired_busy()
+        if force or busy != self._busy_reported:
+            self._busy_reported = busy
+            self.log.write(
+                event_line("drain", version=self.table.version, busy=busy, pid=os.getpid())
+            )
 
     def _request_reload(self) -> None:
         # The signal only records; the loop acts on it in its own turn.
@@ -117,6 +133,7 @@ class Worker:
             endings.check(conn, now)
         self.pool.sweep(self.idle_timeout)
         self.reload()  # a cheap stat; catches a SIGHUP that arrived before the handler existed
+        self._report_drain()
         self.loop.call_later(self._tick_every, self._tick)
 
     # life

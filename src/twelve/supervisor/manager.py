@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,7 @@ class Supervisor:
         on_event: Callable[[str, str, str], None],
         on_routes_changed: Callable[[], None],
         confiner: Confiner | None = None,
+        drain: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.confiner = confiner or Confiner.off()
@@ -59,6 +60,7 @@ class Supervisor:
             allocate_port=self.ports.allocate,
             release_port=self.ports.release,
             place=lambda spec: self.confiner.place(spec.app, spec.name, spec.limits),
+            drain=drain or (lambda _port: asyncio.sleep(timing.drain_pause)),
         )
 
     # Hooks from processes

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +57,7 @@ class Hooks:
     allocate_port: Callable[[], int]
     release_port: Callable[[int | None], None]
     place: Callable[[ProcessSpec], Placement]  # its user and cgroups, made for each start
+    drain: Callable[[int], Awaitable[None]]  # until the router has no request on this port
 
 
 @dataclass
@@ -228,7 +229,8 @@ class Supervised:
             if self.state is State.UP and self.spec.is_web:
                 self._set_state(State.DRAINING)
                 self._event("Draining")
-                await asyncio.sleep(self.timing.drain_pause)
+                if self.port is not None:
+                    await self.hooks.drain(self.port)
             if self.state in {State.STARTING, State.UP, State.DRAINING}:
                 self._set_state(State.STOPPING)
             self._event("Stopping all processes with SIGTERM")
