@@ -85,6 +85,14 @@ def health_path(build: Build, config: dict[str, str]) -> str | None:
     return config.get("TWELVE_HEALTHCHECK_PATH") or build.runtime.get("healthcheck_path") or None
 
 
+def deploy_description(short_commit: str, check: str | None) -> str:
+    """``Deploy abc1234``, with twelve check's count when it found anything."""
+    text = f"Deploy {short_commit}".rstrip()
+    if check and check not in {"no findings", "not checked"}:
+        text += f" (check: {check})"
+    return text
+
+
 def config_description(changes: dict[str, str | None]) -> str:
     """``Set A, B`` / ``Unset C``: names only, never values."""
     parts = []
@@ -170,7 +178,7 @@ class Deployer:
                 build.id,
                 config,
                 outcome.procfile,
-                f"Deploy {build.short_commit}".rstrip(),
+                deploy_description(build.short_commit, runtime.get("check")),
                 emit,
                 release_phase=True,
                 formation_changes=manifest.formation if first_deploy else None,

@@ -188,3 +188,50 @@ def test_a_django_app_migrates_in_its_release_phase_and_needs_its_required_confi
     assert d.get("django").text == "notes=1 dyno=web.1 scheme=http\n"
     logs = d.cli("logs", "-a", "django", "-n", "300", "--ps", "release").stdout
     assert "Applying notes.0001_initial... OK" in logs
+
+
+def test_app_json_formation_and_postdeploy_apply_to_the_first_deploy_only(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    app = tmp_path / "seeded"
+    shutil.copytree(EXAMPLES / "hello-python", app)
+    (app / "Procfile").write_text(
+        "release: echo migrating\nweb: python app.py\nworker: python worker.py\n"
+    )
+    (app / "app.json").write_text(
+        '{"formation": {"worker": {"quantity": 1}}, "scripts": {"postdeploy": "echo seeding the database"},'
+        ' "env": {"GREETING": {"value": "howdy"}}}'
+    )
+    d = make_daemon()
+    d.cli("apps:create", "seeded")
+    first = d.cli("deploy", "-a", "seeded", str(app)).stdout
+    assert (
+        "Running postdeploy: echo seeding the database" in first and "seeding the database" in first
+    )
+    assert d.get("seeded").text == "howdy from web.1\n"
+    assert {p["name"] for p in d.cli_json("ps", "-a", "seeded")} == {"web.1", "worker.1"}  # type: ignore[union-attr]
+    second = d.cli("deploy", "-a", "seeded", str(app)).stdout
+    assert "postdeploy" not in second and "migrating" in second
+    rolled = d.cli("rollback", "-a", "seeded", "v1").stdout
+    assert "release command ran again" in rolled
+    logs = d.cli("logs", "-a", "seeded", "-n", "500", "--ps", "release").stdout
+    assert logs.count("app[release.") >= 3, "the release phase ran on both deploys and the rollback"
+
+
+def test_builds_report_twelve_check_findings_and_strict_mode_refuses_high_ones(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    app = tmp_path / "leaky"
+    shutil.copytree(EXAMPLES / "hello-python", app)
+    (app / "settings.py").write_text('SECRET_KEY = "9f8e7d6c5b4a39281706f5e4d3c2b1a0fedcba98"\n')
+    d = make_daemon()
+    d.cli("apps:create", "leaky")
+    out = d.cli("deploy", "-a", "leaky", str(app)).stdout
+    assert "warning: settings.py:1  config.hardcoded-secret" in out
+    assert "9f8e7d6c5b4a" not in out, "the secret itself is never printed"
+    description = d.cli_json("releases", "-a", "leaky")[0]["description"]  # type: ignore[index]
+    assert "(check: 1 finding" in description
+    d.cli("config:set", "-a", "leaky", "TWELVE_CHECK=strict")
+    refused = d.cli("deploy", "-a", "leaky", str(app), check=False)
+    assert refused.returncode == 1 and "TWELVE_CHECK=strict" in refused.stderr
+    assert d.get("leaky").status_code == 200, "the running release keeps serving"

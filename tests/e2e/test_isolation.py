@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,8 @@ def open_home() -> Iterator[Path]:
     base.chmod(0o711)
     yield base / "home"
     shutil.rmtree(base, ignore_errors=True)
+    for app in ("alpha", "beta"):  # users of apps a failed test did not get to destroy
+        subprocess.run(["userdel", f"tw-{app}"], capture_output=True, check=False)
 
 
 def uid_of(pid: int) -> int:

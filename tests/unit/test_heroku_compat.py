@@ -3,6 +3,7 @@
 import pytest
 
 from twelve.appspec.appjson import initial_config, parse_app_json
+from twelve.build.pipfile import pipfile_requirements
 from twelve.build.plan import SourceFacts, plan_build
 from twelve.build.semver import satisfies
 from twelve.errors import BuildError, SpecError, UsageError
@@ -111,3 +112,25 @@ def test_only_main_or_master_deploy() -> None:
     assert "HEAD:main" in (info.value.hint or "")
     with pytest.raises(UsageError, match="deleting main"):
         pick_deploy([(sha, ZERO, "refs/heads/main")])
+
+
+def test_pipfile_lock_installs_its_default_packages_as_locked() -> None:
+    lock = """{
+      "_meta": {"hash": {"sha256": "x"}},
+      "default": {
+        "flask": {"version": "==3.1.3", "hashes": ["sha256:a"]},
+        "uvicorn": {"version": "==0.30.0", "extras": ["standard"], "markers": "python_version >= '3.8'"},
+        "mylib": {"git": "https://example.com/mylib.git", "ref": "abc123"}
+      },
+      "develop": {"pytest": {"version": "==8.0.0"}}
+    }"""
+    assert pipfile_requirements(lock).splitlines() == [
+        "flask==3.1.3",
+        "mylib @ git+https://example.com/mylib.git@abc123",
+        "uvicorn[standard]==0.30.0; python_version >= '3.8'",
+    ]
+    plan = plan_build(SourceFacts(frozenset({"Pipfile.lock", "Pipfile", "Procfile"})))
+    assert plan.steps[1].description == "install dependencies from Pipfile.lock"
+    assert plan.steps[1].argv[-1] == "{pipfile_requirements}"
+    with pytest.raises(BuildError, match=r"Pipfile\.lock is not valid JSON"):
+        pipfile_requirements("{")

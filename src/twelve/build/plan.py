@@ -91,17 +91,15 @@ def _python_steps(facts: SourceFacts) -> list[Step]:
         return [venv, sync]
     if "requirements.txt" in files:
         req = "requirements.txt"
+    elif "Pipfile.lock" in files:
+        req = "{pipfile_requirements}"  # Pipfile.lock converted by the runner, outside the app
     elif "pyproject.toml" in files:
         req = "pyproject.toml"
-    elif "setup.py" in files:
-        req = "setup.py"
     else:
-        raise BuildError(
-            "Pipfile.lock is not supported yet",
-            "export it with 'pipenv requirements > requirements.txt'",
-        )
+        req = "setup.py"
+    source = "Pipfile.lock" if req.startswith("{") else req
     install = Step(
-        f"install dependencies from {req}",
+        f"install dependencies from {source}",
         ("{uv}", "pip", "install", "--quiet", "--python", "{venv}/bin/python", "-r", req),
     )
     return [venv, install]

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from twelve.appspec.procfile import Procfile
+from twelve.audit import Severity, format_warnings, run_check
 from twelve.build import interpreters
 from twelve.build.detect import gather_facts, read_procfile
+from twelve.build.pipfile import pipfile_requirements
 from twelve.build.plan import DETECTION_ORDER, plan_build
-from twelve.errors import BuildError
+from twelve.errors import BuildError, TwelveError
 from twelve.settings import Settings, uv_binary
 from twelve.supervisor import spawn
 from twelve.supervisor.environment import SYSTEM_PATH, build_environment
@@ -51,7 +53,16 @@ async def build_slug(
     emit(f"-----> Detection order: {', '.join(DETECTION_ORDER)}; using the {plan.builder} builder")
     for note in plan.notes:
         emit(f"-----> {note}")
-    values = {"app": str(app_dir), "venv": str(slug_dir / "venv"), "uv": uv_binary(), "python": ""}
+    values = {
+        "app": str(app_dir),
+        "venv": str(slug_dir / "venv"),
+        "uv": uv_binary(),
+        "python": "",
+        "pipfile_requirements": str(slug_dir / "pipfile-requirements.txt"),
+    }
+    if "Pipfile.lock" in facts.files and "requirements.txt" not in facts.files:
+        converted = pipfile_requirements((app_dir / "Pipfile.lock").read_text(errors="replace"))
+        Path(values["pipfile_requirements"]).write_text(converted)
     runtime: dict[str, Any] = {"builder": plan.builder}
     if plan.needs_python:
         available = list(interpreters.discover())
@@ -102,6 +113,31 @@ async def build_slug(
         for s in plan.steps
     ]
     runtime["duration"] = round(time.monotonic() - started, 3)
+    runtime["check"] = await _audit(app_dir, config, emit)
     emit(f"-----> Process types: {', '.join(procfile.types) or 'none'}")
     emit(f"-----> Built in {runtime['duration']:.1f}s")
     return BuildOutcome(plan.builder, procfile, runtime)
+
+
+async def _audit(app_dir: Path, config: dict[str, str], emit: Callable[[str], None]) -> str:
+    """``twelve check`` on the source, as warnings; with TWELVE_CHECK=strict, high findings fail.
+
+    Returns the summary for the release description. A scan that cannot complete is a warning:
+    the audit advises, it does not stand between a user and a deploy unless asked to.
+    """
+    emit("-----> Checking the app against the twelve factors")
+    try:
+        report = await asyncio.to_thread(run_check, app_dir)
+    except TwelveError as exc:
+        emit(f"       warning: the check could not run: {exc.message}")
+        return "not checked"
+    for line in format_warnings(report):
+        emit(f"       {line}")
+    emit(f"       {report.summary_line()}")
+    high = report.failing(Severity.HIGH)
+    if config.get("TWELVE_CHECK") == "strict" and high:
+        raise BuildError(
+            f"twelve check found {len(high)} high-severity problem(s) and TWELVE_CHECK=strict",
+            "fix them, suppress them with a reason, or unset TWELVE_CHECK",
+        )
+    return report.summary_line()

@@ -77,6 +77,8 @@ def rollback(app: str, version: str | None, as_json: bool) -> None:
         output.emit_json(data)
     else:
         output.emit(f"Rolled back {app}: v{data['version']} ({data['description']})")
+        if "release" in data.get("process_types", []):
+            output.emit("The release command ran again, in the rolled-back release's environment.")
         if data.get("addons_notice"):
             output.emit(f"Note: {data['addons_notice']}")
 

@@ -13,7 +13,18 @@ from twelve.cli import output
 from twelve.errors import TwelveError
 
 # Each module exposes ``commands``: a list of click commands or groups to add to the top level.
-COMMAND_MODULES = ("server", "apps", "deploy", "config", "ps", "logs", "git", "domains", "addons")
+COMMAND_MODULES = (
+    "server",
+    "apps",
+    "deploy",
+    "config",
+    "ps",
+    "logs",
+    "git",
+    "domains",
+    "addons",
+    "check",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     verbose = "--verbose" in args
     try:
-        cli.main(args=args, prog_name="twelve", standalone_mode=False)
+        code = cli.main(args=args, prog_name="twelve", standalone_mode=False)
     except TwelveError as exc:
         output.emit_error(exc)
         sys.exit(1)
@@ -58,3 +69,6 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         output.emit_unexpected(exc)
         sys.exit(1)
+    # A command's ctx.exit(N) (twelve check's exit codes) comes back as the return value.
+    if isinstance(code, int) and code:
+        sys.exit(code)

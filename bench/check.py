@@ -1,0 +1,154 @@
+"""How fast ``twelve check`` audits a large real tree, against bandit (and semgrep) on the same tree.
+
+Each tool runs as a subprocess on the same directory in the same run, so machine load affects all of
+them alike. Reported per tool: wall seconds, CPU seconds (user + system of the child), the number of
+source files it parsed, and files per second (wall). twelve parses Python and JavaScript/TypeScript
+and reads config files; bandit parses Python only, so on a tree with JavaScript the per-file figures
+are the fair comparison, not the totals.
+
+A tree can be any directory: an installed package set (``pip install --target``), a virtualenv's
+``site-packages``, or a ``node_modules`` directory given as the root (twelve never enters a
+``node_modules`` below the root, but reads the root it is given).
+
+Run: ``.venv/bin/python bench/check.py [TREE ...] [--repeat N]``; with no TREE, the ``site-packages``
+of the running interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+from twelve.audit.roles import language
+from twelve.audit.snapshot import take_snapshot
+
+
+def source_counts(tree: Path) -> tuple[int, int]:
+    """(Python files, JavaScript/TypeScript files) twelve reads in ``tree``."""
+    snapshot = take_snapshot(tree)
+    kinds = [language(p) for p, f in snapshot.files.items() if f.text is not None]
+    return kinds.count("python"), kinds.count("js")
+
+
+def timed(argv: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall and CPU seconds of one child run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=3600, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done
+
+
+def run_twelve(tree: Path, out: Path) -> tuple[float, float, int]:
+    argv = [
+        sys.executable,
+        "-m",
+        "twelve",
+        "check",
+        str(tree),
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        "--fail-on",
+        "critical",
+    ]
+    wall, cpu, done = timed(argv)
+    if done.returncode != 0:
+        raise SystemExit(f"twelve check failed ({done.returncode}): {done.stderr.strip()}")
+    return wall, cpu, len(json.loads(out.read_text())["findings"])
+
+
+def run_bandit(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
+    bandit = shutil.which("bandit") or str(Path(sys.executable).with_name("bandit"))
+    if not Path(bandit).exists():
+        return None
+    wall, cpu, done = timed([bandit, "-r", str(tree), "-q", "-f", "json", "-o", str(out)])
+    if done.returncode not in {0, 1}:
+        raise SystemExit(f"bandit failed ({done.returncode}): {done.stderr.strip()[-300:]}")
+    data = json.loads(out.read_text())
+    files = len([k for k in data.get("metrics", {}) if k != "_totals"])
+    return wall, cpu, files, len(data.get("results", []))
+
+
+def run_semgrep(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
+    semgrep = shutil.which("semgrep")
+    if semgrep is None:
+        return None
+    # The bundled "auto" config needs the network; a local rules file keeps this offline.
+    rules = out.with_suffix(".rules.yml")
+    rules.write_text(
+        "rules:\n- id: file-handler\n  languages: [python]\n  severity: WARNING\n"
+        "  message: log file\n  pattern: logging.FileHandler(...)\n"
+    )
+    wall, cpu, done = timed(
+        [
+            semgrep,
+            "scan",
+            "--config",
+            str(rules),
+            "--json",
+            "-o",
+            str(out),
+            "--metrics=off",
+            str(tree),
+        ]
+    )
+    if done.returncode not in {0, 1}:
+        return None
+    data = json.loads(out.read_text())
+    return wall, cpu, len(data.get("paths", {}).get("scanned", [])), len(data.get("results", []))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("trees", nargs="*", type=Path)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the best is kept")
+    args = parser.parse_args()
+    trees = args.trees or [Path(sysconfig.get_paths()["purelib"])]
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        for tree in trees:
+            python_files, js_files = source_counts(tree)
+            print(f"\n{tree}: {python_files} Python and {js_files} JavaScript/TypeScript files")
+            print(
+                f"  {'tool':<8} {'wall s':>8} {'cpu s':>8} {'files':>7} {'files/s':>9} {'findings':>9}"
+            )
+            runs = [run_twelve(tree, out / "twelve.json") for _ in range(args.repeat)]
+            wall, cpu, findings = min(runs)
+            twelve_rate = (python_files + js_files) / wall
+            total = python_files + js_files
+            print(
+                f"  {'twelve':<8} {wall:8.2f} {cpu:8.2f} {total:7d} {twelve_rate:9.0f} {findings:9d}"
+            )
+            for name, runner in (("bandit", run_bandit), ("semgrep", run_semgrep)):
+                other_runs = [runner(tree, out / f"{name}.json") for _ in range(args.repeat)]
+                measured = [r for r in other_runs if r is not None]
+                if not measured:
+                    print(f"  {name:<8} not installed")
+                    continue
+                o_wall, o_cpu, o_files, o_findings = min(measured)
+                rate = o_files / o_wall if o_wall else 0.0
+                verdict = (
+                    f"twelve is {twelve_rate / rate:.1f}x its files/s"
+                    if o_files
+                    else "no files it reads"
+                )
+                print(
+                    f"  {name:<8} {o_wall:8.2f} {o_cpu:8.2f} {o_files:7d} {rate:9.0f} {o_findings:9d}"
+                    f"   {verdict}"
+                )
+
+
+if __name__ == "__main__":
+    main()

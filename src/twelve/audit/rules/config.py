@@ -1,0 +1,321 @@
+"""III Config (hosts, debug, config files, named environments) and IV backing services in code."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from urllib.parse import urlsplit
+
+from twelve.audit.jsindex import env_key, object_keys, string_value
+from twelve.audit.pyindex import PyIndex, dotted, env_read, str_value
+from twelve.audit.roles import role
+from twelve.audit.rules.backing import LOCAL_HOSTS
+from twelve.audit.scan import Scan
+from twelve.audit.secretish import words
+from twelve.audit.snapshot import SourceFile
+
+DEPLOY_HOST = "config.hardcoded-deploy-host"
+DEBUG = "config.debug-hardcoded"
+CONFIG_FILE = "config.requires-config-file"
+NAMED_ENVS = "config.named-environments"
+
+CUSTOM_ENVS = frozenset(
+    {"staging", "stage", "qa", "uat", "preprod", "pre-prod", "sandbox", "preview", "demo"}
+)
+ENV_NAMES = CUSTOM_ENVS | {"development", "dev", "production", "prod", "test", "testing", "local"}
+_ENV_VARS = frozenset(
+    {"ENV", "ENVIRONMENT", "APP_ENV", "NODE_ENV", "FLASK_ENV", "DJANGO_ENV", "RAILS_ENV", "STAGE"}
+)
+_CONFIG_EXT = (".json", ".yml", ".yaml", ".ini", ".toml", ".cfg", ".conf")
+_CONFIG_WORDS = frozenset({"config", "settings", "secrets", "credentials", "conf", "configuration"})
+_DEV_MODULES = frozenset({"dev", "development", "local", "test", "tests", "testing", "debug", "ci"})
+_PROD_MODULES = (
+    "production",
+    "prod",
+    "live",
+    "deploy",
+    "heroku",
+    "settings_prod",
+    "settings_production",
+)
+
+
+def _hosts_in(node: ast.expr) -> list[str]:
+    items = node.elts if isinstance(node, ast.List | ast.Tuple | ast.Set) else [node]
+    return [v for v in (str_value(i) for i in items) if v is not None]
+
+
+_HOSTNAME = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]+$")
+_IP = re.compile(r"^[0-9.]+$")
+
+
+def _public_host(value: str) -> bool:
+    host = urlsplit(value).hostname if "://" in value else value.split(":", maxsplit=1)[0]
+    host = (host or "").lstrip(".").lower()
+    # A deploy host is a DNS name: sentences, IP addresses and local names are not.
+    return (
+        bool(_HOSTNAME.match(host))
+        and not _IP.match(host)
+        and host not in LOCAL_HOSTS
+        and not host.endswith(".localhost")
+    )
+
+
+def _deploy_host_name(name: str) -> bool:
+    parts = words(name)
+    if not parts:
+        return False
+    tail = tuple(parts[-2:])
+    return parts[-1] in {"hosts", "domain", "domains", "origins", "origin"} or tail in {
+        ("base", "url"),
+        ("site", "url"),
+        ("app", "url"),
+        ("public", "url"),
+        ("server", "name"),
+        ("allowed", "hosts"),
+    }
+
+
+def deploy_host(scan: Scan) -> None:
+    """Deploy host names (``ALLOWED_HOSTS``, ``BASE_URL``, CORS origins) written as literals."""
+    for file in scan.files("python"):
+        index = scan.py(file)
+        if index is None:
+            continue
+        for binding in index.bindings:
+            if binding.kind == "kwarg" or not _deploy_host_name(binding.name):
+                continue
+            if id(binding.value) in index.fallback_ids:
+                continue
+            hosts = [h for h in _hosts_in(binding.value) if _public_host(h)]
+            if hosts:
+                scan.report(
+                    DEPLOY_HOST,
+                    file.path,
+                    binding.line,
+                    f"{binding.name} names the deploy host {hosts[0]!r} in code",
+                )
+    for file in scan.files("js"):
+        js = scan.js(file)
+        if js is None:
+            continue
+        for jb in js.bindings:
+            value = string_value(jb.value)
+            if (
+                value
+                and _deploy_host_name(jb.name)
+                and _public_host(value)
+                and jb.value.id not in js.fallback_ids
+            ):
+                scan.report(
+                    DEPLOY_HOST,
+                    file.path,
+                    jb.value.start_point[0] + 1,
+                    f"{jb.name} names the deploy host {value!r} in code",
+                )
+
+
+def _binds_debug(index: PyIndex) -> bool:
+    return any(b.name == "DEBUG" and b.module_level for b in index.bindings)
+
+
+def _imports_star_from(index: PyIndex, module: str) -> bool:
+    return any(
+        isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == module
+        for node in index.tree.body
+    )
+
+
+def debug_hardcoded(scan: Scan) -> None:
+    """``DEBUG = True`` in a module production runs; a dev settings module, or one a production
+    module overrides, is fine. ``app.run(debug=True)`` under ``__main__`` is a dev server."""
+    for file in scan.files("python"):
+        index = scan.py(file)
+        if index is None:
+            continue
+        stem = os.path.splitext(os.path.basename(file.path))[0]
+        if stem in _DEV_MODULES or stem.endswith(("_dev", "_local", "_test")):
+            continue
+        for binding in index.bindings:
+            # DEBUG as a setting, or debug as an attribute (app.debug); not any dict's "debug" key.
+            is_setting = binding.name == "DEBUG" and binding.kind != "kwarg"
+            if not is_setting and not (
+                binding.name == "debug" and binding.target.endswith(".debug")
+            ):
+                continue
+            if not (isinstance(binding.value, ast.Constant) and binding.value.value is True):
+                continue
+            if (
+                binding.kind == "assign"
+                and binding.name == "DEBUG"
+                and _overridden(scan, file, stem)
+            ):
+                continue
+            scan.report(
+                DEBUG,
+                file.path,
+                binding.line,
+                f"{binding.target or binding.name} is set to True in code",
+            )
+        for call in index.calls:
+            value = next((k.value for k in call.node.keywords if k.arg == "debug"), None)
+            server = call.callee.endswith(".run") or call.callee in {"run", "uvicorn.run"}
+            if (
+                isinstance(value, ast.Constant)
+                and value.value is True
+                and not call.in_main
+                and server
+            ):
+                scan.report(
+                    DEBUG,
+                    file.path,
+                    call.node.lineno,
+                    f"{call.callee}(debug=True) outside a __main__ block",
+                )
+
+
+def _overridden(scan: Scan, file: SourceFile, stem: str) -> bool:
+    """Whether a sibling production settings module sets DEBUG itself."""
+    folder = os.path.dirname(file.path)
+    for name in _PROD_MODULES:
+        sibling = f"{folder}/{name}.py" if folder else f"{name}.py"
+        source = scan.snapshot.files.get(sibling)
+        if source is None or source.text is None:
+            continue
+        index = scan.py(source)
+        if index is not None and _binds_debug(index):
+            return True
+        if index is not None and _imports_star_from(index, stem):
+            return False
+    return False
+
+
+def _config_path(value: str) -> bool:
+    lowered = value.lower()
+    if not lowered.endswith(_CONFIG_EXT) or "://" in lowered:
+        return False
+    parts = set(words(lowered.rsplit(".", 1)[0]))
+    return bool(parts & (_CONFIG_WORDS | ENV_NAMES))
+
+
+_PY_READERS = (
+    "open",
+    "read",
+    "load",
+    "from_file",
+    "from_pyfile",
+    "from_json",
+    "read_file",
+    "safe_load",
+)
+
+
+def config_file(scan: Scan) -> None:
+    """Config read from a file in the repository (``open("config.json")``, ``require("config")``)."""
+    for file in scan.files("python"):
+        index = scan.py(file)
+        if index is None:
+            continue
+        for call in index.calls:
+            if not call.callee.split(".")[-1].startswith(_PY_READERS) or call.in_main:
+                continue
+            path = str_value(call.node.args[0]) if call.node.args else None
+            if path and _config_path(path):
+                scan.report(
+                    CONFIG_FILE,
+                    file.path,
+                    call.node.lineno,
+                    f"config is read from the file {path!r}",
+                )
+    for file in scan.files("js"):
+        js = scan.js(file)
+        if js is None:
+            continue
+        for jc in js.calls:
+            path = string_value(jc.args[0]) if jc.args else None
+            if not path:
+                continue
+            reads = jc.callee in {
+                "require",
+                "fs.readFileSync",
+                "readFileSync",
+                "import",
+            } or jc.callee.endswith(".readFile")
+            if reads and (path == "config" or _config_path(path)):
+                scan.report(CONFIG_FILE, file.path, jc.line, f"config is read from {path!r}")
+
+
+def _env_name_side(node: ast.expr) -> bool:
+    read = env_read(node)
+    if read is not None:
+        return read.key in _ENV_VARS
+    name = dotted(node).split(".")[-1]
+    return name in _ENV_VARS or name in {"env", "environment", "app_env", "ENV_NAME"}
+
+
+def named_environments(scan: Scan) -> None:
+    """Branching on a custom environment's name, or config grouped under environment names."""
+    for file in scan.files("python"):
+        index = scan.py(file)
+        if index is None:
+            continue
+        for compare in index.compares:
+            sides = [compare.left, *compare.comparators]
+            names = [v for v in (str_value(s) for s in sides) if v]
+            if any(n.lower() in CUSTOM_ENVS for n in names) and any(
+                _env_name_side(s) for s in sides
+            ):
+                scan.report(
+                    NAMED_ENVS, file.path, compare.lineno, "config branches on a named environment"
+                )
+        for node in index.dicts:
+            keys = {str_value(k) for k in node.keys if k is not None}
+            grouped = [k for k in keys if k and k.lower() in ENV_NAMES]
+            if len(grouped) >= 2 and all(isinstance(v, ast.Dict | ast.Call) for v in node.values):
+                scan.report(
+                    NAMED_ENVS,
+                    file.path,
+                    node.lineno,
+                    f"config is grouped by environment: {', '.join(sorted(grouped))}",
+                )
+    for file in scan.files("js"):
+        js = scan.js(file)
+        if js is None:
+            continue
+        for cmp in js.compares:
+            left, right = cmp.child_by_field_name("left"), cmp.child_by_field_name("right")
+            for env_side, literal in ((left, right), (right, left)):
+                value = string_value(literal)
+                if env_key(env_side) in _ENV_VARS and value and value.lower() in CUSTOM_ENVS:
+                    scan.report(
+                        NAMED_ENVS,
+                        file.path,
+                        cmp.start_point[0] + 1,
+                        "config branches on a named environment",
+                    )
+        for obj in js.objects:
+            members = object_keys(obj)
+            grouped = [
+                k for k, v in members.items() if k.lower() in ENV_NAMES and v.type == "object"
+            ]
+            if len(grouped) >= 2:
+                scan.report(
+                    NAMED_ENVS,
+                    file.path,
+                    obj.start_point[0] + 1,
+                    f"config is grouped by environment: {', '.join(sorted(grouped))}",
+                )
+    for path in scan.snapshot.files:
+        folder, name = os.path.split(path)
+        stem, ext = os.path.splitext(name)
+        if (
+            role(path) == "runtime"
+            and os.path.basename(folder) in {"config", "settings"}
+            and stem in CUSTOM_ENVS
+            and ext in {*_CONFIG_EXT, ".js", ".py"}
+        ):
+            scan.report(NAMED_ENVS, path, 0, f"{path} is config for a named environment ({stem})")
+
+
+CHECKS = (deploy_host, debug_hardcoded, config_file, named_environments)

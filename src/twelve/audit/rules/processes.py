@@ -1,0 +1,279 @@
+"""VII Port binding, VIII Concurrency and IX Disposability: ports, Procfile, schedulers, daemons."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+
+from twelve.audit.formats import simple_commands
+from twelve.audit.pyindex import dotted, str_value
+from twelve.audit.rules.commands import start_commands
+from twelve.audit.scan import Scan
+
+PORT = "port.hardcoded-port"
+PROCFILE = "process.procfile-missing"
+SCHEDULER = "process.in-process-scheduler"
+DAEMON = "process.daemonize"
+PIDFILE = "process.pidfile"
+SIGTERM = "process.no-sigterm-handler"
+
+_PORT_FLAGS = frozenset({"-p", "--port", "-b", "--bind", "--listen", "--http", "--http-socket"})
+_LITERAL_PORT = re.compile(r"^(?:[\w.\[\]:-]*:)?(\d{2,5})$")
+_SERVERS = frozenset(
+    {
+        "gunicorn",
+        "uvicorn",
+        "hypercorn",
+        "daphne",
+        "waitress-serve",
+        "flask",
+        "uwsgi",
+        "next",
+        "serve",
+        "http-server",
+    }
+)
+
+
+def _port_in(words: list[str]) -> str | None:
+    """A literal port passed to a server, or to ``runserver``."""
+    tool = os.path.basename(words[0])
+    if tool in {"python", "python3"} and "runserver" in words:
+        after = words[words.index("runserver") + 1 :]
+        target = next((w for w in after if not w.startswith("-")), "")
+        match = _LITERAL_PORT.match(target)
+        return match.group(1) if match else None
+    if tool not in _SERVERS:
+        return None
+    for i, word in enumerate(words[1:], start=1):
+        flag, _, value = word.partition("=")
+        if flag in _PORT_FLAGS and not (tool == "gunicorn" and flag == "-p"):
+            value = value or (words[i + 1] if i + 1 < len(words) else "")
+            match = _LITERAL_PORT.match(value)
+            if match and "$" not in value:
+                return match.group(1)
+    return None
+
+
+def _literal_port(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, int) and node.value > 0
+
+
+def hardcoded_port(scan: Scan) -> None:
+    """A literal port in the web start, gunicorn config, or a server started outside ``__main__``."""
+    for path, command in start_commands(scan, web_only=True):
+        if not path.endswith("Procfile") and path != "package.json":
+            continue
+        for words in simple_commands(command.text):
+            port = _port_in(words)
+            if port:
+                scan.report(
+                    PORT, path, command.line, f"the web process binds port {port} instead of $PORT"
+                )
+    for file in scan.files("python"):
+        index = scan.py(file)
+        if index is None:
+            continue
+        if os.path.basename(file.path) in {"gunicorn.conf.py", "gunicorn_config.py", "gunicorn.py"}:
+            for binding in index.bindings:
+                value = str_value(binding.value) or ""
+                if binding.name == "bind" and (match := _LITERAL_PORT.match(value)):
+                    scan.report(
+                        PORT,
+                        file.path,
+                        binding.line,
+                        f"gunicorn binds port {match.group(1)} instead of $PORT",
+                    )
+        for call in index.calls:
+            if call.in_main or not call.callee.endswith(("run", "run_app", "serve")):
+                continue
+            port_arg = next((k.value for k in call.node.keywords if k.arg == "port"), None)
+            if _literal_port(port_arg):
+                scan.report(
+                    PORT, file.path, call.node.lineno, f"{call.callee}() binds a literal port"
+                )
+    for file in scan.files("js"):
+        js = scan.js(file)
+        for jc in js.calls if js else []:
+            if jc.callee.endswith(".listen") and jc.args and jc.args[0].type == "number":
+                scan.report(
+                    PORT,
+                    file.path,
+                    jc.line,
+                    f"{jc.callee}() binds a literal port instead of process.env.PORT",
+                )
+
+
+def procfile_missing(scan: Scan) -> None:
+    """No ``Procfile`` at the root (or one with the wrong name) in a repository with code."""
+    has_code = any(True for _ in scan.files("python")) or any(True for _ in scan.files("js"))
+    if scan.has("Procfile") or not has_code:
+        return
+    misnamed = [p for p in scan.snapshot.files if "/" not in p and p.lower().startswith("procfile")]
+    exact_wrong = [p for p in misnamed if p.lower() in {"procfile", "procfile.txt", "procfile.yml"}]
+    if exact_wrong:
+        scan.report(
+            PROCFILE,
+            exact_wrong[0],
+            0,
+            f"{exact_wrong[0]} is not read: the file must be named exactly 'Procfile'",
+        )
+    elif start_commands(scan, web_only=True) and not scan.dockerfiles:
+        return  # npm start is the web process of a Node app without a Procfile
+    elif misnamed:
+        scan.report(
+            PROCFILE, misnamed[0], 0, f"only {misnamed[0]} exists; production reads 'Procfile'"
+        )
+    else:
+        scan.report(PROCFILE, "Procfile", 0, "no Procfile declares the web and worker processes")
+
+
+_PY_SCHEDULERS = (
+    "BackgroundScheduler",
+    "AsyncIOScheduler",
+    "GeventScheduler",
+    "TornadoScheduler",
+    "TwistedScheduler",
+)
+_JS_SCHEDULERS = {
+    "node-cron": ("cron.schedule",),
+    "cron": ("CronJob",),
+    "node-schedule": ("schedule.scheduleJob", "scheduleJob"),
+}
+
+
+def _process_entries(scan: Scan) -> dict[str, str]:
+    """Script path -> process type for Procfile commands like ``python clock.py`` or ``node worker.js``."""
+    entries: dict[str, str] = {}
+    for command in scan.procfile or []:
+        for words in simple_commands(command.text):
+            for word in words[1:3]:
+                if word.endswith((".py", ".js", ".mjs", ".cjs", ".ts")):
+                    entries[os.path.normpath(word)] = command.name
+            if len(words) > 2 and words[1] == "-m":
+                entries[words[2].replace(".", "/") + ".py"] = command.name
+    return entries
+
+
+def in_process_scheduler(scan: Scan) -> None:
+    """A background scheduler inside a process that is not its own ``clock``-style process type."""
+    entries = _process_entries(scan)
+    for file in scan.files("python"):
+        index = scan.py(file)
+        if index is None or entries.get(file.path, "web") != "web":
+            continue
+        # Only APScheduler's classes: other libraries name their own helpers BackgroundScheduler.
+        if not any(name == "apscheduler" for name, _, _ in index.imports):
+            continue
+        for call in index.calls:
+            if call.callee.split(".")[-1] in _PY_SCHEDULERS:
+                scan.report(
+                    SCHEDULER,
+                    file.path,
+                    call.node.lineno,
+                    f"{call.callee} runs jobs inside this process",
+                )
+    for file in scan.files("js"):
+        js = scan.js(file)
+        if js is None or entries.get(file.path, "web") != "web":
+            continue
+        specs = {spec for spec, _ in js.imports}
+        callees = {c for spec, names in _JS_SCHEDULERS.items() if spec in specs for c in names}
+        for jc in js.calls:
+            if jc.callee in callees:
+                scan.report(
+                    SCHEDULER, file.path, jc.line, f"{jc.callee} runs jobs inside this process"
+                )
+
+
+_DAEMON_FLAGS = frozenset({"-D", "--daemon", "--daemonize", "--detach", "-d"})
+_PID_FLAGS = ("--pid", "--pidfile", "--pid-file")
+
+
+def daemonize_and_pidfile(scan: Scan) -> None:
+    """Processes that background themselves or write pid files."""
+    for path, command in start_commands(scan, web_only=False):
+        text = command.text.rstrip()
+        if text.endswith("&") and not text.endswith("&&"):
+            scan.report(
+                DAEMON,
+                path,
+                command.line,
+                "the command puts the process in the background with '&'",
+            )
+        for words in simple_commands(text):
+            tool = os.path.basename(words[0])
+            flags = {w.partition("=")[0] for w in words[1:]}
+            if (
+                tool == "nohup"
+                or (tool in {"pm2", "forever"} and "start" in words)
+                or (tool in {"gunicorn", "uwsgi", "celery"} and flags & _DAEMON_FLAGS)
+            ):
+                scan.report(DAEMON, path, command.line, f"{tool} is told to daemonize")
+            if any(f.startswith(_PID_FLAGS) for f in flags) or (
+                tool == "gunicorn" and "-p" in flags
+            ):
+                scan.report(PIDFILE, path, command.line, f"{tool} writes a pid file")
+    for file in scan.files("python"):
+        index = scan.py(file)
+        if index is None:
+            continue
+        if os.path.basename(file.path).startswith("gunicorn"):
+            for binding in index.bindings:
+                if (
+                    binding.name == "daemon"
+                    and isinstance(binding.value, ast.Constant)
+                    and binding.value.value is True
+                ):
+                    scan.report(DAEMON, file.path, binding.line, "gunicorn is told to daemonize")
+                elif binding.name == "pidfile" and str_value(binding.value):
+                    scan.report(PIDFILE, file.path, binding.line, "gunicorn writes a pid file")
+        for call in index.calls:
+            uses_python_daemon = any(name == "daemon" for name, _, _ in index.imports)
+            if call.callee == "daemon.DaemonContext" or (
+                call.callee == "DaemonContext" and uses_python_daemon
+            ):
+                scan.report(
+                    DAEMON, file.path, call.node.lineno, "the process detaches with python-daemon"
+                )
+            elif (
+                call.callee == "open"
+                and call.node.args
+                and (str_value(call.node.args[0]) or "").endswith(".pid")
+            ):
+                scan.report(PIDFILE, file.path, call.node.lineno, "the process writes a pid file")
+
+
+def no_sigterm_handler(scan: Scan) -> None:
+    """Custom long-running Procfile processes with no SIGTERM handling (info)."""
+    for path, kind in _process_entries(scan).items():
+        source = scan.snapshot.files.get(path)
+        if source is None or source.text is None:
+            continue
+        if path.endswith(".py"):
+            index = scan.py(source)
+            if index is None or not index.while_true:
+                continue
+            handles = any("SIGTERM" in dotted(a) for c in index.calls for a in c.node.args)
+        else:
+            js = scan.js(source)
+            if js is None:
+                continue
+            handles = any(
+                c.callee in {"process.on", "process.once"}
+                and c.args
+                and "SIG" in (c.args[0].text or b"").decode()
+                for c in js.calls
+            )
+        if not handles:
+            scan.report(SIGTERM, path, 0, f"the {kind} process does not handle SIGTERM")
+
+
+CHECKS = (
+    hardcoded_port,
+    procfile_missing,
+    in_process_scheduler,
+    daemonize_and_pidfile,
+    no_sigterm_handler,
+)
