@@ -1,11 +1,14 @@
 """Redeploy time of an app whose dependencies did not change, against the floor measured in the same run.
 
     .venv/bin/python bench/deploy.py [--app tests/fixtures/apps/flask-gunicorn] [--runs 5]
+        [--push] [--config KEY=VALUE ...]
 
 The floor is what no platform can avoid: a dependency sync from the warm cache into a fresh
 virtualenv (``uv venv`` + ``uv pip install -r requirements.txt``) plus the time the app takes to
 bind its port. The redeploy is ``twelve deploy`` end to end, from the CLI's upload to the release
-being live behind the router. Prints the medians and the ratio redeploy/floor.
+being live behind the router; with ``--push`` it is ``git push`` of a new commit instead. Prints the
+medians and the ratio redeploy/floor. ``--config`` sets the app's config first (the Django fixture
+needs DATABASE_URL) and is given to the floor's process too.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -45,7 +49,7 @@ def wait_bound(port: int, deadline: float) -> None:
     raise RuntimeError(f"port {port} never bound")
 
 
-def floor_once(app: Path, cache: Path, work: Path, command: str) -> float:
+def floor_once(app: Path, cache: Path, work: Path, command: str, config: dict[str, str]) -> float:
     """uv venv + install from the warm cache + start the web command until it binds."""
     env = {
         "PATH": os.environ["PATH"],
@@ -79,7 +83,7 @@ def floor_once(app: Path, cache: Path, work: Path, command: str) -> float:
         check=True,
     )
     port = free_port()
-    run_env = dict(env, PATH=f"{venv}/bin:{env['PATH']}", PORT=str(port))
+    run_env = dict(env, PATH=f"{venv}/bin:{env['PATH']}", PORT=str(port), **config)
     proc = subprocess.Popen(
         ["/bin/sh", "-c", command],
         cwd=app,
@@ -97,11 +101,46 @@ def floor_once(app: Path, cache: Path, work: Path, command: str) -> float:
         subprocess.run(["rm", "-rf", str(venv)], check=True)
 
 
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def make_repo(app: Path, repo: Path, daemon: Daemon) -> tuple[Path, dict[str, str]]:
+    """A git repository of the app with the ``twelve`` remote, and the environment to push with."""
+    shutil.copytree(app, repo)
+    for args in (
+        ("init", "-q", "-b", "main"),
+        ("config", "user.email", "b@x"),
+        ("config", "user.name", "b"),
+        ("add", "-A"),
+        ("commit", "-qm", "first"),
+    ):
+        git(repo, *args)
+    subprocess.run(
+        [*daemon.cli_argv(), "git:remote", "-a", "bench"],
+        cwd=repo,
+        env=daemon.env,
+        check=True,
+        capture_output=True,
+    )
+    return repo, {**os.environ, **{k: v for k, v in daemon.env.items() if k.startswith("TWELVE_")}}
+
+
+def push(repo: Path, env: dict[str, str]) -> None:
+    """A new commit (nothing else changed) pushed to the app: build, release phase, rollout."""
+    git(repo, "commit", "-q", "--allow-empty", "-m", "redeploy")
+    git(repo, "push", "-q", "twelve", "main", env=env)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", default=str(ROOT / "tests/fixtures/apps/flask-gunicorn"))
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--push", action="store_true", help="redeploy with git push")
+    parser.add_argument("--config", action="append", default=[], help="KEY=VALUE app config")
+    parser.add_argument("--timeline", action="store_true", help="print the last deploy's log lines")
     args = parser.parse_args()
+    config = dict(pair.split("=", 1) for pair in args.config)
     app = Path(args.app).resolve()
     web = next(
         line.split(":", 1)[1].strip()
@@ -117,14 +156,29 @@ def main() -> None:
         daemon.start()
         try:
             daemon.cli("apps:create", "bench")
-            daemon.cli("deploy", "-a", "bench", str(app))  # warms the cache
+            if config:
+                daemon.cli("config:set", "-a", "bench", *args.config)
+            if args.push:
+                repo, env = make_repo(app, base / "repo", daemon)
+
+                def redeploy() -> None:
+                    push(repo, env)
+            else:
+
+                def redeploy() -> None:
+                    daemon.cli("deploy", "-a", "bench", str(app))
+
+            redeploy()  # the first deploy warms the cache
+            floor_config = {**config, **daemon.cli_json("config", "-a", "bench", "--reveal")}  # type: ignore[dict-item]
             floors, deploys = [], []
             for _ in range(args.runs):
-                floors.append(floor_once(app, cache, base, web))
+                floors.append(floor_once(app, cache, base, web, floor_config))
                 started = time.monotonic()
-                daemon.cli("deploy", "-a", "bench", str(app))
+                redeploy()
                 deploys.append(time.monotonic() - started)
             assert daemon.get("bench").status_code == 200
+            if args.timeline:
+                print(daemon.cli("logs", "-a", "bench", "-n", "60", "--source", "twelve").stdout)
         finally:
             daemon.stop()
             daemon.end_recorded_processes()

@@ -7,16 +7,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from twelve.api.body import json_body
-from twelve.api.context import platform
+from twelve.api.context import existing_app, platform
 from twelve.api.serialize import release_json
 from twelve.appspec.names import validate_config_key
 from twelve.errors import UsageError
 
 
 async def get_config(request: Request) -> JSONResponse:
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     return JSONResponse(p.store.get_config(app))
 
 

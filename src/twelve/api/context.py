@@ -44,3 +44,11 @@ def platform(request: Request) -> Platform:
     value = request.app.state.platform
     assert isinstance(value, Platform)
     return value
+
+
+def existing_app(request: Request) -> tuple[Platform, str]:
+    """The platform and the ``{app}`` of the path, which must name an app (else NotFound)."""
+    p = platform(request)
+    app = request.path_params["app"]
+    p.store.get_app(app)
+    return p, app

@@ -7,16 +7,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from twelve.api.body import json_body
-from twelve.api.context import platform
+from twelve.api.context import existing_app, platform
 from twelve.appspec.names import validate_domain
 from twelve.errors import Conflict
 from twelve.logs.drain_url import parse_drain_url, redact
 
 
 async def list_domains(request: Request) -> JSONResponse:
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     default = f"{app}.{p.settings.domain}"
     return JSONResponse(
         [{"hostname": default, "kind": "default"}]
@@ -25,9 +23,7 @@ async def list_domains(request: Request) -> JSONResponse:
 
 
 async def add_domain(request: Request) -> JSONResponse:
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     hostname = validate_domain(str((await json_body(request)).get("hostname", "")))
     if hostname.endswith("." + p.settings.domain) or hostname == p.settings.domain:
         # APP.DOMAIN names belong to the apps they name; no app may take another's.
@@ -49,9 +45,7 @@ async def remove_domain(request: Request) -> JSONResponse:
 
 
 async def list_drains(request: Request) -> JSONResponse:
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     status = {s.url: s for s in p.hub.drain_status(app)}
     drains = []
     for url in p.store.list_drains(app):
@@ -68,9 +62,7 @@ async def list_drains(request: Request) -> JSONResponse:
 
 
 async def add_drain(request: Request) -> JSONResponse:
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     target = parse_drain_url(str((await json_body(request)).get("url", "")))
     p.store.add_drain(app, target.url)
     await p.hub.set_drains(app, p.store.list_drains(app))

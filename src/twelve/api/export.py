@@ -6,16 +6,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from twelve.api.context import platform
+from twelve.api.context import existing_app
 from twelve.deploy import health_path
 from twelve.errors import Conflict, UsageError
 
 
 async def release_export(request: Request) -> JSONResponse:
     """``GET /apps/{app}/export?release=N`` (default the live release)."""
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     wanted = request.query_params.get("release")
     if wanted:
         text = wanted.lower().removeprefix("v")

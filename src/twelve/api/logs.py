@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from twelve.api.context import platform
+from twelve.api.context import existing_app
 from twelve.errors import UsageError
 from twelve.logs.filters import LogFilter, parse_since
 
@@ -25,9 +25,7 @@ def _filter(request: Request) -> LogFilter:
 
 async def get_logs(request: Request) -> StreamingResponse:
     """``?n=100&tail=1&ps=web&source=app&since=10m&grep=x&after=CURSOR``."""
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     q = request.query_params
     try:
         count = int(q.get("n", "100"))

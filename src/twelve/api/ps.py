@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from twelve.api.body import json_body
-from twelve.api.context import platform
+from twelve.api.context import existing_app, platform
 from twelve.api.serialize import process_json
 from twelve.api.streaming import Emit, stream_operation
 from twelve.appspec.formation import MAX_QUANTITY
@@ -21,16 +21,12 @@ from twelve.supervisor.limits import Limits
 
 
 async def list_processes(request: Request) -> JSONResponse:
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     return JSONResponse([process_json(proc) for proc in p.supervisor.processes(app)])
 
 
 async def get_formation(request: Request) -> JSONResponse:
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     return JSONResponse(p.store.get_formation(app))
 
 
@@ -94,9 +90,7 @@ def _limits_json(limits: Limits) -> dict[str, float | int | None]:
 
 
 async def get_limits(request: Request) -> JSONResponse:
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     limits = LimitStore(p.store).get(app)
     return JSONResponse(
         {

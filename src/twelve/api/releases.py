@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from twelve.api.body import json_body
-from twelve.api.context import platform
+from twelve.api.context import existing_app, platform
 from twelve.api.serialize import release_json
 from twelve.api.streaming import Emit, stream_operation
 from twelve.deploy import Source
@@ -20,9 +20,7 @@ MAX_UPLOAD = 1 << 30
 
 async def create_deploy(request: Request) -> Response:
     """Body: a tarball (``application/x-tar``, commit in ``X-Twelve-Commit``) or JSON git_url/ref."""
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     if request.headers.get("content-type", "").startswith("application/json"):
         body = await json_body(request)
         url = body.get("git_url")
@@ -47,9 +45,7 @@ async def create_deploy(request: Request) -> Response:
 
 
 async def list_releases(request: Request) -> JSONResponse:
-    p = platform(request)
-    app = request.path_params["app"]
-    p.store.get_app(app)
+    p, app = existing_app(request)
     return JSONResponse([release_json(r) for r in p.store.list_releases(app)])
 
 
