@@ -20,7 +20,6 @@ from twelve.addons.services import ServiceRunner
 from twelve.api.app import create_app
 from twelve.api.context import Platform
 from twelve.deploy import Deployer
-from twelve.errors import DeployError
 from twelve.logs.hub import LogHub
 from twelve.logs.line import make_line
 from twelve.routes import route_table, write_atomically
@@ -289,12 +288,11 @@ class Daemon:
         log.info("API listening on %s", api_url)
         log.info("router listening on %s (apps at http://APP.%s)", router_address, s.domain)
 
+        # Every app's formation comes back at once; one that cannot boot keeps retrying under
+        # the restart policy and does not hold the others up.
         for app in self.store.list_apps():
             await self.hub.set_drains(app.name, self.store.list_drains(app.name))
-            try:
-                await deployer.restore(app.name)
-            except DeployError as exc:
-                log.warning("could not restore %s: %s", app.name, exc.message)
+        await asyncio.gather(*(deployer.restore(app.name) for app in self.store.list_apps()))
 
         await self._shutdown.wait()
         log.info("stopping the API")

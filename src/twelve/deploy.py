@@ -164,6 +164,8 @@ class Deployer:
             runtime = dict(outcome.runtime)
             if web_checks:
                 runtime["healthcheck_path"] = web_checks[0].path
+            if manifest.postdeploy:
+                runtime["postdeploy"] = manifest.postdeploy  # exports replay it
             build = self.store.finish_build(
                 build.id,
                 status="succeeded",
@@ -383,7 +385,9 @@ class Deployer:
         release = self.store.current_release(app)
         if release is None:
             return
-        await self.supervisor.apply(app, self._specs(release, self.store.get_formation(app)))
+        await self.supervisor.apply(
+            app, self._specs(release, self.store.get_formation(app)), gate=False
+        )
 
     async def destroy(self, app: str) -> None:
         self.store.get_app(app)

@@ -234,3 +234,27 @@ def test_sigterm_stops_everything_and_sigkill_then_restart_restores_without_orph
     for *_, pgid in after:
         assert not group_alive(pgid), "SIGTERM leaves no process behind"
     assert d.recorded_processes() == []
+
+
+def test_after_a_daemon_restart_an_app_that_cannot_boot_yet_keeps_being_retried(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    """Bringing formations back is not health-gated: the restart policy keeps trying."""
+    flag = tmp_path / "database-is-up"
+    flag.touch()
+    app = variant(tmp_path, "needs-db", {"Procfile": f"web: test -e {flag} && python app.py\n"})
+    d = make_daemon()
+    d.cli("apps:create", "hello")
+    d.cli("deploy", "-a", "hello", str(app))
+    d.stop()
+    flag.unlink()
+    d.start()
+
+    def retrying() -> bool:
+        web = next(p for p in processes(d, "hello") if p["name"] == "web.1")
+        return web["restarts"] >= 2
+
+    wait_for(retrying, 30, "web.1 to be retried")
+    flag.touch()
+    wait_for(lambda: up(d, "hello", {"web.1"}), 30, "web.1 up once it can boot")
+    assert body(d, "hello") == "hello from web.1\n"

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from twelve.api.context import existing_app
 from twelve.deploy import health_path
 from twelve.errors import Conflict, UsageError
+from twelve.store.limits import LimitStore
 
 
 async def release_export(request: Request) -> JSONResponse:
@@ -43,6 +44,11 @@ async def release_export(request: Request) -> JSONResponse:
             "domains": [h for h, _ in p.store.list_domains(app)],
             "build": {"builder": build.builder, "runtime": build.runtime},
             "healthcheck_path": health_path(build, release.config),
+            "postdeploy": build.runtime.get("postdeploy"),
+            "limits": {
+                kind: {"memory": limit.memory, "cpu": limit.cpu}
+                for kind, limit in LimitStore(p.store).get(app).items()
+            },
             "settings": {
                 "stop_timeout": p.settings.stop_timeout,
                 "boot_timeout": p.settings.boot_timeout,

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "domains",
     "addons",
     "check",
+    "export",
 )
 
 

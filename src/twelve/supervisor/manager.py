@@ -120,12 +120,19 @@ class Supervisor:
         return proc
 
     async def apply(
-        self, app: str, specs: list[ProcessSpec], replace: Collection[str] = ()
+        self,
+        app: str,
+        specs: list[ProcessSpec],
+        replace: Collection[str] = (),
+        *,
+        gate: bool = True,
     ) -> None:
         """Make ``specs`` the running formation of ``app``, health-gated, without a gap.
 
         Processes whose spec is unchanged keep running; the rest are replaced. Raises DeployError
         (having stopped the new processes, the old ones untouched) when a new web process fails.
+        Without ``gate`` (bringing a formation back after a daemon restart, when nothing else
+        runs) the new processes stay and the restart policy keeps trying.
         """
         current = self._current.setdefault(app, {})
         wanted = {s.name: s for s in specs}
@@ -137,7 +144,7 @@ class Supervisor:
         results = await asyncio.gather(
             *(_first_health(p) for p in starting.values() if p.spec.is_web)
         )
-        if not all(results):
+        if gate and not all(results):
             failed = [p for p in starting.values() if p.spec.is_web and not _healthy_now(p)]
             lines = list(failed[0].last_lines) if failed else []
             await asyncio.gather(*(p.stop() for p in starting.values()))

@@ -99,7 +99,8 @@ class Supervised:
     def _set_state(self, new: State) -> None:
         if new is self.state:
             return
-        self.state = transition(self.state, new)
+        old, self.state = self.state, transition(self.state, new)
+        self._event(f"State changed from {old.value} to {new.value}")
         self.hooks.on_state(self)
 
     def _event(self, text: str) -> None:
@@ -125,6 +126,8 @@ class Supervised:
         finally:
             self._resolve_health(False)
             if self.state is not State.EXITED:
+                # Stopped on purpose from any state: the end of this slot's life.
+                self._event(f"State changed from {self.state.value} to exited")
                 self.state = State.EXITED
                 self.hooks.on_state(self)
 
@@ -178,7 +181,6 @@ class Supervised:
             healthy = True
         if healthy and not self._stop.is_set():
             self._set_state(State.UP)
-            self._event("State changed from starting to up")
         self._resolve_health(healthy)
         code = await spawn.wait_leader(child)
         uptime = time.monotonic() - self.started_at
