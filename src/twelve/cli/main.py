@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "addons",
     "check",
     "export",
+    "local",
 )
 
 

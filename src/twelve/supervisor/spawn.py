@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -209,3 +210,19 @@ def describe_exit(code: int | None) -> str:
             name = f"signal {-code}"
         return f"killed by {name}"
     return f"exited with code {code}"
+
+
+def run_in_terminal(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> int:
+    """Run ``argv`` attached to this terminal (stdin, stdout, a TTY), for interactive commands.
+
+    The child stays in the terminal's foreground process group, so Ctrl-C reaches it as it would
+    in a shell; this process lets SIGINT pass meanwhile and returns the child's exit code. (A
+    handler, not SIG_IGN: an ignored signal would stay ignored in the child after exec.)
+    """
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: None)
+    try:
+        process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env))
+        code = process.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return code if code >= 0 else 128 - code
