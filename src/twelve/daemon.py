@@ -25,6 +25,7 @@ from twelve.logs.line import make_line
 from twelve.routes import route_table, write_atomically
 from twelve.settings import Settings, twelve_executable
 from twelve.store import ProcessRecord, Store
+from twelve.store.secrets import Cipher
 from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.isolation import Users, isolation_problem
@@ -211,7 +212,12 @@ class Daemon:
             log.info("each app runs as its own system user (tw-APP)")
         log.info("process limits are enforced with %s", cgroups.mode)
         token = ensure_token(s)
-        self.store = Store(s.store_path)
+        self.store = Store(
+            s.store_path, Cipher.from_home(s.home, s.secret_key, s.secret_key_previous)
+        )
+        rewritten = self.store.reencrypt()
+        if rewritten:
+            log.info("re-encrypted %d stored secrets with the current key", rewritten)
         self.hub = LogHub(s.logs_dir, s.log_max_bytes, s.log_files)
         await self.hub.start()
 

@@ -159,6 +159,7 @@ class Settings:
     router_response_timeout: float  # TWELVE_ROUTER_RESPONSE_TIMEOUT: first byte (504 past it)
     router_idle_timeout: float  # TWELVE_ROUTER_IDLE_TIMEOUT
     secret_key: str | None  # TWELVE_SECRET_KEY: encrypts config at rest
+    secret_key_previous: str | None  # TWELVE_SECRET_KEY_PREVIOUS: the key being rotated away from
     postgres_admin_url: str | None  # TWELVE_POSTGRES_ADMIN_URL
     redis_admin_url: str | None  # TWELVE_REDIS_ADMIN_URL
     log_level: str  # TWELVE_LOG_LEVEL: the daemon's own stdout log level
@@ -200,6 +201,7 @@ class Settings:
             router_response_timeout=r.get("TWELVE_ROUTER_RESPONSE_TIMEOUT", _seconds, 30.0),
             router_idle_timeout=r.get("TWELVE_ROUTER_IDLE_TIMEOUT", _seconds, 55.0),
             secret_key=r.optional("TWELVE_SECRET_KEY"),
+            secret_key_previous=r.optional("TWELVE_SECRET_KEY_PREVIOUS"),
             postgres_admin_url=r.optional("TWELVE_POSTGRES_ADMIN_URL"),
             redis_admin_url=r.optional("TWELVE_REDIS_ADMIN_URL"),
             log_level=r.text("TWELVE_LOG_LEVEL", "info").lower(),

@@ -11,6 +11,12 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _ASSIGN = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$", re.DOTALL)
 
 
+def _lines(text: str) -> list[str]:
+    """Lines split at newlines only (``str.splitlines`` also splits at \x85 and \u2028)."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def _unescape_double(body: str) -> str:
     out: list[str] = []
     i = 0
@@ -32,7 +38,7 @@ def parse_dotenv(text: str, filename: str = ".env") -> dict[str, str]:
     ``\\n``-style escapes, spanning lines) and unquoted values with trailing `` # comments``.
     """
     result: dict[str, str] = {}
-    lines = text.splitlines()
+    lines = _lines(text)
     index = 0
     while index < len(lines):
         number = index + 1

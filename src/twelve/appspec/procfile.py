@@ -34,8 +34,8 @@ def parse_procfile(text: str, filename: str = "Procfile") -> Procfile:
     declared twice.
     """
     processes: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()  # also drops a \r of CRLF files
         if not line or line.startswith("#"):
             continue
         match = _LINE.match(line)

@@ -30,6 +30,12 @@ def extract_tarball(data: bytes, dest: Path) -> None:
                     f"the source has {len(members)} files, more than {MAX_SOURCE_FILES}",
                     "leave build output and dependencies out of the source",
                 )
+            for m in members:
+                if m.name.startswith("/") or ".." in m.name.split("/"):
+                    raise BuildError(
+                        f"the source was refused: {m.name!r} points outside the app",
+                        "remove paths that leave the app",
+                    )
             if sum(m.size for m in members) > MAX_SOURCE_BYTES:
                 raise BuildError("the source is larger than 1 GiB", "leave large files out")
             archive.extractall(dest, filter="data")

@@ -10,6 +10,7 @@ from typing import Any
 
 from twelve.errors import Conflict, NotFound
 from twelve.store.db import Store
+from twelve.store.secrets import Cipher
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class AddonStore:
                         addon.server,
                         addon.config_var,
                         int(addon.attached),
-                        addon.url,
+                        self._store.cipher.encrypt(addon.url),
                         json.dumps(addon.resource),
                         addon.created_at or time.time(),
                     ),
@@ -68,7 +69,7 @@ class AddonStore:
             ).fetchone()
         if row is None:
             raise NotFound(f"no add-on named {name!r}", "see 'twelve addons -a APP'")
-        return _addon(row)
+        return _addon(row, self._store.cipher)
 
     def live(self, app: str | None = None) -> list[Addon]:
         """Live add-ons, of one app or all, oldest first."""
@@ -79,7 +80,7 @@ class AddonStore:
             args = (app,)
         with self._store.transaction() as db:
             rows = db.execute(query + " ORDER BY created_at, name", args).fetchall()
-        return [_addon(r) for r in rows]
+        return [_addon(r, self._store.cipher) for r in rows]
 
     def on_server(self, service: str, server: str) -> list[Addon]:
         """Live add-ons twelve made on one server (to choose free resources there)."""
@@ -112,7 +113,7 @@ class AddonStore:
             db.execute("DELETE FROM addons WHERE name = ?", (name,))
 
 
-def _addon(row: sqlite3.Row) -> Addon:
+def _addon(row: sqlite3.Row, cipher: Cipher) -> Addon:
     return Addon(
         name=row["name"],
         app=row["app"],
@@ -121,7 +122,7 @@ def _addon(row: sqlite3.Row) -> Addon:
         server=row["server"],
         config_var=row["config_var"],
         attached=bool(row["attached"]),
-        url=row["url"],
+        url=cipher.decrypt(row["url"]) if row["url"] else "",
         resource=json.loads(row["resource"]),
         created_at=row["created_at"],
         destroyed_at=row["destroyed_at"],

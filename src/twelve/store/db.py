@@ -7,6 +7,7 @@ up, so a failed build, release phase or rollout leaves no record behind.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -17,15 +18,18 @@ from typing import Any
 from twelve.errors import Conflict, NotFound
 from twelve.store.models import App, Build, ProcessRecord, Release
 from twelve.store.schema import MIGRATIONS
+from twelve.store.secrets import Cipher
 
 
 class Store:
     """Access to the state file. Not thread-safe: the daemon uses it from its event loop only."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cipher: Cipher | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.cipher = cipher or Cipher.plaintext()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        os.chmod(path, 0o600)  # the daemon's alone (SQLite gives -wal and -shm the same mode)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -93,6 +97,32 @@ class Store:
             raise NotFound(f"no app named {app!r}")
         return int(row[0])
 
+    def reencrypt(self) -> int:
+        """Rewrite every stored secret with the current key (rotation, or first encryption)."""
+        count = 0
+        with self.transaction() as db:
+            for table, key_cols, col in (
+                ("config", ("app", "key"), "value"),
+                ("releases", ("app", "version"), "config"),
+                ("addons", ("name",), "url"),
+            ):
+                rows = db.execute(f"SELECT {', '.join(key_cols)}, {col} FROM {table}").fetchall()  # noqa: S608
+                for row in rows:
+                    stored = row[col]
+                    if not stored:
+                        continue
+                    rotated = self.cipher.rotate(stored)
+                    if rotated != stored:
+                        where = " AND ".join(f"{k} = ?" for k in key_cols)
+                        db.execute(
+                            f"UPDATE {table} SET {col} = ? WHERE {where}",  # noqa: S608
+                            (rotated, *(row[k] for k in key_cols)),
+                        )
+                        count += 1
+        if count:
+            self._db.execute("VACUUM")  # freed pages would still hold the old bytes
+        return count
+
     # Builds
     def create_build(self, app: str, source: str) -> Build:
         cur = self._db.execute(
@@ -141,14 +171,14 @@ class Store:
     # Config (the desired config; each release keeps its own snapshot)
     def get_config(self, app: str) -> dict[str, str]:
         rows = self._db.execute("SELECT key, value FROM config WHERE app = ? ORDER BY key", (app,))
-        return {r["key"]: r["value"] for r in rows.fetchall()}
+        return {r["key"]: self.cipher.decrypt(r["value"]) for r in rows.fetchall()}
 
     def replace_config(self, app: str, config: dict[str, str]) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM config WHERE app = ?", (app,))
             db.executemany(
                 "INSERT INTO config (app, key, value) VALUES (?, ?, ?)",
-                [(app, k, v) for k, v in config.items()],
+                [(app, k, self.cipher.encrypt(v)) for k, v in config.items()],
             )
 
     # Releases
@@ -174,7 +204,7 @@ class Store:
                     app,
                     version,
                     build_id,
-                    json.dumps(config),
+                    self.cipher.encrypt(json.dumps(config)),
                     json.dumps(procfile),
                     description,
                     time.time(),
@@ -183,7 +213,7 @@ class Store:
             db.execute("DELETE FROM config WHERE app = ?", (app,))
             db.executemany(
                 "INSERT INTO config (app, key, value) VALUES (?, ?, ?)",
-                [(app, k, v) for k, v in config.items()],
+                [(app, k, self.cipher.encrypt(v)) for k, v in config.items()],
             )
         return self.get_release(app, version)
 
@@ -199,7 +229,7 @@ class Store:
         ).fetchone()
         if row is None:
             raise NotFound(f"{app} has no release v{version}", "see 'twelve releases'")
-        return _release(row)
+        return _release(row, self.cipher)
 
     def current_release(self, app: str) -> Release | None:
         row = self._db.execute(
@@ -207,7 +237,7 @@ class Store:
             " ON b.id = r.build_id WHERE r.app = ? ORDER BY r.version DESC LIMIT 1",
             (app,),
         ).fetchone()
-        return None if row is None else _release(row)
+        return None if row is None else _release(row, self.cipher)
 
     def list_releases(self, app: str) -> list[Release]:
         rows = self._db.execute(
@@ -215,7 +245,7 @@ class Store:
             " ON b.id = r.build_id WHERE r.app = ? ORDER BY r.version DESC",
             (app,),
         )
-        return [_release(r) for r in rows.fetchall()]
+        return [_release(r, self.cipher) for r in rows.fetchall()]
 
     # Formation
     def get_formation(self, app: str) -> dict[str, int]:
@@ -325,12 +355,12 @@ def _build(row: sqlite3.Row) -> Build:
     )
 
 
-def _release(row: sqlite3.Row) -> Release:
+def _release(row: sqlite3.Row, cipher: Cipher) -> Release:
     return Release(
         app=row["app"],
         version=row["version"],
         build_id=row["build_id"],
-        config=json.loads(row["config"]),
+        config=json.loads(cipher.decrypt(row["config"])),
         procfile=json.loads(row["procfile"]),
         description=row["description"],
         created_at=row["created_at"],

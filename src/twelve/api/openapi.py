@@ -1,0 +1,109 @@
+"""The API described as an OpenAPI 3.1 document, built from a table kept next to the routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from twelve import __version__
+
+_STR = {"type": "string"}
+_OBJ = {"type": "object"}
+
+
+def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+# (method, path, summary, JSON body schema or None, query parameters)
+OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
+    ("get", "/", "Server name and version", None, []),
+    ("get", "/openapi.json", "This document", None, []),
+    ("get", "/apps", "List apps", None, []),
+    ("post", "/apps", "Create an app", _body({"name": _STR}, ["name"]), []),
+    ("get", "/apps/{app}", "An app's release, formation, domains", None, []),
+    ("delete", "/apps/{app}", "Destroy an app (confirm=APP)", None, ["confirm"]),
+    ("post", "/apps/{app}/deploys", "Build and release a tarball or a git URL", _body({"git_url": _STR, "ref": _STR}), []),
+    ("get", "/apps/{app}/releases", "List releases", None, []),
+    ("post", "/apps/{app}/rollback", "Roll back to a release", _body({"version": {"type": "integer"}}), []),
+    ("get", "/apps/{app}/config", "Config vars", None, []),
+    ("patch", "/apps/{app}/config", "Set (string) or unset (null) config vars", {"type": "object", "additionalProperties": {"type": ["string", "null"]}}, []),
+    ("get", "/apps/{app}/ps", "Processes", None, []),
+    ("post", "/apps/{app}/ps/restart", "Restart processes", _body({"process": _STR}), []),
+    ("get", "/apps/{app}/formation", "Formation", None, []),
+    ("patch", "/apps/{app}/formation", "Scale process types", {"type": "object", "additionalProperties": {"type": "integer"}}, []),
+    ("get", "/apps/{app}/limits", "Limits per process type", None, []),
+    ("patch", "/apps/{app}/limits", "Set a type's limits", _body({"type": _STR, "memory": {"type": ["integer", "null"]}, "cpu": {"type": ["number", "null"]}}, ["type"]), []),
+    ("post", "/apps/{app}/run", "Run a one-off command", _body({"command": _STR}, ["command"]), []),
+    ("get", "/apps/{app}/logs", "The app's log stream", None, ["n", "tail", "ps", "source", "since", "grep", "after"]),
+    ("get", "/apps/{app}/domains", "Domains", None, []),
+    ("post", "/apps/{app}/domains", "Add a custom domain", _body({"hostname": _STR}, ["hostname"]), []),
+    ("delete", "/apps/{app}/domains/{hostname}", "Remove a custom domain", None, []),
+    ("get", "/apps/{app}/drains", "Log drains", None, []),
+    ("post", "/apps/{app}/drains", "Add a log drain", _body({"url": _STR}, ["url"]), []),
+    ("post", "/apps/{app}/drains/remove", "Remove a log drain", _body({"url": _STR}, ["url"]), []),
+    ("get", "/apps/{app}/export", "Everything an export needs about a release", None, ["release"]),
+    ("get", "/addons", "All add-ons", None, []),
+    ("get", "/addons/{name}", "One add-on", None, []),
+    ("delete", "/addons/{name}", "Destroy an add-on and its data", None, ["confirm"]),
+    ("get", "/apps/{app}/addons", "An app's add-ons", None, []),
+    ("post", "/apps/{app}/addons", "Create an add-on", _body({"service": _STR, "as": _STR, "name": _STR}, ["service"]), []),
+    ("post", "/apps/{app}/addon-attachments", "Attach a URL or add-on", _body({"target": _STR, "as": _STR, "replace": {"type": "boolean"}}, ["target"]), []),
+    ("delete", "/apps/{app}/addon-attachments/{name}", "Detach an add-on", None, []),
+    ("get", "/git/{repo}/{rest}", "git smart HTTP (git http-backend)", None, ["service"]),
+    ("post", "/git/{repo}/{rest}", "git smart HTTP (git http-backend)", None, []),
+]  # fmt: skip
+
+_ERROR = {
+    "description": "A twelve error",
+    "content": {
+        "application/json": {
+            "schema": _body(
+                {
+                    "error": _body(
+                        {"code": _STR, "message": _STR, "hint": {"type": ["string", "null"]}}
+                    )
+                },
+                ["error"],
+            )
+        }
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, body, query in OPERATIONS:
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": _STR}
+            for name in (part[1:-1] for part in path.split("/") if part.startswith("{"))
+        ] + [{"name": name, "in": "query", "required": False, "schema": _STR} for name in query]
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "parameters": params,
+            "responses": {"200": {"description": "OK"}, "4XX": _ERROR},
+        }
+        if body is not None:
+            operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "twelve", "version": __version__},
+        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"token": []}],
+        "paths": paths,
+    }
+
+
+async def openapi(_request: Request) -> JSONResponse:
+    return JSONResponse(document())
+
+
+routes = [Route("/openapi.json", openapi, methods=["GET"])]
