@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from twelve.settings import NETWORK_VARIABLES
+from twelve.supervisor import spawn
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_APPS = ROOT / "tests" / "fixtures" / "apps"
@@ -46,18 +47,8 @@ def wait_for(predicate, timeout: float, message: str, interval: float = 0.05):  
 
 
 def group_alive(pgid: int) -> bool:
-    with os.scandir("/proc") as entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = Path(entry.path, "stat").read_bytes()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(b")") + 2 :].split()
-            if int(fields[2]) == pgid and fields[0] != b"Z":
-                return True
-    return False
+    """Whether any live (non-zombie) process is in group ``pgid``."""
+    return spawn.group_alive(pgid)
 
 
 def pids_with_env(key: str, value: str) -> list[int]:

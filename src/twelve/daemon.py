@@ -205,7 +205,7 @@ class Daemon:
         for shared in (s.builds_dir, s.scratch_dir):
             os.chmod(shared, 0o700 if problem else 0o711)
         users = Users(enabled=problem is None)
-        cgroups = CgroupManager()
+        cgroups = CgroupManager(pids_max=s.process_pids_max or None)
         if problem:
             log.warning("apps are not isolated from each other: %s", problem)
         else:

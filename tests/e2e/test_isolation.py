@@ -7,6 +7,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,11 +15,11 @@ import pytest
 
 from support import EXAMPLES, Daemon, wait_for
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(os.geteuid() != 0, reason="per-app users and cgroups need a root daemon"),
-    pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) is missing"),
-]
+pytestmark = pytest.mark.slow
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="per-app users and cgroups need a root daemon and setpriv (util-linux)",
+)
 HELLO = EXAMPLES / "hello-python"
 HOG = 'hog: python -c "import time; x = bytearray(256 * 1024 * 1024); time.sleep(60)"\n'
 
@@ -41,6 +42,7 @@ def uid_of(pid: int) -> int:
     raise AssertionError(f"no Uid line for {pid}")
 
 
+@needs_root
 def test_each_app_runs_as_its_own_user_and_cannot_read_another(
     open_home: Path, make_daemon: Callable[..., Daemon], tmp_path: Path
 ) -> None:
@@ -85,6 +87,7 @@ def test_each_app_runs_as_its_own_user_and_cannot_read_another(
         pwd.getpwnam("tw-beta")
 
 
+@needs_root
 def test_a_process_over_its_memory_limit_is_killed_restarted_and_named(
     open_home: Path, make_daemon: Callable[..., Daemon], tmp_path: Path
 ) -> None:
@@ -114,3 +117,73 @@ def test_a_process_over_its_memory_limit_is_killed_restarted_and_named(
 def body_ok(d: Daemon) -> bool:
     """The app's web process keeps serving while another type of it is killed over and over."""
     return d.get("alpha").status_code == 200
+
+
+def test_other_apps_keep_serving_while_one_crash_loops_and_floods_its_logs(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    """Runs without root too: the noisy app's damage stays in its own processes and journal."""
+    noisy = tmp_path / "noisy"
+    shutil.copytree(HELLO, noisy)
+    (noisy / "flood.py").write_text(
+        "import sys\nwhile True:\n    sys.stdout.write('x' * 200 + '\\n')\n"
+    )
+    (noisy / "Procfile").write_text("web: python app.py\ncrasher: exit 1\nflood: python flood.py\n")
+    d = make_daemon(TWELVE_LOG_MAX_BYTES="256K", TWELVE_LOG_FILES="2")
+    for app, source in (("quiet", HELLO), ("noisy", noisy)):
+        d.cli("apps:create", app)
+        d.cli("deploy", "-a", app, str(source))
+    d.cli("ps:scale", "-a", "noisy", "crasher=3", "flood=1")
+    deadline = time.monotonic() + 8
+    served = 0
+    while time.monotonic() < deadline:
+        assert d.get("quiet").status_code == 200
+        served += 1
+    assert served > 20
+    journal = d.home / "logs" / "noisy"
+    assert sum(p.stat().st_size for p in journal.glob("app.log*")) < 2 * 256 * 1024 + 64 * 1024
+    crashers = [p for p in d.cli_json("ps", "-a", "noisy") if p["name"].startswith("crasher")]  # type: ignore[union-attr]
+    assert all(p["restarts"] >= 1 for p in crashers)
+    assert "hello from web.1" in d.get("quiet").text
+
+
+FORK_BOMB = """
+import os, time
+children = 0
+try:
+    for _ in range(100000):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        children += 1
+except OSError as exc:
+    print(f"fork refused after {children} children: {exc.strerror}", flush=True)
+time.sleep(60)
+"""
+
+
+@needs_root
+def test_a_fork_bomb_stops_at_its_process_limit_and_other_apps_keep_serving(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    bomb = tmp_path / "bomb"
+    shutil.copytree(HELLO, bomb)
+    (bomb / "bomb.py").write_text(FORK_BOMB)
+    (bomb / "Procfile").write_text("web: python app.py\nbomb: python bomb.py\n")
+    d = make_daemon(TWELVE_PROCESS_PIDS_MAX="40")
+    for app, source in (("quiet", HELLO), ("bomb", bomb)):
+        d.cli("apps:create", app)
+        d.cli("deploy", "-a", app, str(source))
+    d.cli("ps:scale", "-a", "bomb", "bomb=1")
+
+    def refused() -> str | None:
+        logs = d.cli("logs", "-a", "bomb", "--ps", "bomb").stdout
+        return next((line for line in logs.splitlines() if "fork refused" in line), None)
+
+    line = wait_for(refused, 30, "the fork bomb to hit its limit")
+    children = int(line.split("after ")[1].split()[0])
+    assert children < 40
+    for _ in range(20):
+        assert d.get("quiet").status_code == 200
+    assert d.cli("apps").returncode == 0, "the platform itself answers"

@@ -71,14 +71,22 @@ def until_requests(load: Load, more: int) -> None:
     wait_for(lambda: load.outcomes["ok"] >= start + more, 30, f"{more} more successful requests")
 
 
-def test_no_request_fails_during_deploys_config_changes_scaling_restarts_and_rollbacks(
-    make_daemon: Callable[..., Daemon],
-) -> None:
+def hello_with_two_web_processes(make_daemon: Callable[..., Daemon]) -> Daemon:
     d = make_daemon()
     d.cli("apps:create", "hello")
     d.cli("deploy", "-a", "hello", str(HELLO))
     d.cli("ps:scale", "-a", "hello", "web=2")
-    port = d.router_url.rsplit(":", 1)[1]
+    return d
+
+
+def router_port(d: Daemon) -> str:
+    return d.router_url.rsplit(":", 1)[1]
+
+
+def test_no_request_fails_during_deploys_config_changes_scaling_restarts_and_rollbacks(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = hello_with_two_web_processes(make_daemon)
     steps: list[tuple[str, Callable[[], object]]] = [
         ("redeploy", lambda: d.cli("deploy", "-a", "hello", str(HELLO))),
         ("config change", lambda: d.cli("config:set", "-a", "hello", "GREETING=hey")),
@@ -88,7 +96,7 @@ def test_no_request_fails_during_deploys_config_changes_scaling_restarts_and_rol
         ("restart", lambda: d.cli("ps:restart", "-a", "hello")),
         ("rollback", lambda: d.cli("rollback", "-a", "hello", "v1")),
     ]
-    load = Load(f"http://127.0.0.1:{port}/", "hello.localhost")
+    load = Load(f"http://127.0.0.1:{router_port(d)}/", "hello.localhost")
     with load.running():
         until_requests(load, 50)
         for name, action in steps:
@@ -101,12 +109,8 @@ def test_no_request_fails_during_deploys_config_changes_scaling_restarts_and_rol
 def test_only_requests_in_flight_on_a_killed_process_may_fail(
     make_daemon: Callable[..., Daemon],
 ) -> None:
-    d = make_daemon()
-    d.cli("apps:create", "hello")
-    d.cli("deploy", "-a", "hello", str(HELLO))
-    d.cli("ps:scale", "-a", "hello", "web=2")
-    port = d.router_url.rsplit(":", 1)[1]
-    load = Load(f"http://127.0.0.1:{port}/", "hello.localhost")
+    d = hello_with_two_web_processes(make_daemon)
+    load = Load(f"http://127.0.0.1:{router_port(d)}/", "hello.localhost")
     with load.running(clients=2):
         until_requests(load, 50)
         victim = next(p for p in d.cli_json("ps", "-a", "hello") if p["name"] == "web.1")  # type: ignore[union-attr]

@@ -29,7 +29,7 @@ class Confiner:
     def off(cls) -> Confiner:
         """No users and no limits (tests of pure supervision, non-root laptops)."""
         manager = CgroupManager.__new__(CgroupManager)
-        manager.version, manager.bases = 0, {}
+        manager.version, manager.bases, manager.pids_max = 0, {}, None
         return cls(Users(enabled=False), manager)
 
     def identity(self, app: str) -> Identity | None:
@@ -51,4 +51,4 @@ class Confiner:
 
 
 def _limits_memory(groups: ProcessCgroups) -> bool:
-    return any("memory" in str(d) or groups.version == 2 for d in groups.dirs)
+    return groups.version == 2 or any((d / "memory.limit_in_bytes").exists() for d in groups.dirs)

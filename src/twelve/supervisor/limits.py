@@ -102,8 +102,9 @@ class ProcessCgroups:
 class CgroupManager:
     """Makes per-process cgroups where the machine lets the daemon, and says which way it limits."""
 
-    def __init__(self, root: Path = CGROUP_ROOT) -> None:
+    def __init__(self, root: Path = CGROUP_ROOT, pids_max: int | None = None) -> None:
         self.root = root
+        self.pids_max = pids_max  # every process group's task cap: a fork bomb stops there
         self.version, self.bases = self._detect()
 
     def _own_path(self, controller: str) -> str:
@@ -121,7 +122,7 @@ class CgroupManager:
             base = self.root / self._own_path("") / "twelve"
             return 2, {"": base}
         bases = {}
-        for controller in ("memory", "cpu"):
+        for controller in ("memory", "cpu", "pids"):
             mount = self.root / controller
             if (mount / "cgroup.procs").is_file():
                 bases[controller] = mount / self._own_path(controller) / "twelve"
@@ -133,7 +134,8 @@ class CgroupManager:
 
     def create(self, app: str, process: str, limits: Limits) -> ProcessCgroups | None:
         """Cgroups for one process with ``limits`` applied; None when cgroups are unavailable."""
-        if self.version == 0 or (limits.memory is None and limits.cpu is None):
+        pids = self.pids_max
+        if self.version == 0 or (limits.memory is None and limits.cpu is None and not pids):
             return None
         dirs = []
         try:
@@ -145,6 +147,9 @@ class CgroupManager:
                     (directory / "memory.max").write_text(str(limits.memory))
                     with contextlib.suppress(OSError):
                         (directory / "memory.swap.max").write_text("0")
+                if pids:
+                    with contextlib.suppress(OSError):
+                        (directory / "pids.max").write_text(str(pids))
                 if limits.cpu:
                     (directory / "cpu.max").write_text(
                         f"{int(limits.cpu * CFS_PERIOD_US)} {CFS_PERIOD_US}"
@@ -157,6 +162,11 @@ class CgroupManager:
                     (directory / "memory.limit_in_bytes").write_text(str(limits.memory))
                     with contextlib.suppress(OSError):
                         (directory / "memory.memsw.limit_in_bytes").write_text(str(limits.memory))
+                    dirs.append(directory)
+                if pids and "pids" in self.bases:
+                    directory = self.bases["pids"] / app / process
+                    directory.mkdir(parents=True, exist_ok=True)
+                    (directory / "pids.max").write_text(str(pids))
                     dirs.append(directory)
                 if limits.cpu and "cpu" in self.bases:
                     directory = self.bases["cpu"] / app / process
@@ -178,8 +188,8 @@ class CgroupManager:
         path = self.root
         for part in leaf.relative_to(self.root).parts[:-1]:
             with contextlib.suppress(OSError):
-                (path / "cgroup.subtree_control").write_text("+memory +cpu")
+                (path / "cgroup.subtree_control").write_text("+memory +cpu +pids")
             path = path / part
             path.mkdir(exist_ok=True)
         with contextlib.suppress(OSError):
-            (path / "cgroup.subtree_control").write_text("+memory +cpu")
+            (path / "cgroup.subtree_control").write_text("+memory +cpu +pids")
