@@ -258,3 +258,17 @@ def test_after_a_daemon_restart_an_app_that_cannot_boot_yet_keeps_being_retried(
     flag.touch()
     wait_for(lambda: up(d, "hello", {"web.1"}), 30, "web.1 up once it can boot")
     assert body(d, "hello") == "hello from web.1\n"
+
+
+def test_a_config_change_that_breaks_the_app_is_refused_and_changes_nothing(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    app = variant(tmp_path, "fragile", {"Procfile": 'web: test -z "$BREAK" && python app.py\n'})
+    d = make_daemon(TWELVE_BOOT_TIMEOUT="5")
+    d.cli("apps:create", "hello")
+    d.cli("deploy", "-a", "hello", str(app))
+    refused = d.cli("config:set", "-a", "hello", "BREAK=1", check=False)
+    assert refused.returncode == 1 and "did not become healthy" in refused.stderr
+    assert body(d, "hello") == "hello from web.1\n"
+    assert d.cli_json("config", "-a", "hello", "--reveal") == {}
+    assert [r["version"] for r in d.cli_json("releases", "-a", "hello")] == [1]  # type: ignore[union-attr]
