@@ -1,71 +1,13 @@
-"""`twelve local` as a user runs it: a real Procfile, real process groups, signals, exit codes."""
+"""`twelve local` as a user runs it: real Procfiles, process groups, signals and exit codes."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import pty
 import re
-import select
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import pytest
-
+from integration.local.localrun import Launcher
 from support import group_alive, wait_for
-
-TWELVE = [sys.executable, "-m", "twelve"]
-PY = sys.executable
-
-
-def write_app(root: Path, procfile: str, dotenv: str = "") -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "Procfile").write_text(procfile)
-    if dotenv:
-        (root / ".env").write_text(dotenv)
-    return root
-
-
-def start(app: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*TWELVE, "local", *args],
-        cwd=app,
-        env={**os.environ, "PYTHON": PY, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 30) -> str:
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate(timeout=10)
-    return out
-
-
-PRINTER = "$PYTHON -c \"import os; print(os.environ['DYNO'], os.environ['PORT'], os.environ.get('COLOR'))\""
-
-
-def test_ports_formation_env_precedence_and_plain_prefixes_in_a_pipe(tmp_path: Path) -> None:
-    app = write_app(
-        tmp_path / "app",
-        f"web: {PRINTER}; sleep 2\nworker: {PRINTER}; sleep 2\nrelease: echo never\n",
-        "COLOR=from-dotenv\n",
-    )
-    proc = start(app, "-m", "web=2,worker=1", "-p", "6000", env={"COLOR": "from-shell"})
-    out = finish(proc)
-    assert re.search(r"\d\d:\d\d:\d\d web\.1 +\| web\.1 6000 from-dotenv", out), out
-    assert "web.2 6001 from-dotenv" in out and "worker.1 6100 from-dotenv" in out
-    assert "never" not in out, "the release type is not started"
-    assert "\x1b[" not in out, "no colours in a pipe"
-    assert proc.returncode == 0
 
 
 def alive(pid: int) -> bool:
@@ -77,154 +19,143 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_ctrl_c_stops_every_group_including_grandchildren(tmp_path: Path) -> None:
-    pidfile = tmp_path / "pids"
-    app = write_app(
-        tmp_path / "app",
-        f"web: sh -c 'sleep 300 & echo $! >> {pidfile}; wait'\nworker: sleep 300\n",
-    )
-    proc = start(app)
-    wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), 20, "the grandchild")
-    grandchild = int(pidfile.read_text().split()[0])
-    pgid = os.getpgid(grandchild)
-    os.kill(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
-    out = finish(proc)
-    assert "SIGINT received" in out
-    assert not group_alive(pgid)
-    assert not alive(grandchild)
-
-
-def test_a_process_ignoring_sigterm_is_killed_after_the_timeout(tmp_path: Path) -> None:
-    stubborn = (
-        '$PYTHON -c "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);'
-        " print('up', flush=True); time.sleep(60)\""
-    )
-    app = write_app(tmp_path / "app", f"web: exec {stubborn}\nquick: sleep 1; exit 0\n")
-    started = time.monotonic()
-    out = finish(start(app, "-t", "1"))
-    assert "web.1 killed by SIGKILL" in out
-    assert time.monotonic() - started < 30
-
-
-def test_the_first_exit_ends_the_run_with_its_code_and_output_survives_bad_bytes(
-    tmp_path: Path,
+def test_ports_formation_and_dotenv_over_the_shell_as_foreman_runs_them(
+    launcher: Launcher,
 ) -> None:
-    app = write_app(
-        tmp_path / "app",
-        "web: sleep 30\nbroken: printf 'bad \\377\\376 bytes\\n'; exit 4\n",
+    """-m web=2,worker=1: ports 5000, 5001, 5100; .env over the shell; no release; plain in a pipe."""
+    run = launcher.start("-m", "web=2,worker=1", TWELVE_API_TOKEN="secret")
+    for dyno in ("web.1", "web.2", "worker.1"):
+        run.wait_for_text(f"DYNO={dyno} ")
+    run.send(signal.SIGINT)
+    assert run.wait() == 130, run.text()
+    lines = run.lines()
+    web = next(line for line in lines if "DYNO=web.1 " in line)
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d web\.1 +\| DYNO=web\.1 PORT=5000 COLOR=from-dotenv "
+        r"GREETING=hello, world SHELL_ONLY=yes PYTHONUNBUFFERED=1 TWELVE_APP=app "
+        r"TWELVE_API_TOKEN=-",
+        web,
+    ), web
+    assert any(line.endswith("| DYNO=web.2 PORT=5001 COLOR=from-dotenv GREETING=hello, world "
+                             "SHELL_ONLY=yes PYTHONUNBUFFERED=1 TWELVE_APP=app TWELVE_API_TOKEN=-")
+               for line in lines)  # fmt: skip
+    assert any(line.endswith("| DYNO=worker.1 PORT=5100 COLOR=from-dotenv") for line in lines)
+    assert "release-ran" not in run.text(), "release is not a long-running type"
+    assert "twelve[local] | web.2 started with pid" in run.text()
+    assert "\x1b[" not in run.text(), "no colours in a pipe"
+    assert launcher.leftovers() == []
+
+
+def test_named_types_env_files_port_option_and_bare_lines(launcher: Launcher) -> None:
+    """`twelve local worker -e extra.env -p 7000 --no-prefix`: one worker on 7100, extra.env's value."""
+    run = launcher.start("worker", "-e", "extra.env", "-p", "7000", "--no-prefix")
+    run.wait_for_text("DYNO=worker.1")
+    run.send(signal.SIGTERM)
+    assert run.wait() == 143
+    assert "DYNO=worker.1 PORT=7100 COLOR=from-extra" in run.lines()
+    assert "DYNO=web" not in run.text()
+
+
+def test_the_first_exit_stops_the_rest_and_becomes_the_exit_code(launcher: Launcher) -> None:
+    """A crashing process ends the run with its code; bad bytes and a last partial line show."""
+    run = launcher.start("-f", "Procfile.exit", "--no-timestamp")
+    assert run.wait() == 4, run.text()
+    lines = run.lines()
+    assert "broken.1      | bad \ufffd\ufffd bytes" in lines
+    assert "broken.1      | no newline at the end" in lines
+    assert "twelve[local] | broken.1 exited with code 4" in lines
+    assert "twelve[local] | web.1 killed by SIGTERM" in lines, run.text()
+    assert launcher.leftovers() == []
+
+
+def test_ctrl_c_stops_every_process_group_including_grandchildren(launcher: Launcher) -> None:
+    """SIGINT to `twelve local` (what a terminal sends) ends every group, grandchildren too."""
+    run = launcher.start("-f", "Procfile.family")
+    run.wait_for_text("family up", count=2)
+    wait_for(lambda: len(launcher.recorded()) == 4, 20, "four recorded processes")
+    recorded = launcher.recorded()
+    groups = {pgid for _, pgid in recorded}
+    assert len(groups) == 2, "each Procfile process leads its own group"
+    run.send(signal.SIGINT)
+    assert run.wait() == 130, run.text()
+    assert "SIGINT received, stopping all processes (SIGKILL after 5s)" in run.text()
+    assert not [pgid for pgid in groups if group_alive(pgid)]
+    assert not [pid for pid, _ in recorded if alive(pid)]
+    assert launcher.leftovers() == []
+
+
+def test_a_process_ignoring_sigterm_is_killed_after_the_timeout(launcher: Launcher) -> None:
+    """-t 0.5: a process that ignores SIGTERM gets SIGKILL once the grace is over."""
+    run = launcher.start("-f", "Procfile.stubborn", "-t", "0.5")
+    run.wait_for_text("ignoring SIGTERM")
+    run.wait_for_text("PORT=5000")
+    (stubborn, pgid), *_ = launcher.recorded()
+    run.send(signal.SIGTERM)
+    assert run.wait() == 143, run.text()
+    assert "stubborn.1 did not stop within 0.5s: SIGKILL" in run.text()
+    assert "web.1 killed by SIGTERM" in run.text()
+    assert not alive(stubborn) and not group_alive(pgid)
+    assert launcher.leftovers() == []
+
+
+def test_a_second_ctrl_c_kills_at_once_without_waiting_for_the_grace(launcher: Launcher) -> None:
+    """With -t 300, a second Ctrl-C sends SIGKILL to every group instead of waiting."""
+    run = launcher.start("-f", "Procfile.stubborn", "-t", "300")
+    run.wait_for_text("ignoring SIGTERM")
+    (stubborn, pgid), *_ = launcher.recorded()
+    run.send(signal.SIGINT)
+    run.wait_for_text("SIGINT received, stopping all processes (SIGKILL after 300s)")
+    run.send(signal.SIGINT)
+    assert run.wait() == 130, run.text()
+    assert "SIGINT received again, killing all processes" in run.text()
+    assert not alive(stubborn) and not group_alive(pgid)
+    assert launcher.leftovers() == []
+
+
+def test_restart_keeps_a_crashing_process_running_with_the_servers_backoff(
+    launcher: Launcher,
+) -> None:
+    """--restart: an exit is not the end; restarts follow the server's policy and its settings."""
+    run = launcher.start("-f", "Procfile.restart", "--restart", TWELVE_RESTART_BACKOFF_MAX="0.1")
+    wait_for(
+        lambda: launcher.counter.exists() and launcher.counter.read_text().count("run") >= 3,
+        20,
+        "three runs",
     )
-    proc = start(app)
-    out = finish(proc)
-    assert proc.returncode == 4
-    assert "broken.1 exited with code 4" in out
-    assert "bad \ufffd\ufffd bytes" in out
+    assert run.process.poll() is None, "still running after crashes"
+    run.send(signal.SIGINT)
+    assert run.wait() == 130, run.text()
+    text = run.text()
+    assert "flaky.1 exited with code 1" in text
+    assert "restarting flaky.1 in 0s" in text and "restarting flaky.1 in 0.1s" in text
 
 
-def test_restart_keeps_processes_running_with_the_servers_policy(tmp_path: Path) -> None:
-    counter = tmp_path / "runs"
-    app = write_app(tmp_path / "app", f"flaky: echo run >> {counter}; exit 1\n")
-    proc = start(app, "--restart")
-    wait_for(lambda: counter.exists() and counter.read_text().count("run") >= 3, 20, "three runs")
-    os.kill(proc.pid, signal.SIGTERM)
-    out = finish(proc)
-    assert "restarting flaky.1 in" in out and proc.returncode == 0
+def test_bad_input_is_one_line_saying_what_to_do(launcher: Launcher) -> None:
+    """A missing named env file, an unknown type, a bad PORT: one line on stderr, exit 1."""
+    for args, env, expected in [
+        (["local", "-e", "nope.env"], {}, "nope.env not found (check the -e option)"),
+        (["local", "db"], {}, "no process type 'db' in the Procfile (declared: web, worker"),
+        (["local"], {"PORT": "web"}, "PORT='web' is not a port number"),
+        (["local", "-f", "Procfile.invalid"], {}, "Procfile.invalid:2: expected 'type: command'"),
+        (["local", "-e", "invalid.env"], {}, "invalid.env:2: BAD has an unterminated"),
+    ]:
+        result = launcher.run(*args, **env)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr
+    assert launcher.leftovers() == []
 
 
-def test_local_run_passes_the_terminal_and_the_exit_code(tmp_path: Path) -> None:
-    app = write_app(tmp_path / "app", "web: true\n", "SECRET_WORD=swordfish\n")
-    script = (
-        "import os, sys; print('tty' if sys.stdin.isatty() else 'pipe', os.environ['SECRET_WORD']);"
-        " name = input(); print('hi ' + name); sys.exit(7)"
-    )
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: becomes `twelve local:run` on the pseudo-terminal
-        os.chdir(app)
-        os.execv(sys.executable, [*TWELVE, "local:run", "--", sys.executable, "-c", script])
-    terminal = Terminal(fd)
-    try:
-        wait_for(lambda: b"swordfish" in terminal.read(), 20, "the prompt")
-        os.write(fd, b"ada\n")
-        wait_for(lambda: b"hi ada" in terminal.read(), 20, "the answer")
-    finally:
-        _, status = os.waitpid(pid, 0)
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    assert b"tty swordfish" in terminal.seen, "stdin is the terminal"
-    assert os.waitstatus_to_exitcode(status) == 7
-
-
-class Terminal:
-    """What the pseudo-terminal has shown so far."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.seen = b""
-
-    def read(self) -> bytes:
-        ready, _, _ = select.select([self.fd], [], [], 0.2)
-        if ready:
-            with contextlib.suppress(OSError):
-                self.seen += os.read(self.fd, 4096)
-        return self.seen
-
-
-def test_local_check_names_the_file_and_line(tmp_path: Path) -> None:
-    app = write_app(tmp_path / "app", "web: ok\nnot a line\n", "A=1\n")
-    result = subprocess.run(
-        [*TWELVE, "local:check"], cwd=app, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 1 and "Procfile:2" in result.stderr
-    (app / "Procfile").write_text("web: ok\n")
-    (app / ".env").write_text("A=1\nB='open\n")
-    result = subprocess.run(
-        [*TWELVE, "local:check"], cwd=app, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 1 and ".env:2" in result.stderr
-    missing = subprocess.run(
-        [*TWELVE, "local", "-e", "nope.env"], cwd=app, capture_output=True, text=True, check=False
-    )
-    assert missing.returncode == 1 and "nope.env not found" in missing.stderr
-
-
-def test_the_same_processes_ports_environment_and_lines_as_honcho(tmp_path: Path) -> None:
-    """Side by side with Honcho on one Procfile and .env: only the prefix format differs."""
-    honcho = Path(sys.executable).with_name("honcho")
-    if not honcho.exists():
-        pytest.skip("honcho is not installed (it is a test dependency)")
-    line = (
-        "$PYTHON -c \"import os; print(os.environ['TAG'], 'port', os.environ['PORT'],"
-        " os.environ['COLOR'])\""
-    )
-    app = write_app(
-        tmp_path / "app",
-        f"web: TAG=web {line}; sleep 2\nworker: TAG=worker {line}; sleep 2\n",
-        "COLOR=from-dotenv\n",
-    )
-    env = {**os.environ, "PYTHON": PY, "COLOR": "from-shell"}
-    ours = finish(start(app, env={"COLOR": "from-shell"}))
-    theirs = subprocess.run(
-        [str(honcho), "start"],
-        cwd=app,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    ).stdout
-
-    def app_lines(text: str) -> set[tuple[str, str]]:
-        found = set()
-        for raw in text.splitlines():
-            match = re.match(r"^\S+ (\S+?)\s*\| (.*)$", raw)
-            if match and match.group(1) not in {"system", "twelve[local]"}:
-                found.add((match.group(1), match.group(2)))
-        return found
-
-    assert (
-        app_lines(ours)
-        == app_lines(theirs)
-        == {
-            ("web.1", "web port 5000 from-dotenv"),
-            ("worker.1", "worker port 5100 from-dotenv"),
-        }
-    )
+def test_local_check_validates_the_procfile_and_env_files_with_line_numbers(
+    launcher: Launcher,
+) -> None:
+    """`twelve local:check`: file:line in every error, a summary when all is well."""
+    good = launcher.run("local:check", "-e", ".env,extra.env")
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.splitlines() == [
+        "Procfile: 3 process types (web, worker, release)",
+        "env: 2 variables",
+    ]
+    bad_procfile = launcher.run("local:check", "-f", "Procfile.invalid")
+    assert bad_procfile.returncode == 1 and "Procfile.invalid:2:" in bad_procfile.stderr
+    bad_env = launcher.run("local:check", "-e", "invalid.env")
+    assert bad_env.returncode == 1 and "invalid.env:2:" in bad_env.stderr
