@@ -97,6 +97,8 @@ class ProcessCgroups:
         for directory in self.dirs:
             with contextlib.suppress(OSError):
                 directory.rmdir()
+            with contextlib.suppress(OSError):
+                directory.parent.rmdir()  # the app's directory, once its last process is gone
 
 
 class CgroupManager:
