@@ -19,6 +19,7 @@ from twelve.addons.registry import Registry
 from twelve.addons.services import ServiceRunner
 from twelve.api.app import create_app
 from twelve.api.context import Platform
+from twelve.certs import CertStore
 from twelve.deploy import Deployer
 from twelve.logs.hub import LogHub
 from twelve.logs.line import make_line
@@ -62,6 +63,7 @@ class RouterProcess:
         self.hub = hub
         self.child: spawn.Child | None = None
         self.address: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.tls_address: str | None = None  # announced before ``listening`` when HTTPS is on
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         # Per router worker: the table version it runs and retired ports it still has requests on.
@@ -114,6 +116,8 @@ class RouterProcess:
             return
         if event.get("event") == "listening" and not self.address.done():
             self.address.set_result(str(event["address"]))
+        elif event.get("event") == "listening_tls":
+            self.tls_address = str(event["address"])
         elif event.get("event") == "drain":
             busy = frozenset(int(p) for p in event.get("busy", []))
             self._workers[int(event["pid"])] = (int(event.get("version", 0)), busy)
@@ -189,7 +193,10 @@ class Daemon:
         self._table_dirty = False
         self._table_version += 1
         table = route_table(
-            self._table_version, self.supervisor.backends(), self.store.list_domains()
+            self._table_version,
+            self.supervisor.backends(),
+            self.store.list_domains(),
+            CertStore(self.settings.certs_dir).all(),
         )
         write_atomically(self.settings.routes_path, table)
         self.router.reload()
@@ -255,10 +262,12 @@ class Daemon:
         await self.services.start()
         addons = AddonManager(self.store, Registry(s, self.services), deployer, event)
 
-        write_atomically(s.routes_path, route_table(0, {}, self.store.list_domains()))
+        certs = CertStore(s.certs_dir).all()
+        write_atomically(s.routes_path, route_table(0, {}, self.store.list_domains(), certs))
         self.router = RouterProcess(s, self.store, self.hub)
         self.router.start()
         router_address = await asyncio.wait_for(self.router.address, 30)
+        tls = self.router.tls_address
 
         platform = Platform(s, self.store, deployer, self.supervisor, self.hub, token)
         platform.addons = addons
@@ -289,10 +298,13 @@ class Daemon:
         platform.api_url = api_url
         write_atomically(
             s.endpoints_path,
-            {"api_url": api_url, "router_url": platform.router_url, "pid": os.getpid()},
+            {"api_url": api_url, "router_url": platform.router_url, "pid": os.getpid()}
+            | ({"router_tls_url": f"https://{_url_host(tls, s.domain)}"} if tls else {}),
         )
         log.info("API listening on %s", api_url)
         log.info("router listening on %s (apps at http://APP.%s)", router_address, s.domain)
+        if tls:
+            log.info("router serving HTTPS on %s (certs:add -a APP CERT KEY)", tls)
 
         # Every app's formation comes back at once; one that cannot boot keeps retrying under
         # the restart policy and does not hold the others up.

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from twelve.certs import StoredCert
 from twelve.supervisor.manager import Backend
 
 
 def route_table(
-    version: int, backends: dict[str, list[Backend]], domains: list[tuple[str, str]]
+    version: int,
+    backends: dict[str, list[Backend]],
+    domains: list[tuple[str, str]],
+    certs: Mapping[str, StoredCert] | None = None,
 ) -> dict[str, Any]:
-    """The router's JSON document (see twelve.router): apps with their domains and backends. Pure."""
+    """The router's JSON document (see twelve.router): apps with their domains and backends,
+    and, for apps with a certificate, its files and hostnames under ``tls``. Pure."""
     apps: dict[str, Any] = {
         app: {
             "domains": [],
@@ -23,6 +29,12 @@ def route_table(
     }
     for hostname, app in domains:
         apps.setdefault(app, {"domains": [], "backends": []})["domains"].append(hostname)
+    for app, cert in (certs or {}).items():
+        apps.setdefault(app, {"domains": [], "backends": []})["tls"] = {
+            "cert": str(cert.cert_path),
+            "key": str(cert.key_path),
+            "hostnames": list(cert.info.hostnames),
+        }
     return {"version": version, "apps": apps}
 
 

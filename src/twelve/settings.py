@@ -255,6 +255,11 @@ class Settings:
     def services_dir(self) -> Path:
         return self.home / "services"
 
+    @property
+    def certs_dir(self) -> Path:
+        """TLS certificates and keys, one directory per app (0700; files 0600)."""
+        return self.home / "certs"
+
 
 def twelve_executable() -> list[str]:
     """The command line that runs this same twelve (used to start the router and helpers)."""

@@ -15,7 +15,19 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from twelve import __version__
-from twelve.api import addons, apps, config, domains, export, git, logs, openapi, ps, releases
+from twelve.api import (
+    addons,
+    apps,
+    certs,
+    config,
+    domains,
+    export,
+    git,
+    logs,
+    openapi,
+    ps,
+    releases,
+)
 from twelve.api.context import Platform
 from twelve.api.errors import http_error_handler, twelve_error_handler
 from twelve.errors import TwelveError
@@ -76,7 +88,8 @@ async def server_info(_request: Request) -> JSONResponse:
 def create_app(platform: Platform) -> Starlette:
     """The API for one platform; every route needs the token."""
     routes = [Route("/", server_info, methods=["GET"])]
-    for module in (apps, config, releases, ps, logs, git, export, domains, addons, openapi):
+    modules = (apps, config, releases, ps, logs, git, export, domains, certs, addons, openapi)
+    for module in modules:
         routes += module.routes
     app = Starlette(
         routes=routes,

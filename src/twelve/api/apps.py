@@ -9,6 +9,7 @@ from starlette.routing import Route
 from twelve.api.body import json_body
 from twelve.api.context import platform
 from twelve.appspec.names import validate_app_name
+from twelve.certs import CertStore
 from twelve.errors import UsageError
 
 
@@ -64,6 +65,8 @@ async def destroy_app(request: Request) -> JSONResponse:
     if p.addons is not None:
         await p.addons.destroy_all(name)  # the app's databases and key spaces go with it
     await p.deployer.destroy(name)
+    if CertStore(p.settings.certs_dir).remove(name):  # a new app of that name starts without it
+        p.supervisor.routes_changed()
     await p.hub.remove_app(name)
     return JSONResponse({"name": name, "destroyed": True})
 

@@ -64,6 +64,8 @@ async def build_slug(
         converted = pipfile_requirements((app_dir / "Pipfile.lock").read_text(errors="replace"))
         Path(values["pipfile_requirements"]).write_text(converted)
     runtime: dict[str, Any] = {"builder": plan.builder}
+    if plan.builder == "node" and facts.node_version:
+        runtime["node"] = facts.node_version  # exports build on the same major version
     if plan.needs_python:
         available = list(interpreters.discover())
         if isolated:

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "logs",
     "git",
     "domains",
+    "certs",
     "addons",
     "check",
     "export",

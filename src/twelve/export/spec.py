@@ -28,7 +28,8 @@ class ReleaseSpec:
     formation: dict[str, int]
     domains: tuple[str, ...]
     builder: str
-    python: str | None
+    python: str | None  # the interpreter the build used, e.g. "3.12.4"
+    node: str | None  # the node the build used, e.g. "20.20.2", where the builder records it
     steps: tuple[BuildStep, ...]
     healthcheck_path: str | None
     stop_timeout: float
@@ -65,20 +66,28 @@ def release_from_document(doc: dict[str, Any]) -> ReleaseSpec:
         return ReleaseSpec(
             app=str(doc["app"]),
             version=int(release["version"]),
-            commit=release.get("commit"),
+            commit=_optional_str(release.get("commit")),
             config={str(k): str(v) for k, v in release["config"].items()},
             procfile={str(k): str(v) for k, v in release["procfile"].items()},
             formation={str(k): int(v) for k, v in doc.get("formation", {}).items()},
             domains=tuple(str(d) for d in doc.get("domains", [])),
             builder=str(doc["build"].get("builder") or "generic"),
-            python=runtime.get("python"),
+            python=_optional_str(runtime.get("python")),
+            node=_optional_str(runtime.get("node")),
             steps=steps,
-            healthcheck_path=doc.get("healthcheck_path"),
+            healthcheck_path=_optional_str(doc.get("healthcheck_path")),
             stop_timeout=float(settings["stop_timeout"]),
             boot_timeout=float(settings["boot_timeout"]),
             platform_domain=str(settings.get("domain", "localhost")),
-            postdeploy=doc.get("postdeploy"),
+            postdeploy=_optional_str(doc.get("postdeploy")),
             limits={str(k): dict(v) for k, v in (doc.get("limits") or {}).items()},
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"the export document is incomplete: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(
+            f"the server's export document is incomplete ({type(exc).__name__}: {exc})",
+            "upgrade the twelve server to the CLI's version",
+        ) from None
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)

@@ -9,7 +9,9 @@ Start: ``python -m twelve.router`` as its own process group. Settings come from
 Stdout carries one JSON object per line, and nothing else:
 
 - ``{"event": "listening", "address": "HOST:PORT"}`` once, when every worker accepts connections
-  on the real port (bind port 0 works; all workers share that one port).
+  on the real port (bind port 0 works; all workers share that one port). With
+  ``TWELVE_ROUTER_TLS_BIND`` set, ``{"event": "listening_tls", "address": "HOST:PORT"}`` comes
+  just before it: the HTTPS port, served by the same workers (``tls``).
 - ``{"app": "hello", "line": "at=info method=GET path=\\"/\\" host=... status=200 bytes=13"}`` per
   request, in Heroku's router format; errors read ``at=error code=H14 desc="..." ...``.
   ``app`` is null for hosts no app claims. The daemon puts ``line`` into that app's stream as
@@ -24,7 +26,10 @@ Route table: ``settings.routes_path`` (``TWELVE_HOME/run/routes.json``), written
 the daemon (temporary file + rename)::
 
     {"version": 3, "apps": {"hello": {"domains": ["www.example.com"],
-        "backends": [{"dyno": "web.1", "host": "127.0.0.1", "port": 5001}]}}}
+        "backends": [{"dyno": "web.1", "host": "127.0.0.1", "port": 5001}],
+        "tls": {"cert": "/abs/cert.pem", "key": "/abs/key.pem", "hostnames": ["hello.example.com"]}}}}
+
+``tls`` is optional: the app's certificate, chosen by SNI on the HTTPS port.
 
 It is read at start and again on SIGHUP (send it to the process group: every worker reloads).
 A missing or malformed file means an empty table and a ``warning`` event, never a crash. Each

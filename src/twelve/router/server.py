@@ -8,6 +8,10 @@ stdout once every worker listens. With one worker the master is the worker.
 Signals are blocked from the first moment and taken synchronously by the master
 (``sigtimedwait``), so a SIGHUP or SIGTERM sent while starting is never lost and never kills the
 router with the default action; workers unblock them once their loop handles them.
+
+With ``TWELVE_ROUTER_TLS_BIND`` the same is done for a second, HTTPS address, announced as
+``listening_tls`` before ``listening``; the default certificate for names no app's certificate
+covers is made once here, so every worker shows the same one.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import uvloop
 
 from twelve.errors import TwelveError
 from twelve.router.accesslog import LineWriter, event_line
+from twelve.router.tls import Certificates, self_signed
 from twelve.router.worker import HANDLED_SIGNALS, SHUTDOWN_GRACE, Worker
 from twelve.settings import Bind, Settings
 
@@ -57,28 +63,46 @@ def _socket_for(bind: Bind, *, listen: bool) -> socket.socket:
     return sock
 
 
-def _run_worker(settings: Settings, bind: Bind, ready: Callable[[LineWriter], None]) -> None:
-    """Listen on ``bind`` and serve until told to stop; ``ready`` runs once connections are taken."""
+@dataclass(frozen=True)
+class _Tls:
+    """Where HTTPS is served and the default certificate (PEM cert, PEM key)."""
+
+    bind: Bind
+    default_pem: tuple[bytes, bytes]
+
+
+def _run_worker(
+    settings: Settings, bind: Bind, ready: Callable[[LineWriter], None], tls: _Tls | None = None
+) -> None:
+    """Listen on ``bind`` (and ``tls.bind``) and serve until told to stop; ``ready`` runs once
+    connections are taken."""
     sock = _socket_for(bind, listen=True)
-
-    async def serve() -> None:
-        loop = asyncio.get_running_loop()
-        log = LineWriter(sys.stdout.fileno(), loop)
-        await Worker(settings, loop, log).serve(sock, lambda: ready(log))
-
+    tls_sock = None
     try:
+        tls_sock = _socket_for(tls.bind, listen=True) if tls else None
+        certificates = Certificates(tls.default_pem) if tls else None
+
+        async def serve() -> None:
+            loop = asyncio.get_running_loop()
+            log = LineWriter(sys.stdout.fileno(), loop)
+            worker = Worker(settings, loop, log, certificates)
+            await worker.serve(sock, lambda: ready(log), tls_sock)
+
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(serve())
     finally:
         sock.close()
+        if tls_sock is not None:
+            tls_sock.close()
 
 
 class _Master:
     """Forks the workers, restarts one that dies, relays SIGHUP and SIGTERM, reaps them all."""
 
-    def __init__(self, settings: Settings, bind: Bind) -> None:
+    def __init__(self, settings: Settings, bind: Bind, tls: _Tls | None) -> None:
         self.settings = settings
         self.bind = bind
+        self.tls = tls
         self.workers: dict[int, float] = {}  # pid -> start time
 
     def fork(self) -> tuple[int, int]:
@@ -93,7 +117,7 @@ class _Master:
                 os.close(write_fd)
 
             try:
-                _run_worker(self.settings, self.bind, ready)
+                _run_worker(self.settings, self.bind, ready, self.tls)
             except BaseException as exc:  # report any failure in one line, never a traceback
                 _say("error", f"router worker failed: {exc}")
                 code = 1
@@ -195,21 +219,36 @@ def main(environ: dict[str, str] | None = None) -> int:
     host, port = holder.getsockname()[:2]
     bind = Bind(settings.router_bind.host, port)
     address = str(Bind(host, port))
+    tls_holder = tls = None
+    events = [("listening", address)]
     try:
+        if settings.router_tls_bind is not None:
+            try:
+                tls_holder = _socket_for(settings.router_tls_bind, listen=False)
+            except OSError as exc:
+                _say("error", f"cannot bind {settings.router_tls_bind}: {exc.strerror or exc}")
+                return 1
+            tls_host, tls_port = tls_holder.getsockname()[:2]
+            tls = _Tls(Bind(settings.router_tls_bind.host, tls_port), self_signed())
+            events.insert(0, ("listening_tls", str(Bind(tls_host, tls_port))))
         if settings.router_workers <= 1:
 
             def announce(log: LineWriter) -> None:
-                log.write(event_line("listening", address=address))
+                for event, where in events:
+                    log.write(event_line(event, address=where))
                 log.flush()
 
-            _run_worker(settings, bind, announce)
+            _run_worker(settings, bind, announce, tls)
             return 0
-        master = _Master(settings, bind)
+        master = _Master(settings, bind, tls)
         if not master.start(settings.router_workers):
             _say("error", "router workers did not start")
             master.stop()
             return 1
-        _say("listening", address=address)
+        for event, where in events:
+            _say(event, address=where)
         return master.run()
     finally:
         holder.close()
+        if tls_holder is not None:
+            tls_holder.close()

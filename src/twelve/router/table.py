@@ -1,10 +1,11 @@
 """The route table: which app answers which Host, and the web processes behind it. Pure.
 
 The daemon writes the table as JSON (``{"version": 3, "apps": {"hello": {"domains": [...],
-"backends": [{"dyno": "web.1", "host": "127.0.0.1", "port": 5001}]}}}``); every router worker parses
-it into one immutable ``RouteTable`` and swaps its reference in one assignment, so a request sees
-either the old table or the new one, never a mix. Requests keep the ``Route`` they started with, so
-in-flight requests to a process that left the table still finish.
+"backends": [{"dyno": "web.1", "host": "127.0.0.1", "port": 5001}], "tls": {"cert": PATH,
+"key": PATH, "hostnames": [...]}}}}``, ``tls`` only for an app with a certificate); every router
+worker parses it into one immutable ``RouteTable`` and swaps its reference in one assignment, so a
+request sees either the old table or the new one, never a mix. Requests keep the ``Route`` they
+started with, so in-flight requests to a process that left the table still finish.
 """
 
 from __future__ import annotations
@@ -39,12 +40,22 @@ class Backend:
 
 
 @dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """An app's certificate: the PEM files the router loads and the hostnames the cert covers."""
+
+    cert: str
+    key: str
+    hostnames: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """An app and its web processes, in the order the daemon gave them."""
 
     app: str
     backends: tuple[Backend, ...]
     domains: tuple[str, ...] = ()
+    tls: TlsFiles | None = None
 
     def rotation(self, turn: int) -> tuple[Backend, ...]:
         """The backends to try for request number ``turn``: round robin, then the others in order.
@@ -80,16 +91,19 @@ class RouteTable:
         """The JSON form the daemon writes; ``table_from_json(t.to_json(), d)`` gives ``t`` back."""
         return {
             "version": self.version,
-            "apps": {
-                name: {
-                    "domains": list(route.domains),
-                    "backends": [
-                        {"dyno": b.dyno, "host": b.host, "port": b.port} for b in route.backends
-                    ],
-                }
-                for name, route in sorted(self.routes.items())
-            },
+            "apps": {name: _route_json(route) for name, route in sorted(self.routes.items())},
         }
+
+
+def _route_json(route: Route) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "domains": list(route.domains),
+        "backends": [{"dyno": b.dyno, "host": b.host, "port": b.port} for b in route.backends],
+    }
+    if route.tls is not None:
+        tls = route.tls
+        entry["tls"] = {"cert": tls.cert, "key": tls.key, "hostnames": list(tls.hostnames)}
+    return entry
 
 
 def normalise_host(value: str) -> str:
@@ -109,6 +123,35 @@ def _domain(value: object) -> str | None:
     if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(p) for p in labels):
         return None
     return host
+
+
+def _tls(app: str, raw: object, warnings: list[str]) -> TlsFiles | None:
+    """The ``tls`` entry of an app; a bad one is dropped with a warning (HTTP still routes)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        warnings.append(f"app {app}: tls is not an object; serving it without")
+        return None
+    cert, key, names = raw.get("cert"), raw.get("key"), raw.get("hostnames", [])
+    if not isinstance(cert, str) or not isinstance(key, str) or not _absolute(cert, key):
+        warnings.append(f"app {app}: tls needs absolute cert and key paths; serving it without")
+        return None
+    if not isinstance(names, list):
+        warnings.append(f"app {app}: tls hostnames must be a list; serving it without")
+        return None
+    hostnames: list[str] = []
+    for name in names:
+        wildcard = isinstance(name, str) and name.startswith("*.")
+        host = _domain(name[2:] if wildcard else name)
+        if host is None:
+            warnings.append(f"app {app}: invalid tls hostname {name!r}; skipped")
+        elif (full := f"*.{host}" if wildcard else host) not in hostnames:
+            hostnames.append(full)
+    return TlsFiles(cert, key, tuple(hostnames))
+
+
+def _absolute(*paths: str) -> bool:
+    return all(p.startswith("/") and "\0" not in p for p in paths)
 
 
 def _backend(app: str, raw: object, warnings: list[str]) -> Backend | None:
@@ -167,7 +210,8 @@ def table_from_json(data: object, domain: str) -> tuple[RouteTable, list[str]]:
                 warnings.append(f"app {name}: invalid domain {raw!r}; skipped")
             elif host not in domains:
                 domains.append(host)
-        routes[name] = Route(name, tuple(backends), tuple(domains))
+        tls = _tls(name, entry.get("tls"), warnings)
+        routes[name] = Route(name, tuple(backends), tuple(domains), tls)
     hosts: dict[str, Route] = {f"{name}.{domain}": route for name, route in routes.items()}
     for name, route in routes.items():
         for host in route.domains:

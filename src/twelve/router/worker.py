@@ -2,7 +2,8 @@
 
 The worker owns what its connections share: the route table (swapped by reference on reload),
 the round-robin turns, the upstream pool, the request id source, the access log writer and the
-timeouts. SIGHUP reloads the table, SIGTERM and SIGINT stop it gracefully.
+timeouts. SIGHUP reloads the table, SIGTERM and SIGINT stop it gracefully. With a TLS socket it
+also serves HTTPS, choosing each connection's certificate by SNI (``twelve.router.tls``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from twelve.router.accesslog import LineWriter, event_line
 from twelve.router.messages import RequestIds
 from twelve.router.proxy import ClientConnection
 from twelve.router.table import RouteTable, TableError, parse_table
+from twelve.router.tls import HANDSHAKE_TIMEOUT, Certificates
 from twelve.router.upstream import Pool
 from twelve.settings import Settings
 
@@ -33,8 +35,14 @@ GC_THRESHOLD = 20_000  # allocations between young-generation collections (Pytho
 class Worker:
     """The state every connection of one worker process shares."""
 
+    proto = b"http"  # X-Forwarded-Proto; connections on the TLS socket see ``secure_view()``
+
     def __init__(
-        self, settings: Settings, loop: asyncio.AbstractEventLoop, log: LineWriter
+        self,
+        settings: Settings,
+        loop: asyncio.AbstractEventLoop,
+        log: LineWriter,
+        tls: Certificates | None = None,
     ) -> None:
         self.loop = loop
         self.now = loop.time
@@ -46,7 +54,7 @@ class Worker:
         self.ids = RequestIds()
         self.connections: set[ClientConnection] = set()
         self.closing = False
-        self.proto = b"http"
+        self.tls = tls
         self.max_header_bytes = settings.router_max_header_bytes
         self.max_body_bytes = settings.router_max_body_bytes
         self.response_timeout = settings.router_response_timeout
@@ -61,6 +69,17 @@ class Worker:
         # Timeouts are checked by one periodic sweep, not a timer per request.
         shortest = min(self.response_timeout, self.idle_timeout) or 1.0
         self._tick_every = max(0.05, min(1.0, shortest / 4))
+
+    def secure_view(self) -> Worker:
+        """This worker as connections accepted on the TLS socket see it: ``proto`` is https.
+
+        The view shares this worker's attribute dictionary, so the table, pool, counters and
+        connections are the same objects; only the class attribute ``proto`` differs. That keeps
+        the forwarded headers right per connection with no per-request cost for plain HTTP.
+        """
+        view = object.__new__(_SecureWorker)
+        view.__dict__ = self.__dict__
+        return view
 
     @staticmethod
     def wall_ms() -> int:
@@ -97,6 +116,8 @@ class Worker:
             warnings = [f"route table {self._routes_path} unusable ({exc}); serving no apps"]
         self.table = table
         self.pool.live = table.addresses()
+        if self.tls is not None:
+            warnings += self.tls.update(table)
         for warning in warnings:
             self.log.write(event_line("warning", message=warning, pid=os.getpid()))
         self.log.write(
@@ -138,9 +159,12 @@ class Worker:
 
     # life
 
-    async def serve(self, sock: socket.socket, ready: Any = None) -> None:
+    async def serve(
+        self, sock: socket.socket, ready: Any = None, tls_sock: socket.socket | None = None
+    ) -> None:
         """Serve ``sock`` until SIGTERM or SIGINT, then finish in-flight requests and return.
 
+        ``tls_sock``, given with the worker's ``tls`` certificates, is served as HTTPS.
         ``ready`` is called once the worker accepts connections and its signal handlers are set.
         """
         for sig in HANDLED_SIGNALS:
@@ -155,11 +179,24 @@ class Worker:
         server = await self.loop.create_server(
             lambda: ClientConnection(self), sock=sock, backlog=1024
         )
+        servers = [server]
+        if tls_sock is not None and self.tls is not None:
+            secure = self.secure_view()
+            servers.append(
+                await self.loop.create_server(
+                    lambda: ClientConnection(secure),
+                    sock=tls_sock,
+                    backlog=1024,
+                    ssl=self.tls.default,
+                    ssl_handshake_timeout=HANDSHAKE_TIMEOUT,
+                )
+            )
         self.loop.call_later(self._tick_every, self._tick)
         if ready is not None:
             ready()
         await self._stop.wait()
-        server.close()
+        for each in servers:
+            each.close()
         await self._drain()
         for sig in HANDLED_SIGNALS:
             self.loop.remove_signal_handler(sig)
@@ -179,3 +216,9 @@ class Worker:
             task.cancel()
         await asyncio.sleep(0)
         self.log.close()
+
+
+class _SecureWorker(Worker):
+    """The type of ``Worker.secure_view()``: the same worker, for connections that came over TLS."""
+
+    proto = b"https"
