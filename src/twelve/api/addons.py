@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -85,9 +86,15 @@ async def create(request: Request) -> JSONResponse:
 async def attach(request: Request) -> JSONResponse:
     """Body: ``{"target": "smtp://…" | "ADDON-NAME", "as": "NAME", "replace": false}``."""
     body = await json_body(request)
+    target = _text(body, "target", required=True) or ""
+    try:
+        urlsplit(target).port  # noqa: B018 (raises for a malformed host or port)
+    except ValueError:
+        # The text is not echoed: a malformed URL may still carry a password.
+        raise UsageError("the URL to attach has a malformed host or port") from None
     addon, release = await _manager(request).attach(
         request.path_params["app"],
-        _text(body, "target", required=True) or "",
+        target,
         _text(body, "as"),
         replace=body.get("replace") is True,
     )

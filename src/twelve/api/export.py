@@ -18,7 +18,7 @@ async def release_export(request: Request) -> JSONResponse:
     wanted = request.query_params.get("release")
     if wanted:
         text = wanted.lower().removeprefix("v")
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit() and len(text) <= 9):
             raise UsageError(f"{wanted!r} is not a release", "for example --release v3")
         release = p.store.get_release(app, int(text))
     else:

@@ -37,7 +37,9 @@ async def git_http(request: Request) -> Response:
     p = platform(request)
     repo = request.path_params["repo"]
     app = repo.removesuffix(".git")
-    if app == repo:
+    rest = request.path_params["rest"]
+    if app == repo or ".." in rest.split("/"):
+        # A '..' would take git http-backend to another app's repository.
         raise NotFound(f"no repository {repo}", "the remote is http://HOST/git/APP.git")
     p.store.get_app(app)
     await ensure_repo(p.settings.repos_dir, app)
@@ -48,7 +50,7 @@ async def git_http(request: Request) -> Response:
         "HOME": str(p.settings.repos_dir),
         "GIT_PROJECT_ROOT": str(p.settings.repos_dir),
         "GIT_HTTP_EXPORT_ALL": "1",
-        "PATH_INFO": f"/{repo}/{request.path_params['rest']}",
+        "PATH_INFO": f"/{repo}/{rest}",
         "REQUEST_METHOD": request.method,
         "QUERY_STRING": request.url.query,
         "CONTENT_TYPE": request.headers.get("content-type", ""),

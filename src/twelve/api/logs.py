@@ -19,7 +19,10 @@ def _filter(request: Request) -> LogFilter:
     source = q.get("source") or None
     if source not in {None, "app", "router", "twelve"}:
         raise UsageError(f"unknown source {source!r}", "use app, router or twelve")
-    since = parse_since(q["since"]) if q.get("since") else None
+    try:
+        since = parse_since(q["since"]) if q.get("since") else None
+    except OverflowError:
+        raise UsageError(f"--since {q['since'][:40]!r} is too far back") from None
     return LogFilter(ps=q.get("ps") or None, source=source, since=since, grep=q.get("grep") or None)
 
 

@@ -12,6 +12,10 @@ from twelve import __version__
 
 _STR = {"type": "string"}
 _OBJ = {"type": "object"}
+# The rules of appspec/names.py, so clients (and the fuzzer) know what each name may be.
+_APP_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,29}$"}
+_PROCESS_TYPE = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,63}$"}
+_CONFIG_KEY = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
 
 
 def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -26,20 +30,20 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
     ("get", "/", "Server name and version", None, []),
     ("get", "/openapi.json", "This document", None, []),
     ("get", "/apps", "List apps", None, []),
-    ("post", "/apps", "Create an app", _body({"name": _STR}, ["name"]), []),
+    ("post", "/apps", "Create an app", _body({"name": _APP_NAME}, ["name"]), []),
     ("get", "/apps/{app}", "An app's release, formation, domains", None, []),
     ("delete", "/apps/{app}", "Destroy an app (confirm=APP)", None, ["confirm"]),
     ("post", "/apps/{app}/deploys", "Build and release a tarball or a git URL", _body({"git_url": _STR, "ref": _STR}), []),
     ("get", "/apps/{app}/releases", "List releases", None, []),
     ("post", "/apps/{app}/rollback", "Roll back to a release", _body({"version": {"type": "integer"}}), []),
     ("get", "/apps/{app}/config", "Config vars", None, []),
-    ("patch", "/apps/{app}/config", "Set (string) or unset (null) config vars", {"type": "object", "additionalProperties": {"type": ["string", "null"]}}, []),
+    ("patch", "/apps/{app}/config", "Set (string) or unset (null) config vars", {"type": "object", "propertyNames": _CONFIG_KEY, "additionalProperties": {"type": ["string", "null"]}}, []),
     ("get", "/apps/{app}/ps", "Processes", None, []),
     ("post", "/apps/{app}/ps/restart", "Restart processes", _body({"process": _STR}), []),
     ("get", "/apps/{app}/formation", "Formation", None, []),
-    ("patch", "/apps/{app}/formation", "Scale process types", {"type": "object", "additionalProperties": {"type": "integer"}}, []),
+    ("patch", "/apps/{app}/formation", "Scale process types", {"type": "object", "propertyNames": _PROCESS_TYPE, "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 100}}, []),
     ("get", "/apps/{app}/limits", "Limits per process type", None, []),
-    ("patch", "/apps/{app}/limits", "Set a type's limits", _body({"type": _STR, "memory": {"type": ["integer", "null"]}, "cpu": {"type": ["number", "null"]}}, ["type"]), []),
+    ("patch", "/apps/{app}/limits", "Set a type's limits", _body({"type": _PROCESS_TYPE, "memory": {"type": ["integer", "null"]}, "cpu": {"type": ["number", "null"]}}, ["type"]), []),
     ("post", "/apps/{app}/run", "Run a one-off command", _body({"command": _STR}, ["command"]), []),
     ("get", "/apps/{app}/logs", "The app's log stream", None, ["n", "tail", "ps", "source", "since", "grep", "after"]),
     ("get", "/apps/{app}/domains", "Domains", None, []),
@@ -62,6 +66,9 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
     ("get", "/git/{repo}/{rest}", "git smart HTTP (git http-backend)", None, ["service"]),
     ("post", "/git/{repo}/{rest}", "git smart HTTP (git http-backend)", None, []),
 ]  # fmt: skip
+
+# Bodies that are not JSON: a deploy also takes the app's source as a tarball.
+RAW_BODIES = {("post", "/apps/{app}/deploys"): "application/x-tar"}
 
 _ERROR = {
     "description": "A twelve error",
@@ -93,8 +100,13 @@ def document() -> dict[str, Any]:
             "parameters": params,
             "responses": {"200": {"description": "OK"}, "4XX": _ERROR},
         }
+        content: dict[str, Any] = {}
         if body is not None:
-            operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+            content["application/json"] = {"schema": body}
+        if (method, path) in RAW_BODIES:
+            content[RAW_BODIES[method, path]] = {"schema": {"type": "string", "format": "binary"}}
+        if content:
+            operation["requestBody"] = {"content": content}
         paths.setdefault(path, {})[method] = operation
     return {
         "openapi": "3.1.0",

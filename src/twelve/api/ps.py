@@ -51,9 +51,11 @@ async def restart(request: Request) -> JSONResponse:
     app = request.path_params["app"]
     body = await json_body(request)
     process = body.get("process")
+    if process is not None and not isinstance(process, str):
+        raise UsageError("process must be a process type or name such as web or web.1")
     p.store.get_app(app)
     async with p.deployer.lock(app):
-        await p.supervisor.restart(app, process if isinstance(process, str) else None)
+        await p.supervisor.restart(app, process or None)
     p.event(app, "api", f"Restarted {process or 'all processes'}")
     return JSONResponse({"restarted": process or "all"})
 
@@ -115,6 +117,9 @@ async def patch_limits(request: Request) -> JSONResponse:
         raise UsageError("cpu must be a number of cores")
     if memory and memory < 16 << 20:
         raise UsageError("a memory limit under 16M would not let a process start")
+    if cpu and not 0.01 <= cpu <= 1024:
+        # cgroups refuse a quota under 1ms per period; a spawn with one would fail, not this call.
+        raise UsageError("cpu must be from 0.01 to 1024 cores")
     limits = Limits(memory or None, float(cpu) if cpu else None)
     await p.deployer.set_limits(app, kind, limits)
     return JSONResponse({"type": kind, **_limits_json(limits)})

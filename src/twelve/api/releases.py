@@ -12,6 +12,7 @@ from twelve.api.body import json_body
 from twelve.api.context import existing_app, platform
 from twelve.api.serialize import release_json
 from twelve.api.streaming import Emit, stream_operation
+from twelve.appspec.names import validate_git_ref, validate_git_url
 from twelve.deploy import Source
 from twelve.errors import UsageError
 
@@ -27,7 +28,8 @@ async def create_deploy(request: Request) -> Response:
         if not isinstance(url, str) or not url:
             raise UsageError("a deploy needs git_url or a tarball body")
         ref = body.get("ref")
-        source = Source(git_url=url, ref=ref if isinstance(ref, str) and ref else None)
+        ref = validate_git_ref(ref) if isinstance(ref, str) and ref else None
+        source = Source(git_url=validate_git_url(url), ref=ref)
     else:
         data = await request.body()
         if not data:

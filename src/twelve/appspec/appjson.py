@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from twelve.appspec.formation import MAX_QUANTITY
 from twelve.appspec.names import validate_config_key, validate_process_type
 from twelve.errors import SpecError, UsageError
 
@@ -45,6 +46,27 @@ def _fail(key: str, problem: str) -> SpecError:
     return SpecError(f"{FILENAME}: {key} {problem}", "see Heroku's app.json schema")
 
 
+def _text(key: str, value: str) -> str:
+    """``value`` if a process environment can hold it (no NUL, no lone surrogate)."""
+    if "\x00" in value or not _encodes(value):
+        raise _fail(key, "holds a character no environment variable can")
+    return value
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _number(key: str, value: Any, cast: type[float] | type[int]) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86400:
+        raise _fail(key, "must be a number from 0 to 86400")
+    return cast(value)
+
+
 def _env(raw: Any) -> tuple[EnvVar, ...]:
     if raw is None:
         return ()
@@ -57,7 +79,7 @@ def _env(raw: Any) -> tuple[EnvVar, ...]:
         except UsageError:
             raise _fail(f"env.{name}", "is not a valid variable name") from None
         if isinstance(spec, str):
-            result.append(EnvVar(name, value=spec))
+            result.append(EnvVar(name, value=_text(f"env.{name}", spec)))
             continue
         if not isinstance(spec, dict):
             raise _fail(f"env.{name}", "must be a string or an object")
@@ -73,7 +95,7 @@ def _env(raw: Any) -> tuple[EnvVar, ...]:
         result.append(
             EnvVar(
                 name,
-                value=None if value is None else str(value),
+                value=None if value is None else _text(f"env.{name}.value", str(value)),
                 generator=generator,
                 required=required,
                 description=str(spec.get("description", "")),
@@ -94,8 +116,10 @@ def _formation(raw: Any) -> dict[str, int]:
         except UsageError:
             raise _fail(f"formation.{kind}", "is not a valid process type") from None
         quantity = spec.get("quantity", 1) if isinstance(spec, dict) else None
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+        if not isinstance(quantity, int) or isinstance(quantity, bool):
             raise _fail(f"formation.{kind}.quantity", "must be a whole number")
+        if not 0 <= quantity <= MAX_QUANTITY:
+            raise _fail(f"formation.{kind}.quantity", f"must be from 0 to {MAX_QUANTITY}")
         result[kind] = quantity
     return result
 
@@ -136,9 +160,9 @@ def _healthchecks(raw: Any) -> dict[str, tuple[HealthCheck, ...]]:
             parsed.append(
                 HealthCheck(
                     path,
-                    float(check.get("initialDelay", 0)),
-                    float(check.get("timeout", 5)),
-                    int(check.get("attempts", 60)),
+                    _number(f"{where}.initialDelay", check.get("initialDelay", 0), float),
+                    _number(f"{where}.timeout", check.get("timeout", 5), float),
+                    int(_number(f"{where}.attempts", check.get("attempts", 60), int)),
                 )
             )
         result[kind] = tuple(parsed)
@@ -151,6 +175,8 @@ def parse_app_json(text: str) -> AppJson:
         raw = json.loads(text)
     except ValueError as exc:
         raise SpecError(f"{FILENAME} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{FILENAME} is nested too deeply to be an app.json") from None
     if not isinstance(raw, dict):
         raise SpecError(f"{FILENAME} must hold a JSON object")
     return AppJson(

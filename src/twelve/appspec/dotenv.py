@@ -71,6 +71,8 @@ def parse_dotenv(text: str, filename: str = ".env") -> dict[str, str]:
             value = _unescape_double(raw) if quote == '"' else raw
         else:
             value = re.split(r"\s+#", rest, maxsplit=1)[0].strip()
+        if "\x00" in value:  # no process environment can hold one
+            raise SpecError(f"{filename}:{number}: {key} holds a NUL character")
         result[key] = value
     return result
 
@@ -103,6 +105,7 @@ def format_dotenv(config: dict[str, str]) -> str:
                 value.replace("\\", "\\\\")
                 .replace('"', '\\"')
                 .replace("\n", "\\n")
+                .replace("\r", "\\r")
                 .replace("$", "\\$")
             )
             lines.append(f'{key}="{escaped}"')

@@ -1,4 +1,8 @@
-"""Validation of names that become paths, hostnames and process labels."""
+"""Validation of names that become paths, hostnames and process labels.
+
+Every pattern is applied with ``fullmatch``: ``re.match`` lets ``$`` match before a trailing
+newline, which would admit ``"web\n"``.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 def validate_app_name(name: str) -> str:
     """Return ``name`` if it is a valid app name, else raise a UsageError saying the rule."""
-    if not _APP.match(name) or name.endswith("-") or "--" in name:
+    if not _APP.fullmatch(name) or name.endswith("-") or "--" in name:
         raise UsageError(
             f"invalid app name {name!r}",
             "use 1-30 lowercase letters, digits and single dashes, starting with a letter",
@@ -27,7 +31,7 @@ def validate_app_name(name: str) -> str:
 
 def validate_process_type(name: str) -> str:
     """Return ``name`` if it is a valid Procfile process type."""
-    if not _PROCESS_TYPE.match(name):
+    if not _PROCESS_TYPE.fullmatch(name):
         raise UsageError(
             f"invalid process type {name!r}",
             "use letters, digits, underscores and dashes",
@@ -37,7 +41,7 @@ def validate_process_type(name: str) -> str:
 
 def validate_config_key(key: str) -> str:
     """Return ``key`` if it can be an environment variable name."""
-    if not _CONFIG_KEY.match(key):
+    if not _CONFIG_KEY.fullmatch(key):
         raise UsageError(
             f"invalid config key {key!r}",
             "use letters, digits and underscores, not starting with a digit",
@@ -49,6 +53,31 @@ def validate_domain(name: str) -> str:
     """Return ``name`` lowercased if it is a valid hostname (no port, no wildcard)."""
     host = name.strip().lower().rstrip(".")
     labels = host.split(".")
-    if len(host) > 253 or len(labels) < 2 or not all(_DOMAIN_LABEL.match(p) for p in labels):
+    if len(host) > 253 or len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(p) for p in labels):
         raise UsageError(f"invalid domain {name!r}", "use a hostname such as www.example.com")
     return host
+
+
+# Transports a deploy may fetch from. Local paths and file:// are refused: they would reach the
+# server's own files, other apps' repositories among them.
+_GIT_SCHEMES = ("https://", "http://", "ssh://", "git://")
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
+_GIT_REF = re.compile(r"^[A-Za-z0-9._/^~@{}+-]{1,255}$")
+
+
+def validate_git_url(url: str) -> str:
+    """Return ``url`` if a deploy may fetch it: a remote git URL, never an option or local path."""
+    remote = url.lower().startswith(_GIT_SCHEMES) or bool(_SCP_LIKE.fullmatch(url))
+    if not remote or url.startswith("-") or any(c.isspace() or ord(c) < 32 for c in url):
+        raise UsageError(
+            "the git URL must be a remote https://, ssh://, git:// or user@host:path URL",
+            "deploy a directory on this machine with 'twelve deploy PATH', which uploads it",
+        )
+    return url
+
+
+def validate_git_ref(ref: str) -> str:
+    """Return ``ref`` if it can name a branch, tag or commit (never an option)."""
+    if not _GIT_REF.fullmatch(ref) or ref.startswith("-") or ".." in ref:
+        raise UsageError(f"invalid git ref {ref[:60]!r}", "give a branch, tag or commit id")
+    return ref

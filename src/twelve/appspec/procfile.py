@@ -39,6 +39,8 @@ def parse_procfile(text: str, filename: str = "Procfile") -> Procfile:
         if not line or line.startswith("#"):
             continue
         match = _LINE.match(line)
+        if "\x00" in line:  # no command line can hold one
+            raise SpecError(f"{filename}:{number}: holds a NUL character")
         if not match:
             raise SpecError(
                 f"{filename}:{number}: expected 'type: command', got {raw.strip()[:60]!r}",

@@ -105,6 +105,7 @@ class Store:
                 ("config", ("app", "key"), "value"),
                 ("releases", ("app", "version"), "config"),
                 ("addons", ("name",), "url"),
+                ("drains", ("rowid",), "url"),
             ):
                 rows = db.execute(f"SELECT {', '.join(key_cols)}, {col} FROM {table}").fetchall()  # noqa: S608
                 for row in rows:
@@ -323,20 +324,24 @@ class Store:
             )
         return [(r["hostname"], r["app"]) for r in rows.fetchall()]
 
+    # Drain URLs may hold a token, so they are encrypted like config: matched after decrypting.
     def add_drain(self, app: str, url: str) -> None:
-        try:
-            self._db.execute("INSERT INTO drains VALUES (?, ?, ?)", (app, url, time.time()))
-        except sqlite3.IntegrityError:
-            raise Conflict(f"{app} already drains to that URL") from None
+        if url in self.list_drains(app):
+            raise Conflict(f"{app} already drains to that URL")
+        self._db.execute(
+            "INSERT INTO drains VALUES (?, ?, ?)", (app, self.cipher.encrypt(url), time.time())
+        )
 
     def remove_drain(self, app: str, url: str) -> None:
-        cur = self._db.execute("DELETE FROM drains WHERE app = ? AND url = ?", (app, url))
-        if cur.rowcount == 0:
+        rows = self._db.execute("SELECT rowid, url FROM drains WHERE app = ?", (app,)).fetchall()
+        found = [r["rowid"] for r in rows if self.cipher.decrypt(r["url"]) == url]
+        if not found:
             raise NotFound(f"{app} has no such drain", "see 'twelve drains'")
+        self._db.execute("DELETE FROM drains WHERE rowid = ?", (found[0],))
 
     def list_drains(self, app: str) -> list[str]:
         rows = self._db.execute("SELECT url FROM drains WHERE app = ? ORDER BY created_at", (app,))
-        return [r["url"] for r in rows.fetchall()]
+        return [self.cipher.decrypt(r["url"]) for r in rows.fetchall()]
 
 
 def _build(row: sqlite3.Row) -> Build:

@@ -37,6 +37,7 @@ class Cipher:
         self.rotating = bool(current and previous)
         keys = [Fernet(_fernet_key(k)) for k in (current, previous) if k]
         self._fernet = MultiFernet(keys) if keys else None
+        self._current = keys[0] if keys else None
 
     @classmethod
     def plaintext(cls) -> Cipher:
@@ -80,6 +81,12 @@ class Cipher:
             return stored
         if not stored.startswith(PREFIX):
             return self.encrypt(stored)
-        if not self.rotating:
-            return stored  # already under the current key
-        return PREFIX + self._fernet.rotate(stored[len(PREFIX) :].encode()).decode()
+        if self._current is not None:
+            try:
+                self._current.decrypt(stored[len(PREFIX) :].encode())
+            except InvalidToken:
+                pass
+            else:
+                return stored  # already under the current key
+        # Under the previous key, or a wrong key: the latter is a clear error at start.
+        return self.encrypt(self.decrypt(stored))
