@@ -21,6 +21,7 @@ from twelve.build.detect import read_app_json
 from twelve.build.runner import build_slug
 from twelve.build.source import extract_tarball, fetch_git
 from twelve.errors import Conflict, ReleasePhaseError, TwelveError, UsageError
+from twelve.logs.drain_url import redact
 from twelve.settings import Settings
 from twelve.store import Build, Release, Store
 from twelve.store.limits import LimitStore
@@ -45,7 +46,8 @@ class Source:
 
     def describe(self) -> str:
         if self.git_url:
-            return f"{self.git_url}@{self.ref}" if self.ref else self.git_url
+            url = redact(self.git_url)  # credentials in a URL stay out of logs and releases
+            return f"{url}@{self.ref}" if self.ref else url
         return "upload"
 
 

@@ -1,6 +1,6 @@
 """What a release runs and how releases are described: pure rules of the deployer."""
 
-from twelve.deploy import config_description, process_specs
+from twelve.deploy import Source, config_description, process_specs
 from twelve.routes import route_table
 from twelve.store import Release
 from twelve.supervisor.manager import Backend
@@ -49,3 +49,10 @@ def test_route_table_lists_backends_and_custom_domains() -> None:
         "backends": [{"dyno": "web.1", "host": "127.0.0.1", "port": 5001}],
     }
     assert table["apps"]["other"]["backends"] == []
+
+
+def test_a_git_sources_credentials_never_reach_its_description() -> None:
+    described = Source(
+        git_url="https://deploy:s3cret-token@git.example.com/a/b.git", ref="main"
+    ).describe()
+    assert "s3cret-token" not in described and described.endswith("git.example.com/a/b.git@main")
