@@ -6,6 +6,17 @@ import signal
 # router with the default action. The master takes pending signals once it is ready.
 signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGHUP, signal.SIGTERM, signal.SIGINT))
 
-from twelve.router.server import main  # noqa: E402 (after the signal mask on purpose)
+from twelve.errors import TwelveError  # noqa: E402 (after the signal mask on purpose)
+from twelve.router import native  # noqa: E402
+from twelve.settings import Settings  # noqa: E402
 
-raise SystemExit(main())
+try:
+    wanted = Settings.from_environ().router_compiled
+except TwelveError:
+    wanted = False  # main() reports the bad setting
+# The compiled build must be chosen before the proxy's modules are first imported.
+compiled = wanted and native.activate()
+
+from twelve.router.server import main  # noqa: E402
+
+raise SystemExit(main(compiled=compiled))

@@ -20,7 +20,6 @@ import os
 import select
 import stat
 import time
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from twelve.router.codes import RouterError
@@ -30,29 +29,43 @@ FLUSH_DELAY = 0.02
 _PIPE_BUF = getattr(select, "PIPE_BUF", 4096)
 
 
+_LINE = (
+    b'{"app": %b, "line": "%b method=%b path=\\"%b\\" host=%b request_id=%b fwd=\\"%b\\" '
+    b'dyno=%b connect=%dms service=%dms status=%d bytes=%d"}\n'
+)
+_INFO = b"at=info"
+
+
 def access_line(
-    app: str | None,
-    *,
-    method: str,
-    path: str,
-    host: str,
-    request_id: str,
-    fwd: str,
-    dyno: str,
+    app_json: bytes,
+    method: bytes,
+    path: bytes,
+    host: bytes,
+    request_id: bytes,
+    fwd: bytes,
+    dyno: bytes,
     connect_ms: int,
     service_ms: int,
     status: int,
     nbytes: int,
     error: RouterError | None = None,
 ) -> bytes:
-    """One access line as JSON, ending in a newline. Fields must already be log-safe."""
-    at = "at=info" if error is None else f'at=error code={error.code} desc="{error.desc}"'
-    line = (
-        f'{at} method={method} path="{path}" host={host} request_id={request_id} fwd="{fwd}" '
-        f"dyno={dyno} connect={connect_ms}ms service={service_ms}ms status={status} bytes={nbytes}"
-    )
-    app_json = "null" if app is None else encode_basestring_ascii(app)
-    return f'{{"app": {app_json}, "line": {encode_basestring_ascii(line)}}}\n'.encode()
+    """One access line as JSON, ending in a newline.
+
+    ``app_json`` is the app's name as a JSON value (``b'"hello"'`` or ``b"null"``); the other byte
+    fields must be log-safe (``messages.log_safe``), which also makes them JSON-safe, so the line
+    is one formatting step on the per-request path.
+    """
+    at = _INFO if error is None else error_at(error)
+    return _LINE % (
+        app_json, at, method, path, host, request_id, fwd, dyno, connect_ms, service_ms, status,
+        nbytes,
+    )  # fmt: skip
+
+
+def error_at(error: RouterError) -> bytes:
+    """The ``at=error code=... desc="..."`` start of an error line, escaped for JSON."""
+    return f'at=error code={error.code} desc=\\"{error.desc}\\"'.encode()
 
 
 def event_line(event: str, **fields: Any) -> bytes:

@@ -30,12 +30,13 @@ class RouterError:
     status: int
     desc: str
 
-    def response(self, request_id: str, close: bool) -> bytes:
+    def response(self, request_id: bytes, close: bool) -> bytes:
         """The full HTTP/1.1 response the client gets: a small plain-text page naming the code."""
+        rid = request_id.decode("ascii")
         body = (
             f"{self.status} {_REASONS.get(self.status, 'Error')}\n"
             f"{self.code}: {self.desc}\n"
-            f"request id: {request_id}\n"
+            f"request id: {rid}\n"
             "See the router error codes in twelve's documentation.\n"
         ).encode()
         head = (
@@ -43,7 +44,7 @@ class RouterError:
             "Content-Type: text/plain; charset=utf-8\r\n"
             f"Content-Length: {len(body)}\r\n"
             f"X-Twelve-Error: {self.code}\r\n"
-            f"X-Request-Id: {request_id}\r\n"
+            f"X-Request-Id: {rid}\r\n"
             "Cache-Control: no-store\r\n"
             "Via: 1.1 twelve\r\n"
             f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n"

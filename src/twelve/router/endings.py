@@ -27,9 +27,9 @@ def refuse(conn: ClientConnection, error: RouterError) -> None:
     if active is not None and active is not target and not active.done:
         active.client_gone()  # an earlier response cannot be followed in order: give it up
     if target is None or target.done:
-        host = conn.host.decode("latin-1") if conn.host else ""
+        host = conn.host or b""
         method = conn.parser.get_method() if conn.url else b"-"
-        route = conn.worker.table.lookup(host) if host else None
+        route = conn.worker.table.lookup(host.decode("latin-1")) if host else None
         request_id = conn.worker.ids.next()
         url = conn.url or b"-"
         target = Exchange(

@@ -79,9 +79,9 @@ class Exchange:
         head: bytes,
         method: bytes,
         path: bytes,
-        host: str,
-        request_id: str,
-        fwd: str,
+        host: bytes,
+        request_id: bytes,
+        fwd: bytes,
         keep_alive: bool,
         http10: bool,
         has_body: bool,
@@ -137,15 +137,18 @@ class Exchange:
                 self.fail(self.error or codes.UNKNOWN_HOST)
             return
         worker = self.client.worker
-        turn = worker.turns.get(route.app, 0)
-        worker.turns[route.app] = turn + 1
-        order = route.rotation(turn)
+        turns = worker.turns
+        app = route.app
+        turn = turns.get(app, 0)
+        turns[app] = turn + 1
+        backends = route.backends
+        backend = backends[turn % len(backends)]
         if not self.upgrade:  # an upgraded connection is consumed, so it never comes from the pool
-            conn = worker.pool.take(order[0].address)
+            conn = worker.pool.take(backend.address)
             if conn is not None:
-                self.attach(conn, order[0], reused=True)
+                self.attach(conn, backend, reused=True)
                 return
-        worker.spawn(self.connect(order))
+        worker.spawn(self.connect(route.rotation(turn)))
 
     async def connect(self, order: tuple[Backend, ...]) -> None:
         """Connect to the first backend that accepts; a request never sent is safe to retry."""
@@ -173,7 +176,7 @@ class Exchange:
         self.upstream = conn
         self.backend = backend
         self.reused = reused
-        conn.exchange = self
+        self.client.worker.pool.claim(conn, self)
         if self.pending:
             conn.transport.write(b"".join((self.head, *self.pending)))
             self.pending = None
@@ -279,7 +282,7 @@ class Exchange:
             return
         client = self.client
         self.upstream = None
-        conn.exchange = None
+        conn.detach()
         conn.tunnel = client.transport
         client.tunnel = conn.transport
         if rest:
@@ -353,24 +356,25 @@ class Exchange:
 
     def finish(self, error: RouterError | None) -> None:
         self.done = True
-        worker = self.client.worker
-        now = worker.now()
-        service_ms = int((now - (self.t_sent or self.started)) * 1000)
+        client = self.client
+        worker = client.worker
+        service_ms = int((worker.now() - (self.t_sent or self.started)) * 1000)
         backend = self.backend
+        route = self.route
         worker.log.write(
             access_line(
-                self.route.app if self.route is not None else None,
-                method=self.method.decode("latin-1"),
-                path=log_safe(self.path.decode("latin-1")),
-                host=self.host,
-                request_id=self.request_id,
-                fwd=self.fwd,
-                dyno=backend.dyno if backend is not None else "",
-                connect_ms=self.connect_ms,
-                service_ms=service_ms,
-                status=self.status,
-                nbytes=self.nbytes,
-                error=error,
+                route.app_json if route is not None else b"null",
+                self.method,
+                log_safe(self.path),
+                self.host,
+                self.request_id,
+                self.fwd,
+                backend.dyno_log if backend is not None else b"",
+                self.connect_ms,
+                service_ms,
+                self.status,
+                self.nbytes,
+                error,
             )
         )
-        self.client.exchange_done(self)
+        client.exchange_done(self)

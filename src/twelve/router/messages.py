@@ -1,7 +1,7 @@
 """HTTP/1.1 message pieces the proxy builds: header kinds, forwarded headers, request ids. Pure.
 
 Everything here works on ``bytes`` as the parser hands them over, so the hot path never decodes a
-header it only copies.
+header it only copies, and log fields stay ``bytes`` until the access line is written.
 """
 
 from __future__ import annotations
@@ -62,8 +62,10 @@ _CONNECTION_OPTIONS = frozenset({"close", "keep-alive", "upgrade", ""})
 
 # Heroku accepts request ids of 20 to 200 of these characters; a shorter one is still useful to the
 # app that sent it, so any length from 1 is kept.
-_SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9+/=_.:@-]{1,200}$")
-_UNSAFE_LOG_CHARS = re.compile(r"[^\x21\x23-\x5b\x5d-\x7e]")
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9+/=_.:@-]{1,200}")
+# Printable ASCII but the quote and the backslash: such a value can stand inside a quoted log field
+# and inside a JSON string as it is.
+_UNSAFE_LOG_CHARS = re.compile(rb"[^\x21\x23-\x5b\x5d-\x7e]")
 _MAX_LOGGED = 2048
 
 
@@ -86,9 +88,9 @@ def drop_headers(parts: list[bytes], names: set[bytes]) -> list[bytes]:
     return kept
 
 
-def sane_request_id(value: bytes) -> str | None:
+def sane_request_id(value: bytes) -> bytes | None:
     """The client's ``X-Request-Id`` when it is safe to pass on and log, else None."""
-    return value.decode("ascii") if _SANE_REQUEST_ID.match(value) else None
+    return value if _SANE_REQUEST_ID.fullmatch(value) else None
 
 
 class RequestIds:
@@ -99,21 +101,28 @@ class RequestIds:
     def __init__(self) -> None:
         raw = os.urandom(10).hex()
         # 8-4-4-4 of a version 4 UUID, then a counter as the last 12 hex digits.
-        self._prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
+        self._prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-".encode()
         self._count = int.from_bytes(os.urandom(4), "big")
 
-    def next(self) -> str:
-        self._count = (self._count + 1) & 0xFFFFFFFFFFFF
-        return f"{self._prefix}{self._count:012x}"
+    def next(self) -> bytes:
+        self._count = count = (self._count + 1) & 0xFFFFFFFFFFFF
+        return b"%b%012x" % (self._prefix, count)
 
 
-def log_safe(value: str) -> str:
-    """A value made safe inside a ``key="value"`` log field: bounded, no quotes or controls."""
+def log_safe(value: bytes) -> bytes:
+    """A value made safe inside a ``key="value"`` log field: bounded, printable ASCII, no quotes.
+
+    Bytes outside that set are percent-encoded, so the result also needs no escaping in JSON.
+    """
     if len(value) > _MAX_LOGGED:
-        value = value[:_MAX_LOGGED] + "..."
+        value = value[:_MAX_LOGGED] + b"..."
     if _UNSAFE_LOG_CHARS.search(value) is None:
         return value
-    return _UNSAFE_LOG_CHARS.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), value)
+    return _UNSAFE_LOG_CHARS.sub(_percent, value)
+
+
+def _percent(found: re.Match[bytes]) -> bytes:
+    return b"%%%02X" % found.group()[0]
 
 
 def forwarded_block(xff: bytes, proto: bytes, port: bytes) -> bytes:
@@ -129,11 +138,11 @@ def forwarded_block(xff: bytes, proto: bytes, port: bytes) -> bytes:
     )
 
 
-def request_headers(host: bytes, request_id: str, start_ms: int) -> bytes:
+def request_headers(host: bytes, request_id: bytes, start_ms: int) -> bytes:
     """The added headers that change with each request."""
     return b"X-Forwarded-Host: %b\r\nX-Request-Id: %b\r\nX-Request-Start: %d\r\n" % (
         host,
-        request_id.encode("ascii"),
+        request_id,
         start_ms,
     )
 

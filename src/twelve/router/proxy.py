@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from time import time as wall_clock
 from typing import TYPE_CHECKING
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
@@ -75,12 +76,12 @@ class ClientConnection(asyncio.Protocol):
         self.peer = b""
         self.port = b""
         self.fwd_block = b""
-        self.fwd_log = ""
+        self.fwd_log = b""
         # The last Host seen and what it resolved to, for keep-alive requests to the same app.
         self.cached_host: bytes | None = None
         self.cached_table: object = None
         self.cached_route: Route | None = None
-        self.cached_host_log = ""
+        self.cached_host_log = b""
         self.upstream_paused: asyncio.Transport | None = None
         self._reset_message()
 
@@ -106,7 +107,7 @@ class ClientConnection(asyncio.Protocol):
         self.port = str(sock[1]).encode() if isinstance(sock, tuple) else b""
         # What every request on this connection shares, computed once per connection.
         self.fwd_block = forwarded_block(self.peer, self.worker.proto, self.port)
-        self.fwd_log = log_safe(self.peer.decode("latin-1"))
+        self.fwd_log = log_safe(self.peer)
         self.worker.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
@@ -135,7 +136,8 @@ class ClientConnection(asyncio.Protocol):
                 self.partial += len(data)
                 if self.partial > 2 * self.worker.max_header_bytes + 65536:
                     self.refuse(codes.HEADERS_TOO_LARGE)
-        self.flush()
+        if self.wbuf:
+            self.flush()
 
     def eof_received(self) -> bool | None:
         # A client may half-close after its last request: answer what it sent, then close.
@@ -236,7 +238,7 @@ class ClientConnection(asyncio.Protocol):
             text = host.decode("latin-1")
             self.cached_host, self.cached_table = host, worker.table
             self.cached_route = worker.table.lookup(text)
-            self.cached_host_log = log_safe(text)
+            self.cached_host_log = log_safe(host)
         route = self.cached_route
         length = int(self.content_length) if self.content_length is not None else 0
         if length > worker.max_body_bytes:
@@ -253,7 +255,7 @@ class ClientConnection(asyncio.Protocol):
         else:
             xff = self.xff + b", " + self.peer
             fwd_block = forwarded_block(xff, worker.proto, self.port)
-            fwd_log = log_safe(xff.decode("latin-1"))
+            fwd_log = log_safe(xff)
         tail = CRLF
         if self.transfer_encoding:
             tail = b"Transfer-Encoding: chunked\r\n\r\n"
@@ -267,7 +269,7 @@ class ClientConnection(asyncio.Protocol):
                 b" HTTP/1.1\r\n",
                 *parts,
                 fwd_block,
-                request_headers(host, request_id, worker.wall_ms()),
+                request_headers(host, request_id, int(wall_clock() * 1000)),
                 tail,
             )
         )
@@ -340,7 +342,8 @@ class ClientConnection(asyncio.Protocol):
         if ex is not self.active:
             return
         self.active = None
-        self.resume_reading(1)
+        if self.paused:
+            self.resume_reading(1)
         if self.tunnel is not None or self.lingering:
             return
         if (

@@ -36,6 +36,10 @@ from twelve.router.worker import HANDLED_SIGNALS, SHUTDOWN_GRACE, Worker
 from twelve.settings import Bind, Settings
 
 READY_TIMEOUT = 10.0
+INTERPRETED = (
+    "the router runs interpreted: no compiled build matches its sources "
+    "(python -m twelve.router.native makes one)"
+)
 RESPAWN_DELAY = 1.0
 
 
@@ -189,7 +193,7 @@ def _wait_readable(fd: int, deadline: float) -> bool:
     return left > 0 and bool(select.select([fd], [], [], left)[0])
 
 
-def _say(event: str, message: str = "", **fields: str) -> None:
+def _say(event: str, message: str = "", **fields: str | bool) -> None:
     """Write one event line straight to stdout (outside a worker's buffered writer)."""
     line = event_line(event, message=message, **fields) if message else event_line(event, **fields)
     deadline = time.monotonic() + 2.0
@@ -203,8 +207,12 @@ def _say(event: str, message: str = "", **fields: str) -> None:
             time.sleep(0.01)
 
 
-def main(environ: dict[str, str] | None = None) -> int:
-    """Run the router until SIGTERM; return the exit status."""
+def main(environ: dict[str, str] | None = None, *, compiled: bool = False) -> int:
+    """Run the router until SIGTERM; return the exit status.
+
+    ``compiled`` says whether ``native.activate()`` put the compiled build in use; it is announced
+    with the address, and a router that wanted it but runs interpreted says so in a warning.
+    """
     block_signals()
     try:
         settings = Settings.from_environ(environ)
@@ -216,6 +224,8 @@ def main(environ: dict[str, str] | None = None) -> int:
     except OSError as exc:
         _say("error", f"cannot bind {settings.router_bind}: {exc.strerror or exc}")
         return 1
+    if settings.router_compiled and not compiled:
+        _say("warning", INTERPRETED)
     host, port = holder.getsockname()[:2]
     bind = Bind(settings.router_bind.host, port)
     address = str(Bind(host, port))
@@ -235,7 +245,7 @@ def main(environ: dict[str, str] | None = None) -> int:
 
             def announce(log: LineWriter) -> None:
                 for event, where in events:
-                    log.write(event_line(event, address=where))
+                    log.write(event_line(event, address=where, compiled=compiled))
                 log.flush()
 
             _run_worker(settings, bind, announce, tls)
@@ -246,7 +256,7 @@ def main(environ: dict[str, str] | None = None) -> int:
             master.stop()
             return 1
         for event, where in events:
-            _say(event, address=where)
+            _say(event, address=where, compiled=compiled)
         return master.run()
     finally:
         holder.close()

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-_APP = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_DYNO = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+_APP = re.compile(r"[a-z][a-z0-9-]{0,29}")
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_DYNO = re.compile(r"[A-Za-z0-9_.-]{1,80}")
 
 
 class TableError(ValueError):
@@ -33,10 +33,13 @@ class Backend:
     dyno: str
     host: str
     port: int
+    # Derived once, read on every request: the pool's key and the access line's dyno field.
+    address: tuple[str, int] = field(init=False, repr=False, compare=False)
+    dyno_log: bytes = field(init=False, repr=False, compare=False)
 
-    @property
-    def address(self) -> tuple[str, int]:
-        return (self.host, self.port)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", (self.host, self.port))
+        object.__setattr__(self, "dyno_log", self.dyno.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,11 @@ class Route:
     backends: tuple[Backend, ...]
     domains: tuple[str, ...] = ()
     tls: TlsFiles | None = None
+    # The app's name as the access line's JSON value (app names need no escaping).
+    app_json: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "app_json", b'"%b"' % self.app.encode())
 
     def rotation(self, turn: int) -> tuple[Backend, ...]:
         """The backends to try for request number ``turn``: round robin, then the others in order.
@@ -120,7 +128,7 @@ def _domain(value: object) -> str | None:
         return None
     host = value.strip().lower().rstrip(".")
     labels = host.split(".")
-    if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(p) for p in labels):
+    if len(host) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(p) for p in labels):
         return None
     return host
 
@@ -159,7 +167,7 @@ def _backend(app: str, raw: object, warnings: list[str]) -> Backend | None:
         warnings.append(f"app {app}: a backend is not an object; skipped")
         return None
     dyno, host, port = raw.get("dyno"), raw.get("host"), raw.get("port")
-    if not isinstance(dyno, str) or not _DYNO.match(dyno):
+    if not isinstance(dyno, str) or not _DYNO.fullmatch(dyno):
         warnings.append(f"app {app}: backend has no valid dyno name; skipped")
         return None
     if not isinstance(host, str) or not host or any(c in host for c in " /\r\n"):
@@ -191,7 +199,7 @@ def table_from_json(data: object, domain: str) -> tuple[RouteTable, list[str]]:
     routes: dict[str, Route] = {}
     for name in sorted(apps):
         entry = apps[name]
-        if not isinstance(name, str) or not _APP.match(name):
+        if not isinstance(name, str) or not _APP.fullmatch(name):
             warnings.append(f"app {name!r}: not a valid app name; skipped")
             continue
         if not isinstance(entry, dict):

@@ -56,10 +56,10 @@ class UpstreamConnection(asyncio.Protocol):
     """One keep-alive connection to a backend; serves one exchange at a time."""
 
     __slots__ = (
-        "_exchange",
         "address",
         "chunked",
         "closed",
+        "exchange",
         "framer",
         "full",
         "has_length",
@@ -84,7 +84,9 @@ class UpstreamConnection(asyncio.Protocol):
         self.framer = _Framer()
         self.full = False  # this response goes through the header-by-header parser
         self.raw: list[bytes] = []
-        self._exchange: Exchange | None = None
+        # The request this connection serves now; while set, the backend has one in flight (the
+        # pool counts it: see ``Pool.claim``).
+        self.exchange: Exchange | None = None
         self.tunnel: asyncio.Transport | None = None
         self.closed = False
         self.reading_paused = False
@@ -174,7 +176,7 @@ class UpstreamConnection(asyncio.Protocol):
         if ex is None:
             self.pool.forget(self)
             return
-        self.exchange = None
+        self.detach()
         ex.upstream_lost(self)
         ex.client.flush()
 
@@ -238,22 +240,17 @@ class UpstreamConnection(asyncio.Protocol):
             ex.response_complete(self.parser.should_keep_alive())
         self._reset_response()
 
-    @property
-    def exchange(self) -> Exchange | None:
-        """The request this connection serves now; while set, the backend has one in flight."""
-        return self._exchange
-
-    @exchange.setter
-    def exchange(self, value: Exchange | None) -> None:
-        if (value is None) != (self._exchange is None):
-            self.pool.busy_changed(self.address, -1 if value is None else 1)
-        self._exchange = value
-
     # used by the pool and exchanges
+
+    def detach(self) -> None:
+        """The exchange is over for this connection: the backend has one request less in flight."""
+        if self.exchange is not None:
+            self.exchange = None
+            self.pool.unclaim(self.address)
 
     def release(self) -> None:
         """Detach from the exchange, and wait in the pool or close."""
-        self.exchange = None
+        self.detach()
         if self.reading_paused:
             self.reading_paused = False
             self.transport.resume_reading()
@@ -261,7 +258,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def discard(self) -> None:
         """Detach and close: the connection's state is unknown."""
-        self.exchange = None
+        self.detach()
         self.closed = True
         self.transport.close()
 
@@ -278,12 +275,21 @@ class Pool:
         self.busy: dict[tuple[str, int], int] = {}
         self.on_retired_idle: Callable[[], None] = lambda: None
 
-    def busy_changed(self, address: tuple[str, int], delta: int) -> None:
-        count = self.busy.get(address, 0) + delta
-        if count > 0:
-            self.busy[address] = count
+    def claim(self, conn: UpstreamConnection, exchange: Exchange) -> None:
+        """``conn`` now carries ``exchange``: one more request in flight on its backend."""
+        conn.exchange = exchange
+        busy = self.busy
+        address = conn.address
+        busy[address] = busy.get(address, 0) + 1
+
+    def unclaim(self, address: tuple[str, int]) -> None:
+        """A request on ``address`` ended (called by ``UpstreamConnection.detach``)."""
+        busy = self.busy
+        count = busy[address] - 1
+        if count:
+            busy[address] = count
             return
-        self.busy.pop(address, None)
+        del busy[address]
         if address not in self.live:
             self.on_retired_idle()  # the last request on a retired backend ended
 

@@ -13,7 +13,6 @@ import gc
 import os
 import signal
 import socket
-import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -80,10 +79,6 @@ class Worker:
         view = object.__new__(_SecureWorker)
         view.__dict__ = self.__dict__
         return view
-
-    @staticmethod
-    def wall_ms() -> int:
-        return int(time.time() * 1000)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` as a task the worker keeps a reference to until it ends."""

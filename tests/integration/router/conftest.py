@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from twelve.router import native
+
 TIMEOUT = 10.0
 
 
@@ -184,6 +186,7 @@ class Router:
             self.close()
             raise
         self.address = event["address"]
+        self.compiled = bool(event.get("compiled"))
         self.host, _, port = self.address.rpartition(":")
         self.port = int(port)
 
@@ -298,9 +301,20 @@ def backends() -> Iterator[Callable[[str], Backend]]:
         backend.close()
 
 
-@pytest.fixture
-def router(tmp_path: Path, backends: Any) -> Iterator[Callable[..., Router]]:
-    """Start the router with a route table; settings come as TWELVE_* keyword overrides."""
+@pytest.fixture(params=["compiled", "interpreted"])
+def router(
+    request: pytest.FixtureRequest, tmp_path: Path, backends: Any
+) -> Iterator[Callable[..., Router]]:
+    """Start the router with a route table; settings come as TWELVE_* keyword overrides.
+
+    Every router test runs twice: on the compiled build ``scripts/bootstrap`` makes, and on the
+    same modules interpreted, so both behave alike.
+    """
+    compiled = request.param == "compiled"
+    if compiled and not native.built():
+        if os.environ.get("CI") == "true":
+            pytest.fail("no compiled router build: scripts/bootstrap should have made one")
+        pytest.skip("no compiled router build (python -m twelve.router.native makes one)")
     started: list[Router] = []
 
     def start(apps: dict[str, Any] | None, **settings: str) -> Router:
@@ -313,10 +327,12 @@ def router(tmp_path: Path, backends: Any) -> Iterator[Callable[..., Router]]:
             "TWELVE_ROUTER_BIND": "127.0.0.1:0",
             "TWELVE_ROUTER_WORKERS": "1",
             "TWELVE_DOMAIN": "localhost",
+            "TWELVE_ROUTER_COMPILED": "1" if compiled else "0",
             **{f"TWELVE_{k.upper()}": v for k, v in settings.items()},
         }
         instance = Router(home, env)
         started.append(instance)
+        assert instance.compiled == compiled
         return instance
 
     yield start

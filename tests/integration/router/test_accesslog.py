@@ -10,13 +10,13 @@ from twelve.router.accesslog import MAX_BUFFERED, LineWriter, access_line
 
 def _line(n: int) -> bytes:
     return access_line(
-        "hello",
-        method="GET",
-        path=f"/{n}",
-        host="hello.localhost",
-        request_id=str(n),
-        fwd="127.0.0.1",
-        dyno="web.1",
+        b'"hello"',
+        method=b"GET",
+        path=b"/%d" % n,
+        host=b"hello.localhost",
+        request_id=b"%d" % n,
+        fwd=b"127.0.0.1",
+        dyno=b"web.1",
         connect_ms=0,
         service_ms=1,
         status=200,

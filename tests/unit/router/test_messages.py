@@ -21,8 +21,8 @@ from twelve.router.messages import (
 
 
 def test_a_sane_client_request_id_is_kept_and_an_unsafe_one_is_not():
-    assert sane_request_id(b"abc-123_x.y:z") == "abc-123_x.y:z"
-    for bad in (b"", b"has space", b'quote"', b"x" * 201, b"semi;colon", b"\xff"):
+    assert sane_request_id(b"abc-123_x.y:z") == b"abc-123_x.y:z"
+    for bad in (b"", b"has space", b'quote"', b"x" * 201, b"semi;colon", b"\xff", b"ok\n"):
         assert sane_request_id(bad) is None
 
 
@@ -32,13 +32,13 @@ def test_generated_request_ids_look_like_uuids_and_never_repeat():
     assert len(made) == 1000
     for value in list(made)[:10]:
         assert re.fullmatch(
-            r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}", value
+            rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}", value
         )
 
 
 def test_forwarded_headers_name_the_client_and_the_request():
     block = forwarded_block(b"203.0.113.7, 127.0.0.1", b"http", b"8080")
-    per_request = request_headers(b"hello.localhost:8080", "rid-1", 1700000000123)
+    per_request = request_headers(b"hello.localhost:8080", b"rid-1", 1700000000123)
     assert block == (
         b"X-Forwarded-For: 203.0.113.7, 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
         b"X-Forwarded-Port: 8080\r\nVia: 1.1 twelve\r\n"
@@ -71,21 +71,22 @@ def test_headers_named_in_connection_are_dropped():
 
 
 def test_log_fields_cannot_break_the_line_format():
-    assert log_safe("/plain/path?x=1") == "/plain/path?x=1"
-    assert log_safe('/a"b\\c d') == "/a%22b%5Cc%20d"
-    assert log_safe("/é") == "/%C3%A9"
-    assert len(log_safe("/" + "x" * 5000)) < 2100
+    assert log_safe(b"/plain/path?x=1") == b"/plain/path?x=1"
+    assert log_safe(b'/a"b\\c d') == b"/a%22b%5Cc%20d"
+    assert log_safe("/é".encode()) == b"/%C3%A9"
+    assert log_safe(b"/\x00\r\n\xff") == b"/%00%0D%0A%FF"
+    assert len(log_safe(b"/" + b"x" * 5000)) < 2100
 
 
 def test_an_access_line_is_herokus_router_format_in_json():
     line = access_line(
-        "hello",
-        method="GET",
-        path="/",
-        host="hello.localhost",
-        request_id="rid",
-        fwd="127.0.0.1",
-        dyno="web.1",
+        b'"hello"',
+        method=b"GET",
+        path=b"/",
+        host=b"hello.localhost",
+        request_id=b"rid",
+        fwd=b"127.0.0.1",
+        dyno=b"web.1",
         connect_ms=0,
         service_ms=3,
         status=200,
@@ -102,13 +103,13 @@ def test_an_access_line_is_herokus_router_format_in_json():
 def test_an_error_line_carries_the_code_and_description():
     line = json.loads(
         access_line(
-            None,
-            method="GET",
-            path="/",
-            host="x.localhost",
-            request_id="r",
-            fwd="::1",
-            dyno="",
+            b"null",
+            method=b"GET",
+            path=b"/",
+            host=b"x.localhost",
+            request_id=b"r",
+            fwd=b"::1",
+            dyno=b"",
             connect_ms=0,
             service_ms=0,
             status=404,
@@ -121,14 +122,14 @@ def test_an_error_line_carries_the_code_and_description():
 
 
 def test_error_pages_name_the_code_and_say_whether_the_connection_stays():
-    page = codes.NO_WEB_PROCESSES.response("rid-9", close=False)
+    page = codes.NO_WEB_PROCESSES.response(b"rid-9", close=False)
     head, _, body = page.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert b"Connection: keep-alive" in head
     assert f"Content-Length: {len(body)}".encode() in head
     assert b"H14: No web processes running" in body
     assert b"rid-9" in body
-    assert b"Connection: close" in codes.BAD_REQUEST.response("r", close=True)
+    assert b"Connection: close" in codes.BAD_REQUEST.response(b"r", close=True)
 
 
 def test_every_code_is_distinct():

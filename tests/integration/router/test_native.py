@@ -1,0 +1,66 @@
+"""The compiled router build is used only for the exact sources it was made from."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from twelve.router import native
+
+PACKAGE = native.PACKAGE.parent  # src/twelve
+
+
+def _router_start(copy: Path, home: Path) -> list[dict[str, object]]:
+    """Start the router of the package copy at ``copy``; return its events up to ``listening``."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(copy),
+        "TWELVE_HOME": str(home),
+        "TWELVE_ROUTER_BIND": "127.0.0.1:0",
+        "TWELVE_ROUTER_WORKERS": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "twelve.router"],
+        env=env,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    events: list[dict[str, object]] = []
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            events.append(json.loads(raw))
+            if events[-1].get("event") in ("listening", "error"):
+                break
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+    return events
+
+
+def test_an_edited_router_runs_interpreted_and_says_so_until_it_is_rebuilt(tmp_path):
+    """A build never runs code other than what is on disk: one changed line, and it is unused."""
+    if not native.built():
+        if os.environ.get("CI") == "true":
+            pytest.fail("no compiled router build: scripts/bootstrap should have made one")
+        pytest.skip("no compiled router build (python -m twelve.router.native makes one)")
+    copy = tmp_path / "src"
+    shutil.copytree(PACKAGE, copy / "twelve", ignore=shutil.ignore_patterns("__pycache__"))
+
+    same = _router_start(copy, tmp_path / "home1")
+    assert same[-1] == {**same[-1], "event": "listening", "compiled": True}
+
+    proxy = copy / "twelve" / "router" / "proxy.py"
+    proxy.write_text(proxy.read_text() + "\n# an edit\n")
+    edited = _router_start(copy, tmp_path / "home2")
+    assert edited[-1] == {**edited[-1], "event": "listening", "compiled": False}
+    warnings = [e["message"] for e in edited if e.get("event") == "warning"]
+    assert any("the router runs interpreted" in str(m) for m in warnings), edited
