@@ -27,8 +27,14 @@ PACKAGE = Path(twelve.router.__file__).resolve().parent
 COMPILED = ("accesslog", "codes", "endings", "exchange", "messages", "proxy", "table", "upstream")
 # Files of the ``twelve`` package the compiled code was type-checked against: part of the digest,
 # since compiled code relies on the types they declare.
-_CONTEXT = ("__init__.py", "errors.py", "settings.py", "router/__init__.py", "router/tls.py")
-_CONTEXT += ("router/worker.py",)
+_CONTEXT = (
+    "__init__.py",
+    "errors.py",
+    "settings.py",
+    "router/__init__.py",
+    "router/tls.py",
+    "router/worker.py",
+)
 _DONE = "complete"  # written last: a build without it was interrupted and is never used
 
 
