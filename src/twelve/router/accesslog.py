@@ -118,20 +118,23 @@ class LineWriter:
                 message=f"{lost} access lines dropped: the router's output was not read in time",
             )
         buffer = self._buffer
-        while buffer:
-            size = len(buffer)
-            if size > _PIPE_BUF:
-                size = buffer.rfind(b"\n", 0, _PIPE_BUF) + 1 or _PIPE_BUF
-            try:
-                written = os.write(self._fd, buffer[:size])
-            except BlockingIOError:
-                break
-            except OSError as exc:
-                if exc.errno == errno.EPIPE:  # nobody reads any more: discard quietly
-                    buffer.clear()
-                    return
-                raise
-            del buffer[:written]
+        total = len(buffer)
+        done = 0
+        with memoryview(buffer) as view:  # writes slices of the buffer without copying them
+            while done < total:
+                end = total
+                if end - done > _PIPE_BUF:
+                    end = buffer.rfind(b"\n", done, done + _PIPE_BUF) + 1 or done + _PIPE_BUF
+                try:
+                    done += os.write(self._fd, view[done:end])
+                except BlockingIOError:
+                    break
+                except OSError as exc:
+                    if exc.errno == errno.EPIPE:  # nobody reads any more: discard quietly
+                        done = total
+                        break
+                    raise
+        del buffer[:done]  # one move of what is left, if anything
         if buffer and not self._scheduled and self._loop is not None:
             self._scheduled = True
             self._loop.call_later(FLUSH_DELAY * 5, self.flush)

@@ -106,7 +106,7 @@ class Exchange:
         self.is_head = method == b"HEAD"
         # A response to this request may pass through byte for byte (see upstream._Framer).
         self.plain = not (http10 or upgrade or self.is_head)
-        self.started = client.worker.now()
+        self.started = client.last  # when the bytes that completed the head arrived
         self.req_done = False
         self.done = False
         self.pending: list[bytes] | None = None
@@ -144,9 +144,9 @@ class Exchange:
         backends = route.backends
         backend = backends[turn % len(backends)]
         if not self.upgrade:  # an upgraded connection is consumed, so it never comes from the pool
-            conn = worker.pool.take(backend.address)
+            conn = worker.pool.take(backend.key)
             if conn is not None:
-                self.attach(conn, backend, reused=True)
+                self.attach(conn, backend, True, self.client.last)
                 return
         worker.spawn(self.connect(route.rotation(turn)))
 
@@ -166,13 +166,15 @@ class Exchange:
             if self.done:  # the client left meanwhile
                 worker.pool.give(conn)
                 return
-            self.connect_ms = int((worker.now() - began) * 1000)
-            self.attach(conn, backend, reused=False)
+            now = worker.now()
+            self.connect_ms = int((now - began) * 1000)
+            self.attach(conn, backend, False, now)
             return
         if not self.done:
             self.fail(codes.CONNECT_TIMEOUT if timed_out else codes.APP_CRASHED)
 
-    def attach(self, conn: UpstreamConnection, backend: Backend, *, reused: bool) -> None:
+    def attach(self, conn: UpstreamConnection, backend: Backend, reused: bool, now: float) -> None:
+        """Send the request on ``conn`` (``reused``: it came from the pool); ``now`` is the time."""
         self.upstream = conn
         self.backend = backend
         self.reused = reused
@@ -184,9 +186,9 @@ class Exchange:
             self.client.resume_reading(2)
         else:
             conn.transport.write(self.head)
-        self.t_sent = self.client.worker.now()
+        self.t_sent = now
         if self.req_done:
-            self.deadline = self.t_sent + self.client.worker.response_timeout
+            self.deadline = now + self.client.worker.response_timeout
 
     def send_body(self, data: bytes) -> None:
         """Pass a piece of the request body on (re-framed when the client sent it chunked)."""
@@ -215,7 +217,7 @@ class Exchange:
         if self.error is not None:
             self.fail(self.error)
         elif self.upstream is not None and not self.head_sent:
-            self.deadline = self.client.worker.now() + self.client.worker.response_timeout
+            self.deadline = self.client.last + self.client.worker.response_timeout
 
     # the response side (called by the upstream connection)
 
@@ -263,17 +265,18 @@ class Exchange:
         self.nbytes += len(data)
         self.client.send(chunk(data) if self.resp_chunked else data)
 
-    def response_complete(self, upstream_keep_alive: bool) -> None:
+    def response_complete(self, upstream_keep_alive: bool, now: float = 0.0) -> None:
+        """The response has ended (``now``, when the caller knows the time)."""
         if self.resp_chunked:
             self.client.send(CHUNK_END)
         conn = self.upstream
         self.upstream = None
         if conn is not None:
             if upstream_keep_alive and self.req_done and not self.upgrade:
-                conn.release()
+                conn.release(now)
             else:
                 conn.discard()
-        self.finish(None)
+        self.finish(None, now)
 
     def upgraded(self, conn: UpstreamConnection, rest: bytes) -> None:
         """The backend switched protocols: from now on bytes flow both ways untouched."""
@@ -354,11 +357,12 @@ class Exchange:
             self.status = codes.CLIENT_INTERRUPTED.status
         self.finish(codes.CLIENT_INTERRUPTED)
 
-    def finish(self, error: RouterError | None) -> None:
+    def finish(self, error: RouterError | None, now: float = 0.0) -> None:
+        """Log the exchange and hand the connection on; ``now`` is the time, when known."""
         self.done = True
         client = self.client
         worker = client.worker
-        service_ms = int((worker.now() - (self.t_sent or self.started)) * 1000)
+        service_ms = int(((now or worker.now()) - (self.t_sent or self.started)) * 1000)
         backend = self.backend
         route = self.route
         worker.log.write(

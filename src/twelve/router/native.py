@@ -24,7 +24,17 @@ import twelve.router
 
 PACKAGE = Path(twelve.router.__file__).resolve().parent
 # The modules every request runs through (and the pure ones they call); the rest stays interpreted.
-COMPILED = ("accesslog", "codes", "endings", "exchange", "messages", "proxy", "table", "upstream")
+COMPILED = (
+    "accesslog",
+    "codes",
+    "endings",
+    "exchange",
+    "messages",
+    "proxy",
+    "table",
+    "upstream",
+    "worker",
+)
 # Files of the ``twelve`` package the compiled code was type-checked against: part of the digest,
 # since compiled code relies on the types they declare.
 _CONTEXT = (
@@ -33,7 +43,6 @@ _CONTEXT = (
     "settings.py",
     "router/__init__.py",
     "router/tls.py",
-    "router/worker.py",
 )
 _DONE = "complete"  # written last: a build without it was interrupted and is never used
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from twelve.router.worker import Worker
 
 _MAX_QUEUED = 16  # pipelined requests held behind the first before reading pauses
+_VERSION = b" HTTP/1.1\r\n"
 
 
 class _Refused(Exception):
@@ -57,8 +58,9 @@ class _Refused(Exception):
 class ClientConnection(asyncio.Protocol):
     """One client connection: parses requests, queues exchanges, writes responses in order."""
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Worker, proto: bytes = b"http") -> None:
         self.worker = worker
+        self.proto = proto  # X-Forwarded-Proto: https for connections on the TLS socket
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
         self.parser = HttpRequestParser(self)
         self.active: Exchange | None = None
@@ -87,7 +89,9 @@ class ClientConnection(asyncio.Protocol):
 
     def _reset_message(self) -> None:
         self.url = b""
-        self.parts: list[bytes] = []
+        # The head to send upstream, built as headers arrive after the request line's four slots
+        # (method, space, target, version), which are filled in when the head is complete.
+        self.parts: list[bytes] = [b"", b" ", b"", _VERSION]
         self.head_bytes = 0
         self.host: bytes | None = None
         self.content_length: bytes | None = None
@@ -106,7 +110,7 @@ class ClientConnection(asyncio.Protocol):
         self.peer = str(peer[0]).encode() if isinstance(peer, tuple) else b"unknown"
         self.port = str(sock[1]).encode() if isinstance(sock, tuple) else b""
         # What every request on this connection shares, computed once per connection.
-        self.fwd_block = forwarded_block(self.peer, self.worker.proto, self.port)
+        self.fwd_block = forwarded_block(self.peer, self.proto, self.port)
         self.fwd_log = log_safe(self.peer)
         self.worker.connections.add(self)
 
@@ -248,31 +252,25 @@ class ClientConnection(asyncio.Protocol):
         if self.connection:
             nominated = nominated_headers(connection_tokens(self.connection))
             if nominated:
-                parts = drop_headers(parts, nominated)
+                parts = [*parts[:4], *drop_headers(parts[4:], nominated)]
         request_id = (self.request_id and sane_request_id(self.request_id)) or worker.ids.next()
         if self.xff is None:
             fwd_block, fwd_log = self.fwd_block, self.fwd_log
         else:
             xff = self.xff + b", " + self.peer
-            fwd_block = forwarded_block(xff, worker.proto, self.port)
+            fwd_block = forwarded_block(xff, self.proto, self.port)
             fwd_log = log_safe(xff)
         tail = CRLF
         if self.transfer_encoding:
             tail = b"Transfer-Encoding: chunked\r\n\r\n"
         elif upgrade:
             tail = b"Connection: Upgrade\r\nUpgrade: %b\r\n\r\n" % self.upgrade
-        head = b"".join(
-            (
-                method,
-                b" ",
-                url,
-                b" HTTP/1.1\r\n",
-                *parts,
-                fwd_block,
-                request_headers(host, request_id, int(wall_clock() * 1000)),
-                tail,
-            )
-        )
+        parts[0] = method
+        parts[2] = url
+        parts.append(fwd_block)
+        parts.append(request_headers(host, request_id, int(wall_clock() * 1000)))
+        parts.append(tail)
+        head = b"".join(parts)
         ex = Exchange(
             self,
             route,

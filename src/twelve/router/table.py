@@ -35,10 +35,12 @@ class Backend:
     port: int
     # Derived once, read on every request: the pool's key and the access line's dyno field.
     address: tuple[str, int] = field(init=False, repr=False, compare=False)
+    key: str = field(init=False, repr=False, compare=False)  # the upstream pool's name for it
     dyno_log: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "address", (self.host, self.port))
+        object.__setattr__(self, "key", f"{self.host}:{self.port}")
         object.__setattr__(self, "dyno_log", self.dyno.encode())
 
 
@@ -92,8 +94,12 @@ class RouteTable:
         return self.hosts.get(normalise_host(host_header))
 
     def addresses(self) -> frozenset[tuple[str, int]]:
-        """Every backend address in the table (the upstream pool closes idle ones not in it)."""
+        """Every backend address in the table."""
         return frozenset(b.address for r in self.routes.values() for b in r.backends)
+
+    def backend_keys(self) -> frozenset[str]:
+        """Every backend's ``key`` (the upstream pool closes idle connections to others)."""
+        return frozenset(b.key for r in self.routes.values() for b in r.backends)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form the daemon writes; ``table_from_json(t.to_json(), d)`` gives ``t`` back."""

@@ -1,4 +1,4 @@
-"""Connections to web processes and the keep-alive pool of idle ones, per backend address.
+"""Connections to web processes and the keep-alive pool of idle ones, per backend.
 
 An ``UpstreamConnection`` parses the backend's responses with httptools and hands each piece to the
 ``Exchange`` it serves; between requests it waits in the ``Pool``, newest first, so the warmest
@@ -41,12 +41,11 @@ class _Framer:
         self.status = 0
 
     def on_headers_complete(self) -> None:
+        # The version is read off the status line by ``UpstreamConnection`` (one call less).
         parser = self.parser
         self.headers_done = True
         self.status = status = parser.get_status_code()
-        self.plain = (
-            status >= 200 and parser.should_keep_alive() and parser.get_http_version() == "1.1"
-        )
+        self.plain = status >= 200 and parser.should_keep_alive()
 
     def on_message_complete(self) -> None:
         self.complete = True
@@ -63,12 +62,13 @@ class UpstreamConnection(asyncio.Protocol):
         "framer",
         "full",
         "has_length",
+        "head",
         "idle_since",
         "interim",
+        "key",
         "parser",
         "parts",
         "pool",
-        "raw",
         "reading_paused",
         "reason",
         "transport",
@@ -79,11 +79,12 @@ class UpstreamConnection(asyncio.Protocol):
     def __init__(self, pool: Pool, address: tuple[str, int]) -> None:
         self.pool = pool
         self.address = address
+        self.key = backend_key(*address)
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at connection_made
         self.parser = _NO_PARSER  # the slow path's, made when a response needs it
         self.framer = _Framer()
         self.full = False  # this response goes through the header-by-header parser
-        self.raw: list[bytes] = []
+        self.head = b""  # the start of a response head that came in pieces
         # The request this connection serves now; while set, the backend has one in flight (the
         # pool counts it: see ``Pool.claim``).
         self.exchange: Exchange | None = None
@@ -116,7 +117,7 @@ class UpstreamConnection(asyncio.Protocol):
             self.transport.close()
             return
         client = ex.client
-        client.last = client.worker.now()
+        client.last = now = client.worker.now()
         if not self.full and not ex.plain:  # HEAD, upgrades, HTTP/1.0 clients: the slow path
             self.full = True
             self.parser = HttpResponseParser(self)
@@ -127,8 +128,8 @@ class UpstreamConnection(asyncio.Protocol):
             return
         framer = self.framer
         deciding = not framer.headers_done
-        if deciding:
-            self.raw.append(data)
+        if deciding and self.head:  # the head came in pieces: keep them together
+            data = self.head + data
         try:
             framer.parser.feed_data(data)
         except HttpParserError:
@@ -137,24 +138,25 @@ class UpstreamConnection(asyncio.Protocol):
             return
         if deciding:
             if not framer.headers_done:
+                self.head = data
                 return
-            raw, self.raw = b"".join(self.raw), []
-            if not (framer.plain and ex.plain):
+            self.head = b""
+            if not (framer.plain and ex.plain and data.startswith(b"HTTP/1.1 ")):
                 # Anything unusual is re-parsed header by header and re-framed for the client.
                 self.full = True
                 self.framer = _Framer()
                 self.parser = HttpResponseParser(self)
                 self._reset_response()
-                self._feed_full(raw)
+                self._feed_full(data)
                 client.flush()
                 return
-            ex.response_passed(framer.status, raw)
+            ex.response_passed(framer.status, data)
         else:
             ex.nbytes += len(data)
             client.send(data)
         if framer.complete:
             framer.headers_done = framer.complete = False
-            ex.response_complete(True)
+            ex.response_complete(True, now)
         client.flush()
 
     def _feed_full(self, data: bytes) -> None:
@@ -246,15 +248,15 @@ class UpstreamConnection(asyncio.Protocol):
         """The exchange is over for this connection: the backend has one request less in flight."""
         if self.exchange is not None:
             self.exchange = None
-            self.pool.unclaim(self.address)
+            self.pool.unclaim(self.key)
 
-    def release(self) -> None:
-        """Detach from the exchange, and wait in the pool or close."""
+    def release(self, now: float = 0.0) -> None:
+        """Detach from the exchange, and wait in the pool (idle since ``now``) or close."""
         self.detach()
         if self.reading_paused:
             self.reading_paused = False
             self.transport.resume_reading()
-        self.pool.give(self)
+        self.pool.give(self, now)
 
     def discard(self) -> None:
         """Detach and close: the connection's state is unknown."""
@@ -263,63 +265,74 @@ class UpstreamConnection(asyncio.Protocol):
         self.transport.close()
 
 
+def backend_key(host: str, port: int) -> str:
+    """How the pool names a backend (``Backend.key``): a string, cheap to hash on every request."""
+    return f"{host}:{port}"
+
+
 class Pool:
-    """Idle upstream connections by backend address, and new connections when none is idle."""
+    """Idle upstream connections by backend key, and new connections when none is idle."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, connect_timeout: float) -> None:
         self._loop = loop
         self._connect_timeout = connect_timeout
-        self._idle: dict[tuple[str, int], list[UpstreamConnection]] = {}
-        self.live: frozenset[tuple[str, int]] = frozenset()
+        self._idle: dict[str, list[UpstreamConnection]] = {}
+        self.live: frozenset[str] = frozenset()  # the keys of the backends in the route table
         # Requests in flight per backend: the daemon waits for a retired backend's to end.
-        self.busy: dict[tuple[str, int], int] = {}
+        self.busy: dict[str, int] = {}
         self.on_retired_idle: Callable[[], None] = lambda: None
 
     def claim(self, conn: UpstreamConnection, exchange: Exchange) -> None:
         """``conn`` now carries ``exchange``: one more request in flight on its backend."""
         conn.exchange = exchange
         busy = self.busy
-        address = conn.address
-        busy[address] = busy.get(address, 0) + 1
+        key = conn.key
+        busy[key] = busy.get(key, 0) + 1
 
-    def unclaim(self, address: tuple[str, int]) -> None:
-        """A request on ``address`` ended (called by ``UpstreamConnection.detach``)."""
+    def unclaim(self, key: str) -> None:
+        """A request on backend ``key`` ended (called by ``UpstreamConnection.detach``)."""
+        # A count of 0 stays in the dict: adding and deleting the key on every request costs more.
         busy = self.busy
-        count = busy[address] - 1
-        if count:
-            busy[address] = count
-            return
-        del busy[address]
-        if address not in self.live:
+        count = busy[key] - 1
+        busy[key] = count
+        if not count and key not in self.live:
+            del busy[key]
             self.on_retired_idle()  # the last request on a retired backend ended
 
     def retired_busy(self) -> list[int]:
         """Ports of backends that left the table but still have requests in flight."""
-        return sorted(port for (_host, port) in self.busy if (_host, port) not in self.live)
+        live = self.live
+        return sorted(
+            int(k.rpartition(":")[2]) for k, n in self.busy.items() if n and k not in live
+        )
 
-    def take(self, address: tuple[str, int]) -> UpstreamConnection | None:
-        """The most recently used idle connection to ``address``, if any."""
-        idle = self._idle.get(address)
+    def take(self, key: str) -> UpstreamConnection | None:
+        """The most recently used idle connection to backend ``key``, if any."""
+        idle = self._idle.get(key)
         while idle:
             conn = idle.pop()
             if not conn.closed:
                 return conn
         return None
 
-    def give(self, conn: UpstreamConnection) -> None:
-        """Keep ``conn`` for reuse, unless its backend left the table or the pool is full."""
+    def give(self, conn: UpstreamConnection, now: float = 0.0) -> None:
+        """Keep ``conn`` for reuse (idle since ``now``, default: the loop's time), unless its
+        backend left the table or the pool is full."""
         if conn.closed:
             return
-        idle = self._idle.setdefault(conn.address, [])
-        if conn.address not in self.live or len(idle) >= MAX_IDLE_PER_BACKEND:
+        key = conn.key
+        idle = self._idle.get(key)
+        if idle is None:
+            idle = self._idle[key] = []
+        if key not in self.live or len(idle) >= MAX_IDLE_PER_BACKEND:
             conn.discard()
             return
-        conn.idle_since = self._loop.time()
+        conn.idle_since = now or self._loop.time()
         idle.append(conn)
 
     def forget(self, conn: UpstreamConnection) -> None:
         """Drop a connection the backend closed while it was idle."""
-        idle = self._idle.get(conn.address)
+        idle = self._idle.get(conn.key)
         if idle and conn in idle:
             idle.remove(conn)
 
@@ -334,18 +347,20 @@ class Pool:
     def sweep(self, idle_timeout: float) -> None:
         """Close idle connections older than ``idle_timeout`` or to backends no longer routed."""
         oldest = self._loop.time() - idle_timeout
-        for address in list(self._idle):
-            idle = self._idle[address]
+        for key in list(self._idle):
+            idle = self._idle[key]
             keep = [c for c in idle if not c.closed]
-            if address not in self.live:
+            if key not in self.live:
                 for conn in keep:
                     conn.discard()
-                del self._idle[address]
+                del self._idle[key]
                 continue
             for conn in keep:
                 if conn.idle_since < oldest:
                     conn.discard()
-            self._idle[address] = [c for c in keep if not c.closed]
+            self._idle[key] = [c for c in keep if not c.closed]
+        for key in [k for k, n in self.busy.items() if not n and k not in self.live]:
+            del self.busy[key]  # a count left at 0 for a backend that has since gone
 
     def close(self) -> None:
         """Close every idle connection (shutdown)."""

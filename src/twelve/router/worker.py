@@ -34,8 +34,6 @@ GC_THRESHOLD = 20_000  # allocations between young-generation collections (Pytho
 class Worker:
     """The state every connection of one worker process shares."""
 
-    proto = b"http"  # X-Forwarded-Proto; connections on the TLS socket see ``secure_view()``
-
     def __init__(
         self,
         settings: Settings,
@@ -69,17 +67,6 @@ class Worker:
         shortest = min(self.response_timeout, self.idle_timeout) or 1.0
         self._tick_every = max(0.05, min(1.0, shortest / 4))
 
-    def secure_view(self) -> Worker:
-        """This worker as connections accepted on the TLS socket see it: ``proto`` is https.
-
-        The view shares this worker's attribute dictionary, so the table, pool, counters and
-        connections are the same objects; only the class attribute ``proto`` differs. That keeps
-        the forwarded headers right per connection with no per-request cost for plain HTTP.
-        """
-        view = object.__new__(_SecureWorker)
-        view.__dict__ = self.__dict__
-        return view
-
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` as a task the worker keeps a reference to until it ends."""
         task = self.loop.create_task(coro)
@@ -110,7 +97,7 @@ class Worker:
             table = RouteTable()
             warnings = [f"route table {self._routes_path} unusable ({exc}); serving no apps"]
         self.table = table
-        self.pool.live = table.addresses()
+        self.pool.live = table.backend_keys()
         if self.tls is not None:
             warnings += self.tls.update(table)
         for warning in warnings:
@@ -176,10 +163,9 @@ class Worker:
         )
         servers = [server]
         if tls_sock is not None and self.tls is not None:
-            secure = self.secure_view()
             servers.append(
                 await self.loop.create_server(
-                    lambda: ClientConnection(secure),
+                    lambda: ClientConnection(self, b"https"),
                     sock=tls_sock,
                     backlog=1024,
                     ssl=self.tls.default,
@@ -211,9 +197,3 @@ class Worker:
             task.cancel()
         await asyncio.sleep(0)
         self.log.close()
-
-
-class _SecureWorker(Worker):
-    """The type of ``Worker.secure_view()``: the same worker, for connections that came over TLS."""
-
-    proto = b"https"
