@@ -20,20 +20,20 @@ import os
 import select
 import stat
 import time
-from typing import Any
+from typing import Any, Final
 
 from twelve.router.codes import RouterError
 
-MAX_BUFFERED = 1 << 20
-FLUSH_DELAY = 0.02
-_PIPE_BUF = getattr(select, "PIPE_BUF", 4096)
+MAX_BUFFERED: Final = 1 << 20
+FLUSH_DELAY: Final = 0.02
+_PIPE_BUF: Final = getattr(select, "PIPE_BUF", 4096)
 
 
-_LINE = (
+_LINE: Final = (
     b'{"app": %b, "line": "%b method=%b path=\\"%b\\" host=%b request_id=%b fwd=\\"%b\\" '
     b'dyno=%b connect=%dms service=%dms status=%d bytes=%d"}\n'
 )
-_INFO = b"at=info"
+_INFO: Final = b"at=info"
 
 
 def access_line(

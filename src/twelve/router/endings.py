@@ -5,7 +5,7 @@ Kept apart from the request parsing in ``proxy`` because none of it is on the pe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from twelve.router import codes
 from twelve.router.codes import RouterError
@@ -15,7 +15,7 @@ from twelve.router.messages import log_safe
 if TYPE_CHECKING:
     from twelve.router.proxy import ClientConnection
 
-LINGER = 2.0  # seconds a refused client may keep sending before the connection is closed
+LINGER: Final = 2.0  # seconds a refused client may keep sending before the connection is closed
 
 
 def refuse(conn: ClientConnection, error: RouterError) -> None:

@@ -9,7 +9,7 @@ to report an error mid-body).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from twelve.router import codes
 from twelve.router.accesslog import access_line
@@ -21,14 +21,16 @@ if TYPE_CHECKING:
     from twelve.router.proxy import ClientConnection
     from twelve.router.upstream import UpstreamConnection
 
-MAX_RESENDS = 2  # times a request the backend dropped unanswered is sent again
-_IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
-PENDING_LIMIT = 256 << 10  # request bytes held while no upstream is attached, then reading pauses
-_NO_BODY_STATUS = frozenset({101, 204, 304})
-_VIA = b"Via: 1.1 twelve\r\n"
-_CLOSE = b"Connection: close\r\n"
-_KEEP_ALIVE = b"Connection: keep-alive\r\n"
-_CHUNKED = b"Transfer-Encoding: chunked\r\n"
+MAX_RESENDS: Final = 2  # times a request the backend dropped unanswered is sent again
+_IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
+PENDING_LIMIT: Final = (
+    256 << 10
+)  # request bytes held while no upstream is attached, then reading pauses
+_NO_BODY_STATUS: Final = frozenset({101, 204, 304})
+_VIA: Final = b"Via: 1.1 twelve\r\n"
+_CLOSE: Final = b"Connection: close\r\n"
+_KEEP_ALIVE: Final = b"Connection: keep-alive\r\n"
+_CHUNKED: Final = b"Transfer-Encoding: chunked\r\n"
 
 
 class Exchange:
@@ -180,12 +182,12 @@ class Exchange:
         self.reused = reused
         self.client.worker.pool.claim(conn, self)
         if self.pending:
-            conn.transport.write(b"".join((self.head, *self.pending)))
+            conn.write(b"".join((self.head, *self.pending)))
             self.pending = None
             self.pending_size = 0
             self.client.resume_reading(2)
         else:
-            conn.transport.write(self.head)
+            conn.write(self.head)
         self.t_sent = now
         if self.req_done:
             self.deadline = now + self.client.worker.response_timeout
@@ -199,7 +201,7 @@ class Exchange:
     def send_raw(self, data: bytes) -> None:
         conn = self.upstream
         if conn is not None:
-            conn.transport.write(data)
+            conn.write(data)
         elif not self.done:
             if self.pending is None:
                 self.pending = []

@@ -8,25 +8,26 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Final
 
-CRLF = b"\r\n"
-SEP = b": "
-CHUNK_END = b"0\r\n\r\n"
-VIA = b"1.1 twelve"
+CRLF: Final = b"\r\n"
+SEP: Final = b": "
+CHUNK_END: Final = b"0\r\n\r\n"
+VIA: Final = b"1.1 twelve"
 
 # What the proxy does with each request header it meets (by lowercased name); others are copied.
-KEEP = 0
-HOST = 1
-CONTENT_LENGTH = 2
-TRANSFER_ENCODING = 3
-CONNECTION = 4
-UPGRADE = 5
-DROP = 6  # hop-by-hop, or set by the router itself
-FORWARDED_FOR = 7
-REQUEST_ID = 8
-VIA_HEADER = 9
+KEEP: Final = 0
+HOST: Final = 1
+CONTENT_LENGTH: Final = 2
+TRANSFER_ENCODING: Final = 3
+CONNECTION: Final = 4
+UPGRADE: Final = 5
+DROP: Final = 6  # hop-by-hop, or set by the router itself
+FORWARDED_FOR: Final = 7
+REQUEST_ID: Final = 8
+VIA_HEADER: Final = 9
 
-REQUEST_HEADERS: dict[bytes, int] = {
+REQUEST_HEADERS: Final[dict[bytes, int]] = {
     b"host": HOST,
     b"content-length": CONTENT_LENGTH,
     b"transfer-encoding": TRANSFER_ENCODING,
@@ -46,7 +47,7 @@ REQUEST_HEADERS: dict[bytes, int] = {
 }
 
 # Response headers that belong to one connection and never cross the proxy.
-RESPONSE_HOP_BY_HOP = frozenset(
+RESPONSE_HOP_BY_HOP: Final = frozenset(
     {
         b"connection",
         b"keep-alive",
@@ -58,15 +59,15 @@ RESPONSE_HOP_BY_HOP = frozenset(
     }
 )
 # Connection options every proxy understands; any other listed name is a header to drop.
-_CONNECTION_OPTIONS = frozenset({"close", "keep-alive", "upgrade", ""})
+_CONNECTION_OPTIONS: Final = frozenset({"close", "keep-alive", "upgrade", ""})
 
 # Heroku accepts request ids of 20 to 200 of these characters; a shorter one is still useful to the
 # app that sent it, so any length from 1 is kept.
-_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9+/=_.:@-]{1,200}")
+_SANE_REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9+/=_.:@-]{1,200}")
 # Printable ASCII but the quote and the backslash: such a value can stand inside a quoted log field
 # and inside a JSON string as it is.
-_UNSAFE_LOG_CHARS = re.compile(rb"[^\x21\x23-\x5b\x5d-\x7e]")
-_MAX_LOGGED = 2048
+_UNSAFE_LOG_CHARS: Final = re.compile(rb"[^\x21\x23-\x5b\x5d-\x7e]")
+_MAX_LOGGED: Final = 2048
 
 
 def connection_tokens(value: bytes) -> set[str]:
@@ -93,7 +94,7 @@ def sane_request_id(value: bytes) -> bytes | None:
     return value if _SANE_REQUEST_ID.fullmatch(value) else None
 
 
-_LOW_DIGITS = tuple(b"%03x" % n for n in range(4096))
+_LOW_DIGITS: Final = tuple(b"%03x" % n for n in range(4096))
 
 
 class RequestIds:

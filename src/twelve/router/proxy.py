@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from time import time as wall_clock
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
@@ -43,8 +44,12 @@ from twelve.router.table import Route
 if TYPE_CHECKING:
     from twelve.router.worker import Worker
 
-_MAX_QUEUED = 16  # pipelined requests held behind the first before reading pauses
-_VERSION = b" HTTP/1.1\r\n"
+_MAX_QUEUED: Final = 16  # pipelined requests held behind the first before reading pauses
+_VERSION: Final = b" HTTP/1.1\r\n"
+
+
+def _no_write(data: bytes) -> None:
+    """``ClientConnection.write`` until the connection is made."""
 
 
 class _Refused(Exception):
@@ -62,7 +67,13 @@ class ClientConnection(asyncio.Protocol):
         self.worker = worker
         self.proto = proto  # X-Forwarded-Proto: https for connections on the TLS socket
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
-        self.parser = HttpRequestParser(self)
+        self.parser = parser = HttpRequestParser(self)
+        # Bound once: a method looked up by name on every request costs more than the call.
+        self.feed: Callable[[bytes], None] = parser.feed_data
+        self.get_method: Callable[[], bytes] = parser.get_method
+        self.should_upgrade: Callable[[], bool] = parser.should_upgrade
+        self.should_keep_alive: Callable[[], bool] = parser.should_keep_alive
+        self.write: Callable[[bytes], None] = _no_write
         self.active: Exchange | None = None
         self.queue: deque[Exchange] = deque()
         self.parsing: Exchange | None = None
@@ -85,6 +96,8 @@ class ClientConnection(asyncio.Protocol):
         self.cached_route: Route | None = None
         self.cached_host_log = b""
         self.upstream_paused: asyncio.Transport | None = None
+        # The version on the request line, when read off the data (see ``data_received``).
+        self.line_version = b""
         self._reset_message()
 
     def _reset_message(self) -> None:
@@ -105,6 +118,7 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.write = self.transport.write
         peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("sockname")
         self.peer = str(peer[0]).encode() if isinstance(peer, tuple) else b"unknown"
@@ -124,8 +138,15 @@ class ClientConnection(asyncio.Protocol):
         if self.active is not None and self.active.upgrade and self.active.req_done:
             self.active.send_raw(data)  # bytes after an upgrade request, before the answer
             return
+        if not self.in_head and self.parsing is None:
+            # A request starts here: when its whole request line is in ``data``, its version is
+            # the eight bytes before the first CRLF (the parser checks the line strictly), which
+            # is cheaper to read than to ask the parser for.
+            end = data.find(b"\r\n")
+            strict_line = end >= 8 and data.find(b"\n") == end + 1
+            self.line_version = data[end - 8 : end] if strict_line else b""
         try:
-            self.parser.feed_data(data)
+            self.feed(data)
         except HttpParserUpgrade as exc:
             rest = data[exc.args[0] :]
             if rest and self.active is not None and self.active.upgrade:
@@ -219,13 +240,19 @@ class ClientConnection(asyncio.Protocol):
         self.in_head = False
         worker = self.worker
         parser = self.parser
-        version = parser.get_http_version()
-        if version != "1.1" and version != "1.0":  # noqa: PLR1714 (a set costs more here)
-            raise _Refused(codes.BAD_VERSION)
-        method = parser.get_method()
+        line_version = self.line_version
+        if line_version == b"HTTP/1.1":
+            http10 = False
+        elif line_version == b"HTTP/1.0":
+            http10 = True
+        else:
+            version = parser.get_http_version()
+            if version != "1.1" and version != "1.0":  # noqa: PLR1714 (a set costs more here)
+                raise _Refused(codes.BAD_VERSION)
+            http10 = version == "1.0"
+        method = self.get_method()
         if method == b"CONNECT":
             raise _Refused(codes.BAD_REQUEST)
-        http10 = version == "1.0"
         url = self.url
         host = self.host
         if url[:1] != b"/" and url != b"*":  # absolute form: the URL's host wins (RFC 9112 3.2.2)
@@ -247,7 +274,7 @@ class ClientConnection(asyncio.Protocol):
         length = int(self.content_length) if self.content_length is not None else 0
         if length > worker.max_body_bytes:
             raise _Refused(codes.BODY_TOO_LARGE)
-        upgrade = parser.should_upgrade()
+        upgrade = self.should_upgrade()
         parts = self.parts
         if self.connection:
             nominated = nominated_headers(connection_tokens(self.connection))
@@ -281,7 +308,7 @@ class ClientConnection(asyncio.Protocol):
             self.cached_host_log,
             request_id,
             fwd_log,
-            parser.should_keep_alive() and not upgrade,
+            self.should_keep_alive() and not upgrade,
             http10,
             length > 0 or self.transfer_encoding,
             self.transfer_encoding,
@@ -308,6 +335,7 @@ class ClientConnection(asyncio.Protocol):
             ex.send_body(body)
 
     def on_message_complete(self) -> None:
+        self.line_version = b""  # a request after this one in the same data asks the parser
         ex, self.parsing = self.parsing, None
         if ex is not None:
             ex.request_complete()
@@ -321,7 +349,7 @@ class ClientConnection(asyncio.Protocol):
     def flush(self) -> None:
         wbuf = self.wbuf
         if wbuf and not self.closed:
-            self.transport.write(wbuf[0] if len(wbuf) == 1 else b"".join(wbuf))
+            self.write(wbuf[0] if len(wbuf) == 1 else b"".join(wbuf))
         wbuf.clear()
 
     def pause_reading(self, reason: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
@@ -18,9 +18,13 @@ from twelve.router.messages import RESPONSE_HOP_BY_HOP, SEP
 if TYPE_CHECKING:
     from twelve.router.exchange import Exchange
 
-MAX_IDLE_PER_BACKEND = 256
+MAX_IDLE_PER_BACKEND: Final = 256
 # A placeholder never fed: most connections never need the slow path's parser.
-_NO_PARSER = HttpResponseParser(object())
+_NO_PARSER: Final = HttpResponseParser(object())
+
+
+def _no_write(data: bytes) -> None:
+    """``UpstreamConnection.write`` until the connection is made."""
 
 
 class _Framer:
@@ -31,10 +35,23 @@ class _Framer:
     header-by-header parser of ``UpstreamConnection`` and re-framed.
     """
 
-    __slots__ = ("complete", "headers_done", "parser", "plain", "status")
+    __slots__ = (
+        "complete",
+        "feed",
+        "headers_done",
+        "keep_alive",
+        "parser",
+        "plain",
+        "status",
+        "status_code",
+    )
 
     def __init__(self) -> None:
-        self.parser = HttpResponseParser(self)
+        self.parser = parser = HttpResponseParser(self)
+        # Bound once: a method looked up by name on every response costs more than the call.
+        self.feed: Callable[[bytes], None] = parser.feed_data
+        self.status_code: Callable[[], int] = parser.get_status_code
+        self.keep_alive: Callable[[], bool] = parser.should_keep_alive
         self.headers_done = False
         self.complete = False
         self.plain = False
@@ -42,10 +59,9 @@ class _Framer:
 
     def on_headers_complete(self) -> None:
         # The version is read off the status line by ``UpstreamConnection`` (one call less).
-        parser = self.parser
         self.headers_done = True
-        self.status = status = parser.get_status_code()
-        self.plain = status >= 200 and parser.should_keep_alive()
+        self.status = status = self.status_code()
+        self.plain = status >= 200 and self.keep_alive()
 
     def on_message_complete(self) -> None:
         self.complete = True
@@ -74,12 +90,14 @@ class UpstreamConnection(asyncio.Protocol):
         "transport",
         "tunnel",
         "upgrade",
+        "write",
     )
 
     def __init__(self, pool: Pool, address: tuple[str, int]) -> None:
         self.pool = pool
         self.address = address
         self.key = backend_key(*address)
+        self.write: Callable[[bytes], None] = _no_write  # ``transport.write``, bound once
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at connection_made
         self.parser = _NO_PARSER  # the slow path's, made when a response needs it
         self.framer = _Framer()
@@ -106,6 +124,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.write = self.transport.write
 
     def data_received(self, data: bytes) -> None:
         if self.tunnel is not None:
@@ -131,7 +150,7 @@ class UpstreamConnection(asyncio.Protocol):
         if deciding and self.head:  # the head came in pieces: keep them together
             data = self.head + data
         try:
-            framer.parser.feed_data(data)
+            framer.feed(data)
         except HttpParserError:
             ex.bad_response()
             client.flush()

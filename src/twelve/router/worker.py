@@ -15,7 +15,7 @@ import signal
 import socket
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from twelve.router import endings
 from twelve.router.accesslog import LineWriter, event_line
@@ -26,9 +26,10 @@ from twelve.router.tls import HANDSHAKE_TIMEOUT, Certificates
 from twelve.router.upstream import Pool
 from twelve.settings import Settings
 
-SHUTDOWN_GRACE = 5.0  # seconds in-flight requests get to finish on SIGTERM
-HANDLED_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
-GC_THRESHOLD = 20_000  # allocations between young-generation collections (Python's default: 700)
+SHUTDOWN_GRACE: Final = 5.0  # seconds in-flight requests get to finish on SIGTERM
+HANDLED_SIGNALS: Final = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+# Allocations between young-generation collections (Python's default: 700).
+GC_THRESHOLD: Final = 20_000
 
 
 class Worker:
