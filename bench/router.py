@@ -3,8 +3,9 @@
     .venv/bin/python bench/router.py [--duration 5] [--connections 32,256] [--app hello|fast]
 
 One run measures the same app with two web processes (a) directly, the load split over both ports,
-(b) through twelve's router, (c) through nginx with an upstream keep-alive pool when nginx is
-installed. It prints requests/s and p50/p99 latency per connection count, and the ratios
+(b) through twelve's router as it runs by default (compiled, when ``scripts/bootstrap`` built it),
+(b') the same router interpreted (``--interpreted``), (c) through nginx with an upstream keep-alive
+pool when nginx is installed. It prints requests/s and p50/p99 latency per connection count, and the ratios
 router/nginx and router/direct. Load comes from wrk when present, else from a Python load
 generator in a separate process. ``--app hello`` is examples/hello-python (HTTP/1.0, a thread per
 connection); ``--app fast`` is a keep-alive uvloop server, so the proxies themselves are the load.
@@ -84,8 +85,11 @@ def start_apps(stack: ExitStack, app: str) -> list[int]:
     return ports
 
 
-def start_router(stack: ExitStack, tmp: Path, ports: list[int], workers: int) -> int:
-    home = tmp / "twelve"
+def start_router(
+    stack: ExitStack, tmp: Path, ports: list[int], workers: int, *, compiled: bool = True
+) -> tuple[int, bool]:
+    """Start twelve's router in front of ``ports``; return its port and whether it runs compiled."""
+    home = tmp / ("twelve" if compiled else "twelve-interpreted")
     (home / "run").mkdir(parents=True)
     backends = [
         {"dyno": f"web.{i}", "host": "127.0.0.1", "port": p} for i, p in enumerate(ports, 1)
@@ -93,20 +97,23 @@ def start_router(stack: ExitStack, tmp: Path, ports: list[int], workers: int) ->
     (home / "run" / "routes.json").write_text(
         json.dumps({"version": 1, "apps": {"hello": {"backends": backends}}})
     )
-    log = tmp / "router.log"
+    log = home / "router.log"
     env = {
         **os.environ,
         "TWELVE_HOME": str(home),
         "TWELVE_ROUTER_BIND": "127.0.0.1:0",
         "TWELVE_ROUTER_WORKERS": str(workers),
+        "TWELVE_ROUTER_COMPILED": "1" if compiled else "0",
     }
     with log.open("wb") as out:
         start(stack, [sys.executable, "-m", "twelve.router"], env=env, stdout=out)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        found = re.search(r'"listening", "address": "[^"]*:(\d+)"', log.read_text())
+        found = re.search(
+            r'"listening", "address": "[^"]*:(\d+)", "compiled": (\w+)', log.read_text()
+        )
         if found:
-            return int(found.group(1))
+            return int(found.group(1)), found.group(2) == "true"
         time.sleep(0.05)
     raise SystemExit(f"the router did not start:\n{log.read_text()}")
 
@@ -212,12 +219,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=3, help="runs per target; medians are shown")
     parser.add_argument("--loadgen", choices=("auto", "python"), default="auto")
+    parser.add_argument(
+        "--interpreted", action="store_true", help="also measure the router run interpreted"
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.connections.split(",")]
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp_text:
         tmp = Path(tmp_text)
         ports = start_apps(stack, args.app)
-        targets = {"direct": ports, "twelve": [start_router(stack, tmp, ports, args.workers)]}
+        router_port, compiled = start_router(stack, tmp, ports, args.workers)
+        targets = {"direct": ports, "twelve": [router_port]}
+        if args.interpreted:
+            port, _ = start_router(stack, tmp, ports, args.workers, compiled=False)
+            targets["twelve-py"] = [port]
         nginx_port = start_nginx(stack, tmp, ports, args.workers)
         if nginx_port is not None:
             targets["nginx"] = [nginx_port]
@@ -229,7 +243,8 @@ def main() -> None:
         tool = "wrk" if WRK else "python load generator"
         print(
             f"app={args.app} workers={args.workers} duration={args.duration}s "
-            f"rounds={args.rounds} load={tool}"
+            f"rounds={args.rounds} load={tool} "
+            f"router={'compiled' if compiled else 'interpreted (no compiled build)'}"
         )
         for count in counts:
             runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
@@ -243,17 +258,20 @@ def main() -> None:
             print(f"\n{count} connections")
             for name, r in results.items():
                 print(
-                    f"  {name:7} {r['rps']:10.0f} req/s   p50 {r['p50']:7.2f} ms   "
+                    f"  {name:9} {r['rps']:10.0f} req/s   p50 {r['p50']:7.2f} ms   "
                     f"p99 {r['p99']:7.2f} ms   errors {int(r['errors'])}"
                 )
             twelve = results["twelve"]
             print(f"  twelve/direct throughput {twelve['rps'] / results['direct']['rps']:.2f}x")
             if "nginx" in results:
                 nginx = results["nginx"]
-                print(
-                    f"  twelve/nginx  throughput {twelve['rps'] / nginx['rps']:.2f}x   "
-                    f"p99 {twelve['p99'] / nginx['p99']:.2f}x  (target: >= 1.00x, <= 1.20x)"
-                )
+                for name in ("twelve", "twelve-py"):
+                    if name in results:
+                        r = results[name]
+                        print(
+                            f"  {name + '/nginx':16} throughput {r['rps'] / nginx['rps']:.2f}x   "
+                            f"p99 {r['p99'] / nginx['p99']:.2f}x  (target: >= 1.00x, <= 1.20x)"
+                        )
 
 
 if __name__ == "__main__":
