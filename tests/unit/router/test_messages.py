@@ -27,10 +27,13 @@ def test_a_sane_client_request_id_is_kept_and_an_unsafe_one_is_not():
 
 
 def test_generated_request_ids_look_like_uuids_and_never_repeat():
+    """Ids stay unique and UUID-shaped across the points where the counter's high digits change."""
     ids = RequestIds()
-    made = {ids.next() for _ in range(1000)}
-    assert len(made) == 1000
-    for value in list(made)[:10]:
+    made = [ids.next() for _ in range(10_000)]  # crosses at least two 4096-id boundaries
+    assert len(set(made)) == len(made)
+    counters = [int(value[-12:], 16) for value in made]
+    assert counters == [(counters[0] + i) & 0xFFFFFFFFFFFF for i in range(len(made))]
+    for value in made[:10] + made[4090:4100]:
         assert re.fullmatch(
             rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}", value
         )
