@@ -27,7 +27,7 @@ from twelve.errors import UsageError
 
 CERT_FILE = "cert.pem"
 KEY_FILE = "key.pem"
-_APP_DIR = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+_APP_DIR = re.compile(r"[a-z][a-z0-9-]{0,29}")
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -147,7 +147,7 @@ class CertStore:
         self.root = root
 
     def _dir(self, app: str) -> Path:
-        if not _APP_DIR.match(app):
+        if not _APP_DIR.fullmatch(app):
             raise UsageError(f"invalid app name {app!r}")
         return self.root / app
 
@@ -188,7 +188,7 @@ class CertStore:
         found: dict[str, StoredCert] = {}
         with contextlib.suppress(FileNotFoundError):
             for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
-                if entry.is_dir() and _APP_DIR.match(entry.name):
+                if entry.is_dir() and _APP_DIR.fullmatch(entry.name):
                     stored = self.get(entry.name)
                     if stored is not None:
                         found[entry.name] = stored

@@ -47,7 +47,7 @@ class Bind:
 def parse_bind(name: str, value: str) -> Bind:
     """Parse ``HOST:PORT`` (``[::1]:PORT`` for IPv6) or a bare port."""
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         host, port_text = "127.0.0.1", text
     elif text.startswith("["):
         host, _, rest = text[1:].partition("]")
@@ -56,7 +56,8 @@ def parse_bind(name: str, value: str) -> Bind:
         host, sep, port_text = text.rpartition(":")
         if not sep:
             raise ConfigError(f"{name}={value!r} is not HOST:PORT", "for example 127.0.0.1:8080")
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    # isascii: "²" counts as a digit to isdigit() but not to int().
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 <= int(port_text) <= 65535:
         raise ConfigError(f"{name}={value!r} has no valid port", "use a port from 0 to 65535")
     return Bind(host or "127.0.0.1", int(port_text))
 

@@ -42,7 +42,9 @@ def test_binds_accept_host_port_bare_port_and_ipv6(text: str, bind: Bind) -> Non
     assert parse_bind("TWELVE_API_BIND", text) == bind
 
 
-@pytest.mark.parametrize("text", ["localhost", "host:99999", "host:http"])
+@pytest.mark.parametrize(
+    "text", ["localhost", "host:99999", "host:http", "²", "host:8²", "[::1]:²"]
+)
 def test_a_bad_bind_names_the_variable(text: str) -> None:
     with pytest.raises(ConfigError, match="TWELVE_ROUTER_BIND"):
         Settings.from_environ({"TWELVE_ROUTER_BIND": text})

@@ -34,8 +34,8 @@ _SCHEME_VARS = {
     "s3": "S3_URL",
 }
 _SERVICE_ALIASES = {"postgres": "postgres", "postgresql": "postgres", "redis": "redis"}
-_ADDON_NAME = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
+_ADDON_NAME = re.compile(r"[a-z][a-z0-9-]{1,62}")
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 SCRAM_ITERATIONS = 4096
 
 
@@ -58,7 +58,7 @@ def new_addon_name(kind: str, app: str) -> str:
 
 def validate_addon_name(name: str) -> str:
     """Return ``name`` if it can name an add-on (it becomes part of database and user names)."""
-    if not _ADDON_NAME.match(name) or name.endswith("-") or "--" in name:
+    if not _ADDON_NAME.fullmatch(name) or name.endswith("-") or "--" in name:
         raise UsageError(
             f"invalid add-on name {name!r}",
             "use 2-63 lowercase letters, digits and single dashes, starting with a letter",
@@ -171,7 +171,7 @@ def validate_external_url(url: str) -> str:
     """An attachable URL: ``scheme://`` and a host (``s3://bucket``, ``smtp://…``); else an error."""
     text = url.strip()
     parts = urlsplit(text)
-    if not _SCHEME.match(parts.scheme) or not parts.netloc or "\n" in text:
+    if not _SCHEME.fullmatch(parts.scheme) or not parts.netloc or "\n" in text:
         # The text is not echoed: a malformed URL may still carry a password.
         raise UsageError(
             "what was given to attach is not a URL",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
 DNS_LABEL_MAX = 63
 
 
@@ -36,9 +36,9 @@ def label_mapping(process_types: list[str], limit: int = 32) -> dict[str, str]:
 
 def invalid_env_names(config: dict[str, str]) -> list[str]:
     """Config keys that are not portable environment variable names (a cluster may skip them)."""
-    return sorted(k for k in config if not _ENV_NAME.match(k))
+    return sorted(k for k in config if not _ENV_NAME.fullmatch(k))
 
 
 def invalid_secret_keys(config: dict[str, str]) -> list[str]:
     """Config keys a Secret cannot hold at all."""
-    return sorted(k for k in config if not _SECRET_KEY.match(k))
+    return sorted(k for k in config if not _SECRET_KEY.fullmatch(k))

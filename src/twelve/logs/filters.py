@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from twelve.errors import UsageError
 from twelve.logs.line import SOURCES, LogLine
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])", re.ASCII)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # A process type (web) or one process (web.1), as the Procfile names them.
-_PS = re.compile(r"^[A-Za-z0-9_-]{1,63}(\.\d+)?$")
+_PS = re.compile(r"[A-Za-z0-9_-]{1,63}(\.\d+)?", re.ASCII)
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -21,7 +21,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     A duration counts back from ``now``; an ISO time without an offset is taken as UTC.
     """
     value = text.strip()
-    match = _DURATION.match(value.lower())
+    match = _DURATION.fullmatch(value.lower())
     if match:
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         return (now or datetime.now(UTC)) - timedelta(seconds=seconds)
@@ -52,7 +52,7 @@ class LogFilter:
     grep: str | None = None
 
     def __post_init__(self) -> None:
-        if self.ps is not None and not _PS.match(self.ps):
+        if self.ps is not None and not _PS.fullmatch(self.ps):
             raise UsageError(f"--ps {self.ps!r} is not a process", "use a type like web or web.1")
         if self.source is not None and self.source not in SOURCES:
             raise UsageError(

@@ -27,7 +27,9 @@ def test_a_new_addon_name_is_valid_and_becomes_a_safe_identifier() -> None:
     assert naming.new_addon_name("postgres", "notes") != name
 
 
-@pytest.mark.parametrize("bad", ["A", "x", "has space", "trailing-", "double--dash", "1st"])
+@pytest.mark.parametrize(
+    "bad", ["A", "x", "has space", "trailing-", "double--dash", "1st", "pg\n", "pg\nDROP"]
+)
 def test_bad_addon_names_are_refused_with_the_rule(bad: str) -> None:
     with pytest.raises(UsageError, match="lowercase letters"):
         naming.validate_addon_name(bad)

@@ -69,10 +69,11 @@ def test_the_secret_is_immutable_named_for_the_release_and_holds_exactly_its_con
 
 def test_a_config_key_no_secret_can_hold_is_left_out_and_reported() -> None:
     doc = document()
-    doc["release"]["config"] = {"GOOD": "1", "has space": "2"}
+    doc["release"]["config"] = {"GOOD": "1", "has space": "2", "NEWLINE\n": "3"}
     result = export_kubernetes(release_from_document(doc), IMAGE)
     assert yaml_objects(result.files)[0]["stringData"] == {"GOOD": "1"}
-    assert result.left_out == ["has space"] and result.not_env_names == ["has space"]
+    assert result.left_out == ["NEWLINE\n", "has space"]
+    assert result.not_env_names == ["NEWLINE\n", "has space"]
 
 
 def test_config_values_survive_the_yaml_round_trip() -> None:

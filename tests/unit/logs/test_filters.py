@@ -95,6 +95,8 @@ def test_unknown_source_and_malformed_ps_are_usage_errors() -> None:
         LogFilter(ps="web 1")
     with pytest.raises(UsageError, match="--ps"):
         LogFilter(ps="web.x")
+    with pytest.raises(UsageError, match="--ps"):
+        LogFilter(ps="web.1\n")
 
 
 def test_parse_builds_a_filter_from_typed_text() -> None:
