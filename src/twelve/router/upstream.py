@@ -173,10 +173,13 @@ class UpstreamConnection(asyncio.Protocol):
         else:
             ex.nbytes += len(data)
             client.send(data)
+        # The client gets the bytes before the bookkeeping below: it can send its next request
+        # while this process logs and pools.
+        client.flush()
         if framer.complete:
             framer.headers_done = framer.complete = False
             ex.response_complete(True, now)
-        client.flush()
+            client.flush()  # anything a next, pipelined exchange wrote at once
 
     def _feed_full(self, data: bytes) -> None:
         try:
