@@ -85,10 +85,15 @@ class LineWriter:
         self._reported_drops = 0
         # Only a pipe or socket is made non-blocking: the flag is shared with every process holding
         # the same open file, and a terminal shared with a shell must stay as it is.
+        # Each write stays within PIPE_BUF so that lines from several workers sharing the output
+        # never interleave; a regular file (each write() to it is atomic) takes the whole buffer.
+        self._chunk = _PIPE_BUF
         try:
             mode = os.fstat(fd).st_mode
             if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
                 os.set_blocking(fd, False)
+            elif stat.S_ISREG(mode):
+                self._chunk = MAX_BUFFERED * 2
         except OSError:
             pass
 
@@ -123,8 +128,8 @@ class LineWriter:
         with memoryview(buffer) as view:  # writes slices of the buffer without copying them
             while done < total:
                 end = total
-                if end - done > _PIPE_BUF:
-                    end = buffer.rfind(b"\n", done, done + _PIPE_BUF) + 1 or done + _PIPE_BUF
+                if end - done > self._chunk:
+                    end = buffer.rfind(b"\n", done, done + self._chunk) + 1 or done + self._chunk
                 try:
                     done += os.write(self._fd, view[done:end])
                 except BlockingIOError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 
@@ -56,3 +57,26 @@ def test_a_reader_that_stops_reading_costs_lines_never_a_stall():
     finally:
         os.close(read_fd)
         os.close(write_fd)
+
+
+def test_a_file_gets_a_whole_buffer_of_lines_in_one_flush(tmp_path):
+    """With output to a file (the router's stdout redirected), one flush writes every line whole."""
+    path = tmp_path / "router.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    loop = asyncio.new_event_loop()
+    try:
+        writer = LineWriter(fd, loop)
+        count = size = 0
+        while size + len(_line(count)) <= MAX_BUFFERED:  # as many lines as the buffer holds
+            size += len(_line(count))
+            count += 1
+        for n in range(count):
+            writer.write(_line(n))  # buffered: the flush is only scheduled on the (idle) loop
+        assert path.stat().st_size == 0 and writer.dropped == 0
+        writer.flush()
+        assert path.stat().st_size == size
+    finally:
+        loop.close()
+        os.close(fd)
+    lines = [json.loads(raw) for raw in path.read_bytes().splitlines()]
+    assert [int(r["line"].split("request_id=")[1].split()[0]) for r in lines] == list(range(count))
