@@ -84,9 +84,9 @@ class LineWriter:
         self.dropped = 0
         self._reported_drops = 0
         # Only a pipe or socket is made non-blocking: the flag is shared with every process holding
-        # the same open file, and a terminal shared with a shell must stay as it is.
-        # Each write stays within PIPE_BUF so that lines from several workers sharing the output
-        # never interleave; a regular file (each write() to it is atomic) takes the whole buffer.
+        # the same open file, and a terminal shared with a shell must stay as it is. Each write
+        # stays within PIPE_BUF so that lines of workers sharing the output never interleave; a
+        # regular file (each write() to it is atomic) takes the whole buffer at once.
         self._chunk = _PIPE_BUF
         try:
             mode = os.fstat(fd).st_mode

@@ -23,9 +23,8 @@ if TYPE_CHECKING:
 
 MAX_RESENDS: Final = 2  # times a request the backend dropped unanswered is sent again
 _IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
-PENDING_LIMIT: Final = (
-    256 << 10
-)  # request bytes held while no upstream is attached, then reading pauses
+# Request bytes held while no upstream is attached, then reading pauses.
+PENDING_LIMIT: Final = 256 << 10
 _NO_BODY_STATUS: Final = frozenset({101, 204, 304})
 _VIA: Final = b"Via: 1.1 twelve\r\n"
 _CLOSE: Final = b"Connection: close\r\n"

@@ -12,16 +12,17 @@ interpreted regardless."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
 from pathlib import Path
 
 import twelve.router
+from twelve.supervisor import spawn
 
 PACKAGE = Path(twelve.router.__file__).resolve().parent
 # The modules every request runs through (and the pure ones they call); the rest stays interpreted.
@@ -45,6 +46,7 @@ _CONTEXT = (
     "router/__init__.py",
     "router/tls.py",
 )
+BUILD_TIMEOUT = 600.0  # seconds the compilation may take
 _DONE = "complete"  # written last: a build without it was interrupted and is never used
 
 
@@ -114,18 +116,19 @@ def build() -> Path:
             shutil.copyfile(PACKAGE.parent / name, copy)
         out = work / "out"
         script = _SETUP.format(modules=[f"twelve/router/{n}.py" for n in COMPILED])
-        result = subprocess.run(
-            [sys.executable, "-c", script, "build_ext", "--build-lib", str(out)],
-            cwd=work / "src",
-            env={**os.environ, "MYPY_CACHE_DIR": str(work / "mypy-cache"), "MYPYPATH": ""},
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
+        output: list[str] = []
+        code = asyncio.run(
+            spawn.run_to_completion(
+                [sys.executable, "-c", script, "build_ext", "--build-lib", str(out)],
+                cwd=work / "src",
+                env={**os.environ, "MYPY_CACHE_DIR": str(work / "mypy-cache"), "MYPYPATH": ""},
+                on_line=output.append,
+                timeout=BUILD_TIMEOUT,
+            )
         )
-        if result.returncode != 0:
-            last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]
-            raise BuildError(f"mypyc could not compile the router: {' '.join(last)}")
+        if code != 0:
+            last = [line for line in output if line.strip()][-1:] or [spawn.describe_exit(code)]
+            raise BuildError(f"mypyc could not compile the router: {last[0].strip()}")
         (out / _DONE).write_text(digest() + "\n")
         if target.exists():  # another build finished first
             return target

@@ -48,10 +48,6 @@ _MAX_QUEUED: Final = 16  # pipelined requests held behind the first before readi
 _VERSION: Final = b" HTTP/1.1\r\n"
 
 
-def _no_write(data: bytes) -> None:
-    """``ClientConnection.write`` until the connection is made."""
-
-
 class _Refused(Exception):
     """Raised from a parser callback to refuse the request with ``error``."""
 
@@ -73,7 +69,7 @@ class ClientConnection(asyncio.Protocol):
         self.get_method: Callable[[], bytes] = parser.get_method
         self.should_upgrade: Callable[[], bool] = parser.should_upgrade
         self.should_keep_alive: Callable[[], bool] = parser.should_keep_alive
-        self.write: Callable[[bytes], None] = _no_write
+        self.write: Callable[[bytes], None]  # ``transport.write``, bound at connection_made
         self.active: Exchange | None = None
         self.queue: deque[Exchange] = deque()
         self.parsing: Exchange | None = None

@@ -40,7 +40,7 @@ class Backend:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "address", (self.host, self.port))
-        object.__setattr__(self, "key", f"{self.host}:{self.port}")
+        object.__setattr__(self, "key", backend_key(self.host, self.port))
         object.__setattr__(self, "dyno_log", self.dyno.encode())
 
 
@@ -118,6 +118,11 @@ def _route_json(route: Route) -> dict[str, Any]:
         tls = route.tls
         entry["tls"] = {"cert": tls.cert, "key": tls.key, "hostnames": list(tls.hostnames)}
     return entry
+
+
+def backend_key(host: str, port: int) -> str:
+    """How the upstream pool names a backend: a string, cheap to hash on every request."""
+    return f"{host}:{port}"
 
 
 def normalise_host(value: str) -> str:

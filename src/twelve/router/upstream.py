@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from twelve.router.messages import RESPONSE_HOP_BY_HOP, SEP
+from twelve.router.table import backend_key
 
 if TYPE_CHECKING:
     from twelve.router.exchange import Exchange
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
 MAX_IDLE_PER_BACKEND: Final = 256
 # A placeholder never fed: most connections never need the slow path's parser.
 _NO_PARSER: Final = HttpResponseParser(object())
-
-
-def _no_write(data: bytes) -> None:
-    """``UpstreamConnection.write`` until the connection is made."""
 
 
 class _Framer:
@@ -97,7 +94,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.pool = pool
         self.address = address
         self.key = backend_key(*address)
-        self.write: Callable[[bytes], None] = _no_write  # ``transport.write``, bound once
+        self.write: Callable[[bytes], None]  # ``transport.write``, bound at connection_made
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at connection_made
         self.parser = _NO_PARSER  # the slow path's, made when a response needs it
         self.framer = _Framer()
@@ -285,11 +282,6 @@ class UpstreamConnection(asyncio.Protocol):
         self.detach()
         self.closed = True
         self.transport.close()
-
-
-def backend_key(host: str, port: int) -> str:
-    """How the pool names a backend (``Backend.key``): a string, cheap to hash on every request."""
-    return f"{host}:{port}"
 
 
 class Pool:
