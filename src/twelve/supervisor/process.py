@@ -187,6 +187,10 @@ class Supervised:
         if not self._stop.is_set():
             # Exited on its own: out of the route table at once, then the group goes too.
             self.last_exit = spawn.describe_exit(code)
+            self.failures = self.timing.backoff.failures_after_exit(self.failures, uptime)
+            # Known as it crashes, so ``ps`` never shows a crash without its next attempt; the
+            # life loop sets it again once the group is cleaned up and the wait begins.
+            self.next_attempt = time.time() + self.timing.backoff.delay(self.failures)
             self._set_state(State.CRASHED)
             self._event(f"Process {self.last_exit}")
             if self.cgroups is not None and self.cgroups.oom_killed():
@@ -198,7 +202,6 @@ class Supervised:
                     f"Error R15 (Memory quota vastly exceeded): killed by the kernel for using "
                     f"more memory than its limit ({limit}{seen})"
                 )
-            self.failures = self.timing.backoff.failures_after_exit(self.failures, uptime)
         await self._cleanup(child, reader)
 
     def _line(self, text: str) -> None:
