@@ -22,50 +22,9 @@ import stat
 import time
 from typing import Any, Final
 
-from twelve.router.codes import RouterError
-
 MAX_BUFFERED: Final = 1 << 20
 FLUSH_DELAY: Final = 0.02
 _PIPE_BUF: Final = getattr(select, "PIPE_BUF", 4096)
-
-
-_LINE: Final = (
-    b'{"app": %b, "line": "%b method=%b path=\\"%b\\" host=%b request_id=%b fwd=\\"%b\\" '
-    b'dyno=%b connect=%dms service=%dms status=%d bytes=%d"}\n'
-)
-_INFO: Final = b"at=info"
-
-
-def access_line(
-    app_json: bytes,
-    method: bytes,
-    path: bytes,
-    host: bytes,
-    request_id: bytes,
-    fwd: bytes,
-    dyno: bytes,
-    connect_ms: int,
-    service_ms: int,
-    status: int,
-    nbytes: int,
-    error: RouterError | None = None,
-) -> bytes:
-    """One access line as JSON, ending in a newline.
-
-    ``app_json`` is the app's name as a JSON value (``b'"hello"'`` or ``b"null"``); the other byte
-    fields must be log-safe (``messages.log_safe``), which also makes them JSON-safe, so the line
-    is one formatting step on the per-request path.
-    """
-    at = _INFO if error is None else error_at(error)
-    return _LINE % (
-        app_json, at, method, path, host, request_id, fwd, dyno, connect_ms, service_ms, status,
-        nbytes,
-    )  # fmt: skip
-
-
-def error_at(error: RouterError) -> bytes:
-    """The ``at=error code=... desc="..."`` start of an error line, escaped for JSON."""
-    return f'at=error code={error.code} desc=\\"{error.desc}\\"'.encode()
 
 
 def event_line(event: str, **fields: Any) -> bytes:

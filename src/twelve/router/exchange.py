@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from twelve.router import codes
-from twelve.router.accesslog import access_line
 from twelve.router.codes import RouterError
-from twelve.router.messages import CHUNK_END, CRLF, chunk, log_safe
+from twelve.router.hotpath import INFO, access_line, error_at
+from twelve.router.messages import CHUNK_END, CRLF, chunk
 from twelve.router.table import Backend, Route
 
 if TYPE_CHECKING:
@@ -369,8 +369,9 @@ class Exchange:
         worker.log.write(
             access_line(
                 route.app_json if route is not None else b"null",
+                INFO if error is None else error_at(error),
                 self.method,
-                log_safe(self.path),
+                self.path,
                 self.host,
                 self.request_id,
                 self.fwd,
@@ -379,7 +380,6 @@ class Exchange:
                 service_ms,
                 self.status,
                 self.nbytes,
-                error,
             )
         )
         client.exchange_done(self)

@@ -150,15 +150,6 @@ def forwarded_block(xff: bytes, proto: bytes, port: bytes) -> bytes:
     )
 
 
-def request_headers(host: bytes, request_id: bytes, start_ms: int) -> bytes:
-    """The added headers that change with each request."""
-    return b"X-Forwarded-Host: %b\r\nX-Request-Id: %b\r\nX-Request-Start: %d\r\n" % (
-        host,
-        request_id,
-        start_ms,
-    )
-
-
 def chunk(data: bytes) -> bytes:
     """One chunk of a chunked body."""
     return b"%x\r\n%b\r\n" % (len(data), data)

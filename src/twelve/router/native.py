@@ -31,6 +31,7 @@ COMPILED = (
     "codes",
     "endings",
     "exchange",
+    "hotpath",
     "messages",
     "proxy",
     "table",
@@ -50,8 +51,16 @@ BUILD_TIMEOUT = 600.0  # seconds the compilation may take
 _DONE = "complete"  # written last: a build without it was interrupted and is never used
 
 
+# Written in C, built beside the compiled modules (each has a Python twin the tests compare it to).
+C_MODULES = ("_hotpath",)
+
+
 def _sources() -> list[str]:
-    return [*_CONTEXT, *(f"router/{name}.py" for name in COMPILED)]
+    return [
+        *_CONTEXT,
+        *(f"router/{name}.py" for name in COMPILED),
+        *(f"router/{name}.c" for name in C_MODULES),
+    ]
 
 
 def digest() -> str:
@@ -115,7 +124,10 @@ def build() -> Path:
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(PACKAGE.parent / name, copy)
         out = work / "out"
-        script = _SETUP.format(modules=[f"twelve/router/{n}.py" for n in COMPILED])
+        script = _SETUP.format(
+            modules=[f"twelve/router/{n}.py" for n in COMPILED],
+            c_modules=[(f"twelve.router.{n}", f"twelve/router/{n}.c") for n in C_MODULES],
+        )
         output: list[str] = []
         code = asyncio.run(
             spawn.run_to_completion(
@@ -147,9 +159,10 @@ class BuildError(Exception):
 # modules ``twelve.router.*`` and writes its generated C and objects in that temporary folder.
 _SETUP = """
 import sys
-from setuptools import setup
+from setuptools import Extension, setup
 from mypyc.build import mypycify
-setup(name="twelve-router-native", ext_modules=mypycify({modules!r}, opt_level="3"))
+c_modules = [Extension(name, [path], extra_compile_args=["-O2"]) for name, path in {c_modules!r}]
+setup(name="twelve-router-native", ext_modules=[*mypycify({modules!r}, opt_level="3"), *c_modules])
 """
 
 

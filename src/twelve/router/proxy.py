@@ -19,6 +19,7 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 from twelve.router import codes, endings
 from twelve.router.codes import RouterError
 from twelve.router.exchange import Exchange
+from twelve.router.hotpath import header_kind, header_table, line_version, upstream_head
 from twelve.router.messages import (
     CONNECTION,
     CONTENT_LENGTH,
@@ -36,7 +37,6 @@ from twelve.router.messages import (
     forwarded_block,
     log_safe,
     nominated_headers,
-    request_headers,
     sane_request_id,
 )
 from twelve.router.table import Route
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 _MAX_QUEUED: Final = 16  # pipelined requests held behind the first before reading pauses
 _VERSION: Final = b" HTTP/1.1\r\n"
+_HEADERS: Final = header_table(REQUEST_HEADERS)
 
 
 class _Refused(Exception):
@@ -135,12 +136,7 @@ class ClientConnection(asyncio.Protocol):
             self.active.send_raw(data)  # bytes after an upgrade request, before the answer
             return
         if not self.in_head and self.parsing is None:
-            # A request starts here: when its whole request line is in ``data``, its version is
-            # the eight bytes before the first CRLF (the parser checks the line strictly), which
-            # is cheaper to read than to ask the parser for.
-            end = data.find(b"\r\n")
-            strict_line = end >= 8 and data.find(b"\n") == end + 1
-            self.line_version = data[end - 8 : end] if strict_line else b""
+            self.line_version = line_version(data)  # a request starts here
         try:
             self.feed(data)
         except HttpParserUpgrade as exc:
@@ -210,7 +206,7 @@ class ClientConnection(asyncio.Protocol):
             raise _Refused(codes.HEADERS_TOO_LARGE)
         if not self.in_head:
             return  # a chunked body's trailer: not forwarded
-        kind = REQUEST_HEADERS.get(name.lower(), KEEP)
+        kind = header_kind(name, _HEADERS, KEEP)
         if kind == KEEP:
             self.parts.extend((name, SEP, value, CRLF))
         elif kind == HOST:
@@ -290,10 +286,7 @@ class ClientConnection(asyncio.Protocol):
             tail = b"Connection: Upgrade\r\nUpgrade: %b\r\n\r\n" % self.upgrade
         parts[0] = method
         parts[2] = url
-        parts.append(fwd_block)
-        parts.append(request_headers(host, request_id, int(wall_clock() * 1000)))
-        parts.append(tail)
-        head = b"".join(parts)
+        head = upstream_head(parts, fwd_block, host, request_id, int(wall_clock() * 1000), tail)
         ex = Exchange(
             self,
             route,

@@ -6,23 +6,15 @@ import asyncio
 import json
 import os
 
-from twelve.router.accesslog import MAX_BUFFERED, LineWriter, access_line
+from twelve.router.accesslog import MAX_BUFFERED, LineWriter
+from twelve.router.hotpath import INFO, access_line_py
 
 
 def _line(n: int) -> bytes:
-    return access_line(
-        b'"hello"',
-        method=b"GET",
-        path=b"/%d" % n,
-        host=b"hello.localhost",
-        request_id=b"%d" % n,
-        fwd=b"127.0.0.1",
-        dyno=b"web.1",
-        connect_ms=0,
-        service_ms=1,
-        status=200,
-        nbytes=10,
-    )
+    return access_line_py(
+        b'"hello"', INFO, b"GET", b"/%d" % n, b"hello.localhost", b"%d" % n, b"127.0.0.1",
+        b"web.1", 0, 1, 200, 10,
+    )  # fmt: skip
 
 
 def test_a_reader_that_stops_reading_costs_lines_never_a_stall():

@@ -48,10 +48,7 @@ def _router_start(copy: Path, home: Path) -> list[dict[str, object]]:
 
 def test_an_edited_router_runs_interpreted_and_says_so_until_it_is_rebuilt(tmp_path):
     """A build never runs code other than what is on disk: one changed line, and it is unused."""
-    if not native.built():
-        if os.environ.get("CI") == "true":
-            pytest.fail("no compiled router build: scripts/bootstrap should have made one")
-        pytest.skip("no compiled router build (python -m twelve.router.native makes one)")
+    _needs_build()
     copy = tmp_path / "src"
     shutil.copytree(PACKAGE, copy / "twelve", ignore=shutil.ignore_patterns("__pycache__"))
 
@@ -64,3 +61,43 @@ def test_an_edited_router_runs_interpreted_and_says_so_until_it_is_rebuilt(tmp_p
     assert edited[-1] == {**edited[-1], "event": "listening", "compiled": False}
     warnings = [e["message"] for e in edited if e.get("event") == "warning"]
     assert any("the router runs interpreted" in str(m) for m in warnings), edited
+
+
+def _needs_build() -> None:
+    if not native.built():
+        if os.environ.get("CI") == "true":
+            pytest.fail("no compiled router build: scripts/bootstrap should have made one")
+        pytest.skip("no compiled router build (python -m twelve.router.native makes one)")
+
+
+def _hotpath_in_c(pythonpath: Path) -> bool:
+    """Whether a router process started on ``pythonpath`` would do its byte work in C."""
+    script = (
+        "from twelve.router import native\n"
+        "native.activate()\n"
+        "from twelve.router import hotpath, proxy\n"
+        "print(hotpath.COMPILED_MODULE is not None and proxy.upstream_head is not "
+        "hotpath.upstream_head_py)\n"
+    )
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(pythonpath)}
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip() == "True"
+
+
+def test_the_compiled_router_does_its_byte_work_in_c_and_an_edit_to_the_c_stops_that(tmp_path):
+    _needs_build()
+    copy = tmp_path / "src"
+    shutil.copytree(PACKAGE, copy / "twelve", ignore=shutil.ignore_patterns("__pycache__"))
+    assert _hotpath_in_c(copy)
+
+    source = copy / "twelve" / "router" / "_hotpath.c"
+    source.write_text(source.read_text() + "\n/* an edit */\n")
+    assert not _hotpath_in_c(copy)

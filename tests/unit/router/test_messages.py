@@ -6,7 +6,7 @@ import json
 import re
 
 from twelve.router import codes
-from twelve.router.accesslog import access_line, event_line
+from twelve.router.accesslog import event_line
 from twelve.router.messages import (
     RequestIds,
     chunk,
@@ -15,7 +15,6 @@ from twelve.router.messages import (
     forwarded_block,
     log_safe,
     nominated_headers,
-    request_headers,
     sane_request_id,
 )
 
@@ -39,16 +38,11 @@ def test_generated_request_ids_look_like_uuids_and_never_repeat():
         )
 
 
-def test_forwarded_headers_name_the_client_and_the_request():
+def test_forwarded_headers_name_the_client():
     block = forwarded_block(b"203.0.113.7, 127.0.0.1", b"http", b"8080")
-    per_request = request_headers(b"hello.localhost:8080", b"rid-1", 1700000000123)
     assert block == (
         b"X-Forwarded-For: 203.0.113.7, 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
         b"X-Forwarded-Port: 8080\r\nVia: 1.1 twelve\r\n"
-    )
-    assert per_request == (
-        b"X-Forwarded-Host: hello.localhost:8080\r\nX-Request-Id: rid-1\r\n"
-        b"X-Request-Start: 1700000000123\r\n"
     )
 
 
@@ -79,49 +73,6 @@ def test_log_fields_cannot_break_the_line_format():
     assert log_safe("/é".encode()) == b"/%C3%A9"
     assert log_safe(b"/\x00\r\n\xff") == b"/%00%0D%0A%FF"
     assert len(log_safe(b"/" + b"x" * 5000)) < 2100
-
-
-def test_an_access_line_is_herokus_router_format_in_json():
-    line = access_line(
-        b'"hello"',
-        method=b"GET",
-        path=b"/",
-        host=b"hello.localhost",
-        request_id=b"rid",
-        fwd=b"127.0.0.1",
-        dyno=b"web.1",
-        connect_ms=0,
-        service_ms=3,
-        status=200,
-        nbytes=13,
-    )
-    assert line.endswith(b"\n")
-    assert json.loads(line) == {
-        "app": "hello",
-        "line": 'at=info method=GET path="/" host=hello.localhost request_id=rid fwd="127.0.0.1" '
-        "dyno=web.1 connect=0ms service=3ms status=200 bytes=13",
-    }
-
-
-def test_an_error_line_carries_the_code_and_description():
-    line = json.loads(
-        access_line(
-            b"null",
-            method=b"GET",
-            path=b"/",
-            host=b"x.localhost",
-            request_id=b"r",
-            fwd=b"::1",
-            dyno=b"",
-            connect_ms=0,
-            service_ms=0,
-            status=404,
-            nbytes=10,
-            error=codes.UNKNOWN_HOST,
-        )
-    )
-    assert line["app"] is None
-    assert line["line"].startswith('at=error code=H43 desc="No such app" method=GET')
 
 
 def test_error_pages_name_the_code_and_say_whether_the_connection_stays():

@@ -1,0 +1,124 @@
+"""The byte work the router does for every request: the access line, the request head it sends
+upstream, and two scans of what the client sent. Pure.
+
+The compiled build also has these in C (``_hotpath.c``), and then uses those: done with
+``bytes %``, ``join`` and bytes methods they were the largest costs the proxy itself added to a
+request. The functions here are the reference; the tests hold both versions to the same results.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Final, cast
+
+from twelve.router.codes import RouterError
+from twelve.router.messages import log_safe
+
+INFO: Final = b"at=info"
+
+_LINE: Final = (
+    b'{"app": %b, "line": "%b method=%b path=\\"%b\\" host=%b request_id=%b fwd=\\"%b\\" '
+    b'dyno=%b connect=%dms service=%dms status=%d bytes=%d"}\n'
+)
+
+
+def access_line_py(
+    app_json: bytes,
+    at: bytes,
+    method: bytes,
+    path: bytes,
+    host: bytes,
+    request_id: bytes,
+    fwd: bytes,
+    dyno: bytes,
+    connect_ms: int,
+    service_ms: int,
+    status: int,
+    nbytes: int,
+) -> bytes:
+    """One access line as JSON, ending in a newline.
+
+    ``app_json`` is the app's name as a JSON value (``b'"hello"'`` or ``b"null"``); ``at`` is
+    ``INFO`` or ``error_at(...)``; ``path`` is made log-safe here; the other byte fields must be
+    log-safe already (``messages.log_safe``), which also makes them JSON-safe.
+    """
+    return _LINE % (
+        app_json, at, method, log_safe(path), host, request_id, fwd, dyno, connect_ms, service_ms,
+        status, nbytes,
+    )  # fmt: skip
+
+
+def upstream_head_py(
+    parts: list[bytes], forwarded: bytes, host: bytes, request_id: bytes, start_ms: int, tail: bytes
+) -> bytes:
+    """The request head for the backend: the client's request line and kept headers (``parts``),
+    the per-connection forwarded headers, the per-request ones, then ``tail`` (framing and the
+    blank line)."""
+    per_request = b"X-Forwarded-Host: %b\r\nX-Request-Id: %b\r\nX-Request-Start: %d\r\n" % (
+        host,
+        request_id,
+        start_ms,
+    )
+    return b"".join((*parts, forwarded, per_request, tail))
+
+
+def line_version_py(data: bytes) -> bytes:
+    """The last eight bytes of the request line ``data`` starts with (``b"HTTP/1.1"`` in a sane
+    request), or ``b""`` when the line is not all there or does not end in CRLF.
+
+    The parser checks the line strictly; reading the version here is cheaper than asking it.
+    """
+    end = data.find(b"\r\n")
+    if end >= 8 and data.find(b"\n") == end + 1:
+        return data[end - 8 : end]
+    return b""
+
+
+def header_table_py(kinds: dict[bytes, int]) -> object:
+    """``kinds`` (lowercase header name: kind) in the form ``header_kind`` reads."""
+    return kinds
+
+
+def header_kind_py(name: bytes, table: object, default: int) -> int:
+    """What the ``header_table`` says of header ``name``, whatever its case, else ``default``."""
+    return cast("dict[bytes, int]", table).get(name.lower(), default)
+
+
+def error_at(error: RouterError) -> bytes:
+    """The ``at=error code=... desc="..."`` start of an error line, escaped for JSON."""
+    return f'at=error code={error.code} desc=\\"{error.desc}\\"'.encode()
+
+
+def _compiled() -> ModuleType | None:
+    try:
+        return importlib.import_module("twelve.router._hotpath")
+    except ImportError:  # an interpreted router: no C build on the import path
+        return None
+
+
+AccessLine = Callable[
+    [bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, int, int, int, int], bytes
+]
+UpstreamHead = Callable[[list[bytes], bytes, bytes, bytes, int, bytes], bytes]
+LineVersion = Callable[[bytes], bytes]
+HeaderTable = Callable[[dict[bytes, int]], object]
+HeaderKind = Callable[[bytes, object, int], int]
+
+COMPILED_MODULE: Final = _compiled()
+access_line: Final[AccessLine] = (
+    COMPILED_MODULE.access_line if COMPILED_MODULE is not None else access_line_py
+)
+upstream_head: Final[UpstreamHead] = (
+    COMPILED_MODULE.upstream_head if COMPILED_MODULE is not None else upstream_head_py
+)
+line_version: Final[LineVersion] = (
+    COMPILED_MODULE.line_version if COMPILED_MODULE is not None else line_version_py
+)
+header_table: Final[HeaderTable] = (
+    COMPILED_MODULE.header_table if COMPILED_MODULE is not None else header_table_py
+)
+header_kind: Final[HeaderKind] = (
+    COMPILED_MODULE.header_kind if COMPILED_MODULE is not None else header_kind_py
+)

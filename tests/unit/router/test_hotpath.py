@@ -1,0 +1,173 @@
+"""The router's per-request byte work, in Python and in the compiled build's C."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twelve.router import codes, hotpath, native
+from twelve.router.messages import REQUEST_HEADERS, log_safe
+
+
+def _load_c_module() -> ModuleType:
+    """The C build of ``hotpath`` from the compiled router build of these sources."""
+    found = sorted((native.build_dir() / "twelve" / "router").glob("_hotpath.*.so"))
+    if not native.built() or not found:
+        if os.environ.get("CI") == "true":
+            pytest.fail("no compiled router build: scripts/bootstrap makes one (CI needs it)")
+        pytest.skip("no compiled router build (python -m twelve.router.native makes one)")
+    loader = importlib.machinery.ExtensionFileLoader("twelve.router._hotpath", str(found[0]))
+    spec = importlib.util.spec_from_file_location(loader.name, found[0], loader=loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def c_module() -> ModuleType:
+    return _load_c_module()
+
+
+NAMES = ("access_line", "upstream_head", "line_version", "header_table", "header_kind")
+
+
+@pytest.fixture(params=["python", "c"])
+def impl(request: pytest.FixtureRequest) -> dict[str, Callable[..., Any]]:
+    if request.param == "python":
+        return {name: getattr(hotpath, f"{name}_py") for name in NAMES}
+    module = request.getfixturevalue("c_module")
+    return {name: getattr(module, name) for name in NAMES}
+
+
+def test_an_access_line_is_herokus_router_format_in_json(impl):
+    line = impl["access_line"](
+        b'"hello"', hotpath.INFO, b"GET", b"/", b"hello.localhost", b"rid", b"127.0.0.1",
+        b"web.1", 0, 3, 200, 13,
+    )  # fmt: skip
+    assert line.endswith(b"\n")
+    assert json.loads(line) == {
+        "app": "hello",
+        "line": 'at=info method=GET path="/" host=hello.localhost request_id=rid fwd="127.0.0.1" '
+        "dyno=web.1 connect=0ms service=3ms status=200 bytes=13",
+    }
+
+
+def test_an_error_line_carries_the_code_and_description(impl):
+    at = hotpath.error_at(codes.UNKNOWN_HOST)
+    line = json.loads(
+        impl["access_line"](
+            b"null", at, b"GET", b"/", b"x.localhost", b"r", b"::1", b"", 0, 0, 404, 10
+        )
+    )
+    assert line["app"] is None
+    assert line["line"].startswith('at=error code=H43 desc="No such app" method=GET')
+
+
+def test_a_path_that_could_break_the_line_is_escaped_and_cut(impl):
+    for path in (b'/a"b\\c d', "/é".encode(), b"/\x00\r\n\xff", b"/" + b"\x7f" * 5000):
+        line = impl["access_line"](
+            b'"a"', hotpath.INFO, b"GET", path, b"h", b"r", b"f", b"web.1", 0, 0, 200, 0
+        )
+        logged = json.loads(line)["line"]
+        assert f'path="{log_safe(path).decode()}"' in logged
+        assert len(logged) < 6400
+
+
+def test_the_upstream_head_adds_the_per_request_headers_last(impl):
+    parts = [b"GET", b" ", b"/x", b" HTTP/1.1\r\n", b"Host", b": ", b"hello.localhost", b"\r\n"]
+    forwarded = b"X-Forwarded-For: 127.0.0.1\r\nVia: 1.1 twelve\r\n"
+    head = impl["upstream_head"](
+        parts, forwarded, b"hello.localhost", b"rid-1", 1700000000123, b"\r\n"
+    )
+    assert head == (
+        b"GET /x HTTP/1.1\r\nHost: hello.localhost\r\n" + forwarded
+        + b"X-Forwarded-Host: hello.localhost\r\nX-Request-Id: rid-1\r\n"
+        b"X-Request-Start: 1700000000123\r\n\r\n"
+    )  # fmt: skip
+
+
+def test_the_version_is_read_off_a_whole_strict_request_line(impl):
+    version = impl["line_version"]
+    assert version(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n") == b"HTTP/1.1"
+    assert version(b"GET /x HTTP/1.0\r\n") == b"HTTP/1.0"
+    for unsure in (b"GET / HTTP/1.1", b"GET / HTTP/1.1\n", b"GET /\nX HTTP/1.1\r\n", b"a\r\n", b""):
+        assert version(unsure) == b""  # the parser is asked instead
+
+
+def test_header_names_are_classified_whatever_their_case(impl):
+    table = impl["header_table"]({b"host": 1, b"x-request-id": 8, b"te": 6})
+    kind = impl["header_kind"]
+    assert [kind(n, table, 0) for n in (b"Host", b"HOST", b"host", b"X-Request-ID", b"TE")] == [
+        1, 1, 1, 8, 6,
+    ]  # fmt: skip
+    for other in (b"Hos", b"Hostx", b"H\xc3st", b"Accept", b"", b"t\xc5"):
+        assert kind(other, table, 0) == 0
+
+
+# Log fields and head pieces as a client could make them: any bytes, some around the length cut.
+_FIELD = st.one_of(st.binary(max_size=80), st.binary(min_size=2040, max_size=2060))
+_NUMBER = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.lists(_FIELD, min_size=8, max_size=8),
+    numbers=st.lists(_NUMBER, min_size=4, max_size=4),
+)
+def test_the_c_build_writes_the_access_line_the_python_one_does(c_module, fields, numbers):
+    assert c_module.access_line(*fields, *numbers) == hotpath.access_line_py(*fields, *numbers)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(st.binary(max_size=40), max_size=16),
+    fields=st.lists(st.binary(max_size=40), min_size=4, max_size=4),
+    start_ms=_NUMBER,
+)
+def test_the_c_build_writes_the_upstream_head_the_python_one_does(
+    c_module, parts, fields, start_ms
+):
+    forwarded, host, request_id, tail = fields
+    args = (parts, forwarded, host, request_id, start_ms, tail)
+    assert c_module.upstream_head(*args) == hotpath.upstream_head_py(*args)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(st.sampled_from([b"GET / HTTP/1.1", b"\r", b"\n", b"\r\n", b"x", b" "])).map(
+        b"".join
+    )
+)
+def test_the_c_build_reads_the_version_the_python_one_does(c_module, data):
+    assert c_module.line_version(data) == hotpath.line_version_py(data)
+
+
+def _some_upper(name: bytes, upper: list[bool]) -> bytes:
+    """``name`` with the letters at the True places of ``upper`` made uppercase."""
+    flags = upper + [False] * len(name)
+    return bytes(c - 32 if 97 <= c <= 122 and flags[i] else c for i, c in enumerate(name))
+
+
+_HEADER_NAME = st.one_of(
+    st.builds(_some_upper, st.sampled_from(sorted(REQUEST_HEADERS)), st.lists(st.booleans())),
+    st.binary(max_size=20),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(name=_HEADER_NAME)
+def test_the_c_build_classifies_header_names_as_the_python_one_does(c_module, name):
+    table = c_module.header_table(REQUEST_HEADERS)
+    assert c_module.header_kind(name, table, -1) == hotpath.header_kind_py(
+        name, REQUEST_HEADERS, -1
+    )
