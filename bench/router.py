@@ -34,6 +34,7 @@ FAST_APP = Path(__file__).resolve().parent / "fast_app.py"
 LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
 HOST = "hello.localhost"
 WRK = shutil.which("wrk")
+SETTLE = 0.5  # seconds between two measurements, for the last one's connections to close
 
 
 def free_port() -> int:
@@ -217,7 +218,12 @@ def main() -> None:
     parser.add_argument("--connections", default="32,256")
     parser.add_argument("--app", choices=("hello", "fast"), default="hello")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--rounds", type=int, default=3, help="runs per target; medians are shown")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="runs per target, each round in a rotated order; medians are shown",
+    )
     parser.add_argument("--loadgen", choices=("auto", "python"), default="auto")
     parser.add_argument(
         "--interpreted", action="store_true", help="also measure the router run interpreted"
@@ -250,10 +256,15 @@ def main() -> None:
             runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
             for target in targets.values():
                 load(target, count, min(1.0, args.duration))  # warm up pools and caches
-            # Rounds interleave the targets so a noisy moment on the machine hits all of them.
-            for _ in range(args.rounds):
-                for name, target in targets.items():
-                    runs[name].append(load(target, count, args.duration))
+            # Rounds interleave the targets so a noisy moment on the machine hits all of them, and
+            # each round starts one target later: whichever runs right after another is slowed
+            # (measured here: by up to 10%), so no target may always take that place.
+            names = list(targets)
+            for turn in range(args.rounds):
+                start = turn % len(names)
+                for name in names[start:] + names[:start]:
+                    time.sleep(SETTLE)
+                    runs[name].append(load(targets[name], count, args.duration))
             results = {name: median(found) for name, found in runs.items()}
             print(f"\n{count} connections")
             for name, r in results.items():

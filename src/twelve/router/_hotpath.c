@@ -38,6 +38,14 @@ int_arg(PyObject *obj, const char *name, long long *out)
         PyErr_Format(PyExc_TypeError, "%s must be int, not %.100s", name, Py_TYPE(obj)->tp_name);
         return -1;
     }
+    /* PyLong_AsLongAndOverflow reads a timestamp's digits directly; PyLong_AsLongLong takes a
+     * slower, general path for any int past one digit. */
+    int overflow = 0;
+    long value = PyLong_AsLongAndOverflow(obj, &overflow);
+    if (overflow == 0) {
+        *out = value;
+        return (value == -1 && PyErr_Occurred()) ? -1 : 0;
+    }
     *out = PyLong_AsLongLong(obj);
     return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
 }

@@ -26,6 +26,7 @@ DROP: Final = 6  # hop-by-hop, or set by the router itself
 FORWARDED_FOR: Final = 7
 REQUEST_ID: Final = 8
 VIA_HEADER: Final = 9
+PROXY_CONNECTION: Final = 10  # dropped; the parser reads it as it reads Connection
 
 REQUEST_HEADERS: Final[dict[bytes, int]] = {
     b"host": HOST,
@@ -34,7 +35,7 @@ REQUEST_HEADERS: Final[dict[bytes, int]] = {
     b"connection": CONNECTION,
     b"upgrade": UPGRADE,
     b"keep-alive": DROP,
-    b"proxy-connection": DROP,
+    b"proxy-connection": PROXY_CONNECTION,
     b"te": DROP,
     b"trailer": DROP,
     b"x-forwarded-proto": DROP,

@@ -27,6 +27,7 @@ from twelve.router.messages import (
     FORWARDED_FOR,
     HOST,
     KEEP,
+    PROXY_CONNECTION,
     REQUEST_HEADERS,
     REQUEST_ID,
     SEP,
@@ -80,6 +81,9 @@ class ClientConnection(asyncio.Protocol):
         self.closed = False
         self.lingering = False
         self.eof = False
+        # The last request read asked to close after its response: what the client sends after
+        # it is never a request (the parser would call it an error) and is dropped, as nginx does.
+        self.last_request = False
         self.in_head = False
         self.partial = 0
         self.last = worker.now()
@@ -108,6 +112,9 @@ class ClientConnection(asyncio.Protocol):
         self.transfer_encoding = False
         self.connection = b""
         self.upgrade = b""
+        # A Connection, Proxy-Connection or Upgrade header was seen: keep-alive and upgrade are
+        # the parser's to say. Without one they follow from the version alone (no call to ask).
+        self.options = False
         self.xff: bytes | None = None
         self.request_id: bytes | None = None
 
@@ -135,6 +142,8 @@ class ClientConnection(asyncio.Protocol):
         if self.active is not None and self.active.upgrade and self.active.req_done:
             self.active.send_raw(data)  # bytes after an upgrade request, before the answer
             return
+        if self.last_request:
+            return
         if not self.in_head and self.parsing is None:
             self.line_version = line_version(data)  # a request starts here
         try:
@@ -146,8 +155,9 @@ class ClientConnection(asyncio.Protocol):
         except _Refused as exc:
             self.refuse(exc.error)
         except HttpParserError as exc:
-            cause = exc.__context__
-            self.refuse(cause.error if isinstance(cause, _Refused) else codes.BAD_REQUEST)
+            if not self.last_request:  # else: bytes after a request that closes, dropped
+                cause = exc.__context__
+                self.refuse(cause.error if isinstance(cause, _Refused) else codes.BAD_REQUEST)
         else:
             if self.in_head:
                 self.partial += len(data)
@@ -195,7 +205,7 @@ class ClientConnection(asyncio.Protocol):
         if not self.in_head:
             self.in_head = True
             self.partial = 0
-        self.url += url
+        self.url = self.url + url if self.url else url  # one piece, nearly always: no copy
         self.head_bytes += len(url)
         if self.head_bytes > self.worker.max_header_bytes:
             raise _Refused(codes.HEADERS_TOO_LARGE)
@@ -221,8 +231,12 @@ class ClientConnection(asyncio.Protocol):
             self.transfer_encoding = True
         elif kind == CONNECTION:
             self.connection = value if not self.connection else self.connection + b"," + value
+            self.options = True
         elif kind == UPGRADE:
             self.upgrade = value
+            self.options = True
+        elif kind == PROXY_CONNECTION:
+            self.options = True
         elif kind == FORWARDED_FOR:
             self.xff = value if self.xff is None else self.xff + b", " + value
         elif kind == REQUEST_ID:
@@ -266,7 +280,7 @@ class ClientConnection(asyncio.Protocol):
         length = int(self.content_length) if self.content_length is not None else 0
         if length > worker.max_body_bytes:
             raise _Refused(codes.BODY_TOO_LARGE)
-        upgrade = self.should_upgrade()
+        upgrade = self.options and self.should_upgrade()
         parts = self.parts
         if self.connection:
             nominated = nominated_headers(connection_tokens(self.connection))
@@ -297,7 +311,7 @@ class ClientConnection(asyncio.Protocol):
             self.cached_host_log,
             request_id,
             fwd_log,
-            self.should_keep_alive() and not upgrade,
+            (self.should_keep_alive() and not upgrade) if self.options else not http10,
             http10,
             length > 0 or self.transfer_encoding,
             self.transfer_encoding,
@@ -327,6 +341,8 @@ class ClientConnection(asyncio.Protocol):
         self.line_version = b""  # a request after this one in the same data asks the parser
         ex, self.parsing = self.parsing, None
         if ex is not None:
+            if not ex.keep_alive and not ex.upgrade:
+                self.last_request = True
             ex.request_complete()
 
     # used by exchanges
@@ -337,9 +353,10 @@ class ClientConnection(asyncio.Protocol):
 
     def flush(self) -> None:
         wbuf = self.wbuf
-        if wbuf and not self.closed:
-            self.write(wbuf[0] if len(wbuf) == 1 else b"".join(wbuf))
-        wbuf.clear()
+        if wbuf:  # often empty: the second flush after a response, with nothing pipelined
+            if not self.closed:
+                self.write(wbuf[0] if len(wbuf) == 1 else b"".join(wbuf))
+            wbuf.clear()
 
     def pause_reading(self, reason: int) -> None:
         if not self.paused and not self.closed:

@@ -209,6 +209,64 @@ def test_http_1_0_clients_are_served(backends, router):
     assert answer.endswith(b"\r\n\r\none,two,three")
 
 
+def _response(sock: socket.socket) -> bytes:
+    """One whole response with a Content-Length, or what came before the connection closed."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < _framed_size(data):
+        piece = sock.recv(65536)
+        if not piece:
+            break
+        data += piece
+    return data
+
+
+def _framed_size(data: bytes) -> int:
+    head, _, _ = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    return len(head) + 4 + int(length.group(1) if length else 0)
+
+
+@pytest.mark.parametrize(
+    ("first", "kept"),
+    [
+        pytest.param(b"GET /1 HTTP/1.1\r\n", True, id="http-1.1"),
+        pytest.param(b"GET /1 HTTP/1.1\r\nConnection: close\r\n", False, id="connection-close"),
+        pytest.param(b"GET /1 HTTP/1.1\r\nProxy-Connection: close\r\n", False, id="proxy-close"),
+        pytest.param(b"GET /1 HTTP/1.0\r\n", False, id="http-1.0"),
+        pytest.param(b"GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n", True, id="1.0-keep-alive"),
+    ],
+)
+def test_the_connection_is_kept_or_closed_as_the_request_asks(backends, router, first, kept):
+    """After the first response the router either serves a second request or closes."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    host = b"Host: hello.localhost\r\n\r\n"
+    with socket.create_connection((r.host, r.port), timeout=10) as sock:
+        sock.sendall(first + host)
+        assert _response(sock).startswith(b"HTTP/1.1 200 ")
+        if kept:
+            sock.sendall(b"GET /2 HTTP/1.1\r\n" + host)
+            assert _response(sock).startswith(b"HTTP/1.1 200 ")
+        else:
+            assert sock.recv(65536) == b""  # closed by the router, nothing more to read
+    assert [req["path"] for req in hello.requests] == ["/1", "/2"][: 2 if kept else 1]
+
+
+def test_bytes_after_a_request_that_closes_are_dropped_and_its_response_still_comes(
+    backends, router
+):
+    """As nginx does: what follows ``Connection: close`` or an HTTP/1.0 request is not a request."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    host = b"Host: hello.localhost\r\n"
+    for first in (b"GET /1 HTTP/1.1\r\nConnection: close\r\n", b"GET /1 HTTP/1.0\r\n"):
+        answer = r.raw(first + host + b"\r\nGET /2 HTTP/1.1\r\n" + host + b"\r\n")
+        assert answer.startswith(b"HTTP/1.1 200 ")
+        assert b'"/1"' in answer
+        assert b"HTTP/1.1 400" not in answer
+    assert [req["path"] for req in hello.requests] == ["/1", "/1"]
+
+
 def test_a_dropped_idempotent_request_is_sent_again_but_a_post_is_not(backends, router):
     """The app closes without answering: a GET is resent and succeeds; a POST gets 502 H13."""
     hello = backends("web.1")
