@@ -59,7 +59,7 @@ def linger(conn: ClientConnection) -> None:
 
 
 def check(conn: ClientConnection, now: float) -> None:
-    """Enforce the idle, request and first-byte timeouts (called about once a second)."""
+    """Enforce the connect, idle, request and first-byte timeouts (called about once a second)."""
     worker = conn.worker
     ex = conn.active
     if conn.tunnel is not None or ex is None:
@@ -72,7 +72,9 @@ def check(conn: ClientConnection, now: float) -> None:
         return
     if ex.done:
         return
-    if ex.deadline and now > ex.deadline:
+    if ex.connect_deadline and now > ex.connect_deadline:
+        ex.expire_connect()
+    elif ex.deadline and now > ex.deadline:
         ex.fail(codes.REQUEST_TIMEOUT)
     elif now - conn.last > worker.idle_timeout:
         ex.fail(codes.CLIENT_IDLE if not ex.req_done else codes.IDLE_CONNECTION)

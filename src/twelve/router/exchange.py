@@ -9,6 +9,7 @@ to report an error mid-body).
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Final
 
 from twelve.router import codes
@@ -40,7 +41,10 @@ class Exchange:
         "body_bytes",
         "chunked",
         "client",
+        "connect_deadline",
+        "connect_expired",
         "connect_ms",
+        "connecting",
         "deadline",
         "done",
         "error",
@@ -118,6 +122,9 @@ class Exchange:
         self.reused = False
         self.retries = 0
         self.connect_ms = 0
+        self.connecting: asyncio.Task[None] | None = None  # the task making a new connection
+        self.connect_deadline = 0.0  # while ``connecting``: when the attempt is given up
+        self.connect_expired = False  # set just before that task is cancelled for it
         self.t_sent = 0.0
         self.deadline = 0.0
         self.head_sent = False
@@ -149,7 +156,7 @@ class Exchange:
             if conn is not None:
                 self.attach(conn, backend, True, self.client.last)
                 return
-        worker.spawn(self.connect(route.rotation(turn)))
+        self.connecting = worker.spawn(self.connect(route.rotation(turn)))
 
     async def connect(self, order: tuple[Backend, ...]) -> None:
         """Connect to the first backend that accepts; a request never sent is safe to retry."""
@@ -157,13 +164,20 @@ class Exchange:
         timed_out = False
         for backend in order:
             began = worker.now()
+            self.connect_deadline = began + worker.connect_timeout
             try:
                 conn = await worker.pool.connect(backend.address)
-            except TimeoutError:
+            except asyncio.CancelledError:
+                if not self.connect_expired:
+                    raise  # the worker is stopping
+                self.connect_expired = False
+                if self.connecting is not None:
+                    self.connecting.uncancel()
                 timed_out = True
                 continue
             except OSError:
                 continue
+            self.connect_deadline = 0.0
             if self.done:  # the client left meanwhile
                 worker.pool.give(conn)
                 return
@@ -171,8 +185,16 @@ class Exchange:
             self.connect_ms = int((now - began) * 1000)
             self.attach(conn, backend, False, now)
             return
+        self.connect_deadline = 0.0
         if not self.done:
             self.fail(codes.CONNECT_TIMEOUT if timed_out else codes.APP_CRASHED)
+
+    def expire_connect(self) -> None:
+        """The connect under way took too long: give it up for the next backend (H19 if none)."""
+        task = self.connecting
+        if task is not None and not task.done():
+            self.connect_expired = True
+            task.cancel()
 
     def attach(self, conn: UpstreamConnection, backend: Backend, reused: bool, now: float) -> None:
         """Send the request on ``conn`` (``reused``: it came from the pool); ``now`` is the time."""
@@ -308,7 +330,7 @@ class Exchange:
             self.reused = False
             assert self.route is not None and self.backend is not None
             others = tuple(b for b in self.route.backends if b != self.backend)
-            self.client.worker.spawn(self.connect((*others, self.backend)))
+            self.connecting = self.client.worker.spawn(self.connect((*others, self.backend)))
         else:
             self.fail(codes.SERVER_INTERRUPTED if self.head_sent else codes.CONNECTION_CLOSED)
 

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 _MAX_QUEUED: Final = 16  # pipelined requests held behind the first before reading pauses
 _VERSION: Final = b" HTTP/1.1\r\n"
 _HEADERS: Final = header_table(REQUEST_HEADERS)
+# Never fed: what a closed connection holds instead of its parser.
+_NO_PARSER: Final = HttpRequestParser(object())
 
 
 class _Refused(Exception):
@@ -180,6 +182,13 @@ class ClientConnection(asyncio.Protocol):
         if self.active is not None:
             self.active.client_gone()
         self.queue.clear()
+        # The parser holds this connection and it holds the parser: cut the cycle, so a closed
+        # connection is freed now rather than by a garbage collection.
+        self.parser = placeholder = _NO_PARSER
+        self.feed = placeholder.feed_data
+        self.get_method = placeholder.get_method
+        self.should_upgrade = placeholder.should_upgrade
+        self.should_keep_alive = placeholder.should_keep_alive
 
     def pause_writing(self) -> None:
         ex = self.active

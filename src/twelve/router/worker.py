@@ -47,7 +47,8 @@ class Worker:
         self.log = log
         self.table = RouteTable()
         self.turns: dict[str, int] = {}
-        self.pool = Pool(loop, settings.router_connect_timeout)
+        self.pool = Pool(loop)
+        self.connect_timeout = settings.router_connect_timeout
         self.pool.on_retired_idle = self._report_drain
         self.ids = RequestIds()
         self.connections: set[ClientConnection] = set()
@@ -65,14 +66,15 @@ class Worker:
         self._reload_requested = False
         self._busy_reported: list[int] = []
         # Timeouts are checked by one periodic sweep, not a timer per request.
-        shortest = min(self.response_timeout, self.idle_timeout) or 1.0
+        shortest = min(self.response_timeout, self.idle_timeout, self.connect_timeout) or 1.0
         self._tick_every = max(0.05, min(1.0, shortest / 4))
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``coro`` as a task the worker keeps a reference to until it ends."""
         task = self.loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # the route table
 

@@ -347,6 +347,30 @@ def dead_route() -> Callable[[str], dict[str, Any]]:
 
 
 @pytest.fixture
+def stuck_route() -> Iterator[Callable[[str], dict[str, Any]]]:
+    """A backend entry for a port that takes no new connection: its accept queue is full, so
+    the kernel drops further SYNs and a connect just waits, as with an overloaded process."""
+    held: list[socket.socket] = []
+
+    def make(dyno: str) -> dict[str, Any]:
+        listener = socket.socket()
+        held.append(listener)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(3):  # fill the queue with connections nobody accepts
+            filler = socket.socket()
+            held.append(filler)
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        return {"dyno": dyno, "host": "127.0.0.1", "port": port}
+
+    yield make
+    for sock in held:
+        sock.close()
+
+
+@pytest.fixture
 def poll() -> Callable[[Callable[[], Any], float, str], Any]:
     """``poll(predicate, timeout, what)``: wait for a condition against a deadline."""
     return wait_for

@@ -87,6 +87,30 @@ def test_no_process_accepting_gives_503_h10(router, dead_route):
     assert 'code=H10 desc="App crashed"' in r.access_line("host=hello.localhost")["line"]
 
 
+def test_a_process_that_takes_no_connection_is_given_up_for_the_next(backends, router, stuck_route):
+    """A connect that does not complete in TWELVE_ROUTER_CONNECT_TIMEOUT goes to the next process."""
+    alive = backends("web.2")
+    r = router(
+        {"hello": {"backends": [stuck_route("web.1"), alive.route()]}},
+        router_connect_timeout="0.4",
+    )
+    for _ in range(3):
+        began = time.monotonic()
+        status, _, body = r.request("hello.localhost")
+        assert (status, json.loads(body)["backend"]) == (200, "web.2")
+    assert time.monotonic() - began < 5  # given up well before the kernel's own SYN retries end
+
+
+def test_no_process_taking_a_connection_gives_503_h19(router, stuck_route):
+    r = router({"hello": {"backends": [stuck_route("web.1")]}}, router_connect_timeout="0.4")
+    began = time.monotonic()
+    status, _, body = r.request("hello.localhost")
+    assert status == 503
+    assert b"H19" in body
+    assert 0.4 <= time.monotonic() - began < 5
+    assert 'code=H19 desc="Backend connection timeout"' in r.access_line("host=hello")["line"]
+
+
 def test_forwarded_headers_tell_the_app_about_the_client(backends, router):
     """X-Forwarded-*, X-Request-Id, X-Request-Start and Via reach the app; spoofs are replaced."""
     hello = backends("web.1")
