@@ -21,8 +21,10 @@ from twelve.api.app import create_app
 from twelve.api.context import Platform
 from twelve.certs import CertStore
 from twelve.deploy import Deployer
+from twelve.logs.capture import read_lines, stamp_clock
 from twelve.logs.hub import LogHub
-from twelve.logs.line import make_line
+from twelve.logs.line import LogLine, make_line
+from twelve.router.accesslog import split_access_line
 from twelve.routes import route_table, write_atomically
 from twelve.settings import Settings, twelve_executable
 from twelve.store import ProcessRecord, Store
@@ -69,6 +71,7 @@ class RouterProcess:
         # Per router worker: the table version it runs and retired ports it still has requests on.
         self._workers: dict[int, tuple[int, frozenset[int]]] = {}
         self._drain_changed = asyncio.Event()
+        self._stamp = stamp_clock()
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in self.settings.environ.items() if k != "TWELVE_API_TOKEN"}
@@ -96,8 +99,7 @@ class RouterProcess:
                 )
             )
             assert self.child.process.stdout is not None
-            async for raw in self.child.process.stdout:
-                self._handle(raw)
+            await read_lines(self.child.process.stdout, self._handle)
             code = await self.child.process.wait()
             self.store.forget_process(*ROUTER_RECORD, self.child.pid)
             if self._stopping:
@@ -107,6 +109,11 @@ class RouterProcess:
             delay = min(delay * 2, 10.0)
 
     def _handle(self, raw: bytes) -> None:
+        access = split_access_line(raw)  # nearly every line: read without a JSON parser
+        if access is not None:
+            app, line = access
+            self.hub.publish(app, LogLine(self._stamp(), "router", "router", line))
+            return
         try:
             event = json.loads(raw)
         except ValueError:

@@ -68,25 +68,56 @@ async def capture_output(
     flush_partial()
 
 
-def line_emitter(
-    publish: Callable[[LogLine], None], source: str, process: str
-) -> Callable[[str], None]:
-    """An ``emit`` for capture_output that stamps each message and hands it to ``publish``.
+async def read_lines(reader: asyncio.StreamReader, on_line: Callable[[bytes], None]) -> None:
+    """Read ``reader`` to EOF in large reads, calling ``on_line`` with each line (without its
+    newline), in order. A line that never ends is passed on in pieces of ``READ_SIZE``; what is
+    left at EOF is passed on too.
 
-    The stamp is the time the line was read, to the millisecond: lines read within one
-    millisecond share one datetime, which the journal then formats only once. Order within the
-    stream is kept by cursors, never by timestamps.
+    For output twelve writes itself (the router's JSON lines): no decoding or splitting of long
+    lines, and one wake-up for the many lines a read brings.
+    """
+    pending = b""
+    while chunk := await reader.read(READ_SIZE):
+        lines = (pending + chunk if pending else chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            on_line(line)
+        if len(pending) > READ_SIZE:
+            on_line(pending)
+            pending = b""
+    if pending:
+        on_line(pending)
+
+
+def stamp_clock() -> Callable[[], datetime]:
+    """A clock for log lines: the time to the millisecond, as one datetime per millisecond.
+
+    Lines read within one millisecond share one datetime, which the journal then formats only
+    once. Order within a stream is kept by cursors, never by timestamps.
     """
     clock = time.monotonic_ns
     refresh_at = 0
     stamp = datetime.now(UTC)
 
-    def emit(message: str) -> None:
+    def now() -> datetime:
         nonlocal refresh_at, stamp
         tick = clock()
         if tick >= refresh_at:
             refresh_at = tick + 1_000_000
             stamp = datetime.now(UTC)
-        publish(LogLine(stamp, source, process, message))
+        return stamp
+
+    return now
+
+
+def line_emitter(
+    publish: Callable[[LogLine], None], source: str, process: str
+) -> Callable[[str], None]:
+    """An ``emit`` for capture_output that stamps each message (``stamp_clock``) and hands it
+    to ``publish``."""
+    stamp = stamp_clock()
+
+    def emit(message: str) -> None:
+        publish(LogLine(stamp(), source, process, message))
 
     return emit

@@ -27,6 +27,41 @@ FLUSH_DELAY: Final = 0.02
 _PIPE_BUF: Final = getattr(select, "PIPE_BUF", 4096)
 
 
+_APP_START: Final = b'{"app": "'
+_LINE_START: Final = b'", "line": "'
+_END: Final = b'"}'
+_APP_END: Final = len(_APP_START)
+_LINE_OFFSET: Final = len(_LINE_START)
+_END_SIZE: Final = len(_END)
+
+
+def split_access_line(raw: bytes) -> tuple[str, str] | None:
+    """The app and the line of an access line as the router writes it (without its newline),
+    read without a JSON parser; None for anything else: events, and any line this cannot read
+    exactly as ``json.loads`` would, which the reader then parses as JSON.
+
+    The router's log fields are printable ASCII with no quote or backslash (``log_safe``), so
+    the only escapes in its lines are the ``\\"`` around quoted fields.
+    """
+    if not (raw.startswith(_APP_START) and raw.endswith(_END)):
+        return None
+    sep = raw.find(_LINE_START, _APP_END)
+    if sep < 0 or sep + _LINE_OFFSET > len(raw) - _END_SIZE:
+        return None
+    try:
+        whole = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    app = whole[_APP_END:sep]
+    text = whole[sep + _LINE_OFFSET : -_END_SIZE]
+    bare = text.replace('\\"', "")
+    if not (app.isprintable() and bare.isprintable()):
+        return None
+    if '"' in bare or "\\" in bare or '"' in app or "\\" in app:
+        return None
+    return app, text.replace('\\"', '"')
+
+
 def event_line(event: str, **fields: Any) -> bytes:
     """A non-request line: ``{"event": EVENT, ...}``."""
     return (json.dumps({"event": event, **fields}) + "\n").encode()

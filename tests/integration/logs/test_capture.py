@@ -5,7 +5,7 @@ import os
 import signal
 import sys
 
-from twelve.logs.capture import capture_output
+from twelve.logs.capture import capture_output, read_lines
 from twelve.logs.line import MAX_LINE_BYTES
 
 
@@ -91,3 +91,39 @@ def test_a_long_line_with_no_newline_is_emitted_as_soon_as_it_passes_the_limit()
     assert len(while_running[0].encode()) <= MAX_LINE_BYTES
     assert "".join(messages) == "€" * 5000
     assert "\ufffd" not in "".join(messages)
+
+
+async def _read_child_lines(code: str) -> list[bytes]:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE, start_new_session=True
+    )
+    assert child.stdout is not None
+    lines: list[bytes] = []
+    try:
+        async with asyncio.timeout(20):
+            await read_lines(child.stdout, lines.append)
+            await child.wait()
+    finally:
+        if child.returncode is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            await child.wait()
+    return lines
+
+
+def test_read_lines_gives_every_line_whole_in_order_whatever_the_pipe_cuts() -> None:
+    """Lines longer than a read and lines split across writes both come out whole."""
+    code = (
+        "import sys, time\n"
+        "out = sys.stdout.buffer\n"
+        "for i in range(20000): out.write(b'line %d\\n' % i)\n"
+        "out.write(b'long ' + b'x' * 100000 + b'\\n')\n"
+        "out.flush(); out.write(b'half '); out.flush(); time.sleep(0.05)\n"
+        "out.write(b'and the rest\\nno newline at the end')\n"
+    )
+    lines = asyncio.run(_read_child_lines(code))
+    assert lines[:20000] == [b"line %d" % i for i in range(20000)]
+    assert lines[20000:] == [
+        b"long " + b"x" * 100000,
+        b"half and the rest",
+        b"no newline at the end",
+    ]
