@@ -92,7 +92,7 @@ async def main() -> None:
 
             async def daemon(reader: asyncio.StreamReader) -> int:
                 first = hub.last_cursor("hello")
-                await read_lines(reader, router._handle)
+                await read_lines(reader, router.handle_line)
                 hub.journal("hello")  # every published line written to disk
                 return hub.last_cursor("hello") - first
 

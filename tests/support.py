@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from twelve.router import native
 from twelve.settings import NETWORK_VARIABLES
 from twelve.supervisor import spawn
 
@@ -195,3 +196,12 @@ def daemon_env(home: Path, uv_cache: Path, **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+def require_native_build() -> None:
+    """Skip without the compiled router build; under CI=true its absence is a failure."""
+    if native.built():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("no compiled router build: scripts/bootstrap should have made one")
+    pytest.skip("no compiled router build (python -m twelve.router.native makes one)")

@@ -99,7 +99,7 @@ class RouterProcess:
                 )
             )
             assert self.child.process.stdout is not None
-            await read_lines(self.child.process.stdout, self._handle)
+            await read_lines(self.child.process.stdout, self.handle_line)
             code = await self.child.process.wait()
             self.store.forget_process(*ROUTER_RECORD, self.child.pid)
             if self._stopping:
@@ -108,7 +108,8 @@ class RouterProcess:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
 
-    def _handle(self, raw: bytes) -> None:
+    def handle_line(self, raw: bytes) -> None:
+        """One line of the router's stdout: an access line for an app's stream, or an event."""
         access = split_access_line(raw)  # nearly every line: read without a JSON parser
         if access is not None:
             app, line = access

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from twelve.router import native
+from support import require_native_build
 
 TIMEOUT = 10.0
 
@@ -311,10 +311,8 @@ def router(
     same modules interpreted, so both behave alike.
     """
     compiled = request.param == "compiled"
-    if compiled and not native.built():
-        if os.environ.get("CI") == "true":
-            pytest.fail("no compiled router build: scripts/bootstrap should have made one")
-        pytest.skip("no compiled router build (python -m twelve.router.native makes one)")
+    if compiled:
+        require_native_build()
     started: list[Router] = []
 
     def start(apps: dict[str, Any] | None, **settings: str) -> Router:

@@ -9,8 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
+from support import require_native_build
 from twelve.router import native
 
 PACKAGE = native.PACKAGE.parent  # src/twelve
@@ -48,7 +47,7 @@ def _router_start(copy: Path, home: Path) -> list[dict[str, object]]:
 
 def test_an_edited_router_runs_interpreted_and_says_so_until_it_is_rebuilt(tmp_path):
     """A build never runs code other than what is on disk: one changed line, and it is unused."""
-    _needs_build()
+    require_native_build()
     copy = tmp_path / "src"
     shutil.copytree(PACKAGE, copy / "twelve", ignore=shutil.ignore_patterns("__pycache__"))
 
@@ -61,13 +60,6 @@ def test_an_edited_router_runs_interpreted_and_says_so_until_it_is_rebuilt(tmp_p
     assert edited[-1] == {**edited[-1], "event": "listening", "compiled": False}
     warnings = [e["message"] for e in edited if e.get("event") == "warning"]
     assert any("the router runs interpreted" in str(m) for m in warnings), edited
-
-
-def _needs_build() -> None:
-    if not native.built():
-        if os.environ.get("CI") == "true":
-            pytest.fail("no compiled router build: scripts/bootstrap should have made one")
-        pytest.skip("no compiled router build (python -m twelve.router.native makes one)")
 
 
 def _hotpath_in_c(pythonpath: Path) -> bool:
@@ -93,7 +85,7 @@ def _hotpath_in_c(pythonpath: Path) -> bool:
 
 
 def test_the_compiled_router_does_its_byte_work_in_c_and_an_edit_to_the_c_stops_that(tmp_path):
-    _needs_build()
+    require_native_build()
     copy = tmp_path / "src"
     shutil.copytree(PACKAGE, copy / "twelve", ignore=shutil.ignore_patterns("__pycache__"))
     assert _hotpath_in_c(copy)

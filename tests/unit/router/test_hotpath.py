@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import json
-import os
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -14,17 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from support import require_native_build
 from twelve.router import codes, hotpath, native
 from twelve.router.messages import REQUEST_HEADERS, log_safe
 
 
 def _load_c_module() -> ModuleType:
     """The C build of ``hotpath`` from the compiled router build of these sources."""
+    require_native_build()
     found = sorted((native.build_dir() / "twelve" / "router").glob("_hotpath.*.so"))
-    if not native.built() or not found:
-        if os.environ.get("CI") == "true":
-            pytest.fail("no compiled router build: scripts/bootstrap makes one (CI needs it)")
-        pytest.skip("no compiled router build (python -m twelve.router.native makes one)")
+    assert found, "the compiled router build has no _hotpath module"
     loader = importlib.machinery.ExtensionFileLoader("twelve.router._hotpath", str(found[0]))
     spec = importlib.util.spec_from_file_location(loader.name, found[0], loader=loader)
     assert spec is not None
