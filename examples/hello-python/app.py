@@ -2,8 +2,15 @@
 
 import os
 import signal
+import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections under load (each retried a second later).
+    request_queue_size = socket.SOMAXCONN
+    daemon_threads = True
 
 
 class Hello(BaseHTTPRequestHandler):
@@ -22,8 +29,7 @@ class Hello(BaseHTTPRequestHandler):
 
 def main() -> None:
     port = int(os.environ["PORT"])
-    server = ThreadingHTTPServer(("127.0.0.1", port), Hello)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", port), Hello)
     # SIGTERM: stop accepting and exit cleanly, as a disposable process should.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"listening on port {port}", flush=True)
