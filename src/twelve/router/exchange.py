@@ -9,18 +9,17 @@ to report an error mid-body).
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Final
 
 from twelve.router import codes
 from twelve.router.codes import RouterError
 from twelve.router.hotpath import INFO, access_line, error_at
-from twelve.router.messages import CHUNK_END, CRLF, chunk
+from twelve.router.messages import CHUNK_END, CRLF, chunk, status_start
 from twelve.router.table import Backend, Route
 
 if TYPE_CHECKING:
     from twelve.router.proxy import ClientConnection
-    from twelve.router.upstream import UpstreamConnection
+    from twelve.router.upstream import Connecting, UpstreamConnection
 
 MAX_RESENDS: Final = 2  # times a request the backend dropped unanswered is sent again
 _IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
@@ -41,9 +40,12 @@ class Exchange:
         "body_bytes",
         "chunked",
         "client",
+        "connect_began",
         "connect_deadline",
-        "connect_expired",
         "connect_ms",
+        "connect_next",
+        "connect_order",
+        "connect_timed_out",
         "connecting",
         "deadline",
         "done",
@@ -122,9 +124,13 @@ class Exchange:
         self.reused = False
         self.retries = 0
         self.connect_ms = 0
-        self.connecting: asyncio.Task[None] | None = None  # the task making a new connection
+        # A new connection under way, and the backends to try in turn (see ``connect``).
+        self.connecting: Connecting | None = None
+        self.connect_order: tuple[Backend, ...] = ()
+        self.connect_next = 0  # the index in ``connect_order`` of the backend to try next
+        self.connect_began = 0.0
         self.connect_deadline = 0.0  # while ``connecting``: when the attempt is given up
-        self.connect_expired = False  # set just before that task is cancelled for it
+        self.connect_timed_out = False
         self.t_sent = 0.0
         self.deadline = 0.0
         self.head_sent = False
@@ -156,45 +162,58 @@ class Exchange:
             if conn is not None:
                 self.attach(conn, backend, True, self.client.last)
                 return
-        self.connecting = worker.spawn(self.connect(route.rotation(turn)))
+        self.connect(route.rotation(turn))
 
-    async def connect(self, order: tuple[Backend, ...]) -> None:
-        """Connect to the first backend that accepts; a request never sent is safe to retry."""
-        worker = self.client.worker
-        timed_out = False
-        for backend in order:
-            began = worker.now()
-            self.connect_deadline = began + worker.connect_timeout
-            try:
-                conn = await worker.pool.connect(backend.address)
-            except asyncio.CancelledError:
-                if not self.connect_expired:
-                    raise  # the worker is stopping
-                self.connect_expired = False
-                if self.connecting is not None:
-                    self.connecting.uncancel()
-                timed_out = True
-                continue
-            except OSError:
-                continue
+    def connect(self, order: tuple[Backend, ...]) -> None:
+        """Connect to the first backend in ``order`` that accepts, then send the request.
+
+        A request never sent is safe to retry, so a refused or timed-out connect moves on to
+        the next backend; when none is left the request fails with H10 (or H19 if one timed out).
+        """
+        self.connect_order = order
+        self.connect_next = 0
+        self.connect_timed_out = False
+        self._connect_next()
+
+    def _connect_next(self) -> None:
+        order = self.connect_order
+        index = self.connect_next
+        if index >= len(order) or self.done:
             self.connect_deadline = 0.0
-            if self.done:  # the client left meanwhile
-                worker.pool.give(conn)
-                return
-            now = worker.now()
-            self.connect_ms = int((now - began) * 1000)
-            self.attach(conn, backend, False, now)
+            if not self.done:
+                self.fail(codes.CONNECT_TIMEOUT if self.connect_timed_out else codes.APP_CRASHED)
             return
+        self.connect_next = index + 1
+        worker = self.client.worker
+        self.connect_began = began = worker.now()
+        self.connect_deadline = began + worker.connect_timeout
+        # Set before the callbacks can run: a refusal may be reported at once.
+        attempt = worker.pool.connect(order[index], self._connected, self._connect_failed)
+        if attempt.coro is not None:
+            self.connecting = attempt
+
+    def _connected(self, conn: UpstreamConnection) -> None:
+        self.connecting = None
         self.connect_deadline = 0.0
-        if not self.done:
-            self.fail(codes.CONNECT_TIMEOUT if timed_out else codes.APP_CRASHED)
+        worker = self.client.worker
+        if self.done:  # the client left meanwhile
+            worker.pool.give(conn)
+            return
+        now = worker.now()
+        self.connect_ms = int((now - self.connect_began) * 1000)
+        self.attach(conn, self.connect_order[self.connect_next - 1], False, now)
+
+    def _connect_failed(self) -> None:
+        self.connecting = None
+        self._connect_next()
 
     def expire_connect(self) -> None:
         """The connect under way took too long: give it up for the next backend (H19 if none)."""
-        task = self.connecting
-        if task is not None and not task.done():
-            self.connect_expired = True
-            task.cancel()
+        attempt, self.connecting = self.connecting, None
+        if attempt is not None:
+            attempt.cancel()
+            self.connect_timed_out = True
+            self._connect_next()
 
     def attach(self, conn: UpstreamConnection, backend: Backend, reused: bool, now: float) -> None:
         """Send the request on ``conn`` (``reused``: it came from the pool); ``now`` is the time."""
@@ -245,36 +264,37 @@ class Exchange:
     # the response side (called by the upstream connection)
 
     def response_head(self, conn: UpstreamConnection, status: int) -> None:
-        parts = conn.parts
+        head = [status_start(status), conn.reason, CRLF]
+        head += conn.parts
         if conn.interim and status != 101:  # pass on; the real response follows
-            self.client.send(
-                b"".join((b"HTTP/1.1 %d %b\r\n" % (status, conn.reason), *parts, CRLF))
-            )
+            head.append(CRLF)
+            self.client.send(b"".join(head))
             return
         self.deadline = 0.0
         self.status = status
         self.head_sent = True
-        extra = [_VIA]
+        head.append(_VIA)
         if status == 101 and self.upgrade:
-            extra.append(b"Connection: Upgrade\r\nUpgrade: %b\r\n" % conn.upgrade)
+            head.append(b"Connection: Upgrade\r\nUpgrade: %b\r\n" % conn.upgrade)
         elif not (self.is_head or status in _NO_BODY_STATUS or conn.has_length):
             self.until_close = not conn.chunked
             if self.http10:  # no chunked encoding in HTTP/1.0: the body ends when we close
                 self.keep_alive = False
             else:
                 self.resp_chunked = True
-                extra.append(_CHUNKED)
+                head.append(_CHUNKED)
         if self.upgrade and status != 101:
             self.keep_alive = False  # the client may already be talking the new protocol
         if status != 101:
             if not self.keep_alive or self.client.worker.closing:
                 self.keep_alive = False
-                extra.append(_CLOSE)
+                head.append(_CLOSE)
             elif self.http10:
-                extra.append(_KEEP_ALIVE)
-        head = b"".join((b"HTTP/1.1 %d %b\r\n" % (status, conn.reason), *parts, *extra, CRLF))
-        self.nbytes += len(head)
-        self.client.send(head)
+                head.append(_KEEP_ALIVE)
+        head.append(CRLF)
+        data = b"".join(head)
+        self.nbytes += len(data)
+        self.client.send(data)
 
     def response_passed(self, status: int, raw: bytes) -> None:
         """The fast path: the backend's response head (and what followed) goes out unchanged."""
@@ -330,7 +350,7 @@ class Exchange:
             self.reused = False
             assert self.route is not None and self.backend is not None
             others = tuple(b for b in self.route.backends if b != self.backend)
-            self.connecting = self.client.worker.spawn(self.connect((*others, self.backend)))
+            self.connect((*others, self.backend))
         else:
             self.fail(codes.SERVER_INTERRUPTED if self.head_sent else codes.CONNECTION_CLOSED)
 

@@ -47,18 +47,21 @@ REQUEST_HEADERS: Final[dict[bytes, int]] = {
     b"via": VIA_HEADER,
 }
 
-# Response headers that belong to one connection and never cross the proxy.
-RESPONSE_HOP_BY_HOP: Final = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"transfer-encoding",
-        b"te",
-        b"trailer",
-        b"upgrade",
-    }
-)
+# What the proxy does with each response header it meets; others are copied. The hop-by-hop ones
+# belong to one connection and never cross the proxy.
+RESPONSE_HEADERS: Final[dict[bytes, int]] = {
+    b"content-length": CONTENT_LENGTH,
+    b"transfer-encoding": TRANSFER_ENCODING,
+    b"upgrade": UPGRADE,
+    b"connection": DROP,
+    b"keep-alive": DROP,
+    b"proxy-connection": DROP,
+    b"te": DROP,
+    b"trailer": DROP,
+}
+# The start of a status line, by status code: formatting one per response costs more.
+_STATUS_STARTS: Final = {code: b"HTTP/1.1 %d " % code for code in range(100, 600)}
+
 # Connection options every proxy understands; any other listed name is a header to drop.
 _CONNECTION_OPTIONS: Final = frozenset({"close", "keep-alive", "upgrade", ""})
 
@@ -149,6 +152,11 @@ def forwarded_block(xff: bytes, proto: bytes, port: bytes) -> bytes:
             VIA,
         )
     )
+
+
+def status_start(status: int) -> bytes:
+    """``HTTP/1.1 <status> ``: a status line up to its reason phrase."""
+    return _STATUS_STARTS.get(status) or b"HTTP/1.1 %d " % status
 
 
 def chunk(data: bytes) -> bytes:

@@ -13,7 +13,6 @@ import gc
 import os
 import signal
 import socket
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, Final
 
@@ -61,20 +60,12 @@ class Worker:
         self._routes_path: Path = settings.routes_path
         self._domain = settings.domain
         self._stamp: tuple[int, int, int] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._reload_requested = False
         self._busy_reported: list[int] = []
         # Timeouts are checked by one periodic sweep, not a timer per request.
         shortest = min(self.response_timeout, self.idle_timeout, self.connect_timeout) or 1.0
         self._tick_every = max(0.05, min(1.0, shortest / 4))
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run ``coro`` as a task the worker keeps a reference to until it ends."""
-        task = self.loop.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     # the route table
 
@@ -196,7 +187,5 @@ class Worker:
             conn.closed = True
             conn.transport.abort()
         self.pool.close()
-        for task in list(self._tasks):
-            task.cancel()
         await asyncio.sleep(0)
         self.log.close()

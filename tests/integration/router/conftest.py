@@ -344,28 +344,51 @@ def dead_route() -> Callable[[str], dict[str, Any]]:
     return lambda dyno: {"dyno": dyno, "host": "127.0.0.1", "port": closed_port()}
 
 
-@pytest.fixture
-def stuck_route() -> Iterator[Callable[[str], dict[str, Any]]]:
-    """A backend entry for a port that takes no new connection: its accept queue is full, so
-    the kernel drops further SYNs and a connect just waits, as with an overloaded process."""
-    held: list[socket.socket] = []
+class StuckRoutes:
+    """Backend entries for ports that take no new connection: the accept queue is full, so the
+    kernel drops further SYNs and a connect just waits, as with an overloaded process."""
 
-    def make(dyno: str) -> dict[str, Any]:
+    def __init__(self) -> None:
+        self.held: list[socket.socket] = []
+
+    def __call__(self, dyno: str) -> dict[str, Any]:
         listener = socket.socket()
-        held.append(listener)
+        self.held.append(listener)
         listener.bind(("127.0.0.1", 0))
         listener.listen(0)
         port = listener.getsockname()[1]
         for _ in range(3):  # fill the queue with connections nobody accepts
             filler = socket.socket()
-            held.append(filler)
+            self.held.append(filler)
             filler.setblocking(False)
             filler.connect_ex(("127.0.0.1", port))
         return {"dyno": dyno, "host": "127.0.0.1", "port": port}
 
-    yield make
-    for sock in held:
-        sock.close()
+    def connects_waiting(self, port: int) -> int:
+        """Connects to ``port`` still waiting for an answer (SYN sent), but the queue fillers'."""
+        fillers = {s.getsockname()[1] for s in self.held[1:]}
+        count = 0
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            local, remote, state = line.split()[1:4]
+            if (
+                state == "02"  # SYN_SENT
+                and int(remote.rpartition(":")[2], 16) == port
+                and int(local.rpartition(":")[2], 16) not in fillers
+            ):
+                count += 1
+        return count
+
+    def close(self) -> None:
+        for sock in self.held:
+            sock.close()
+
+
+@pytest.fixture
+def stuck_route() -> Iterator[StuckRoutes]:
+    """``stuck_route(dyno)``: a backend entry for a port that takes no new connection."""
+    stuck = StuckRoutes()
+    yield stuck
+    stuck.close()
 
 
 @pytest.fixture

@@ -101,14 +101,18 @@ def test_a_process_that_takes_no_connection_is_given_up_for_the_next(backends, r
     assert time.monotonic() - began < 5  # given up well before the kernel's own SYN retries end
 
 
-def test_no_process_taking_a_connection_gives_503_h19(router, stuck_route):
-    r = router({"hello": {"backends": [stuck_route("web.1")]}}, router_connect_timeout="0.4")
+def test_no_process_taking_a_connection_gives_503_h19(router, stuck_route, poll):
+    entry = stuck_route("web.1")
+    r = router({"hello": {"backends": [entry]}}, router_connect_timeout="0.4")
     began = time.monotonic()
     status, _, body = r.request("hello.localhost")
     assert status == 503
     assert b"H19" in body
     assert 0.4 <= time.monotonic() - began < 5
     assert 'code=H19 desc="Backend connection timeout"' in r.access_line("host=hello")["line"]
+    # A connect given up is closed, not left to the kernel's SYN retries (minutes of them).
+    assert r.request("hello.localhost")[0] == 503
+    poll(lambda: stuck_route.connects_waiting(entry["port"]) == 0, 2, "given-up connects to close")
 
 
 def test_forwarded_headers_tell_the_app_about_the_client(backends, router):
