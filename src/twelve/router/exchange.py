@@ -18,8 +18,9 @@ from twelve.router.messages import CHUNK_END, CRLF, chunk, status_start
 from twelve.router.table import Backend, Route
 
 if TYPE_CHECKING:
+    from twelve.router.pool import Connecting
     from twelve.router.proxy import ClientConnection
-    from twelve.router.upstream import Connecting, UpstreamConnection
+    from twelve.router.upstream import UpstreamConnection
 
 MAX_RESENDS: Final = 2  # times a request the backend dropped unanswered is sent again
 _IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})

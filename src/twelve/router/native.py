@@ -33,6 +33,7 @@ COMPILED = (
     "exchange",
     "hotpath",
     "messages",
+    "pool",
     "proxy",
     "table",
     "upstream",

@@ -1,15 +1,14 @@
-"""Connections to web processes and the keep-alive pool of idle ones, per backend.
+"""Connections to web processes: each parses its backend's responses for the exchange it serves.
 
 An ``UpstreamConnection`` parses the backend's responses with httptools and hands each piece to the
-``Exchange`` it serves; between requests it waits in the ``Pool``, newest first, so the warmest
-connections are reused and the oldest are closed by the idle sweep.
+``Exchange`` it serves; between requests it waits in the ``Pool`` (``twelve.router.pool``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
@@ -23,12 +22,11 @@ from twelve.router.messages import (
     TRANSFER_ENCODING,
     UPGRADE,
 )
-from twelve.router.table import Backend
 
 if TYPE_CHECKING:
     from twelve.router.exchange import Exchange
+    from twelve.router.pool import BackendConnections, Pool
 
-MAX_IDLE_PER_BACKEND: Final = 256
 _HEADERS: Final = header_table(RESPONSE_HEADERS)
 _FAST_PATH_START: Final = b"HTTP/1.1 "
 # A placeholder never fed: most connections never need the slow path's parser.
@@ -100,21 +98,21 @@ class UpstreamConnection(asyncio.Protocol):
         "head",
         "idle_since",
         "interim",
-        "key",
         "parser",
         "parts",
         "pool",
         "reading_paused",
         "reason",
+        "slot",
         "transport",
         "tunnel",
         "upgrade",
         "write",
     )
 
-    def __init__(self, pool: Pool, key: str) -> None:
+    def __init__(self, pool: Pool, slot: BackendConnections) -> None:
         self.pool = pool
-        self.key = key
+        self.slot = slot  # the backend's idle list and count of requests in flight
         self.write: Callable[[bytes], None]  # ``transport.write``, bound at connection_made
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at connection_made
         self.parser = _NO_PARSER  # the slow path's, made when a response needs it
@@ -308,7 +306,7 @@ class UpstreamConnection(asyncio.Protocol):
         """The exchange is over for this connection: the backend has one request less in flight."""
         if self.exchange is not None:
             self.exchange = None
-            self.pool.unclaim(self.key)
+            self.pool.unclaim(self.slot)
 
     def release(self, now: float = 0.0) -> None:
         """Detach from the exchange, and wait in the pool (idle since ``now``) or close."""
@@ -323,164 +321,3 @@ class UpstreamConnection(asyncio.Protocol):
         self.detach()
         self.closed = True
         self.transport.close()
-
-
-class Connecting:
-    """A connection under way: ``loop.create_connection``'s coroutine, driven without a Task.
-
-    That coroutine is asyncio's only way to connect a transport, and starting a Task for it took
-    8,500 instructions per connection, about as many as uvloop's whole connect. The coroutine
-    waits on futures only, so it is sent ``None`` each time the one it waits on is done, as a
-    Task would do.
-    """
-
-    __slots__ = ("coro", "on_connected", "on_failed", "waiting")
-
-    def __init__(
-        self,
-        coro: Coroutine[Any, Any, tuple[asyncio.BaseTransport, UpstreamConnection]],
-        on_connected: Callable[[UpstreamConnection], None],
-        on_failed: Callable[[], None],
-    ) -> None:
-        self.coro: Coroutine[Any, Any, tuple[asyncio.BaseTransport, UpstreamConnection]] | None
-        self.coro = coro
-        self.on_connected = on_connected
-        self.on_failed = on_failed
-        self.waiting: asyncio.Future[Any] | None = None
-        self.step(None)
-
-    def step(self, _done: object) -> None:
-        """Run the coroutine to its next wait, or to its end (then call back)."""
-        coro = self.coro
-        if coro is None:
-            return
-        try:
-            waiting = coro.send(None)
-        except StopIteration as end:
-            self.coro = self.waiting = None
-            self.on_connected(end.value[1])
-            return
-        except OSError:
-            self.coro = self.waiting = None
-            self.on_failed()
-            return
-        self.waiting = waiting
-        if waiting is None:  # a bare yield: the coroutine asks to run again soon
-            asyncio.get_running_loop().call_soon(self.step, None)
-        else:
-            waiting.add_done_callback(self.step)
-
-    def cancel(self) -> None:
-        """Give up: the socket is closed, and neither callback is called."""
-        coro, self.coro = self.coro, None
-        waiting, self.waiting = self.waiting, None
-        if waiting is not None:
-            waiting.remove_done_callback(self.step)
-        if coro is not None:
-            coro.close()  # create_connection closes its transport as the coroutine ends
-
-
-class Pool:
-    """Idle upstream connections by backend key, and new connections when none is idle."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._idle: dict[str, list[UpstreamConnection]] = {}
-        self.live: frozenset[str] = frozenset()  # the keys of the backends in the route table
-        # Requests in flight per backend: the daemon waits for a retired backend's to end.
-        self.busy: dict[str, int] = {}
-        self.on_retired_idle: Callable[[], None] = lambda: None
-
-    def claim(self, conn: UpstreamConnection, exchange: Exchange) -> None:
-        """``conn`` now carries ``exchange``: one more request in flight on its backend."""
-        conn.exchange = exchange
-        busy = self.busy
-        key = conn.key
-        busy[key] = busy.get(key, 0) + 1
-
-    def unclaim(self, key: str) -> None:
-        """A request on backend ``key`` ended (called by ``UpstreamConnection.detach``)."""
-        # A count of 0 stays in the dict: adding and deleting the key on every request costs more.
-        busy = self.busy
-        count = busy[key] - 1
-        busy[key] = count
-        if not count and key not in self.live:
-            del busy[key]
-            self.on_retired_idle()  # the last request on a retired backend ended
-
-    def retired_busy(self) -> list[int]:
-        """Ports of backends that left the table but still have requests in flight."""
-        live = self.live
-        return sorted(
-            int(k.rpartition(":")[2]) for k, n in self.busy.items() if n and k not in live
-        )
-
-    def take(self, key: str) -> UpstreamConnection | None:
-        """The most recently used idle connection to backend ``key``, if any."""
-        idle = self._idle.get(key)
-        while idle:
-            conn = idle.pop()
-            if not conn.closed:
-                return conn
-        return None
-
-    def give(self, conn: UpstreamConnection, now: float = 0.0) -> None:
-        """Keep ``conn`` for reuse (idle since ``now``, default: the loop's time), unless its
-        backend left the table or the pool is full."""
-        if conn.closed:
-            return
-        key = conn.key
-        idle = self._idle.get(key)
-        if idle is None:
-            idle = self._idle[key] = []
-        if key not in self.live or len(idle) >= MAX_IDLE_PER_BACKEND:
-            conn.discard()
-            return
-        conn.idle_since = now or self._loop.time()
-        idle.append(conn)
-
-    def forget(self, conn: UpstreamConnection) -> None:
-        """Drop a connection the backend closed while it was idle."""
-        idle = self._idle.get(conn.key)
-        if idle and conn in idle:
-            idle.remove(conn)
-
-    def connect(
-        self,
-        backend: Backend,
-        on_connected: Callable[[UpstreamConnection], None],
-        on_failed: Callable[[], None],
-    ) -> Connecting:
-        """Start a new connection to ``backend``; one of the two callbacks follows, perhaps at once.
-
-        No timer of its own: the worker's periodic check gives up a connect that takes too long
-        (see ``Exchange.expire_connect``); ``asyncio.timeout`` costs more than the connect.
-        """
-        key = backend.key
-        made = self._loop.create_connection(lambda: UpstreamConnection(self, key), *backend.address)
-        return Connecting(made, on_connected, on_failed)
-
-    def sweep(self, idle_timeout: float) -> None:
-        """Close idle connections older than ``idle_timeout`` or to backends no longer routed."""
-        oldest = self._loop.time() - idle_timeout
-        for key in list(self._idle):
-            idle = self._idle[key]
-            keep = [c for c in idle if not c.closed]
-            if key not in self.live:
-                for conn in keep:
-                    conn.discard()
-                del self._idle[key]
-                continue
-            for conn in keep:
-                if conn.idle_since < oldest:
-                    conn.discard()
-            self._idle[key] = [c for c in keep if not c.closed]
-        for key in [k for k, n in self.busy.items() if not n and k not in self.live]:
-            del self.busy[key]  # a count left at 0 for a backend that has since gone
-
-    def close(self) -> None:
-        """Close every idle connection (shutdown)."""
-        for idle in self._idle.values():
-            for conn in idle:
-                conn.discard()
-        self._idle.clear()

@@ -19,10 +19,10 @@ from typing import Any, Final
 from twelve.router import endings
 from twelve.router.accesslog import LineWriter, event_line
 from twelve.router.messages import RequestIds
+from twelve.router.pool import Pool
 from twelve.router.proxy import ClientConnection
 from twelve.router.table import RouteTable, TableError, parse_table
 from twelve.router.tls import HANDSHAKE_TIMEOUT, Certificates
-from twelve.router.upstream import Pool
 from twelve.settings import Settings
 
 SHUTDOWN_GRACE: Final = 5.0  # seconds in-flight requests get to finish on SIGTERM
@@ -91,7 +91,7 @@ class Worker:
             table = RouteTable()
             warnings = [f"route table {self._routes_path} unusable ({exc}); serving no apps"]
         self.table = table
-        self.pool.live = table.backend_keys()
+        self.pool.set_live(table.backend_keys())
         if self.tls is not None:
             warnings += self.tls.update(table)
         for warning in warnings:

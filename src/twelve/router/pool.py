@@ -1,0 +1,206 @@
+"""The upstream pool: idle keep-alive connections and requests in flight, per backend.
+
+Idle connections wait newest first, so the warmest are reused and the oldest are closed by the
+idle sweep. The count of requests in flight on each backend tells the daemon when a retired
+process has none left (see ``Worker._report_drain``). New connections are made here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Final
+
+from twelve.router.table import Backend
+from twelve.router.upstream import UpstreamConnection
+
+if TYPE_CHECKING:
+    from twelve.router.exchange import Exchange
+
+MAX_IDLE_PER_BACKEND: Final = 256
+
+
+class BackendConnections:
+    """One backend's idle connections and its count of requests in flight.
+
+    Held by each of its connections, so that a request's start and end touch plain attributes,
+    not a dict keyed by backend.
+    """
+
+    __slots__ = ("busy", "idle", "key", "live", "port")
+
+    def __init__(self, key: str, port: int, live: bool) -> None:
+        self.key = key
+        self.port = port
+        self.idle: list[UpstreamConnection] = []
+        self.busy = 0  # requests in flight
+        self.live = live  # in the route table
+
+
+class Connecting:
+    """A connection under way: ``loop.create_connection``'s coroutine, driven without a Task.
+
+    That coroutine is asyncio's only way to connect a transport, and starting a Task for it took
+    8,500 instructions per connection, about as many as uvloop's whole connect. The coroutine
+    waits on futures only, so it is sent ``None`` each time the one it waits on is done, as a
+    Task would do.
+    """
+
+    __slots__ = ("coro", "on_connected", "on_failed", "waiting")
+
+    def __init__(
+        self,
+        coro: Coroutine[Any, Any, tuple[asyncio.BaseTransport, UpstreamConnection]],
+        on_connected: Callable[[UpstreamConnection], None],
+        on_failed: Callable[[], None],
+    ) -> None:
+        self.coro: Coroutine[Any, Any, tuple[asyncio.BaseTransport, UpstreamConnection]] | None
+        self.coro = coro
+        self.on_connected = on_connected
+        self.on_failed = on_failed
+        self.waiting: asyncio.Future[Any] | None = None
+        self.step(None)
+
+    def step(self, _done: object) -> None:
+        """Run the coroutine to its next wait, or to its end (then call back)."""
+        coro = self.coro
+        if coro is None:
+            return
+        try:
+            waiting = coro.send(None)
+        except StopIteration as end:
+            self.coro = self.waiting = None
+            self.on_connected(end.value[1])
+            return
+        except OSError:
+            self.coro = self.waiting = None
+            self.on_failed()
+            return
+        self.waiting = waiting
+        if waiting is None:  # a bare yield: the coroutine asks to run again soon
+            asyncio.get_running_loop().call_soon(self.step, None)
+        else:
+            waiting.add_done_callback(self.step)
+
+    def cancel(self) -> None:
+        """Give up: the socket is closed, and neither callback is called."""
+        coro, self.coro = self.coro, None
+        waiting, self.waiting = self.waiting, None
+        if waiting is not None:
+            waiting.remove_done_callback(self.step)
+        if coro is not None:
+            coro.close()  # create_connection closes its transport as the coroutine ends
+
+
+class Pool:
+    """Idle upstream connections and requests in flight by backend, and new connections."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._backends: dict[str, BackendConnections] = {}
+        self.on_retired_idle: Callable[[], None] = lambda: None
+
+    def set_live(self, keys: frozenset[str]) -> None:
+        """The backends in the route table now, by key; the others are retired."""
+        for key, slot in self._backends.items():
+            slot.live = key in keys
+        for key in keys:
+            if key not in self._backends:
+                self._backends[key] = BackendConnections(key, _port(key), True)
+
+    def _slot(self, backend: Backend) -> BackendConnections:
+        slot = self._backends.get(backend.key)
+        if slot is None:  # a backend that left the table while a request picked it
+            slot = self._backends[backend.key] = BackendConnections(
+                backend.key, backend.port, False
+            )
+        return slot
+
+    def claim(self, conn: UpstreamConnection, exchange: Exchange) -> None:
+        """``conn`` now carries ``exchange``: one more request in flight on its backend."""
+        conn.exchange = exchange
+        slot = conn.slot
+        if not slot.live:  # rare: a retired backend, perhaps swept since; count it where seen
+            slot = conn.slot = self._backends.setdefault(slot.key, slot)
+        slot.busy += 1
+
+    def unclaim(self, slot: BackendConnections) -> None:
+        """A request on ``slot``'s backend ended (called by ``UpstreamConnection.detach``)."""
+        slot.busy -= 1
+        if not slot.busy and not slot.live:
+            self.on_retired_idle()  # the last request on a retired backend ended
+
+    def retired_busy(self) -> list[int]:
+        """Ports of backends that left the table but still have requests in flight."""
+        return sorted(s.port for s in self._backends.values() if s.busy and not s.live)
+
+    def take(self, key: str) -> UpstreamConnection | None:
+        """The most recently used idle connection to backend ``key``, if any."""
+        slot = self._backends.get(key)
+        if slot is None:
+            return None
+        idle = slot.idle
+        while idle:
+            conn = idle.pop()
+            if not conn.closed:
+                return conn
+        return None
+
+    def give(self, conn: UpstreamConnection, now: float = 0.0) -> None:
+        """Keep ``conn`` for reuse (idle since ``now``, default: the loop's time), unless its
+        backend left the table or the pool is full."""
+        if conn.closed:
+            return
+        slot = conn.slot
+        idle = slot.idle
+        if not slot.live or len(idle) >= MAX_IDLE_PER_BACKEND:
+            conn.discard()
+            return
+        conn.idle_since = now or self._loop.time()
+        idle.append(conn)
+
+    def forget(self, conn: UpstreamConnection) -> None:
+        """Drop a connection the backend closed while it was idle."""
+        idle = conn.slot.idle
+        if conn in idle:
+            idle.remove(conn)
+
+    def connect(
+        self,
+        backend: Backend,
+        on_connected: Callable[[UpstreamConnection], None],
+        on_failed: Callable[[], None],
+    ) -> Connecting:
+        """Start a new connection to ``backend``; one of the two callbacks follows, perhaps at once.
+
+        No timer of its own: the worker's periodic check gives up a connect that takes too long
+        (see ``Exchange.expire_connect``); ``asyncio.timeout`` costs more than the connect.
+        """
+        slot = self._slot(backend)
+        made = self._loop.create_connection(
+            lambda: UpstreamConnection(self, slot), *backend.address
+        )
+        return Connecting(made, on_connected, on_failed)
+
+    def sweep(self, idle_timeout: float) -> None:
+        """Close idle connections older than ``idle_timeout`` or to backends no longer routed."""
+        oldest = self._loop.time() - idle_timeout
+        for key, slot in list(self._backends.items()):
+            keep = [c for c in slot.idle if not c.closed]
+            for conn in keep:
+                if not slot.live or conn.idle_since < oldest:
+                    conn.discard()
+            slot.idle = [c for c in keep if not c.closed]
+            if not slot.live and not slot.busy:
+                del self._backends[key]  # retired, and nothing in flight on it
+
+    def close(self) -> None:
+        """Close every idle connection (shutdown)."""
+        for slot in self._backends.values():
+            idle, slot.idle = slot.idle, []
+            for conn in idle:
+                conn.discard()
+
+
+def _port(key: str) -> int:
+    return int(key.rpartition(":")[2])
