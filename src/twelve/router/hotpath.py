@@ -1,5 +1,5 @@
 """The byte work the router does for every request: the access line, the request head it sends
-upstream, and two scans of what the client sent. Pure.
+upstream, two scans of what the client sent and one of what the app answered. Pure.
 
 The compiled build also has these in C (``_hotpath.c``), and then uses those: done with
 ``bytes %``, ``join`` and bytes methods they were the largest costs the proxy itself added to a
@@ -76,6 +76,40 @@ def line_version_py(data: bytes) -> bytes:
     return b""
 
 
+# Response headers of one connection: a head holding one is re-framed, never passed on.
+_RESPONSE_HOP_BY_HOP: Final = frozenset(
+    {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
+     b"upgrade"}
+)  # fmt: skip
+
+
+def passable_head_py(data: bytes) -> bool:
+    """Whether the response head ``data`` starts with may cross the proxy with only its version
+    changed: every line ends in CRLF, every header name is bare (no space or tab), it has a
+    Content-Length, and no hop-by-hop header.
+
+    The parser has checked the head; this only decides whether the fast path may take it.
+    """
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    status_line, *headers = data[:end].split(b"\r\n")
+    if b"\r" in status_line or b"\n" in status_line:
+        return False
+    length = False
+    for line in headers:
+        name, colon, _ = line.partition(b":")
+        if not colon or not name or b"\r" in line or b"\n" in line:
+            return False
+        if b" " in name or b"\t" in name:
+            return False
+        lowered = name.lower()
+        if lowered in _RESPONSE_HOP_BY_HOP:
+            return False
+        length = length or lowered == b"content-length"
+    return length
+
+
 def header_table_py(kinds: dict[bytes, int]) -> object:
     """``kinds`` (lowercase header name: kind) in the form ``header_kind`` reads."""
     return kinds
@@ -105,6 +139,7 @@ UpstreamHead = Callable[[list[bytes], bytes, bytes, bytes, int, bytes], bytes]
 LineVersion = Callable[[bytes], bytes]
 HeaderTable = Callable[[dict[bytes, int]], object]
 HeaderKind = Callable[[bytes, object, int], int]
+PassableHead = Callable[[bytes], bool]
 
 COMPILED_MODULE: Final = _compiled()
 access_line: Final[AccessLine] = (
@@ -121,4 +156,7 @@ header_table: Final[HeaderTable] = (
 )
 header_kind: Final[HeaderKind] = (
     COMPILED_MODULE.header_kind if COMPILED_MODULE is not None else header_kind_py
+)
+passable_head: Final[PassableHead] = (
+    COMPILED_MODULE.passable_head if COMPILED_MODULE is not None else passable_head_py
 )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from twelve.router.hotpath import header_kind, header_table
+from twelve.router.hotpath import header_kind, header_table, passable_head
 from twelve.router.messages import (
     CONTENT_LENGTH,
     CRLF,
@@ -28,17 +28,25 @@ if TYPE_CHECKING:
     from twelve.router.pool import BackendConnections, Pool
 
 _HEADERS: Final = header_table(RESPONSE_HEADERS)
-_FAST_PATH_START: Final = b"HTTP/1.1 "
+_HTTP11: Final = b"HTTP/1.1 "
+_HTTP10: Final = b"HTTP/1.0 "
+_VERSION: Final = b"HTTP/1.1"
 # A placeholder never fed: most connections never need the slow path's parser.
 _NO_PARSER: Final = HttpResponseParser(object())
+# Its methods, bound once, for a used-up framer to hold instead of its own parser's.
+_NO_FEED: Final = _NO_PARSER.feed_data
+_NO_STATUS_CODE: Final = _NO_PARSER.get_status_code
+_NO_KEEP_ALIVE: Final = _NO_PARSER.should_keep_alive
 
 
 class _Framer:
     """Finds where each response ends without a Python call per header (the fast path).
 
     An HTTP/1.1 keep-alive response to a plain HTTP/1.1 request passes to the client byte for
-    byte; anything else (HTTP/1.0, a body ended by closing, HEAD, 1xx, upgrades) is handed to the
-    header-by-header parser of ``UpstreamConnection`` and re-framed.
+    byte. So does an HTTP/1.0 one with a Content-Length and no hop-by-hop header, but for its
+    version, which becomes the router's own (the backend then closes the connection). Anything
+    else (a body ended by closing, HEAD, 1xx, upgrades) is handed to the header-by-header parser
+    of ``UpstreamConnection`` and re-framed.
     """
 
     __slots__ = (
@@ -47,7 +55,7 @@ class _Framer:
         "headers_done",
         "keep_alive",
         "parser",
-        "plain",
+        "reusable",
         "status",
         "status_code",
     )
@@ -60,14 +68,14 @@ class _Framer:
         self.keep_alive: Callable[[], bool] = parser.should_keep_alive
         self.headers_done = False
         self.complete = False
-        self.plain = False
+        self.reusable = False  # the backend keeps the connection open after this response
         self.status = 0
 
     def on_headers_complete(self) -> None:
         # The version is read off the status line by ``UpstreamConnection`` (one call less).
         self.headers_done = True
-        self.status = status = self.status_code()
-        self.plain = status >= 200 and self.keep_alive()
+        self.status = self.status_code()
+        self.reusable = self.keep_alive()
 
     def on_message_complete(self) -> None:
         self.complete = True
@@ -75,10 +83,10 @@ class _Framer:
     def release(self) -> None:
         """Let go of the parser, which holds this framer: both are then freed by their reference
         counts as the connection ends, not later by a garbage collection."""
-        self.parser = placeholder = _NO_PARSER
-        self.feed = placeholder.feed_data
-        self.status_code = placeholder.get_status_code
-        self.keep_alive = placeholder.should_keep_alive
+        self.parser = _NO_PARSER
+        self.feed = _NO_FEED
+        self.status_code = _NO_STATUS_CODE
+        self.keep_alive = _NO_KEEP_ALIVE
 
 
 # A placeholder never fed, for a connection whose framer is used up until its next response.
@@ -162,7 +170,9 @@ class UpstreamConnection(asyncio.Protocol):
         framer = self.framer
         # HEAD, upgrades and HTTP/1.0 clients; with no framer yet, HTTP/1.0 backends, or a head
         # whose first bytes came alone: the slow path, for this response.
-        if not ex.plain or (framer is _NO_FRAMER and not data.startswith(_FAST_PATH_START)):
+        if not ex.plain or (
+            framer is _NO_FRAMER and not (data.startswith(_HTTP11) or data.startswith(_HTTP10))
+        ):
             self._take_slow_path(data)
             client.flush()
             return
@@ -182,7 +192,15 @@ class UpstreamConnection(asyncio.Protocol):
                 self.head = data
                 return
             self.head = b""
-            if not (framer.plain and ex.plain and data.startswith(_FAST_PATH_START)):
+            if framer.status < 200:
+                passed = b""
+            elif data.startswith(_HTTP11):
+                passed = data if framer.reusable else b""
+            elif data.startswith(_HTTP10) and passable_head(data):
+                passed = _VERSION + data[8:]  # the backend closes after it, as HTTP/1.0 says
+            else:
+                passed = b""
+            if not passed:
                 # Anything unusual is re-parsed header by header and re-framed for the client.
                 # The framer has read this head: the next response on the fast path needs a new
                 # one, made only then (most such connections close after this response).
@@ -191,7 +209,7 @@ class UpstreamConnection(asyncio.Protocol):
                 self._take_slow_path(data)
                 client.flush()
                 return
-            ex.response_passed(framer.status, data)
+            ex.response_passed(framer.status, passed)
         else:
             ex.nbytes += len(data)
             client.send(data)
@@ -200,7 +218,7 @@ class UpstreamConnection(asyncio.Protocol):
         client.flush()
         if framer.complete:
             framer.headers_done = framer.complete = False
-            ex.response_complete(True, now)
+            ex.response_complete(framer.reusable, now)
             client.flush()  # anything a next, pipelined exchange wrote at once
 
     def _take_slow_path(self, data: bytes) -> None:

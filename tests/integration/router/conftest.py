@@ -97,6 +97,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.server.dropped[self.command] = 1
             self.close_connection = True  # closes without a byte of response
             return
+        if url.path == "/http10":  # as an HTTP/1.0 server answers: then it closes
+            body = b"from an HTTP/1.0 server"
+            head = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+            head += "".join(f"{h}\r\n" for h in query.get("header", "").split("|") if h)
+            if query.get("length") != "0":
+                head += f"Content-Length: {len(body)}\r\n"
+            self.wfile.write(head.encode() + b"\r\n" + body)
+            self.close_connection = True
+            return
         if url.path == "/garbage":
             self.wfile.write(b"this is not http\r\n\r\n")
             self.close_connection = True

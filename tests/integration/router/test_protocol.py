@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+from urllib.parse import quote
 
 import pytest
 
@@ -250,6 +251,47 @@ def test_the_connection_is_kept_or_closed_as_the_request_asks(backends, router, 
         else:
             assert sock.recv(65536) == b""  # closed by the router, nothing more to read
     assert [req["path"] for req in hello.requests] == ["/1", "/2"][: 2 if kept else 1]
+
+
+@pytest.mark.parametrize(
+    ("query", "framing"),
+    [
+        pytest.param("", b"Content-Length: 23\r\n", id="content-length"),
+        pytest.param(
+            "?header=" + quote("Keep-Alive: timeout=5|X-Kept: yes"),
+            b"Content-Length: 23\r\n",
+            id="hop-by-hop-header",
+        ),
+        pytest.param("?length=0", b"Transfer-Encoding: chunked\r\n", id="ended-by-close"),
+    ],
+)
+def test_an_http_1_0_app_is_answered_over_kept_alive_http_1_1(backends, router, query, framing):
+    """Its version becomes the router's, its hop-by-hop headers stop, the client keeps its
+    connection; a body that ends when the app closes is re-framed as chunks."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    request = b"GET /http10%b HTTP/1.1\r\nHost: hello.localhost\r\n\r\n" % query.encode()
+    with socket.create_connection((r.host, r.port), timeout=10) as sock:
+        for _ in range(2):  # the same client connection serves both
+            sock.sendall(request)
+            answer = _response(sock) if b"Length" in framing else _chunked_response(sock)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+            assert framing in head + b"\r\n"
+            assert b"eep-Alive" not in head and b"Connection:" not in head
+            assert b"from an HTTP/1.0 server" in body
+            if "X-Kept" in query:
+                assert b"\r\nX-Kept: yes" in head
+    assert len(hello.requests) == 2
+
+
+def _chunked_response(sock: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\r\n0\r\n\r\n"):
+        piece = sock.recv(65536)
+        assert piece, "the router closed before the last chunk"
+        data += piece
+    return data
 
 
 def test_bytes_after_a_request_that_closes_are_dropped_and_its_response_still_comes(

@@ -36,7 +36,9 @@ def c_module() -> ModuleType:
     return _load_c_module()
 
 
-NAMES = ("access_line", "upstream_head", "line_version", "header_table", "header_kind")
+NAMES = (
+    "access_line", "upstream_head", "line_version", "header_table", "header_kind", "passable_head",
+)  # fmt: skip
 
 
 @pytest.fixture(params=["python", "c"])
@@ -112,6 +114,24 @@ def test_header_names_are_classified_whatever_their_case(impl):
         assert kind(other, table, 0) == 0
 
 
+def test_an_http_1_0_head_passes_only_with_a_length_and_no_hop_by_hop_header(impl):
+    passable = impl["passable_head"]
+    start = b"HTTP/1.0 200 OK\r\nServer: x\r\n"
+    assert passable(start + b"content-LENGTH: 5\r\n\r\nhello")
+    assert passable(start + b"Content-Length: 0\r\n\r\n")
+    for unsure in (
+        start + b"\r\nhello",  # the body ends when the app closes: re-framed
+        start + b"Content-Length: 5\r\nKeep-Alive: timeout=5\r\n\r\n",
+        start + b"Connection: close\r\nContent-Length: 5\r\n\r\n",
+        start + b"Content-Length: 5\r\nTE: trailers\r\n\r\n",
+        start + b"Content-Length : 5\r\n\r\n",  # not a bare name
+        start + b"Content-Length: 5\nX: y\r\n\r\n",  # a bare LF
+        start + b"Content-Length: 5\r\n",  # the head is not all there
+        b"HTTP/1.0 200 OK\r\n\r\n",
+    ):
+        assert not passable(unsure)
+
+
 # Log fields and head pieces as a client could make them: any bytes, some around the length cut.
 _FIELD = st.one_of(st.binary(max_size=80), st.binary(min_size=2040, max_size=2060))
 _NUMBER = st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -169,3 +189,34 @@ def test_the_c_build_classifies_header_names_as_the_python_one_does(c_module, na
     assert c_module.header_kind(name, table, -1) == hotpath.header_kind_py(
         name, REQUEST_HEADERS, -1
     )
+
+
+_RESPONSE_LINE = st.one_of(
+    st.builds(
+        lambda name, upper, sep, value: _some_upper(name, upper) + sep + value,
+        st.sampled_from(
+            [b"content-length", b"connection", b"keep-alive", b"te", b"trailer", b"upgrade",
+             b"transfer-encoding", b"proxy-connection", b"server", b"tee", b""]
+        ),
+        st.lists(st.booleans()),
+        st.sampled_from([b": ", b":", b": ", b":", b" :", b"\t:", b""]),
+        st.sampled_from([b"5", b"", b"5", b"a\rb", b"x\ny"]),
+    ),
+    st.binary(max_size=12),
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    lines=st.lists(_RESPONSE_LINE, max_size=6),
+    # Mostly CRLF, so that many heads are sane enough to pass.
+    ends=st.lists(st.sampled_from([b"\r\n"] * 8 + [b"\n", b"\r", b"\r\n\r\n"]), max_size=7),
+    length=st.booleans(),
+)
+def test_the_c_build_decides_what_passes_as_the_python_one_does(c_module, lines, ends, length):
+    # Each line after its own line end (CRLF where none was drawn), then the blank line.
+    padded = ends + [b"\r\n"] * len(lines)
+    joined = b"".join(end + line for line, end in zip(lines, padded, strict=False))
+    data = b"HTTP/1.0 200 OK" + joined + (b"\r\nContent-Length: 4" if length else b"")
+    data += b"\r\n\r\nbody"
+    assert c_module.passable_head(data) == hotpath.passable_head_py(data)
