@@ -87,7 +87,40 @@ async def fetch_git(url: str, ref: str | None, dest: Path) -> str:
     await _git(["checkout", "--quiet", "--detach", "FETCH_HEAD"], dest)
     commit = await _git(["rev-parse", "HEAD"], dest)
     await _remove_tree(dest / ".git")
+    await asyncio.to_thread(check_tree, dest)
     return commit
+
+
+def check_tree(root: Path) -> None:
+    """Hold a checked-out tree to what an uploaded tarball is held to: no link that leads out of
+    ``root``, at most ``MAX_SOURCE_FILES`` entries and ``MAX_SOURCE_BYTES`` of files.
+
+    A repository can hold a symlink to any path (``/etc/shadow``, another app's directory): the
+    build, the audit and the app would then read what lies outside the app.
+    """
+    top = root.resolve()
+    count = size = 0
+    for folder, dirs, files in os.walk(top):
+        count += len(dirs) + len(files)
+        if count > MAX_SOURCE_FILES:
+            raise BuildError(
+                f"the source has more than {MAX_SOURCE_FILES} files",
+                "leave build output and dependencies out of the source",
+            )
+        for name in (*dirs, *files):
+            path = Path(folder, name)
+            if path.is_symlink():
+                target = path.resolve()
+                if target != top and top not in target.parents:
+                    shown = path.relative_to(top)
+                    raise BuildError(
+                        f"the source was refused: the link {str(shown)!r} points outside the app",
+                        "make it point inside the app, or commit the file itself",
+                    )
+            elif name in files:
+                size += path.lstat().st_size
+        if size > MAX_SOURCE_BYTES:
+            raise BuildError("the source is larger than 1 GiB", "leave large files out")
 
 
 async def _remove_tree(path: Path) -> None:
