@@ -1,6 +1,6 @@
 """A small HTTP/1.1 load generator for bench/router.py when wrk is not installed.
 
-    python bench/loadgen.py URL HOST CONNECTIONS SECONDS
+    python bench/loadgen.py URL HOST CONNECTIONS SECONDS [HEADER ...]
 
 Keeps CONNECTIONS kept-alive connections busy with GET requests for SECONDS (reconnecting when the
 server closes) and prints one JSON object: requests/s, p50 and p99 latency in ms, errors.
@@ -80,9 +80,12 @@ async def _worker(
     return errors
 
 
-async def main(url: str, host_header: str, connections: int, seconds: float) -> None:
+async def main(
+    url: str, host_header: str, connections: int, seconds: float, headers: list[str]
+) -> None:
     parts = urlsplit(url)
-    request = f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host_header}\r\n\r\n".encode()
+    lines = "".join(f"{h}\r\n" for h in [f"Host: {host_header}", *headers])
+    request = f"GET {parts.path or '/'} HTTP/1.1\r\n{lines}\r\n".encode()
     latencies: list[float] = []
     began = time.monotonic()
     until = began + seconds
@@ -113,4 +116,4 @@ async def main(url: str, host_header: str, connections: int, seconds: float) -> 
 
 
 if __name__ == "__main__":
-    uvloop.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+    uvloop.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5:]))

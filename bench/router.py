@@ -1,6 +1,7 @@
 """Router throughput and latency against the app served directly and through nginx.
 
     .venv/bin/python bench/router.py [--duration 5] [--connections 32,256] [--app hello|fast]
+                                     [--headers host|browser]
 
 One run measures the same app with two web processes (a) directly, the load split over both ports,
 (b) through twelve's router as it runs by default (compiled, when ``scripts/bootstrap`` built it),
@@ -9,6 +10,7 @@ pool when nginx is installed. It prints requests/s and p50/p99 latency per conne
 router/nginx and router/direct. Load comes from wrk when present, else from a Python load
 generator in a separate process. ``--app hello`` is examples/hello-python (HTTP/1.0, a thread per
 connection); ``--app fast`` is a keep-alive uvloop server, so the proxies themselves are the load.
+``--headers browser`` sends the dozen headers of a browser's page request instead of Host alone.
 """
 
 from __future__ import annotations
@@ -35,6 +37,23 @@ LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
 HOST = "hello.localhost"
 WRK = shutil.which("wrk")
 SETTLE = 0.5  # seconds between two measurements, for the last one's connections to close
+# What a browser sends with a page request (--headers browser): wrk alone sends only Host, and
+# each header costs the proxies a little.
+BROWSER_HEADERS = (
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language: en-US,en;q=0.5",
+    "Accept-Encoding: gzip, deflate, br, zstd",
+    "Referer: http://hello.localhost/",
+    "Connection: keep-alive",
+    "Cookie: session=0123456789abcdef0123456789abcdef; theme=dark",
+    "Upgrade-Insecure-Requests: 1",
+    "Sec-Fetch-Dest: document",
+    "Sec-Fetch-Mode: navigate",
+    "Sec-Fetch-Site: same-origin",
+    "Priority: u=0, i",
+)
+HEADERS: tuple[str, ...] = ()  # sent with every request besides Host
 
 
 def free_port() -> int:
@@ -174,9 +193,13 @@ def load(ports: list[int], connections: int, duration: float) -> dict[str, float
         if WRK:
             argv = [WRK, "-t", "2", "-c", str(per_port), "-d", f"{max(1, round(duration))}s"]
             argv += ["--latency"]
-            argv += ["-H", f"Host: {HOST}", url]
+            argv += ["-H", f"Host: {HOST}"]
+            for header in HEADERS:
+                argv += ["-H", header]
+            argv.append(url)
         else:
             argv = [sys.executable, str(LOADGEN), url, HOST, str(per_port), str(duration)]
+            argv += HEADERS
         procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True))
     parse = parse_wrk if WRK else json.loads
     results = [parse(p.communicate()[0]) for p in procs]
@@ -226,6 +249,12 @@ def main() -> None:
     )
     parser.add_argument("--loadgen", choices=("auto", "python"), default="auto")
     parser.add_argument(
+        "--headers",
+        choices=("host", "browser"),
+        default="host",
+        help="what each request carries: Host only, or the dozen headers of a browser's request",
+    )
+    parser.add_argument(
         "--interpreted", action="store_true", help="also measure the router run interpreted"
     )
     args = parser.parse_args()
@@ -243,13 +272,15 @@ def main() -> None:
             targets["nginx"] = [nginx_port]
         else:
             print("nginx is not installed: measuring direct and twelve only")
-        global WRK
+        global WRK, HEADERS
         if args.loadgen == "python":
             WRK = None
+        if args.headers == "browser":
+            HEADERS = BROWSER_HEADERS
         tool = "wrk" if WRK else "python load generator"
         print(
             f"app={args.app} workers={args.workers} duration={args.duration}s "
-            f"rounds={args.rounds} load={tool} "
+            f"rounds={args.rounds} load={tool} headers={args.headers} "
             f"router={'compiled' if compiled else 'interpreted (no compiled build)'}"
         )
         for count in counts:

@@ -251,9 +251,17 @@ upstream_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     static const char s_start[] = "\r\nX-Request-Start: ";
     static const char s_crlf[] = "\r\n";
     Py_ssize_t count = PyList_GET_SIZE(parts);
+    if (count < 4 || count % 2) {
+        PyErr_Format(PyExc_ValueError,
+                     "parts must be the request line's 4 pieces and name, value pairs (%zd items)",
+                     count);
+        return NULL;
+    }
+    /* Each pair becomes "name: value\r\n". */
     Py_ssize_t size = forwarded.size + host.size + request_id.size + digit_size + tail.size +
                       (Py_ssize_t)(sizeof(s_host) + sizeof(s_rid) + sizeof(s_start) +
-                                   sizeof(s_crlf) - 4);
+                                   sizeof(s_crlf) - 4) +
+                      (count - 4) / 2 * 4;
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *item = PyList_GET_ITEM(parts, i);
         if (!PyBytes_Check(item)) {
@@ -267,9 +275,19 @@ upstream_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (head == NULL)
         return NULL;
     char *at = PyBytes_AS_STRING(head);
-    for (Py_ssize_t i = 0; i < count; i++) {
+    for (Py_ssize_t i = 0; i < 4; i++) {
         PyObject *item = PyList_GET_ITEM(parts, i);
         at = put(at, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item));
+    }
+    for (Py_ssize_t i = 4; i < count; i += 2) {
+        PyObject *name = PyList_GET_ITEM(parts, i);
+        PyObject *value = PyList_GET_ITEM(parts, i + 1);
+        at = put(at, PyBytes_AS_STRING(name), PyBytes_GET_SIZE(name));
+        *at++ = ':';
+        *at++ = ' ';
+        at = put(at, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
+        *at++ = '\r';
+        *at++ = '\n';
     }
     at = put(at, forwarded.data, forwarded.size);
     at = PUT_LITERAL(at, s_host);

@@ -53,15 +53,22 @@ def access_line_py(
 def upstream_head_py(
     parts: list[bytes], forwarded: bytes, host: bytes, request_id: bytes, start_ms: int, tail: bytes
 ) -> bytes:
-    """The request head for the backend: the client's request line and kept headers (``parts``),
-    the per-connection forwarded headers, the per-request ones, then ``tail`` (framing and the
-    blank line)."""
+    """The request head for the backend: the client's request line (the first four ``parts``)
+    and kept headers (the rest, name and value in turn), the per-connection forwarded headers,
+    the per-request ones, then ``tail`` (framing and the blank line)."""
+    if len(parts) < 4 or len(parts) % 2:
+        raise ValueError(
+            f"parts must be the request line's 4 pieces and name, value pairs ({len(parts)} items)"
+        )
+    pieces = parts[:4]
+    for i in range(4, len(parts), 2):
+        pieces += (parts[i], b": ", parts[i + 1], b"\r\n")
     per_request = b"X-Forwarded-Host: %b\r\nX-Request-Id: %b\r\nX-Request-Start: %d\r\n" % (
         host,
         request_id,
         start_ms,
     )
-    return b"".join((*parts, forwarded, per_request, tail))
+    return b"".join((*pieces, forwarded, per_request, tail))
 
 
 def line_version_py(data: bytes) -> bytes:

@@ -85,11 +85,11 @@ def nominated_headers(tokens: set[str]) -> set[bytes]:
 
 
 def drop_headers(parts: list[bytes], names: set[bytes]) -> list[bytes]:
-    """Remove headers named in ``names`` from a ``[name, SEP, value, CRLF, ...]`` list."""
+    """Remove headers named in ``names`` from a ``[name, value, name, value, ...]`` list."""
     kept: list[bytes] = []
-    for i in range(0, len(parts), 4):
+    for i in range(0, len(parts), 2):
         if parts[i].lower() not in names:
-            kept.extend(parts[i : i + 4])
+            kept += (parts[i], parts[i + 1])
     return kept
 
 

@@ -30,7 +30,6 @@ from twelve.router.messages import (
     PROXY_CONNECTION,
     REQUEST_HEADERS,
     REQUEST_ID,
-    SEP,
     TRANSFER_ENCODING,
     UPGRADE,
     connection_tokens,
@@ -105,8 +104,9 @@ class ClientConnection(asyncio.Protocol):
 
     def _reset_message(self) -> None:
         self.url = b""
-        # The head to send upstream, built as headers arrive after the request line's four slots
-        # (method, space, target, version), which are filled in when the head is complete.
+        # The head to send upstream, built as headers arrive (name and value in turn) after the
+        # request line's four slots (method, space, target, version), filled in when the head is
+        # complete.
         self.parts: list[bytes] = [b"", b" ", b"", _VERSION]
         self.head_bytes = 0
         self.host: bytes | None = None
@@ -227,15 +227,17 @@ class ClientConnection(asyncio.Protocol):
             return  # a chunked body's trailer: not forwarded
         kind = header_kind(name, _HEADERS, KEEP)
         if kind == KEEP:
-            self.parts.extend((name, SEP, value, CRLF))
+            parts = self.parts
+            parts.append(name)  # two appends cost less than extending by a tuple
+            parts.append(value)
         elif kind == HOST:
             if self.host is not None:
                 raise _Refused(codes.BAD_REQUEST)
             self.host = value
-            self.parts.extend((name, SEP, value, CRLF))
+            self.parts += (name, value)
         elif kind == CONTENT_LENGTH:
             self.content_length = value
-            self.parts.extend((name, SEP, value, CRLF))
+            self.parts += (name, value)
         elif kind == TRANSFER_ENCODING:
             self.transfer_encoding = True
         elif kind == CONNECTION:

@@ -84,13 +84,13 @@ def test_a_path_that_could_break_the_line_is_escaped_and_cut(impl):
 
 
 def test_the_upstream_head_adds_the_per_request_headers_last(impl):
-    parts = [b"GET", b" ", b"/x", b" HTTP/1.1\r\n", b"Host", b": ", b"hello.localhost", b"\r\n"]
+    parts = [b"GET", b" ", b"/x", b" HTTP/1.1\r\n", b"Host", b"hello.localhost", b"Accept", b"*/*"]
     forwarded = b"X-Forwarded-For: 127.0.0.1\r\nVia: 1.1 twelve\r\n"
     head = impl["upstream_head"](
         parts, forwarded, b"hello.localhost", b"rid-1", 1700000000123, b"\r\n"
     )
     assert head == (
-        b"GET /x HTTP/1.1\r\nHost: hello.localhost\r\n" + forwarded
+        b"GET /x HTTP/1.1\r\nHost: hello.localhost\r\nAccept: */*\r\n" + forwarded
         + b"X-Forwarded-Host: hello.localhost\r\nX-Request-Id: rid-1\r\n"
         b"X-Request-Start: 1700000000123\r\n\r\n"
     )  # fmt: skip
@@ -146,9 +146,18 @@ def test_the_c_build_writes_the_access_line_the_python_one_does(c_module, fields
     assert c_module.access_line(*fields, *numbers) == hotpath.access_line_py(*fields, *numbers)
 
 
+def test_the_upstream_head_wants_the_request_line_and_whole_pairs(impl):
+    for parts in ([b"GET", b" ", b"/"], [b"GET", b" ", b"/", b" HTTP/1.1\r\n", b"Host"]):
+        with pytest.raises(ValueError, match="name, value pairs"):
+            impl["upstream_head"](parts, b"", b"h", b"r", 0, b"\r\n")
+
+
 @settings(max_examples=300, deadline=None)
 @given(
-    parts=st.lists(st.binary(max_size=40), max_size=16),
+    parts=st.tuples(
+        st.lists(st.binary(max_size=40), min_size=4, max_size=4),
+        st.lists(st.tuples(st.binary(max_size=20), st.binary(max_size=40)), max_size=8),
+    ).map(lambda line_and_pairs: line_and_pairs[0] + [x for p in line_and_pairs[1] for x in p]),
     fields=st.lists(st.binary(max_size=40), min_size=4, max_size=4),
     start_ms=_NUMBER,
 )

@@ -47,23 +47,10 @@ def test_forwarded_headers_name_the_client():
 
 
 def test_headers_named_in_connection_are_dropped():
-    parts = [
-        b"Host",
-        b": ",
-        b"a",
-        b"\r\n",
-        b"X-Secret",
-        b": ",
-        b"1",
-        b"\r\n",
-        b"Accept",
-        b": ",
-        b"*/*",
-        b"\r\n",
-    ]
+    parts = [b"Host", b"a", b"X-Secret", b"1", b"Accept", b"*/*"]
     names = nominated_headers(connection_tokens(b"keep-alive, X-Secret"))
     assert names == {b"x-secret"}
-    assert drop_headers(parts, names) == parts[:4] + parts[8:]
+    assert drop_headers(parts, names) == [b"Host", b"a", b"Accept", b"*/*"]
     assert nominated_headers(connection_tokens(b"close")) == set()
 
 
