@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Final, cast
 
 from twelve.router.codes import RouterError
-from twelve.router.messages import log_safe
+from twelve.router.messages import CONTENT_LENGTH, RESPONSE_HEADERS, log_safe
 
 INFO: Final = b"at=info"
 
@@ -83,11 +83,11 @@ def line_version_py(data: bytes) -> bytes:
     return b""
 
 
-# Response headers of one connection: a head holding one is re-framed, never passed on.
+# Response headers of one connection (every one the proxy handles but Content-Length): a head
+# holding one is re-framed, never passed on. _hotpath.c lists the same names.
 _RESPONSE_HOP_BY_HOP: Final = frozenset(
-    {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
-     b"upgrade"}
-)  # fmt: skip
+    name for name, kind in RESPONSE_HEADERS.items() if kind != CONTENT_LENGTH
+)
 
 
 def passable_head_py(data: bytes) -> bool:
@@ -113,7 +113,7 @@ def passable_head_py(data: bytes) -> bool:
         lowered = name.lower()
         if lowered in _RESPONSE_HOP_BY_HOP:
             return False
-        length = length or lowered == b"content-length"
+        length = length or RESPONSE_HEADERS.get(lowered) == CONTENT_LENGTH
     return length
 
 

@@ -100,13 +100,14 @@ class Pool:
         self._backends: dict[str, BackendConnections] = {}
         self.on_retired_idle: Callable[[], None] = lambda: None
 
-    def set_live(self, keys: frozenset[str]) -> None:
-        """The backends in the route table now, by key; the others are retired."""
+    def set_live(self, backends: list[Backend]) -> None:
+        """The backends in the route table now; the others are retired."""
+        live = {b.key: b for b in backends}
         for key, slot in self._backends.items():
-            slot.live = key in keys
-        for key in keys:
+            slot.live = key in live
+        for key, backend in live.items():
             if key not in self._backends:
-                self._backends[key] = BackendConnections(key, _port(key), True)
+                self._backends[key] = BackendConnections(key, backend.port, True)
 
     def _slot(self, backend: Backend) -> BackendConnections:
         slot = self._backends.get(backend.key)
@@ -200,7 +201,3 @@ class Pool:
             idle, slot.idle = slot.idle, []
             for conn in idle:
                 conn.discard()
-
-
-def _port(key: str) -> int:
-    return int(key.rpartition(":")[2])

@@ -97,9 +97,9 @@ class RouteTable:
         """Every backend address in the table."""
         return frozenset(b.address for r in self.routes.values() for b in r.backends)
 
-    def backend_keys(self) -> frozenset[str]:
-        """Every backend's ``key`` (the upstream pool closes idle connections to others)."""
-        return frozenset(b.key for r in self.routes.values() for b in r.backends)
+    def backends(self) -> list[Backend]:
+        """Every app's backends (the upstream pool retires the others)."""
+        return [b for r in self.routes.values() for b in r.backends]
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form the daemon writes; ``table_from_json(t.to_json(), d)`` gives ``t`` back."""

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 _HEADERS: Final = header_table(RESPONSE_HEADERS)
 _HTTP11: Final = b"HTTP/1.1 "
 _HTTP10: Final = b"HTTP/1.0 "
-_VERSION: Final = b"HTTP/1.1"
 # A placeholder never fed: most connections never need the slow path's parser.
 _NO_PARSER: Final = HttpResponseParser(object())
 # Its methods, bound once, for a used-up framer to hold instead of its own parser's.
@@ -87,6 +86,19 @@ class _Framer:
         self.feed = _NO_FEED
         self.status_code = _NO_STATUS_CODE
         self.keep_alive = _NO_KEEP_ALIVE
+
+
+def _passed_on(framer: _Framer, data: bytes) -> bytes:
+    """What the client gets of a response that starts ``data`` on the fast path, or ``b""`` when
+    it must be re-framed: a final HTTP/1.1 keep-alive response as it is, an HTTP/1.0 one
+    ``passable_head`` accepts with the router's version (its backend closes after it)."""
+    if framer.status < 200:
+        return b""
+    if data.startswith(_HTTP11):
+        return data if framer.reusable else b""
+    if data.startswith(_HTTP10) and passable_head(data):
+        return _HTTP11 + data[len(_HTTP10) :]
+    return b""
 
 
 # A placeholder never fed, for a connection whose framer is used up until its next response.
@@ -192,14 +204,7 @@ class UpstreamConnection(asyncio.Protocol):
                 self.head = data
                 return
             self.head = b""
-            if framer.status < 200:
-                passed = b""
-            elif data.startswith(_HTTP11):
-                passed = data if framer.reusable else b""
-            elif data.startswith(_HTTP10) and passable_head(data):
-                passed = _VERSION + data[8:]  # the backend closes after it, as HTTP/1.0 says
-            else:
-                passed = b""
+            passed = _passed_on(framer, data)
             if not passed:
                 # Anything unusual is re-parsed header by header and re-framed for the client.
                 # The framer has read this head: the next response on the fast path needs a new

@@ -91,7 +91,7 @@ class Worker:
             table = RouteTable()
             warnings = [f"route table {self._routes_path} unusable ({exc}); serving no apps"]
         self.table = table
-        self.pool.set_live(table.backend_keys())
+        self.pool.set_live(table.backends())
         if self.tls is not None:
             warnings += self.tls.update(table)
         for warning in warnings:
