@@ -257,7 +257,10 @@ class SelfRunServer:
                     await asyncio.wait_for(child.process.wait(), grace)
             await spawn.stop_group(child.pgid, grace, child)
         if self._task is not None:
-            self._task.cancel()
+            # The life task forgets the server's process record once it has read the last of its
+            # output: let it get there. Cancelled at once, it could leave the record behind.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._task, grace)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
