@@ -6,11 +6,13 @@
 One run measures the same app with two web processes (a) directly, the load split over both ports,
 (b) through twelve's router as it runs by default (compiled, when ``scripts/bootstrap`` built it),
 (b') the same router interpreted (``--interpreted``), (c) through nginx with an upstream keep-alive
-pool when nginx is installed. It prints requests/s and p50/p99 latency per connection count, and the ratios
-router/nginx and router/direct. Load comes from wrk when present, else from a Python load
-generator in a separate process. ``--app hello`` is examples/hello-python (HTTP/1.0, a thread per
-connection); ``--app fast`` is a keep-alive uvloop server, so the proxies themselves are the load.
-``--headers browser`` sends the dozen headers of a browser's page request instead of Host alone.
+pool when nginx is installed, set to add the headers twelve adds (``--nginx-few-headers``: only
+X-Forwarded-For and -Proto), so the app does the same work behind both. It prints requests/s and
+p50/p99 latency per connection count, and the ratios router/nginx and router/direct. Load comes
+from wrk when present, else from a Python load generator in a separate process. ``--app hello``
+is examples/hello-python (HTTP/1.0, a thread per connection); ``--app fast`` is a keep-alive
+uvloop server, so the proxies themselves are the load. ``--headers browser`` sends the dozen
+headers of a browser's page request instead of Host alone.
 """
 
 from __future__ import annotations
@@ -160,15 +162,32 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
+{forwarded}
         }}
     }}
 }}
 """
 
 
-def start_nginx(stack: ExitStack, tmp: Path, ports: list[int], workers: int) -> int | None:
+# What twelve's router adds to every request (docs/router.md), the same for nginx: the app parses
+# each header, and an HTTP/1.0 Python app spends about 5% more per request on twelve's seven than
+# on two, which would be charged to the router.
+NGINX_FORWARDED = """
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Port $server_port;
+            proxy_set_header X-Forwarded-Host $host;
+            proxy_set_header X-Request-Id $request_id;
+            proxy_set_header X-Request-Start $msec;
+            proxy_set_header Via "1.1 nginx";"""
+NGINX_FORWARDED_FEW = """
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;"""
+
+
+def start_nginx(
+    stack: ExitStack, tmp: Path, ports: list[int], workers: int, *, few_headers: bool = False
+) -> int | None:
     nginx = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
@@ -177,7 +196,15 @@ def start_nginx(stack: ExitStack, tmp: Path, ports: list[int], workers: int) -> 
     port = free_port()
     conf = tmp / "nginx.conf"
     conf.write_text(
-        NGINX_CONF.format(workers=workers, tmp=tmp, p1=ports[0], p2=ports[1], port=port, host=HOST)
+        NGINX_CONF.format(
+            workers=workers,
+            tmp=tmp,
+            p1=ports[0],
+            p2=ports[1],
+            port=port,
+            host=HOST,
+            forwarded=NGINX_FORWARDED_FEW if few_headers else NGINX_FORWARDED,
+        )
     )
     start(stack, [nginx, "-p", str(tmp), "-c", str(conf)], stderr=subprocess.DEVNULL)
     wait_port(port)
@@ -257,6 +284,11 @@ def main() -> None:
     parser.add_argument(
         "--interpreted", action="store_true", help="also measure the router run interpreted"
     )
+    parser.add_argument(
+        "--nginx-few-headers",
+        action="store_true",
+        help="nginx adds only X-Forwarded-For and -Proto, not every header twelve adds",
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.connections.split(",")]
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp_text:
@@ -267,7 +299,9 @@ def main() -> None:
         if args.interpreted:
             port, _ = start_router(stack, tmp, ports, args.workers, compiled=False)
             targets["twelve-py"] = [port]
-        nginx_port = start_nginx(stack, tmp, ports, args.workers)
+        nginx_port = start_nginx(
+            stack, tmp, ports, args.workers, few_headers=args.nginx_few_headers
+        )
         if nginx_port is not None:
             targets["nginx"] = [nginx_port]
         else:

@@ -18,7 +18,7 @@ from twelve.router.messages import CHUNK_END, CRLF, chunk, status_start
 from twelve.router.table import Backend, Route
 
 if TYPE_CHECKING:
-    from twelve.router.pool import Connecting
+    from twelve.router.pool import Attempt
     from twelve.router.proxy import ClientConnection
     from twelve.router.upstream import UpstreamConnection
 
@@ -126,7 +126,7 @@ class Exchange:
         self.retries = 0
         self.connect_ms = 0
         # A new connection under way, and the backends to try in turn (see ``connect``).
-        self.connecting: Connecting | None = None
+        self.connecting: Attempt | None = None
         self.connect_order: tuple[Backend, ...] = ()
         self.connect_next = 0  # the index in ``connect_order`` of the backend to try next
         self.connect_began = 0.0
@@ -190,7 +190,7 @@ class Exchange:
         self.connect_deadline = began + worker.connect_timeout
         # Set before the callbacks can run: a refusal may be reported at once.
         attempt = worker.pool.connect(order[index], self._connected, self._connect_failed)
-        if attempt.coro is not None:
+        if attempt.pending:
             self.connecting = attempt
 
     def _connected(self, conn: UpstreamConnection) -> None:

@@ -2,14 +2,17 @@
 
 Idle connections wait newest first, so the warmest are reused and the oldest are closed by the
 idle sweep. The count of requests in flight on each backend tells the daemon when a retired
-process has none left (see ``Worker._report_drain``). New connections are made here too.
+process has none left (see ``Worker._report_drain``). New connections are made here too: in the
+compiled build on the worker's own epoll set (``_streams.c``), else with ``loop.create_connection``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Final
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from twelve.router.table import Backend
 from twelve.router.upstream import UpstreamConnection
@@ -18,6 +21,27 @@ if TYPE_CHECKING:
     from twelve.router.exchange import Exchange
 
 MAX_IDLE_PER_BACKEND: Final = 256
+
+
+def _streams() -> ModuleType | None:
+    try:
+        return importlib.import_module("twelve.router._streams")
+    except ImportError:  # an interpreted router: no C build on the import path
+        return None
+
+
+STREAMS: Final = _streams()
+
+
+class Attempt(Protocol):
+    """A connect under way, as the exchange that asked for it sees it."""
+
+    @property
+    def pending(self) -> bool:
+        """True until one of the callbacks has been called (or the attempt cancelled)."""
+
+    def cancel(self) -> None:
+        """Give up: the socket is closed, and neither callback is called."""
 
 
 class BackendConnections:
@@ -61,6 +85,10 @@ class Connecting:
         self.waiting: asyncio.Future[Any] | None = None
         self.step(None)
 
+    @property
+    def pending(self) -> bool:
+        return self.coro is not None
+
     def step(self, _done: object) -> None:
         """Run the coroutine to its next wait, or to its end (then call back)."""
         coro = self.coro
@@ -95,10 +123,15 @@ class Connecting:
 class Pool:
     """Idle upstream connections and requests in flight by backend, and new connections."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, own_sockets: bool = True) -> None:
         self._loop = loop
         self._backends: dict[str, BackendConnections] = {}
         self.on_retired_idle: Callable[[], None] = lambda: None
+        # The compiled build's connections (``_streams.c``); ``own_sockets=False`` uses asyncio's.
+        self._poller: Any = None
+        if STREAMS is not None and own_sockets:
+            self._poller = STREAMS.Poller(loop)
+            loop.add_reader(self._poller.fileno(), self._poller.poll)
 
     def set_live(self, backends: list[Backend]) -> None:
         """The backends in the route table now; the others are retired."""
@@ -171,13 +204,19 @@ class Pool:
         backend: Backend,
         on_connected: Callable[[UpstreamConnection], None],
         on_failed: Callable[[], None],
-    ) -> Connecting:
+    ) -> Attempt:
         """Start a new connection to ``backend``; one of the two callbacks follows, perhaps at once.
 
         No timer of its own: the worker's periodic check gives up a connect that takes too long
         (see ``Exchange.expire_connect``); ``asyncio.timeout`` costs more than the connect.
         """
         slot = self._slot(backend)
+        if self._poller is not None and backend.numeric:
+            conn = UpstreamConnection(self, slot)
+            attempt: Attempt = self._poller.connect(
+                backend.host, backend.port, conn, on_connected, on_failed
+            )
+            return attempt
         made = self._loop.create_connection(
             lambda: UpstreamConnection(self, slot), *backend.address
         )

@@ -10,6 +10,7 @@ started with, so in-flight requests to a process that left the table still finis
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -37,11 +38,21 @@ class Backend:
     address: tuple[str, int] = field(init=False, repr=False, compare=False)
     key: str = field(init=False, repr=False, compare=False)  # the upstream pool's name for it
     dyno_log: bytes = field(init=False, repr=False, compare=False)
+    numeric: bool = field(init=False, repr=False, compare=False)  # the host is an IP address
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "address", (self.host, self.port))
+        object.__setattr__(self, "numeric", _is_ip(self.host))
         object.__setattr__(self, "key", backend_key(self.host, self.port))
         object.__setattr__(self, "dyno_log", self.dyno.encode())
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

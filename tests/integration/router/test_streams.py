@@ -1,0 +1,303 @@
+"""The compiled router's own backend connections (``_streams.c``), against real sockets.
+
+The interpreted router uses asyncio's transports instead; every router test runs on both builds.
+These hold the C streams to what an asyncio transport does for its protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import importlib.machinery
+import importlib.util
+import socket
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+import uvloop
+
+from support import require_native_build
+from twelve.router import native
+
+TIMEOUT = 5.0
+
+
+def _load() -> ModuleType:
+    require_native_build()
+    found = sorted((native.build_dir() / "twelve" / "router").glob("_streams.*.so"))
+    assert found, "the compiled router build has no _streams module"
+    loader = importlib.machinery.ExtensionFileLoader("twelve.router._streams", str(found[0]))
+    spec = importlib.util.spec_from_file_location(loader.name, found[0], loader=loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def streams() -> ModuleType:
+    return _load()
+
+
+class Recorder(asyncio.Protocol):
+    """Records every call a transport makes, in order."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.events: list[str] = []
+        self.data = bytearray()
+        self.transport: Any = None
+        self.lost = loop.create_future()
+        self.raise_in_data = False
+
+    def connection_made(self, transport: Any) -> None:
+        self.events.append("made")
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.events.append("data")
+        self.data += data
+        if self.raise_in_data:
+            raise RuntimeError("broken protocol")
+
+    def eof_received(self) -> None:
+        self.events.append("eof")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.events.append("lost")
+        if not self.lost.done():
+            self.lost.set_result(exc)
+
+    def pause_writing(self) -> None:
+        self.events.append("pause")
+
+    def resume_writing(self) -> None:
+        self.events.append("resume")
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = uvloop.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield sock
+    sock.close()
+
+
+def _port(sock: socket.socket) -> int:
+    return int(sock.getsockname()[1])
+
+
+async def _until(predicate: Any, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+class Connection:
+    """A stream to ``listener`` and the server's side of it."""
+
+    def __init__(self, streams: ModuleType, loop: asyncio.AbstractEventLoop, port: int) -> None:
+        self.poller = streams.Poller(loop)
+        loop.add_reader(self.poller.fileno(), self.poller.poll)
+        self.protocol = Recorder(loop)
+        self.connected: list[Any] = []
+        self.failed: list[bool] = []
+        self.stream = self.poller.connect(
+            "127.0.0.1",
+            port,
+            self.protocol,
+            self.connected.append,
+            lambda: self.failed.append(True),
+        )
+
+
+async def _connect(
+    streams: ModuleType, loop: asyncio.AbstractEventLoop, listener: socket.socket
+) -> tuple[Connection, socket.socket]:
+    conn = Connection(streams, loop, _port(listener))
+    await _until(lambda: conn.connected or conn.failed, "the connect")
+    server, _ = listener.accept()
+    server.setblocking(False)
+    return conn, server
+
+
+def test_a_connection_carries_bytes_both_ways_and_ends_as_a_transport_does(streams, loop, listener):
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        assert conn.connected == [conn.protocol]
+        assert conn.protocol.transport is conn.stream
+        assert not conn.stream.pending and not conn.stream.is_closing()
+        conn.stream.write(b"GET / HTTP/1.1\r\n\r\n")
+        assert await loop.sock_recv(server, 100) == b"GET / HTTP/1.1\r\n\r\n"
+        await loop.sock_sendall(server, b"HTTP/1.1 200 OK\r\n\r\n")
+        await _until(lambda: conn.protocol.data, "the response")
+        server.close()
+        assert await asyncio.wait_for(conn.protocol.lost, TIMEOUT) is None
+        assert conn.protocol.events == ["made", "data", "eof", "lost"]
+        assert bytes(conn.protocol.data) == b"HTTP/1.1 200 OK\r\n\r\n"
+        assert conn.stream.is_closing()
+        conn.stream.write(b"after the end")  # dropped, as asyncio drops it
+
+    loop.run_until_complete(scenario())
+
+
+def test_a_refused_connect_calls_on_failed_and_nothing_else(streams, loop, listener):
+    port = _port(listener)
+    listener.close()  # nothing listens there now
+
+    async def scenario() -> None:
+        conn = Connection(streams, loop, port)
+        await _until(lambda: conn.failed, "the refusal")
+        await asyncio.sleep(0.05)
+        assert conn.failed == [True] and conn.connected == []
+        assert conn.protocol.events == []
+        assert not conn.stream.pending
+
+    loop.run_until_complete(scenario())
+
+
+def test_a_connect_given_up_while_under_way_leaves_no_socket_and_calls_nothing(streams, loop):
+    # A listener whose backlog is full drops further SYNs: those connects stay under way.
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    held = []
+
+    async def scenario() -> None:
+        for _ in range(8):
+            conn = Connection(streams, loop, _port(full))
+            held.append(conn)
+            if conn.stream.pending:
+                break
+        assert conn.stream.pending, "every connect was taken at once"
+        conn.stream.cancel()
+        assert not conn.stream.pending
+        await asyncio.sleep(0.1)
+        assert conn.connected == [] and conn.failed == [] and conn.protocol.events == []
+
+    try:
+        loop.run_until_complete(scenario())
+        with open("/proc/net/tcp") as table:
+            port_hex = f":{_port(full):04X}"
+            syn_sent = [
+                line for line in table if line.split()[2].endswith(port_hex) and " 02 " in line
+            ]
+        assert syn_sent == [], "a given-up connect is still sending SYNs"
+    finally:
+        for conn in held:
+            conn.stream.abort()
+        full.close()
+
+
+def test_a_full_socket_pauses_the_writer_and_a_reader_resumes_it_without_losing_a_byte(
+    streams, loop, listener
+):
+    payload = bytes(range(256)) * 16384  # 4 MiB, far past any socket buffer
+
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        conn.stream.write(payload)
+        assert conn.protocol.events == ["made", "pause"]
+        assert conn.stream.buffered > 0
+        received = bytearray()
+        while len(received) < len(payload):
+            received += await loop.sock_recv(server, 1 << 20)
+        assert bytes(received) == payload
+        await _until(lambda: "resume" in conn.protocol.events, "resume_writing")
+        assert conn.stream.buffered == 0
+        conn.stream.close()
+        await asyncio.wait_for(conn.protocol.lost, TIMEOUT)
+        server.close()
+
+    loop.run_until_complete(scenario())
+
+
+def test_close_sends_what_is_buffered_first(streams, loop, listener):
+    payload = b"x" * (8 << 20)
+
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        conn.stream.write(payload)
+        conn.stream.close()
+        assert conn.stream.is_closing()
+        received = bytearray()
+        while True:
+            piece = await loop.sock_recv(server, 1 << 20)
+            if not piece:
+                break
+            received += piece
+        assert len(received) == len(payload)
+        await asyncio.wait_for(conn.protocol.lost, TIMEOUT)
+        assert conn.protocol.events[-1] == "lost"
+        server.close()
+
+    loop.run_until_complete(scenario())
+
+
+def test_a_paused_stream_reads_nothing_until_resumed(streams, loop, listener):
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        conn.stream.pause_reading()
+        await loop.sock_sendall(server, b"held back")
+        await asyncio.sleep(0.1)
+        assert conn.protocol.data == b""
+        conn.stream.resume_reading()
+        await _until(lambda: conn.protocol.data == b"held back", "the data after resuming")
+        conn.stream.abort()
+        assert await asyncio.wait_for(conn.protocol.lost, TIMEOUT) is None
+        assert await loop.sock_recv(server, 10) == b""
+        server.close()
+
+    loop.run_until_complete(scenario())
+
+
+def test_a_reset_ends_the_stream_with_the_error(streams, loop, listener):
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        conn.stream.write(b"request")
+        await loop.sock_recv(server, 100)
+        # Closing with unread bytes in its buffer makes the server's kernel send a reset.
+        conn.stream.write(b"unread")
+        await asyncio.sleep(0.05)
+        server.close()
+        exc = await asyncio.wait_for(conn.protocol.lost, TIMEOUT)
+        assert isinstance(exc, OSError) and exc.errno == errno.ECONNRESET
+
+    loop.run_until_complete(scenario())
+
+
+def test_an_error_in_the_protocol_reaches_the_loops_handler_and_ends_the_stream(
+    streams, loop, listener
+):
+    seen: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        conn.protocol.raise_in_data = True
+        await loop.sock_sendall(server, b"data")
+        await asyncio.wait_for(conn.protocol.lost, TIMEOUT)
+        assert [c["message"] for c in seen] == ["error in data_received"]
+        assert isinstance(seen[0]["exception"], RuntimeError)
+        assert await loop.sock_recv(server, 10) == b""
+        server.close()
+
+    loop.run_until_complete(scenario())
+
+
+def test_a_host_name_is_refused_as_not_an_address(streams, loop):
+    poller = streams.Poller(loop)
+    with pytest.raises(ValueError, match="not an IP address"):
+        poller.connect("localhost", 80, Recorder(loop), print, print)
+    poller.close()
