@@ -456,8 +456,112 @@ passable_head(PyObject *module, PyObject *data)
     }
 }
 
+PyDoc_STRVAR(http10_response_doc,
+             "http10_response(data)\n--\n\n"
+             "(status, where the response ends) of a plain HTTP/1.0 response that data starts "
+             "with, or None (see hotpath.http10_response_py).");
+
+/* A token character of a header name (RFC 9110 5.6.2). */
+static inline int
+tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Visible ASCII, space or tab: all a reason phrase or header value may hold here. */
+static inline int
+field_char(unsigned char c)
+{
+    return c == '\t' || (c >= 0x20 && c <= 0x7e);
+}
+
+static PyObject *
+http10_response(PyObject *module, PyObject *data)
+{
+    (void)module;
+    static const piece content_length = {"content-length", 14};
+    if (!PyBytes_Check(data)) {
+        PyErr_Format(PyExc_TypeError, "data must be bytes, not %.100s", Py_TYPE(data)->tp_name);
+        return NULL;
+    }
+    const unsigned char *const start = (const unsigned char *)PyBytes_AS_STRING(data);
+    const unsigned char *const end = start + PyBytes_GET_SIZE(data);
+    const unsigned char *p = start;
+    /* The status line: HTTP/1.0, three digits, then nothing or a space and a reason. */
+    if (end - p < 14 || memcmp(p, "HTTP/1.0 ", 9) != 0)
+        Py_RETURN_NONE;
+    p += 9;
+    for (int i = 0; i < 3; i++)
+        if (p[i] < '0' || p[i] > '9')
+            Py_RETURN_NONE;
+    int status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    /* Interim and bodiless responses (1xx, 204, 304) end otherwise: not for this path. */
+    if (status < 200 || status > 599 || status == 204 || status == 304)
+        Py_RETURN_NONE;
+    p += 3;
+    if (*p == ' ')
+        for (p++; p < end && *p >= 0x20 && *p <= 0x7e; p++)
+            ;
+    if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+        Py_RETURN_NONE;
+    p += 2;
+    long long length = -1;
+    for (;;) {
+        if (end - p < 2)
+            Py_RETURN_NONE; /* the head is not all there */
+        if (p[0] == '\r') {
+            if (p[1] != '\n')
+                Py_RETURN_NONE;
+            p += 2;
+            break;
+        }
+        const unsigned char *name = p;
+        while (p < end && tchar(*p))
+            p++;
+        if (p == name || p >= end || *p != ':')
+            Py_RETURN_NONE;
+        Py_ssize_t n = p - name;
+        for (size_t k = 0; k < sizeof response_hop_by_hop / sizeof *response_hop_by_hop; k++)
+            if (same_name((const char *)name, n, &response_hop_by_hop[k]))
+                Py_RETURN_NONE;
+        for (p++; p < end && (*p == ' ' || *p == '\t'); p++)
+            ;
+        const unsigned char *value = p;
+        while (p < end && field_char(*p))
+            p++;
+        if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+            Py_RETURN_NONE;
+        const unsigned char *value_end = p;
+        while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
+            value_end--;
+        p += 2;
+        if (same_name((const char *)name, n, &content_length)) {
+            if (length >= 0 || value_end == value || value_end - value > 18)
+                Py_RETURN_NONE; /* a second one, or none or too long a number */
+            length = 0;
+            for (const unsigned char *d = value; d < value_end; d++) {
+                if (*d < '0' || *d > '9')
+                    Py_RETURN_NONE;
+                length = length * 10 + (*d - '0');
+            }
+        }
+    }
+    if (length < 0)
+        Py_RETURN_NONE; /* the body ends when the app closes: re-framed */
+    return Py_BuildValue("(iL)", status, (long long)(p - start) + length);
+}
+
 static PyMethodDef methods[] = {
     {"passable_head", (PyCFunction)passable_head, METH_O, passable_head_doc},
+    {"http10_response", (PyCFunction)http10_response, METH_O, http10_response_doc},
     {"line_version", (PyCFunction)line_version, METH_O, line_version_doc},
     {"header_table", (PyCFunction)header_table, METH_O, header_table_doc},
     {"header_kind", (PyCFunction)(void (*)(void))header_kind, METH_FASTCALL, header_kind_doc},

@@ -1,5 +1,5 @@
 """The byte work the router does for every request: the access line, the request head it sends
-upstream, two scans of what the client sent and one of what the app answered. Pure.
+upstream, two scans of what the client sent and two of what the app answered. Pure.
 
 The compiled build also has these in C (``_hotpath.c``), and then uses those: done with
 ``bytes %``, ``join`` and bytes methods they were the largest costs the proxy itself added to a
@@ -9,6 +9,7 @@ request. The functions here are the reference; the tests hold both versions to t
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from types import ModuleType
 from typing import Final, cast
@@ -117,6 +118,46 @@ def passable_head_py(data: bytes) -> bool:
     return length
 
 
+# A plain HTTP/1.0 response head: a status line with nothing but visible ASCII and spaces in its
+# reason, then headers with token names and values of visible ASCII, spaces and tabs, each line
+# ending in CRLF.
+_HTTP10_HEAD: Final = re.compile(
+    rb"HTTP/1\.0 ([0-9]{3})(?: [\x20-\x7e]*)?\r\n"
+    rb"((?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e]*\r\n)*)\r\n"
+)
+
+
+def http10_response_py(data: bytes) -> tuple[int, int] | None:
+    """``(status, where the response ends)`` when ``data`` starts with the whole head of a plain
+    HTTP/1.0 response: a final status with a body (not 1xx, 204 or 304), one Content-Length, no
+    hop-by-hop header, and nothing in it the strictest parser would question. None otherwise, and
+    the response is parsed header by header (so anything this is unsure of costs only time).
+
+    Such a response needs no parser: it passes on with the router's version, and it is complete
+    when the Content-Length's bytes have followed the head.
+    """
+    head = _HTTP10_HEAD.match(data)
+    if head is None:
+        return None
+    status = int(head[1])
+    if status < 200 or status > 599 or status in (204, 304):
+        return None
+    length = -1
+    for line in head[2].split(b"\r\n")[:-1]:
+        name, _, value = line.partition(b":")
+        lowered = name.lower()
+        if lowered in _RESPONSE_HOP_BY_HOP:
+            return None
+        if lowered == b"content-length":
+            value = value.strip(b" \t")
+            if length >= 0 or not value or len(value) > 18 or not value.isdigit():
+                return None
+            length = int(value)
+    if length < 0:
+        return None
+    return status, head.end() + length
+
+
 def header_table_py(kinds: dict[bytes, int]) -> object:
     """``kinds`` (lowercase header name: kind) in the form ``header_kind`` reads."""
     return kinds
@@ -147,6 +188,7 @@ LineVersion = Callable[[bytes], bytes]
 HeaderTable = Callable[[dict[bytes, int]], object]
 HeaderKind = Callable[[bytes, object, int], int]
 PassableHead = Callable[[bytes], bool]
+Http10Response = Callable[[bytes], "tuple[int, int] | None"]
 
 COMPILED_MODULE: Final = _compiled()
 access_line: Final[AccessLine] = (
@@ -166,4 +208,7 @@ header_kind: Final[HeaderKind] = (
 )
 passable_head: Final[PassableHead] = (
     COMPILED_MODULE.passable_head if COMPILED_MODULE is not None else passable_head_py
+)
+http10_response: Final[Http10Response] = (
+    COMPILED_MODULE.http10_response if COMPILED_MODULE is not None else http10_response_py
 )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from twelve.router.hotpath import header_kind, header_table, passable_head
+from twelve.router.hotpath import header_kind, header_table, http10_response, passable_head
 from twelve.router.messages import (
     CONTENT_LENGTH,
     CRLF,
@@ -118,6 +118,7 @@ class UpstreamConnection(asyncio.Protocol):
         "head",
         "idle_since",
         "interim",
+        "left",
         "parser",
         "parts",
         "pool",
@@ -141,6 +142,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.framer = _NO_FRAMER
         self.full = False  # this response goes through the header-by-header parser
         self.head = b""  # the start of a response head that came in pieces
+        # Bytes still to come of a plain HTTP/1.0 response's body, passed on without a parser.
+        self.left = 0
         # The request this connection serves now; while set, the backend has one in flight (the
         # pool counts it: see ``Pool.claim``).
         self.exchange: Exchange | None = None
@@ -179,6 +182,9 @@ class UpstreamConnection(asyncio.Protocol):
             self._feed_full(data)
             client.flush()
             return
+        if self.left:
+            self._pass_body(ex, data, now)
+            return
         framer = self.framer
         # HEAD, upgrades and HTTP/1.0 clients; with no framer yet, HTTP/1.0 backends, or a head
         # whose first bytes came alone: the slow path, for this response.
@@ -189,6 +195,19 @@ class UpstreamConnection(asyncio.Protocol):
             client.flush()
             return
         if framer is _NO_FRAMER:
+            # A plain HTTP/1.0 response (a Python http.server's, say) needs no parser at all:
+            # its head says where it ends, and its backend closes after it.
+            if data[7] == 48 and (found := http10_response(data)) is not None:  # 48: "0"
+                status, ends = found
+                # Bytes past the Content-Length are dropped, as nginx drops them.
+                ex.response_passed(status, _HTTP11 + data[len(_HTTP10) : ends])
+                client.flush()
+                self.left = ends - len(data)
+                if self.left <= 0:
+                    self.left = 0
+                    ex.response_complete(False, now)
+                    client.flush()
+                return
             self.framer = framer = _Framer()
         deciding = not framer.headers_done
         if deciding and self.head:  # the head came in pieces: keep them together
@@ -225,6 +244,18 @@ class UpstreamConnection(asyncio.Protocol):
             framer.headers_done = framer.complete = False
             ex.response_complete(framer.reusable, now)
             client.flush()  # anything a next, pipelined exchange wrote at once
+
+    def _pass_body(self, ex: Exchange, data: bytes, now: float) -> None:
+        """More of a plain HTTP/1.0 response's body (see ``data_received``)."""
+        left = self.left
+        if len(data) > left:
+            data = data[:left]  # past the Content-Length: dropped
+        self.left = left - len(data)
+        ex.response_body(data)
+        ex.client.flush()
+        if not self.left:
+            ex.response_complete(False, now)
+            ex.client.flush()
 
     def _take_slow_path(self, data: bytes) -> None:
         """Parse this response header by header, from ``data`` (its start) on."""

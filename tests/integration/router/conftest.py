@@ -103,7 +103,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             head += "".join(f"{h}\r\n" for h in query.get("header", "").split("|") if h)
             if query.get("length") != "0":
                 head += f"Content-Length: {len(body)}\r\n"
-            self.wfile.write(head.encode() + b"\r\n" + body)
+            if "pieces" in query:  # the head, then the body in two writes, each read alone
+                for piece in (head.encode() + b"\r\n", body[:5], body[5:]):
+                    self.connection.sendall(piece)
+                    time.sleep(0.05)
+            else:
+                self.wfile.write(head.encode() + b"\r\n" + body + query.get("extra", "").encode())
             self.close_connection = True
             return
         if url.path == "/garbage":

@@ -263,6 +263,9 @@ def test_the_connection_is_kept_or_closed_as_the_request_asks(backends, router, 
             id="hop-by-hop-header",
         ),
         pytest.param("?length=0", b"Transfer-Encoding: chunked\r\n", id="ended-by-close"),
+        pytest.param("?pieces=1", b"Content-Length: 23\r\n", id="body-in-pieces"),
+        # Past its Content-Length: dropped, as nginx drops it; the client connection stays sane.
+        pytest.param("?extra=junk", b"Content-Length: 23\r\n", id="bytes-past-the-length"),
     ],
 )
 def test_an_http_1_0_app_is_answered_over_kept_alive_http_1_1(backends, router, query, framing):
@@ -280,6 +283,7 @@ def test_an_http_1_0_app_is_answered_over_kept_alive_http_1_1(backends, router, 
             assert framing in head + b"\r\n"
             assert b"eep-Alive" not in head and b"Connection:" not in head
             assert b"from an HTTP/1.0 server" in body
+            assert b"junk" not in body
             if "X-Kept" in query:
                 assert b"\r\nX-Kept: yes" in head
     assert len(hello.requests) == 2

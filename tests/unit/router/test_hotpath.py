@@ -9,6 +9,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import httptools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,6 +39,7 @@ def c_module() -> ModuleType:
 
 NAMES = (
     "access_line", "upstream_head", "line_version", "header_table", "header_kind", "passable_head",
+    "http10_response",
 )  # fmt: skip
 
 
@@ -130,6 +132,37 @@ def test_an_http_1_0_head_passes_only_with_a_length_and_no_hop_by_hop_header(imp
         b"HTTP/1.0 200 OK\r\n\r\n",
     ):
         assert not passable(unsure)
+
+
+def test_a_plain_http_1_0_response_says_where_it_ends(impl):
+    read = impl["http10_response"]
+    head = b"HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.7\r\ncontent-LENGTH: 5\r\n\r\n"
+    assert read(head + b"hello") == (200, len(head) + 5)
+    assert read(head) == (200, len(head) + 5)  # the body may follow in later reads
+    assert read(b"HTTP/1.0 404\r\nContent-Length:\t 0 \r\n\r\n") == (404, 37)
+    assert read(b"HTTP/1.0 302 Found\r\nLocation: /a\r\nContent-Length: 0\r\n\r\n")[0] == 302
+    start = b"HTTP/1.0 200 OK\r\n"
+    for unsure in (
+        start + b"\r\nhello",  # the body ends when the app closes: re-framed
+        start + b"Content-Length: 5\r\n",  # the head is not all there
+        start + b"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+        start + b"Content-Length: +5\r\n\r\nhello",
+        start + b"Content-Length: 5 5\r\n\r\nhello",
+        start + b"Content-Length: " + b"9" * 19 + b"\r\n\r\n",
+        start + b"Content-Length: 5\r\nConnection: keep-alive\r\n\r\nhello",
+        start + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        start + b"Content-Length : 5\r\n\r\nhello",  # not a bare name
+        start + b"Content-Length: 5\r\n Folded: x\r\n\r\nhello",
+        start + b"Content-Length: 5\nX: y\r\n\r\nhello",  # a bare LF
+        start + b"Content-Length: 5\r\nX: \x00\r\n\r\nhello",
+        start + b"Content-Length: 5\r\nX: caf\xc3\xa9\r\n\r\nhello",  # not ASCII: the parser's
+        b"HTTP/1.0 204 No Content\r\nContent-Length: 5\r\n\r\n",  # no body, whatever it says
+        b"HTTP/1.0 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+        b"HTTP/1.0 100 Continue\r\nContent-Length: 5\r\n\r\n",
+        b"HTTP/1.0 2000 OK\r\nContent-Length: 5\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    ):
+        assert read(unsure) is None, unsure
 
 
 # Log fields and head pieces as a client could make them: any bytes, some around the length cut.
@@ -229,3 +262,97 @@ def test_the_c_build_decides_what_passes_as_the_python_one_does(c_module, lines,
     data = b"HTTP/1.0 200 OK" + joined + (b"\r\nContent-Length: 4" if length else b"")
     data += b"\r\n\r\nbody"
     assert c_module.passable_head(data) == hotpath.passable_head_py(data)
+
+
+_VISIBLE = st.text(alphabet=[chr(c) for c in range(0x20, 0x7F)] + ["\t"], max_size=10)
+_SANE_LINE = st.builds(
+    lambda name, value: name + b": " + value.encode(),
+    st.sampled_from([b"Server", b"Date", b"Content-Type", b"Set-Cookie", b"X-A!#$%&'*+-.^_`|~"]),
+    _VISIBLE,
+)
+_HTTP10_LINE = st.one_of(
+    *[_SANE_LINE] * 6,
+    _RESPONSE_LINE,
+    st.builds(
+        lambda name, sep, value: name + sep + value,
+        st.sampled_from([b"Content-Length", b"content-length", b"Content-length"]),
+        st.sampled_from([b":", b": ", b":\t", b": \t "]),
+        st.one_of(
+            st.sampled_from([b"0", b"5", b"007", b"5 ", b" 5", b"-5", b"+5", b"5,5", b"1e3"]),
+            st.binary(max_size=8),
+        ),
+    ),
+)
+_STATUS_LINE = st.one_of(
+    *[st.sampled_from([b"HTTP/1.0 200 OK", b"HTTP/1.0 200", b"HTTP/1.0 404 Not Found"])] * 4,
+    st.sampled_from(
+        [b"HTTP/1.0 200 ", b"HTTP/1.0 204 No Content", b"HTTP/1.0 304 x", b"HTTP/1.0 101 x",
+         b"HTTP/1.0 599 x", b"HTTP/1.0 600 x", b"HTTP/1.0 20 OK", b"HTTP/1.0 2000",
+         b"HTTP/1.0 200 \tOK", b"HTTP/1.0 200 caf\xc3\xa9", b"HTTP/1.1 200 OK",
+         b"HTTP/1.0  200 OK"]
+    ),
+    st.binary(max_size=16).map(lambda tail: b"HTTP/1.0 " + tail),
+)  # fmt: skip
+# Heads that are mostly sane, with one Content-Length most of the time, so that many are taken.
+_HTTP10_HEAD = st.builds(
+    lambda status, lines, length, at, ends: _http10_head(
+        status,
+        lines[:at] + ([b"Content-Length: %d" % length] if length >= 0 else []) + lines[at:],
+        ends,
+    ),
+    _STATUS_LINE,
+    st.lists(_HTTP10_LINE, max_size=4),
+    st.one_of(*[st.integers(min_value=0, max_value=20)] * 9, st.just(-1)),
+    st.integers(min_value=0, max_value=4),
+    st.lists(st.sampled_from([b"\r\n"] * 20 + [b"\n", b"\r"]), max_size=6),
+)
+
+
+def _http10_head(status: bytes, lines: list[bytes], ends: list[bytes]) -> bytes:
+    padded = ends + [b"\r\n"] * len(lines)
+    return status + b"".join(end + line for line, end in zip(lines, padded, strict=False))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(head=_HTTP10_HEAD, body=st.binary(max_size=12))
+def test_the_c_build_reads_http_1_0_responses_as_the_python_one_does(c_module, head, body):
+    data = head + b"\r\n\r\n" + body
+    assert c_module.http10_response(data) == hotpath.http10_response_py(data)
+
+
+class _Ends:
+    """Records where llhttp finds a response's head and message complete."""
+
+    def __init__(self) -> None:
+        self.headers_done = False
+        self.complete = False
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+@settings(max_examples=1000, deadline=None)
+@given(head=_HTTP10_HEAD, body=st.binary(max_size=12))
+def test_a_response_read_without_a_parser_is_one_llhttp_reads_the_same(head, body):
+    """Whatever ``http10_response`` takes, llhttp takes too, with the same status and end: the
+    fast path never passes on a response the parser would have refused or framed otherwise."""
+    data = head + b"\r\n\r\n" + body
+    found = hotpath.http10_response_py(data)
+    if found is None:
+        return
+    code, end = found
+    whole = data[:end] + b"\x00" * max(0, end - len(data))  # the body as long as it says
+    ends_seen = _Ends()
+    parser = httptools.HttpResponseParser(ends_seen)
+    parser.feed_data(whole[:-1] if end > whole.index(b"\r\n\r\n") + 4 else whole)
+    assert ends_seen.headers_done
+    assert parser.get_status_code() == code
+    assert not parser.should_keep_alive()
+    if end > whole.index(b"\r\n\r\n") + 4:
+        assert not ends_seen.complete  # one byte short of its end
+        parser.feed_data(whole[-1:])
+    assert ends_seen.complete
+    assert hotpath.passable_head_py(data)  # and it passes on as the framer's path would
