@@ -53,6 +53,9 @@ typedef struct {
     int read_pending; /* readable while paused: re-armed on resume */
     int writing_paused;
     int registered; /* holds a reference to itself while in the epoll set */
+    int dispatching; /* its protocol is being called from the poller's turn */
+    int lost_pending; /* closed meanwhile: connection_lost follows when the callback returns */
+    PyObject *lost_exc;
     PyObject *protocol;
     PyObject *data_received; /* protocol.data_received, bound once */
     PyObject *on_connected;
@@ -150,13 +153,19 @@ end_now(Stream *s, PyObject *exc)
     unregister(s);
 }
 
-/* Close and tell the protocol in the loop's next turn, as asyncio transports do: the caller may
- * be the protocol itself. */
+/* Close and tell the protocol later, never from inside the close itself, as asyncio transports
+ * do: the caller may be the protocol. Closed from a callback of the poller's own turn (a response
+ * complete, say), it is told as that callback returns; else in the loop's next turn. */
 static void
 end_soon(Stream *s, PyObject *exc)
 {
     close_socket(s);
-    if (s->protocol != NULL) {
+    if (s->protocol != NULL && s->dispatching) {
+        s->lost_pending = 1;
+        Py_XINCREF(exc);
+        Py_XSETREF(s->lost_exc, exc);
+    }
+    else if (s->protocol != NULL) {
         PyObject *lost = PyObject_GetAttr((PyObject *)s, s_lost_method);
         PyObject *r = lost ? PyObject_CallFunctionObjArgs(s->poller->call_soon, lost,
                                                           exc ? exc : Py_None, NULL)
@@ -405,8 +414,25 @@ read_all(Stream *s, int to_the_end)
     }
 }
 
+static void handle_events(Stream *s, uint32_t events);
+
 static void
 handle(Stream *s, uint32_t events)
+{
+    s->dispatching = 1;
+    handle_events(s, events);
+    s->dispatching = 0;
+    if (s->lost_pending) {
+        s->lost_pending = 0;
+        PyObject *exc = s->lost_exc;
+        s->lost_exc = NULL;
+        call_lost_now(s, exc);
+        Py_XDECREF(exc);
+    }
+}
+
+static void
+handle_events(Stream *s, uint32_t events)
 {
     if (s->state == CONNECTING) {
         if (events & (EPOLLERR | EPOLLHUP)) {
@@ -532,6 +558,7 @@ Stream_traverse(Stream *s, visitproc visit, void *arg)
     Py_VISIT(s->data_received);
     Py_VISIT(s->on_connected);
     Py_VISIT(s->on_failed);
+    Py_VISIT(s->lost_exc);
     return 0;
 }
 
@@ -542,6 +569,7 @@ Stream_clear(Stream *s)
     Py_CLEAR(s->data_received);
     Py_CLEAR(s->on_connected);
     Py_CLEAR(s->on_failed);
+    Py_CLEAR(s->lost_exc);
     return 0;
 }
 
@@ -699,7 +727,8 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
     s->fd = fd;
     s->state = CONNECTING;
     s->reading_paused = s->read_pending = s->writing_paused = 0;
-    s->registered = 0;
+    s->registered = s->dispatching = s->lost_pending = 0;
+    s->lost_exc = NULL;
     s->protocol = Py_NewRef(args[2]);
     s->data_received = NULL;
     s->on_connected = Py_NewRef(args[3]);

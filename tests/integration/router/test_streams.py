@@ -50,6 +50,7 @@ class Recorder(asyncio.Protocol):
         self.transport: Any = None
         self.lost = loop.create_future()
         self.raise_in_data = False
+        self.close_in_data = False
 
     def connection_made(self, transport: Any) -> None:
         self.events.append("made")
@@ -58,6 +59,9 @@ class Recorder(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.events.append("data")
         self.data += data
+        if self.close_in_data:
+            self.transport.close()
+            self.events.append("closed")  # connection_lost must not have come from close()
         if self.raise_in_data:
             raise RuntimeError("broken protocol")
 
@@ -273,6 +277,21 @@ def test_a_reset_ends_the_stream_with_the_error(streams, loop, listener):
         server.close()
         exc = await asyncio.wait_for(conn.protocol.lost, TIMEOUT)
         assert isinstance(exc, OSError) and exc.errno == errno.ECONNRESET
+
+    loop.run_until_complete(scenario())
+
+
+def test_closed_from_its_own_callback_the_protocol_hears_of_it_once_the_callback_returns(
+    streams, loop, listener
+):
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        conn.protocol.close_in_data = True
+        await loop.sock_sendall(server, b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+        assert await asyncio.wait_for(conn.protocol.lost, TIMEOUT) is None
+        assert conn.protocol.events == ["made", "data", "closed", "lost"]
+        assert await loop.sock_recv(server, 10) == b""
+        server.close()
 
     loop.run_until_complete(scenario())
 
