@@ -456,10 +456,10 @@ passable_head(PyObject *module, PyObject *data)
     }
 }
 
-PyDoc_STRVAR(http10_response_doc,
-             "http10_response(data)\n--\n\n"
-             "(status, where the response ends) of a plain HTTP/1.0 response that data starts "
-             "with, or None (see hotpath.http10_response_py).");
+PyDoc_STRVAR(plain_response_doc,
+             "plain_response(data)\n--\n\n"
+             "(status, where the response ends) of a plain HTTP/1.0 or HTTP/1.1 response that "
+             "data starts with, or None (see hotpath.plain_response_py).");
 
 /* The token characters of a header name (RFC 9110 5.6.2), by byte: a table, since a name is
  * checked byte by byte. */
@@ -487,7 +487,7 @@ field_char(unsigned char c)
 }
 
 static PyObject *
-http10_response(PyObject *module, PyObject *data)
+plain_response(PyObject *module, PyObject *data)
 {
     (void)module;
     static const piece content_length = {"content-length", 14};
@@ -498,8 +498,8 @@ http10_response(PyObject *module, PyObject *data)
     const unsigned char *const start = (const unsigned char *)PyBytes_AS_STRING(data);
     const unsigned char *const end = start + PyBytes_GET_SIZE(data);
     const unsigned char *p = start;
-    /* The status line: HTTP/1.0, three digits, then nothing or a space and a reason. */
-    if (end - p < 14 || memcmp(p, "HTTP/1.0 ", 9) != 0)
+    /* The status line: HTTP/1.0 or 1.1, three digits, then nothing or a space and a reason. */
+    if (end - p < 14 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
         Py_RETURN_NONE;
     p += 9;
     for (int i = 0; i < 3; i++)
@@ -576,7 +576,7 @@ http10_response(PyObject *module, PyObject *data)
 
 static PyMethodDef methods[] = {
     {"passable_head", (PyCFunction)passable_head, METH_O, passable_head_doc},
-    {"http10_response", (PyCFunction)http10_response, METH_O, http10_response_doc},
+    {"plain_response", (PyCFunction)plain_response, METH_O, plain_response_doc},
     {"line_version", (PyCFunction)line_version, METH_O, line_version_doc},
     {"header_table", (PyCFunction)header_table, METH_O, header_table_doc},
     {"header_kind", (PyCFunction)(void (*)(void))header_kind, METH_FASTCALL, header_kind_doc},

@@ -118,23 +118,25 @@ def passable_head_py(data: bytes) -> bool:
     return length
 
 
-# A plain HTTP/1.0 response head: a status line with nothing but visible ASCII and spaces in its
+# A plain response head: an HTTP/1.0 or 1.1 status line with nothing but visible ASCII and spaces in its
 # reason, then headers with token names and values of visible ASCII, spaces and tabs, each line
 # ending in CRLF.
 _HTTP10_HEAD: Final = re.compile(
-    rb"HTTP/1\.0 ([0-9]{3})(?: [\x20-\x7e]*)?\r\n"
+    rb"HTTP/1\.[01] ([0-9]{3})(?: [\x20-\x7e]*)?\r\n"
     rb"((?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e]*\r\n)*)\r\n"
 )
 
 
-def http10_response_py(data: bytes) -> tuple[int, int] | None:
+def plain_response_py(data: bytes) -> tuple[int, int] | None:
     """``(status, where the response ends)`` when ``data`` starts with the whole head of a plain
-    HTTP/1.0 response: a final status with a body (not 1xx, 204 or 304), one Content-Length, no
-    hop-by-hop header, and nothing in it the strictest parser would question. None otherwise, and
-    the response is parsed header by header (so anything this is unsure of costs only time).
+    HTTP/1.0 or 1.1 response: a final status with a body (not 1xx, 204 or 304), one
+    Content-Length, no hop-by-hop header, and nothing in it the strictest parser would question.
+    None otherwise, and the response goes to a parser (so anything this is unsure of costs only
+    time).
 
-    Such a response needs no parser: it passes on with the router's version, and it is complete
-    when the Content-Length's bytes have followed the head.
+    Such a response needs no parser: it passes on as it is (HTTP/1.0: with the router's version),
+    it is complete when the Content-Length's bytes have followed the head, and its connection is
+    kept alive after it in HTTP/1.1 (no Connection header says otherwise) and closed in HTTP/1.0.
     """
     head = _HTTP10_HEAD.match(data)
     if head is None:
@@ -188,7 +190,7 @@ LineVersion = Callable[[bytes], bytes]
 HeaderTable = Callable[[dict[bytes, int]], object]
 HeaderKind = Callable[[bytes, object, int], int]
 PassableHead = Callable[[bytes], bool]
-Http10Response = Callable[[bytes], "tuple[int, int] | None"]
+PlainResponse = Callable[[bytes], "tuple[int, int] | None"]
 
 COMPILED_MODULE: Final = _compiled()
 access_line: Final[AccessLine] = (
@@ -209,6 +211,6 @@ header_kind: Final[HeaderKind] = (
 passable_head: Final[PassableHead] = (
     COMPILED_MODULE.passable_head if COMPILED_MODULE is not None else passable_head_py
 )
-http10_response: Final[Http10Response] = (
-    COMPILED_MODULE.http10_response if COMPILED_MODULE is not None else http10_response_py
+plain_response: Final[PlainResponse] = (
+    COMPILED_MODULE.plain_response if COMPILED_MODULE is not None else plain_response_py
 )

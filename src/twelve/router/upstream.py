@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from twelve.router.hotpath import header_kind, header_table, http10_response, passable_head
+from twelve.router.hotpath import header_kind, header_table, passable_head, plain_response
 from twelve.router.messages import (
     CONTENT_LENGTH,
     CRLF,
@@ -118,6 +118,7 @@ class UpstreamConnection(asyncio.Protocol):
         "head",
         "idle_since",
         "interim",
+        "kept",
         "left",
         "parser",
         "parts",
@@ -142,8 +143,10 @@ class UpstreamConnection(asyncio.Protocol):
         self.framer = _NO_FRAMER
         self.full = False  # this response goes through the header-by-header parser
         self.head = b""  # the start of a response head that came in pieces
-        # Bytes still to come of a plain HTTP/1.0 response's body, passed on without a parser.
+        # Bytes still to come of a plain response's body, passed on without a parser, and whether
+        # the connection is kept alive after it (see ``_pass_plain``).
         self.left = 0
+        self.kept = False
         # The request this connection serves now; while set, the backend has one in flight (the
         # pool counts it: see ``Pool.claim``).
         self.exchange: Exchange | None = None
@@ -186,8 +189,17 @@ class UpstreamConnection(asyncio.Protocol):
             self._pass_body(ex, data, now)
             return
         framer = self.framer
-        # HEAD, upgrades and HTTP/1.0 clients; with no framer yet, HTTP/1.0 backends, or a head
-        # whose first bytes came alone: the slow path, for this response.
+        # A plain response, most of them, needs no parser at all: its head says where it ends.
+        if (
+            ex.plain
+            and not framer.headers_done
+            and not self.head
+            and (found := plain_response(data)) is not None
+        ):
+            self._pass_plain(ex, data, found[0], found[1], now)
+            return
+        # HEAD, upgrades and HTTP/1.0 clients; with no framer yet, a head whose first bytes came
+        # alone: the slow path, for this response.
         if not ex.plain or (
             framer is _NO_FRAMER and not (data.startswith(_HTTP11) or data.startswith(_HTTP10))
         ):
@@ -195,19 +207,6 @@ class UpstreamConnection(asyncio.Protocol):
             client.flush()
             return
         if framer is _NO_FRAMER:
-            # A plain HTTP/1.0 response (a Python http.server's, say) needs no parser at all:
-            # its head says where it ends, and its backend closes after it.
-            if data[7] == 48 and (found := http10_response(data)) is not None:  # 48: "0"
-                status, ends = found
-                # Bytes past the Content-Length are dropped, as nginx drops them.
-                ex.response_passed(status, _HTTP11 + data[len(_HTTP10) : ends])
-                client.flush()
-                self.left = ends - len(data)
-                if self.left <= 0:
-                    self.left = 0
-                    ex.response_complete(False, now)
-                    client.flush()
-                return
             self.framer = framer = _Framer()
         deciding = not framer.headers_done
         if deciding and self.head:  # the head came in pieces: keep them together
@@ -245,16 +244,34 @@ class UpstreamConnection(asyncio.Protocol):
             ex.response_complete(framer.reusable, now)
             client.flush()  # anything a next, pipelined exchange wrote at once
 
+    def _pass_plain(self, ex: Exchange, data: bytes, status: int, ends: int, now: float) -> None:
+        """A plain response starts ``data`` and ends at ``ends`` (see ``plain_response``)."""
+        http10 = data[7] == 48  # "0"
+        passed = data if len(data) <= ends else data[:ends]
+        if http10:
+            passed = _HTTP11 + passed[len(_HTTP10) :]
+        # Bytes past the Content-Length are dropped, as nginx drops them, and the connection
+        # that carried them is not used again.
+        self.kept = not http10 and len(data) <= ends
+        ex.response_passed(status, passed)
+        ex.client.flush()
+        if len(data) < ends:
+            self.left = ends - len(data)
+            return
+        ex.response_complete(self.kept, now)
+        ex.client.flush()
+
     def _pass_body(self, ex: Exchange, data: bytes, now: float) -> None:
-        """More of a plain HTTP/1.0 response's body (see ``data_received``)."""
+        """More of a plain response's body (see ``_pass_plain``)."""
         left = self.left
         if len(data) > left:
-            data = data[:left]  # past the Content-Length: dropped
+            data = data[:left]
+            self.kept = False
         self.left = left - len(data)
         ex.response_body(data)
         ex.client.flush()
         if not self.left:
-            ex.response_complete(False, now)
+            ex.response_complete(self.kept, now)
             ex.client.flush()
 
     def _take_slow_path(self, data: bytes) -> None:
