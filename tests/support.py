@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.machinery
+import importlib.util
 import json
 import os
 import signal
@@ -12,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
@@ -205,3 +208,17 @@ def require_native_build() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail("no compiled router build: scripts/bootstrap should have made one")
     pytest.skip("no compiled router build (python -m twelve.router.native makes one)")
+
+
+def load_native_module(name: str) -> ModuleType:
+    """The C module ``twelve.router.<name>`` of the compiled router build of these sources, loaded
+    on its own (the interpreted modules stay as they are)."""
+    require_native_build()
+    found = sorted((native.build_dir() / "twelve" / "router").glob(f"{name}.*.so"))
+    assert found, f"the compiled router build has no {name} module"
+    loader = importlib.machinery.ExtensionFileLoader(f"twelve.router.{name}", str(found[0]))
+    spec = importlib.util.spec_from_file_location(loader.name, found[0], loader=loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module

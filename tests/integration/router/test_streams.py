@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import importlib.machinery
-import importlib.util
 import socket
 from collections.abc import Iterator
 from types import ModuleType
@@ -18,27 +16,14 @@ from typing import Any
 import pytest
 import uvloop
 
-from support import require_native_build
-from twelve.router import native
+from support import load_native_module
 
 TIMEOUT = 5.0
 
 
-def _load() -> ModuleType:
-    require_native_build()
-    found = sorted((native.build_dir() / "twelve" / "router").glob("_streams.*.so"))
-    assert found, "the compiled router build has no _streams module"
-    loader = importlib.machinery.ExtensionFileLoader("twelve.router._streams", str(found[0]))
-    spec = importlib.util.spec_from_file_location(loader.name, found[0], loader=loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def streams() -> ModuleType:
-    return _load()
+    return load_native_module("_streams")
 
 
 class Recorder(asyncio.Protocol):

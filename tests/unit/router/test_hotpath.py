@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 from collections.abc import Callable
 from types import ModuleType
@@ -14,27 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from support import require_native_build
-from twelve.router import codes, hotpath, native
+from support import load_native_module
+from twelve.router import codes, hotpath
 from twelve.router.messages import REQUEST_HEADERS, log_safe
-
-
-def _load_c_module() -> ModuleType:
-    """The C build of ``hotpath`` from the compiled router build of these sources."""
-    require_native_build()
-    found = sorted((native.build_dir() / "twelve" / "router").glob("_hotpath.*.so"))
-    assert found, "the compiled router build has no _hotpath module"
-    loader = importlib.machinery.ExtensionFileLoader("twelve.router._hotpath", str(found[0]))
-    spec = importlib.util.spec_from_file_location(loader.name, found[0], loader=loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def c_module() -> ModuleType:
-    return _load_c_module()
+    return load_native_module("_hotpath")
 
 
 NAMES = (
