@@ -89,6 +89,7 @@ class SelfRunServer:
         self.child: spawn.Child | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._grace = 10.0  # what stop() was given, for a server that starts as it stops
         self._account = unprivileged_account() if kind == "postgres" else None
 
     @property
@@ -223,6 +224,10 @@ class SelfRunServer:
         while not self._stopping:
             started = time.monotonic()
             self.child = await spawn.start(self._argv(state), cwd=self.dir, env=self._environment())
+            if self._stopping:
+                # stop() came while the server was being started, so it could not signal it.
+                await spawn.stop_group(self.child.pgid, self._grace, self.child)
+                return
             record = ProcessRecord(
                 RECORD_APP,
                 f"service.{self.kind}",
@@ -248,6 +253,7 @@ class SelfRunServer:
 
     async def stop(self, grace: float) -> None:
         self._stopping = True
+        self._grace = grace
         child = self.child
         if child is not None and child.process.returncode is None:
             if self.kind == "postgres":
@@ -259,8 +265,9 @@ class SelfRunServer:
         if self._task is not None:
             # The life task forgets the server's process record once it has read the last of its
             # output: let it get there. Cancelled at once, it could leave the record behind.
+            # Twice the grace: it may be stopping a server that started as stop() was called.
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(self._task, grace)
+                await asyncio.wait_for(self._task, 2 * grace)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -17,7 +18,7 @@ from twelve.addons.binaries import find_postgres, find_redis
 from twelve.addons.naming import new_addon_name
 from twelve.addons.postgres import PostgresProvider, ping
 from twelve.addons.redis import RedisProvider
-from twelve.addons.services import ServiceRunner
+from twelve.addons.services import SelfRunServer, ServiceRunner
 from twelve.errors import ServiceError
 from twelve.store import Store
 
@@ -123,3 +124,41 @@ def test_redis_twelve_runs_keeps_keys_and_users_across_a_restart(tmp_path: Path)
 
     assert asyncio.run(second_life()) == b"logged-in"
     store.close()
+
+
+def test_a_server_stopped_while_it_is_being_started_does_not_outlive_the_stop(
+    tmp_path: Path,
+) -> None:
+    """stop() may come while the server's process is being spawned, before there is a process to
+    signal: that process must still be stopped, and its record go with it."""
+    bins = find_redis(PATH)
+    requires_service("Redis binaries (redis-server)", bins is not None)
+    assert bins is not None
+    store = Store(tmp_path / "twelve.db")
+    lines: list[tuple[str, str]] = []
+
+    async def scenario() -> list[int]:
+        runner = _runner(tmp_path, store, lines)
+        await runner.admin_url("redis")  # set up once
+        await runner.stop(5)
+        spawned = []
+        # Stop after more and more turns of the loop, so that one stop lands mid-spawn.
+        for turns in range(12):
+            server = SelfRunServer(
+                "redis", tmp_path / "services" / "redis", bins, store, lambda s, t: None
+            )
+            starting = asyncio.ensure_future(server.start())
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            await server.stop(2)
+            with contextlib.suppress(ServiceError, asyncio.CancelledError):
+                starting.cancel()
+                await starting
+            if server.child is not None:
+                spawned.append(turns)
+                assert server.child.process.returncode is not None, f"left running ({turns})"
+            assert store.list_process_records() == []
+        return spawned
+
+    spawned = asyncio.run(scenario())
+    assert spawned, "no stop came after a server process was spawned"
