@@ -226,15 +226,23 @@ connected(Stream *s)
     Py_DECREF(r);
 }
 
+/* A connect that never became a connection: no connection_made, so no connection_lost either,
+ * as asyncio. */
+static void
+abandon(Stream *s)
+{
+    drop_callbacks(s);
+    close_socket(s);
+    Py_CLEAR(s->protocol);
+    unregister(s);
+}
+
 static void
 refused(Stream *s)
 {
     PyObject *on_failed = s->on_failed;
     s->on_failed = NULL;
-    drop_callbacks(s);
-    close_socket(s);
-    Py_CLEAR(s->protocol); /* never made: no connection_lost either, as asyncio */
-    unregister(s);
+    abandon(s);
     if (on_failed != NULL) {
         PyObject *r = PyObject_CallNoArgs(on_failed);
         if (r == NULL)
@@ -341,9 +349,7 @@ Stream_write(Stream *s, PyObject *data)
                     break;
                 int code = errno;
                 PyBuffer_Release(&view);
-                Py_INCREF(s);
                 fail_io(s, code, 0);
-                Py_DECREF(s);
                 Py_RETURN_NONE;
             }
             at += n;
@@ -459,24 +465,13 @@ handle_events(Stream *s, uint32_t events)
 static PyObject *
 Stream_close(Stream *s, PyObject *Py_UNUSED(ignored))
 {
-    if (s->state == CONNECTING) {
-        drop_callbacks(s);
-        Py_INCREF(s);
-        close_socket(s);
-        Py_CLEAR(s->protocol);
-        unregister(s);
-        Py_DECREF(s);
-    }
-    else if (s->state == OPEN) {
-        if (s->wstart < s->wend) {
-            s->state = CLOSING; /* ends once the buffer is sent */
-        }
-        else {
-            Py_INCREF(s);
-            end_soon(s, NULL);
-            Py_DECREF(s);
-        }
-    }
+    /* The caller holds a reference to s throughout, so the poller's may go here. */
+    if (s->state == CONNECTING)
+        abandon(s);
+    else if (s->state == OPEN && s->wstart < s->wend)
+        s->state = CLOSING; /* ends once the buffer is sent */
+    else if (s->state == OPEN)
+        end_soon(s, NULL);
     Py_RETURN_NONE;
 }
 
@@ -484,12 +479,9 @@ static PyObject *
 Stream_abort(Stream *s, PyObject *Py_UNUSED(ignored))
 {
     if (s->state == CONNECTING)
-        return Stream_close(s, NULL);
-    if (s->state == OPEN || s->state == CLOSING) {
-        Py_INCREF(s);
+        abandon(s);
+    else if (s->state == OPEN || s->state == CLOSING)
         end_soon(s, NULL);
-        Py_DECREF(s);
-    }
     Py_RETURN_NONE;
 }
 
@@ -498,7 +490,7 @@ Stream_cancel(Stream *s, PyObject *Py_UNUSED(ignored))
 {
     /* A connect given up (too slow): the socket closes and neither callback is called. */
     if (s->state == CONNECTING)
-        return Stream_close(s, NULL);
+        abandon(s);
     Py_RETURN_NONE;
 }
 
@@ -745,8 +737,7 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
     struct epoll_event ev = {.events = WATCHED, .data.ptr = s};
     if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         PyErr_SetFromErrno(PyExc_OSError);
-        drop_callbacks(s);
-        close_socket(s);
+        abandon(s);
         Py_DECREF(s);
         return NULL;
     }

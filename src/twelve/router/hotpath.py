@@ -175,13 +175,6 @@ def error_at(error: RouterError) -> bytes:
     return f'at=error code={error.code} desc=\\"{error.desc}\\"'.encode()
 
 
-def _compiled() -> ModuleType | None:
-    try:
-        return importlib.import_module("twelve.router._hotpath")
-    except ImportError:  # an interpreted router: no C build on the import path
-        return None
-
-
 AccessLine = Callable[
     [bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, int, int, int, int], bytes
 ]
@@ -192,7 +185,17 @@ HeaderKind = Callable[[bytes, object, int], int]
 PassableHead = Callable[[bytes], bool]
 PlainResponse = Callable[[bytes], "tuple[int, int] | None"]
 
-COMPILED_MODULE: Final = _compiled()
+
+def c_module(name: str) -> ModuleType | None:
+    """The C module ``twelve.router.<name>`` of the compiled build in use, or None when the
+    router runs interpreted (no build on the import path)."""
+    try:
+        return importlib.import_module(f"twelve.router.{name}")
+    except ImportError:
+        return None
+
+
+COMPILED_MODULE: Final = c_module("_hotpath")
 access_line: Final[AccessLine] = (
     COMPILED_MODULE.access_line if COMPILED_MODULE is not None else access_line_py
 )

@@ -9,11 +9,10 @@ compiled build on the worker's own epoll set (``_streams.c``), else with ``loop.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Callable, Coroutine
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from twelve.router.hotpath import c_module
 from twelve.router.table import Backend
 from twelve.router.upstream import UpstreamConnection
 
@@ -23,14 +22,7 @@ if TYPE_CHECKING:
 MAX_IDLE_PER_BACKEND: Final = 256
 
 
-def _streams() -> ModuleType | None:
-    try:
-        return importlib.import_module("twelve.router._streams")
-    except ImportError:  # an interpreted router: no C build on the import path
-        return None
-
-
-STREAMS: Final = _streams()
+STREAMS: Final = c_module("_streams")
 
 
 class Attempt(Protocol):
@@ -123,13 +115,13 @@ class Connecting:
 class Pool:
     """Idle upstream connections and requests in flight by backend, and new connections."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, *, own_sockets: bool = True) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._backends: dict[str, BackendConnections] = {}
         self.on_retired_idle: Callable[[], None] = lambda: None
-        # The compiled build's connections (``_streams.c``); ``own_sockets=False`` uses asyncio's.
+        # The compiled build's connections (``_streams.c``).
         self._poller: Any = None
-        if STREAMS is not None and own_sockets:
+        if STREAMS is not None:
             self._poller = STREAMS.Poller(loop)
             loop.add_reader(self._poller.fileno(), self._poller.poll)
 

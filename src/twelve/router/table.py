@@ -10,9 +10,9 @@ started with, so in-flight requests to a process that left the table still finis
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -48,11 +48,14 @@ class Backend:
 
 
 def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+    """Whether ``host`` is an IPv4 or IPv6 address, as ``_streams.c`` reads one (inet_pton)."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except OSError:
+            continue
+        return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,3 +123,13 @@ def test_a_file_that_is_not_a_table_is_an_error(text):
 def test_an_empty_table_routes_nothing():
     assert RouteTable().lookup("hello.localhost") is None
     assert RouteTable().addresses() == frozenset()
+
+
+def test_only_a_backend_at_an_ip_address_is_numeric():
+    """Numeric backends take the compiled router's own connections; the rest go through asyncio,
+    which resolves names and scoped addresses."""
+    for host, numeric in (
+        ("127.0.0.1", True), ("::1", True), ("10.0.0.7", True), ("localhost", False),
+        ("fe80::1%eth0", False), ("1.2.3", False), ("web-1.internal", False),
+    ):  # fmt: skip
+        assert Backend("web.1", host, 5000).numeric is numeric, host
