@@ -11,8 +11,12 @@
  * uvloop and Python (a coroutine resumed three times, a transport tracked in a pure-Python
  * ``WeakValueDictionary``, epoll changes through io_uring, getsockname and getpeername), about
  * half of all the router does for an app that closes after every response. Here it is socket,
- * connect, one epoll_ctl and a zero-length send that says whether the connection is already up
- * (on loopback it nearly always is), so the request goes out in the same turn of the loop.
+ * connect, one epoll_ctl and a send of the request head: that send also says whether the
+ * connection is already up (on loopback it nearly always is), so the request goes out at once.
+ *
+ * Nagle's algorithm holds back a small segment only while an earlier one is unacknowledged, so
+ * TCP_NODELAY is set before a connection's second send, not on every new socket: an app that
+ * closes after each response never needs it, and the call was one in eleven per request.
  *
  * Sockets are registered edge-triggered for reading and writing once, so pausing, resuming and
  * waiting to write never change the epoll set; closing the socket leaves it.
@@ -55,6 +59,8 @@ typedef struct {
     int registered; /* holds a reference to itself while in the epoll set */
     int dispatching; /* its protocol is being called from the poller's turn */
     int lost_pending; /* closed meanwhile: connection_lost follows when the callback returns */
+    int sent;         /* bytes went out already: the next send needs TCP_NODELAY */
+    int nodelay;      /* TCP_NODELAY is set */
     PyObject *lost_exc;
     PyObject *protocol;
     PyObject *data_received; /* protocol.data_received, bound once */
@@ -254,6 +260,22 @@ refused(Stream *s)
 
 /* ---- writing ---- */
 
+/* Every send of a stream's bytes: the first goes as it is (nothing is in flight for Nagle to
+ * wait on), any later one with TCP_NODELAY set. */
+static ssize_t
+send_bytes(Stream *s, const char *data, Py_ssize_t size)
+{
+    if (s->sent && !s->nodelay) {
+        int one = 1;
+        setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        s->nodelay = 1;
+    }
+    ssize_t n = send(s->fd, data, size, MSG_NOSIGNAL);
+    if (n > 0)
+        s->sent = 1;
+    return n;
+}
+
 static int
 buffer_append(Stream *s, const char *data, Py_ssize_t size)
 {
@@ -302,7 +324,7 @@ static void
 flush(Stream *s, int now)
 {
     while (s->wstart < s->wend) {
-        ssize_t n = send(s->fd, s->wbuf + s->wstart, s->wend - s->wstart, MSG_NOSIGNAL);
+        ssize_t n = send_bytes(s, s->wbuf + s->wstart, s->wend - s->wstart);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -341,7 +363,7 @@ Stream_write(Stream *s, PyObject *data)
     Py_ssize_t left = view.len;
     if (s->state == OPEN && s->wstart == s->wend) {
         while (left > 0) {
-            ssize_t n = send(s->fd, at, left, MSG_NOSIGNAL);
+            ssize_t n = send_bytes(s, at, left);
             if (n < 0) {
                 if (errno == EINTR)
                     continue;
@@ -542,6 +564,12 @@ Stream_get_buffered(Stream *s, void *Py_UNUSED(closure))
     return PyLong_FromSsize_t(s->wend - s->wstart);
 }
 
+static PyObject *
+Stream_get_nodelay(Stream *s, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(s->nodelay);
+}
+
 static int
 Stream_traverse(Stream *s, visitproc visit, void *arg)
 {
@@ -591,6 +619,7 @@ static PyMethodDef Stream_methods[] = {
 
 static PyGetSetDef Stream_getset[] = {
     {"pending", (getter)Stream_get_pending, NULL, "True while the connect is under way.", NULL},
+    {"nodelay", (getter)Stream_get_nodelay, NULL, "True once TCP_NODELAY is set.", NULL},
     {"buffered", (getter)Stream_get_buffered, NULL, "Bytes written but not sent yet.", NULL},
     {NULL},
 };
@@ -684,8 +713,9 @@ parse_address(PyObject *host, int port, struct sockaddr_storage *addr, socklen_t
 static PyObject *
 Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "connect(host, port, protocol, on_connected, on_failed)");
+    if (nargs != 5 && nargs != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "connect(host, port, protocol, on_connected, on_failed, early=b'')");
         return NULL;
     }
     if (p->epfd < 0) {
@@ -703,15 +733,19 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
     socklen_t addr_len;
     if (parse_address(args[0], (int)port, &addr, &addr_len) < 0)
         return NULL;
+    Py_buffer early = {.buf = NULL, .len = 0, .obj = NULL};
+    if (nargs == 6 && PyObject_GetBuffer(args[5], &early, PyBUF_SIMPLE) < 0)
+        return NULL;
     int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (fd < 0) {
+        PyBuffer_Release(&early);
         return PyErr_SetFromErrno(PyExc_OSError);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
 
     Stream *s = PyObject_GC_New(Stream, &StreamType);
     if (s == NULL) {
         close(fd);
+        PyBuffer_Release(&early);
         return NULL;
     }
     Py_INCREF(p);
@@ -720,6 +754,7 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
     s->state = CONNECTING;
     s->reading_paused = s->read_pending = s->writing_paused = 0;
     s->registered = s->dispatching = s->lost_pending = 0;
+    s->sent = s->nodelay = 0;
     s->lost_exc = NULL;
     s->protocol = Py_NewRef(args[2]);
     s->data_received = NULL;
@@ -731,30 +766,42 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
 
     int up = connect(fd, (struct sockaddr *)&addr, addr_len);
     if (up < 0 && errno != EINPROGRESS) {
+        PyBuffer_Release(&early);
         refused(s);
         return (PyObject *)s;
     }
     struct epoll_event ev = {.events = WATCHED, .data.ptr = s};
     if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         PyErr_SetFromErrno(PyExc_OSError);
+        PyBuffer_Release(&early);
         abandon(s);
         Py_DECREF(s);
         return NULL;
     }
     Py_INCREF(s);
     s->registered = 1;
-    if (up < 0) {
-        /* A zero-length send says where the connect is: 0 when it is up, EAGAIN while under
-         * way, the connect's own error (ECONNREFUSED) when it failed. */
-        ssize_t probe = send(fd, NULL, 0, MSG_NOSIGNAL);
-        if (probe < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return (PyObject *)s; /* the poller reports it */
-        if (probe < 0) {
-            refused(s);
-            return (PyObject *)s;
-        }
+    /* The first send says where the connect is: it goes out when the connection is up, fails
+     * with EAGAIN while it is under way and with the connect's own error (ECONNREFUSED) when it
+     * failed. With nothing to send early, a zero-length send says the same. */
+    ssize_t n = send_bytes(s, early.buf, early.len);
+    int under_way = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (n < 0 && !under_way) {
+        PyBuffer_Release(&early);
+        refused(s);
+        return (PyObject *)s;
     }
-    connected(s);
+    if (n < 0)
+        n = 0;
+    /* The rest goes out when the socket can take it (for a connect under way: once it is up). */
+    int kept = n < early.len ? buffer_append(s, (const char *)early.buf + n, early.len - n) : 0;
+    PyBuffer_Release(&early);
+    if (kept < 0) {
+        abandon(s);
+        Py_DECREF(s);
+        return NULL;
+    }
+    if (!under_way)
+        connected(s);
     return (PyObject *)s;
 }
 
@@ -798,8 +845,9 @@ Poller_close(Poller *p, PyObject *Py_UNUSED(ignored))
 
 static PyMethodDef Poller_methods[] = {
     {"connect", (PyCFunction)(void (*)(void))Poller_connect, METH_FASTCALL,
-     "connect(host, port, protocol, on_connected, on_failed) -> Stream: start a connection; "
-     "on_connected(protocol) follows connection_made, on_failed() a refusal, perhaps at once."},
+     "connect(host, port, protocol, on_connected, on_failed, early=b'') -> Stream: start a "
+     "connection whose first bytes are ``early``; on_connected(protocol) follows "
+     "connection_made, on_failed() a refusal (nothing was sent), perhaps at once."},
     {"poll", (PyCFunction)Poller_poll, METH_NOARGS, "Handle what the sockets have to say now."},
     {"fileno", (PyCFunction)Poller_fileno, METH_NOARGS, "The epoll set, for loop.add_reader."},
     {"close", (PyCFunction)Poller_close, METH_NOARGS, "Close the epoll set."},

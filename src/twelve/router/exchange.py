@@ -189,7 +189,9 @@ class Exchange:
         self.connect_began = began = worker.now()
         self.connect_deadline = began + worker.connect_timeout
         # Set before the callbacks can run: a refusal may be reported at once.
-        attempt = worker.pool.connect(order[index], self._connected, self._connect_failed)
+        attempt = worker.pool.connect(
+            order[index], self._connected, self._connect_failed, self.head
+        )
         if attempt.pending:
             self.connecting = attempt
 
@@ -197,12 +199,12 @@ class Exchange:
         self.connecting = None
         self.connect_deadline = 0.0
         worker = self.client.worker
-        if self.done:  # the client left meanwhile
-            worker.pool.give(conn)
+        if self.done:  # the client left meanwhile; the request went out, so it is not reusable
+            conn.discard()
             return
         now = worker.now()
         self.connect_ms = int((now - self.connect_began) * 1000)
-        self.attach(conn, self.connect_order[self.connect_next - 1], False, now)
+        self.attach(conn, self.connect_order[self.connect_next - 1], False, now, True)
 
     def _connect_failed(self) -> None:
         self.connecting = None
@@ -216,18 +218,27 @@ class Exchange:
             self.connect_timed_out = True
             self._connect_next()
 
-    def attach(self, conn: UpstreamConnection, backend: Backend, reused: bool, now: float) -> None:
-        """Send the request on ``conn`` (``reused``: it came from the pool); ``now`` is the time."""
+    def attach(
+        self,
+        conn: UpstreamConnection,
+        backend: Backend,
+        reused: bool,
+        now: float,
+        head_written: bool = False,
+    ) -> None:
+        """Send the request on ``conn`` (``reused``: it came from the pool; ``head_written``: a
+        new connection sent the head as it connected); ``now`` is the time."""
         self.upstream = conn
         self.backend = backend
         self.reused = reused
         self.client.worker.pool.claim(conn, self)
         if self.pending:
-            conn.write(b"".join((self.head, *self.pending)))
+            pending = self.pending if head_written else [self.head, *self.pending]
+            conn.write(b"".join(pending))
             self.pending = None
             self.pending_size = 0
             self.client.resume_reading(2)
-        else:
+        elif not head_written:
             conn.write(self.head)
         self.t_sent = now
         if self.req_done:
@@ -404,6 +415,10 @@ class Exchange:
     def finish(self, error: RouterError | None, now: float = 0.0) -> None:
         """Log the exchange and hand the connection on; ``now`` is the time, when known."""
         self.done = True
+        attempt = self.connecting
+        if attempt is not None:  # a connect under way would send the request: give it up
+            self.connecting = None
+            attempt.cancel()
         client = self.client
         worker = client.worker
         service_ms = int(((now or worker.now()) - (self.t_sent or self.started)) * 1000)

@@ -62,18 +62,20 @@ class Connecting:
     Task would do.
     """
 
-    __slots__ = ("coro", "on_connected", "on_failed", "waiting")
+    __slots__ = ("coro", "early", "on_connected", "on_failed", "waiting")
 
     def __init__(
         self,
         coro: Coroutine[Any, Any, tuple[asyncio.BaseTransport, UpstreamConnection]],
         on_connected: Callable[[UpstreamConnection], None],
         on_failed: Callable[[], None],
+        early: bytes,
     ) -> None:
         self.coro: Coroutine[Any, Any, tuple[asyncio.BaseTransport, UpstreamConnection]] | None
         self.coro = coro
         self.on_connected = on_connected
         self.on_failed = on_failed
+        self.early = early
         self.waiting: asyncio.Future[Any] | None = None
         self.step(None)
 
@@ -90,7 +92,9 @@ class Connecting:
             waiting = coro.send(None)
         except StopIteration as end:
             self.coro = self.waiting = None
-            self.on_connected(end.value[1])
+            conn = end.value[1]
+            conn.write(self.early)
+            self.on_connected(conn)
             return
         except OSError:
             self.coro = self.waiting = None
@@ -196,8 +200,13 @@ class Pool:
         backend: Backend,
         on_connected: Callable[[UpstreamConnection], None],
         on_failed: Callable[[], None],
+        early: bytes,
     ) -> Attempt:
-        """Start a new connection to ``backend``; one of the two callbacks follows, perhaps at once.
+        """Start a new connection to ``backend`` that sends ``early`` first; one of the two
+        callbacks follows, perhaps at once. ``on_failed`` means nothing was sent.
+
+        On the compiled build's streams, the send of ``early`` is what tells whether the
+        connection is up, so a request goes out without a send of its own.
 
         No timer of its own: the worker's periodic check gives up a connect that takes too long
         (see ``Exchange.expire_connect``); ``asyncio.timeout`` costs more than the connect.
@@ -206,13 +215,13 @@ class Pool:
         if self._poller is not None and backend.numeric:
             conn = UpstreamConnection(self, slot)
             attempt: Attempt = self._poller.connect(
-                backend.host, backend.port, conn, on_connected, on_failed
+                backend.host, backend.port, conn, on_connected, on_failed, early
             )
             return attempt
         made = self._loop.create_connection(
             lambda: UpstreamConnection(self, slot), *backend.address
         )
-        return Connecting(made, on_connected, on_failed)
+        return Connecting(made, on_connected, on_failed, early)
 
     def sweep(self, idle_timeout: float) -> None:
         """Close idle connections older than ``idle_timeout`` or to backends no longer routed."""

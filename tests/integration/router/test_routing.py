@@ -6,6 +6,8 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import threading
 import time
 
@@ -99,6 +101,22 @@ def test_a_process_that_takes_no_connection_is_given_up_for_the_next(backends, r
         status, _, body = r.request("hello.localhost")
         assert (status, json.loads(body)["backend"]) == (200, "web.2")
     assert time.monotonic() - began < 5  # given up well before the kernel's own SYN retries end
+
+
+def test_a_client_that_leaves_while_its_connect_waits_has_the_connect_given_up(
+    router, stuck_route, poll
+):
+    """The request would go out once the process took the connection: it goes nowhere."""
+    entry = stuck_route("web.1")
+    r = router({"hello": {"backends": [entry]}}, router_connect_timeout="60")
+    port = entry["port"]
+    with socket.create_connection((r.host, r.port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        poll(lambda: stuck_route.connects_waiting(port) == 1, 5, "the connect to start")
+        # A reset: a half-close alone would still wait for the answer.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    assert 'code=H27 desc="Client request interrupted"' in r.access_line("host=hello")["line"]
+    poll(lambda: stuck_route.connects_waiting(port) == 0, 2, "the connect to be given up")
 
 
 def test_no_process_taking_a_connection_gives_503_h19(router, stuck_route, poll):

@@ -96,7 +96,9 @@ async def _until(predicate: Any, what: str) -> None:
 class Connection:
     """A stream to ``listener`` and the server's side of it."""
 
-    def __init__(self, streams: ModuleType, loop: asyncio.AbstractEventLoop, port: int) -> None:
+    def __init__(
+        self, streams: ModuleType, loop: asyncio.AbstractEventLoop, port: int, early: bytes = b""
+    ) -> None:
         self.poller = streams.Poller(loop)
         loop.add_reader(self.poller.fileno(), self.poller.poll)
         self.protocol = Recorder(loop)
@@ -108,6 +110,7 @@ class Connection:
             self.protocol,
             self.connected.append,
             lambda: self.failed.append(True),
+            early,
         )
 
 
@@ -141,12 +144,13 @@ def test_a_connection_carries_bytes_both_ways_and_ends_as_a_transport_does(strea
     loop.run_until_complete(scenario())
 
 
-def test_a_refused_connect_calls_on_failed_and_nothing_else(streams, loop, listener):
+@pytest.mark.parametrize("early", [b"", b"GET / HTTP/1.1\r\n\r\n"])
+def test_a_refused_connect_calls_on_failed_and_nothing_else(streams, loop, listener, early):
     port = _port(listener)
     listener.close()  # nothing listens there now
 
     async def scenario() -> None:
-        conn = Connection(streams, loop, port)
+        conn = Connection(streams, loop, port, early)
         await _until(lambda: conn.failed, "the refusal")
         await asyncio.sleep(0.05)
         assert conn.failed == [True] and conn.connected == []
@@ -187,6 +191,82 @@ def test_a_connect_given_up_while_under_way_leaves_no_socket_and_calls_nothing(s
         for conn in held:
             conn.stream.abort()
         full.close()
+
+
+def test_the_first_bytes_go_out_with_the_connect_and_later_writes_follow_them(
+    streams, loop, listener
+):
+    async def scenario() -> None:
+        conn = Connection(streams, loop, _port(listener), b"GET / HTTP/1.1\r\n")
+        await _until(lambda: conn.connected, "the connect")
+        conn.stream.write(b"Host: a\r\n\r\n")
+        server, _ = listener.accept()
+        server.setblocking(False)
+        expected = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        received = b""
+        while len(received) < len(expected):
+            received += await asyncio.wait_for(loop.sock_recv(server, 100), TIMEOUT)
+        assert received == expected
+        conn.stream.close()
+        await asyncio.wait_for(conn.protocol.lost, TIMEOUT)
+        server.close()
+
+    loop.run_until_complete(scenario())
+
+
+def test_a_connect_under_way_keeps_its_first_bytes_until_it_is_up(streams, loop):
+    # A listener whose backlog is full drops further SYNs; once room is made, the SYN sent again
+    # (about a second later) gets through.
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    held = []
+
+    async def scenario() -> None:
+        for _ in range(8):
+            conn = Connection(streams, loop, _port(full), b"first ")
+            held.append(conn)
+            if conn.stream.pending:
+                break
+        assert conn.stream.pending, "every connect was taken at once"
+        conn.stream.write(b"then more")  # buffered behind the first bytes
+        assert conn.connected == [] and conn.stream.buffered == len(b"first then more")
+        accepted = [full.accept()[0] for _ in held[:-1]]  # the ones taken at once: room
+        await _until(lambda: conn.connected, "the connect, once there is room")
+        assert conn.connected == [conn.protocol] and conn.failed == []
+        late, _ = full.accept()
+        accepted.append(late)
+        late.setblocking(False)
+        received = b""
+        while len(received) < len(b"first then more"):
+            received += await asyncio.wait_for(loop.sock_recv(late, 100), TIMEOUT)
+        assert received == b"first then more"
+        for server in accepted:
+            server.close()
+
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        for conn in held:
+            conn.stream.abort()
+        full.close()
+
+
+def test_nagle_is_turned_off_before_a_connections_second_send_not_its_first(
+    streams, loop, listener
+):
+    # Nagle's algorithm delays a small segment only while an earlier one is unacknowledged, so
+    # a connection that sends once (a request to an app that then closes) needs no setsockopt.
+    async def scenario() -> None:
+        conn = Connection(streams, loop, _port(listener), b"GET / HTTP/1.1\r\n\r\n")
+        await _until(lambda: conn.connected, "the connect")
+        assert not conn.stream.nodelay
+        conn.stream.write(b"more")
+        assert conn.stream.nodelay
+        conn.stream.abort()
+        await asyncio.wait_for(conn.protocol.lost, TIMEOUT)
+
+    loop.run_until_complete(scenario())
 
 
 def test_a_full_socket_pauses_the_writer_and_a_reader_resumes_it_without_losing_a_byte(
