@@ -64,8 +64,7 @@ typedef struct {
     PyObject *lost_exc;
     PyObject *protocol;
     PyObject *data_received; /* protocol.data_received, bound once */
-    PyObject *on_connected;
-    PyObject *on_failed;
+    PyObject *waiter; /* told of the connect's end: waiter.connected(protocol) or connect_failed() */
     char *wbuf; /* bytes accepted by write() that the socket did not take yet */
     Py_ssize_t wstart, wend, wcap;
 } Stream;
@@ -74,7 +73,8 @@ static PyTypeObject StreamType;
 
 /* Method names, interned once at import. */
 static PyObject *s_connection_made, *s_data_received, *s_eof_received, *s_connection_lost,
-    *s_pause_writing, *s_resume_writing, *s_call_exception_handler, *s_lost_method;
+    *s_pause_writing, *s_resume_writing, *s_call_exception_handler, *s_lost_method, *s_connected,
+    *s_connect_failed;
 
 /* ---- errors raised from protocol code ---- */
 
@@ -105,8 +105,7 @@ report(Stream *s, const char *message)
 static void
 drop_callbacks(Stream *s)
 {
-    Py_CLEAR(s->on_connected);
-    Py_CLEAR(s->on_failed);
+    Py_CLEAR(s->waiter);
 }
 
 static void
@@ -212,18 +211,17 @@ static void
 connected(Stream *s)
 {
     s->state = OPEN;
-    PyObject *on_connected = s->on_connected;
-    s->on_connected = NULL;
-    Py_CLEAR(s->on_failed);
+    PyObject *waiter = s->waiter;
+    s->waiter = NULL;
     s->data_received = PyObject_GetAttr(s->protocol, s_data_received);
     PyObject *r = s->data_received
                       ? PyObject_CallMethodOneArg(s->protocol, s_connection_made, (PyObject *)s)
                       : NULL;
-    if (r != NULL && on_connected != NULL) {
+    if (r != NULL && waiter != NULL) {
         Py_DECREF(r);
-        r = PyObject_CallOneArg(on_connected, s->protocol);
+        r = PyObject_CallMethodOneArg(waiter, s_connected, s->protocol);
     }
-    Py_XDECREF(on_connected);
+    Py_XDECREF(waiter);
     if (r == NULL) {
         report(s, "error in connection_made");
         end_soon(s, NULL);
@@ -246,15 +244,15 @@ abandon(Stream *s)
 static void
 refused(Stream *s)
 {
-    PyObject *on_failed = s->on_failed;
-    s->on_failed = NULL;
+    PyObject *waiter = s->waiter;
+    s->waiter = NULL;
     abandon(s);
-    if (on_failed != NULL) {
-        PyObject *r = PyObject_CallNoArgs(on_failed);
+    if (waiter != NULL) {
+        PyObject *r = PyObject_CallMethodNoArgs(waiter, s_connect_failed);
         if (r == NULL)
             report(s, "error in the connect failure callback");
         Py_XDECREF(r);
-        Py_DECREF(on_failed);
+        Py_DECREF(waiter);
     }
 }
 
@@ -576,8 +574,7 @@ Stream_traverse(Stream *s, visitproc visit, void *arg)
     Py_VISIT(s->poller);
     Py_VISIT(s->protocol);
     Py_VISIT(s->data_received);
-    Py_VISIT(s->on_connected);
-    Py_VISIT(s->on_failed);
+    Py_VISIT(s->waiter);
     Py_VISIT(s->lost_exc);
     return 0;
 }
@@ -587,8 +584,7 @@ Stream_clear(Stream *s)
 {
     Py_CLEAR(s->protocol);
     Py_CLEAR(s->data_received);
-    Py_CLEAR(s->on_connected);
-    Py_CLEAR(s->on_failed);
+    Py_CLEAR(s->waiter);
     Py_CLEAR(s->lost_exc);
     return 0;
 }
@@ -713,9 +709,8 @@ parse_address(PyObject *host, int port, struct sockaddr_storage *addr, socklen_t
 static PyObject *
 Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5 && nargs != 6) {
-        PyErr_SetString(PyExc_TypeError,
-                        "connect(host, port, protocol, on_connected, on_failed, early=b'')");
+    if (nargs != 4 && nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "connect(host, port, protocol, waiter, early=b'')");
         return NULL;
     }
     if (p->epfd < 0) {
@@ -734,7 +729,7 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
     if (parse_address(args[0], (int)port, &addr, &addr_len) < 0)
         return NULL;
     Py_buffer early = {.buf = NULL, .len = 0, .obj = NULL};
-    if (nargs == 6 && PyObject_GetBuffer(args[5], &early, PyBUF_SIMPLE) < 0)
+    if (nargs == 5 && PyObject_GetBuffer(args[4], &early, PyBUF_SIMPLE) < 0)
         return NULL;
     int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -758,8 +753,7 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
     s->lost_exc = NULL;
     s->protocol = Py_NewRef(args[2]);
     s->data_received = NULL;
-    s->on_connected = Py_NewRef(args[3]);
-    s->on_failed = Py_NewRef(args[4]);
+    s->waiter = Py_NewRef(args[3]);
     s->wbuf = NULL;
     s->wstart = s->wend = s->wcap = 0;
     PyObject_GC_Track(s);
@@ -845,9 +839,9 @@ Poller_close(Poller *p, PyObject *Py_UNUSED(ignored))
 
 static PyMethodDef Poller_methods[] = {
     {"connect", (PyCFunction)(void (*)(void))Poller_connect, METH_FASTCALL,
-     "connect(host, port, protocol, on_connected, on_failed, early=b'') -> Stream: start a "
-     "connection whose first bytes are ``early``; on_connected(protocol) follows "
-     "connection_made, on_failed() a refusal (nothing was sent), perhaps at once."},
+     "connect(host, port, protocol, waiter, early=b'') -> Stream: start a connection whose "
+     "first bytes are ``early``; waiter.connected(protocol) follows connection_made, "
+     "waiter.connect_failed() means a refusal (nothing was sent); either perhaps at once."},
     {"poll", (PyCFunction)Poller_poll, METH_NOARGS, "Handle what the sockets have to say now."},
     {"fileno", (PyCFunction)Poller_fileno, METH_NOARGS, "The epoll set, for loop.add_reader."},
     {"close", (PyCFunction)Poller_close, METH_NOARGS, "Close the epoll set."},
@@ -883,6 +877,8 @@ PyInit__streams(void)
         const char *name;
     } names[] = {
         {&s_connection_made, "connection_made"},
+        {&s_connected, "connected"},
+        {&s_connect_failed, "connect_failed"},
         {&s_data_received, "data_received"},
         {&s_eof_received, "eof_received"},
         {&s_connection_lost, "connection_lost"},

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from twelve.router.upstream import UpstreamConnection
 
 MAX_RESENDS: Final = 2  # times a request the backend dropped unanswered is sent again
+
+
 _IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 # Request bytes held while no upstream is attached, then reading pauses.
 PENDING_LIMIT: Final = 256 << 10
@@ -188,14 +190,16 @@ class Exchange:
         worker = self.client.worker
         self.connect_began = began = worker.now()
         self.connect_deadline = began + worker.connect_timeout
-        # Set before the callbacks can run: a refusal may be reported at once.
-        attempt = worker.pool.connect(
-            order[index], self._connected, self._connect_failed, self.head
-        )
-        if attempt.pending:
+        attempt = worker.pool.connect(order[index], self, self.head)
+        # The pool may have told of the end already, before it returned: then the deadline is
+        # cleared, or a next attempt has begun.
+        if self.connect_deadline != 0.0 and self.connect_next == index + 1:
             self.connecting = attempt
 
-    def _connected(self, conn: UpstreamConnection) -> None:
+    # the pool's Waiter: how the connect ended
+
+    def connected(self, conn: UpstreamConnection) -> None:
+        """The new connection is up and has sent the request head."""
         self.connecting = None
         self.connect_deadline = 0.0
         worker = self.client.worker
@@ -206,7 +210,8 @@ class Exchange:
         self.connect_ms = int((now - self.connect_began) * 1000)
         self.attach(conn, self.connect_order[self.connect_next - 1], False, now, True)
 
-    def _connect_failed(self) -> None:
+    def connect_failed(self) -> None:
+        """The connect failed before anything was sent: try the next backend."""
         self.connecting = None
         self._connect_next()
 

@@ -28,12 +28,18 @@ STREAMS: Final = c_module("_streams")
 class Attempt(Protocol):
     """A connect under way, as the exchange that asked for it sees it."""
 
-    @property
-    def pending(self) -> bool:
-        """True until one of the callbacks has been called (or the attempt cancelled)."""
-
     def cancel(self) -> None:
-        """Give up: the socket is closed, and neither callback is called."""
+        """Give up: the socket is closed, and the waiter hears nothing."""
+
+
+class Waiter(Protocol):
+    """What waits for a connect: told once, of the connection or of the failure."""
+
+    def connected(self, conn: UpstreamConnection) -> None:
+        """The connection is up, and the connect's ``early`` bytes are on their way."""
+
+    def connect_failed(self) -> None:
+        """The connect failed (refused, say): nothing was sent."""
 
 
 class BackendConnections:
@@ -62,26 +68,20 @@ class Connecting:
     Task would do.
     """
 
-    __slots__ = ("coro", "early", "on_connected", "on_failed", "waiting")
+    __slots__ = ("coro", "early", "waiter", "waiting")
 
     def __init__(
         self,
         coro: Coroutine[Any, Any, tuple[asyncio.BaseTransport, UpstreamConnection]],
-        on_connected: Callable[[UpstreamConnection], None],
-        on_failed: Callable[[], None],
+        waiter: Waiter,
         early: bytes,
     ) -> None:
         self.coro: Coroutine[Any, Any, tuple[asyncio.BaseTransport, UpstreamConnection]] | None
         self.coro = coro
-        self.on_connected = on_connected
-        self.on_failed = on_failed
+        self.waiter = waiter
         self.early = early
         self.waiting: asyncio.Future[Any] | None = None
         self.step(None)
-
-    @property
-    def pending(self) -> bool:
-        return self.coro is not None
 
     def step(self, _done: object) -> None:
         """Run the coroutine to its next wait, or to its end (then call back)."""
@@ -94,11 +94,11 @@ class Connecting:
             self.coro = self.waiting = None
             conn = end.value[1]
             conn.write(self.early)
-            self.on_connected(conn)
+            self.waiter.connected(conn)
             return
         except OSError:
             self.coro = self.waiting = None
-            self.on_failed()
+            self.waiter.connect_failed()
             return
         self.waiting = waiting
         if waiting is None:  # a bare yield: the coroutine asks to run again soon
@@ -107,7 +107,7 @@ class Connecting:
             waiting.add_done_callback(self.step)
 
     def cancel(self) -> None:
-        """Give up: the socket is closed, and neither callback is called."""
+        """Give up: the socket is closed, and the waiter hears nothing."""
         coro, self.coro = self.coro, None
         waiting, self.waiting = self.waiting, None
         if waiting is not None:
@@ -198,12 +198,11 @@ class Pool:
     def connect(
         self,
         backend: Backend,
-        on_connected: Callable[[UpstreamConnection], None],
-        on_failed: Callable[[], None],
+        waiter: Waiter,
         early: bytes,
     ) -> Attempt:
-        """Start a new connection to ``backend`` that sends ``early`` first; one of the two
-        callbacks follows, perhaps at once. ``on_failed`` means nothing was sent.
+        """Start a new connection to ``backend`` that sends ``early`` first; ``waiter`` is told
+        how it ended, perhaps at once (before this returns).
 
         On the compiled build's streams, the send of ``early`` is what tells whether the
         connection is up, so a request goes out without a send of its own.
@@ -214,14 +213,12 @@ class Pool:
         slot = self._slot(backend)
         if self._poller is not None and backend.numeric:
             conn = UpstreamConnection(self, slot)
-            attempt: Attempt = self._poller.connect(
-                backend.host, backend.port, conn, on_connected, on_failed, early
-            )
+            attempt: Attempt = self._poller.connect(backend.host, backend.port, conn, waiter, early)
             return attempt
         made = self._loop.create_connection(
             lambda: UpstreamConnection(self, slot), *backend.address
         )
-        return Connecting(made, on_connected, on_failed, early)
+        return Connecting(made, waiter, early)
 
     def sweep(self, idle_timeout: float) -> None:
         """Close idle connections older than ``idle_timeout`` or to backends no longer routed."""

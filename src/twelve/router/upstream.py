@@ -129,13 +129,11 @@ class UpstreamConnection(asyncio.Protocol):
         "transport",
         "tunnel",
         "upgrade",
-        "write",
     )
 
     def __init__(self, pool: Pool, slot: BackendConnections) -> None:
         self.pool = pool
         self.slot = slot  # the backend's idle list and count of requests in flight
-        self.write: Callable[[bytes], None]  # ``transport.write``, bound at connection_made
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at connection_made
         self.parser = _NO_PARSER  # the slow path's, made when a response needs it
         # Made for the first response that can take the fast path: a backend that answers
@@ -167,8 +165,13 @@ class UpstreamConnection(asyncio.Protocol):
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # Not ``transport.write`` bound here: a new connection sends its request head as it
+        # connects, and one to an app that closes after each response writes nothing more.
         self.transport = transport  # type: ignore[assignment]
-        self.write = self.transport.write
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the backend."""
+        self.transport.write(data)
 
     def data_received(self, data: bytes) -> None:
         if self.tunnel is not None:

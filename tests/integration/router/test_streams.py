@@ -104,14 +104,20 @@ class Connection:
         self.protocol = Recorder(loop)
         self.connected: list[Any] = []
         self.failed: list[bool] = []
-        self.stream = self.poller.connect(
-            "127.0.0.1",
-            port,
-            self.protocol,
-            self.connected.append,
-            lambda: self.failed.append(True),
-            early,
-        )
+        self.stream = self.poller.connect("127.0.0.1", port, self.protocol, Waiter(self), early)
+
+
+class Waiter:
+    """Told how a connect ended, as the pool's waiter (an exchange) is."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def connected(self, protocol: Any) -> None:
+        self.conn.connected.append(protocol)
+
+    def connect_failed(self) -> None:
+        self.conn.failed.append(True)
 
 
 async def _connect(
@@ -383,5 +389,5 @@ def test_an_error_in_the_protocol_reaches_the_loops_handler_and_ends_the_stream(
 def test_a_host_name_is_refused_as_not_an_address(streams, loop):
     poller = streams.Poller(loop)
     with pytest.raises(ValueError, match="not an IP address"):
-        poller.connect("localhost", 80, Recorder(loop), print, print)
+        poller.connect("localhost", 80, Recorder(loop), None)
     poller.close()
