@@ -217,7 +217,15 @@ class UpstreamConnection(asyncio.Protocol):
         try:
             framer.feed(data)
         except HttpParserError:
-            ex.bad_response()
+            if deciding and framer.complete:
+                # A whole response, then bytes that start no next one: the slow path passes
+                # the response alone, and its connection is not used again (see ``_feed_full``).
+                framer.release()
+                self.framer = _NO_FRAMER
+                self.head = b""
+                self._take_slow_path(data)
+            else:
+                ex.bad_response()
             client.flush()
             return
         if deciding:
@@ -293,6 +301,10 @@ class UpstreamConnection(asyncio.Protocol):
         except HttpParserError:
             if self.exchange is not None:
                 self.exchange.bad_response()
+            elif not self.closed:
+                # Bytes past the end of a response that has passed: dropped, as nginx drops
+                # them, with the connection that carried them (it may sit in the pool already).
+                self.discard()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True

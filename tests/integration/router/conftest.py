@@ -111,6 +111,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(head.encode() + b"\r\n" + body + query.get("extra", "").encode())
             self.close_connection = True
             return
+        if url.path == "/keep-alive-extra":  # a hop-by-hop header, then bytes past the length
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nokjunk"
+            )
+            return
         if url.path == "/garbage":
             self.wfile.write(b"this is not http\r\n\r\n")
             self.close_connection = True

@@ -266,6 +266,11 @@ def test_the_connection_is_kept_or_closed_as_the_request_asks(backends, router, 
         pytest.param("?pieces=1", b"Content-Length: 23\r\n", id="body-in-pieces"),
         # Past its Content-Length: dropped, as nginx drops it; the client connection stays sane.
         pytest.param("?extra=junk", b"Content-Length: 23\r\n", id="bytes-past-the-length"),
+        pytest.param(
+            "?extra=junk&header=" + quote("Keep-Alive: timeout=5"),
+            b"Content-Length: 23\r\n",
+            id="hop-by-hop-header-and-bytes-past-the-length",
+        ),
     ],
 )
 def test_an_http_1_0_app_is_answered_over_kept_alive_http_1_1(backends, router, query, framing):
@@ -287,6 +292,22 @@ def test_an_http_1_0_app_is_answered_over_kept_alive_http_1_1(backends, router, 
             if "X-Kept" in query:
                 assert b"\r\nX-Kept: yes" in head
     assert len(hello.requests) == 2
+
+
+def test_bytes_past_the_length_of_a_response_the_parser_reads_are_dropped(backends, router):
+    """As on the plain path: the response passes, the extra bytes do not, and the connection
+    that carried them is not used again (before, the client got 502 H17)."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    request = b"GET /keep-alive-extra HTTP/1.1\r\nHost: hello.localhost\r\n\r\n"
+    with socket.create_connection((r.host, r.port), timeout=10) as sock:
+        for _ in range(2):
+            sock.sendall(request)
+            head, _, body = _response(sock).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+            assert body == b"ok"
+    ports = {record["peer_port"] for record in hello.requests}
+    assert len(hello.requests) == 2 and len(ports) == 2  # a new connection for the second
 
 
 def _chunked_response(sock: socket.socket) -> bytes:
