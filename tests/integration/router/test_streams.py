@@ -81,6 +81,40 @@ def listener() -> Iterator[socket.socket]:
     sock.close()
 
 
+class FullListener:
+    """A listener whose backlog is full: the kernel drops further SYNs, so those connects stay
+    under way until room is made (the SYN sent again, about a second later, gets through)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.held: list[Connection] = []
+
+    def connect_under_way(
+        self, streams: ModuleType, loop: asyncio.AbstractEventLoop, early: bytes = b""
+    ) -> Connection:
+        """Connect until one connect stays under way (the first ones fill the backlog)."""
+        for _ in range(8):
+            conn = Connection(streams, loop, _port(self.sock), early)
+            self.held.append(conn)
+            if conn.stream.pending:
+                return conn
+        raise AssertionError("every connect was taken at once")
+
+    def close(self) -> None:
+        for conn in self.held:
+            conn.stream.abort()
+        self.sock.close()
+
+
+@pytest.fixture
+def full() -> Iterator[FullListener]:
+    listener = FullListener()
+    yield listener
+    listener.close()
+
+
 def _port(sock: socket.socket) -> int:
     return int(sock.getsockname()[1])
 
@@ -166,37 +200,19 @@ def test_a_refused_connect_calls_on_failed_and_nothing_else(streams, loop, liste
     loop.run_until_complete(scenario())
 
 
-def test_a_connect_given_up_while_under_way_leaves_no_socket_and_calls_nothing(streams, loop):
-    # A listener whose backlog is full drops further SYNs: those connects stay under way.
-    full = socket.socket()
-    full.bind(("127.0.0.1", 0))
-    full.listen(0)
-    held = []
-
+def test_a_connect_given_up_while_under_way_leaves_no_socket_and_calls_nothing(streams, loop, full):
     async def scenario() -> None:
-        for _ in range(8):
-            conn = Connection(streams, loop, _port(full))
-            held.append(conn)
-            if conn.stream.pending:
-                break
-        assert conn.stream.pending, "every connect was taken at once"
+        conn = full.connect_under_way(streams, loop)
         conn.stream.cancel()
         assert not conn.stream.pending
         await asyncio.sleep(0.1)
         assert conn.connected == [] and conn.failed == [] and conn.protocol.events == []
 
-    try:
-        loop.run_until_complete(scenario())
-        with open("/proc/net/tcp") as table:
-            port_hex = f":{_port(full):04X}"
-            syn_sent = [
-                line for line in table if line.split()[2].endswith(port_hex) and " 02 " in line
-            ]
-        assert syn_sent == [], "a given-up connect is still sending SYNs"
-    finally:
-        for conn in held:
-            conn.stream.abort()
-        full.close()
+    loop.run_until_complete(scenario())
+    with open("/proc/net/tcp") as table:
+        port_hex = f":{_port(full.sock):04X}"
+        syn_sent = [line for line in table if line.split()[2].endswith(port_hex) and " 02 " in line]
+    assert syn_sent == [], "a given-up connect is still sending SYNs"
 
 
 def test_the_first_bytes_go_out_with_the_connect_and_later_writes_follow_them(
@@ -220,27 +236,15 @@ def test_the_first_bytes_go_out_with_the_connect_and_later_writes_follow_them(
     loop.run_until_complete(scenario())
 
 
-def test_a_connect_under_way_keeps_its_first_bytes_until_it_is_up(streams, loop):
-    # A listener whose backlog is full drops further SYNs; once room is made, the SYN sent again
-    # (about a second later) gets through.
-    full = socket.socket()
-    full.bind(("127.0.0.1", 0))
-    full.listen(0)
-    held = []
-
+def test_a_connect_under_way_keeps_its_first_bytes_until_it_is_up(streams, loop, full):
     async def scenario() -> None:
-        for _ in range(8):
-            conn = Connection(streams, loop, _port(full), b"first ")
-            held.append(conn)
-            if conn.stream.pending:
-                break
-        assert conn.stream.pending, "every connect was taken at once"
+        conn = full.connect_under_way(streams, loop, b"first ")
         conn.stream.write(b"then more")  # buffered behind the first bytes
         assert conn.connected == [] and conn.stream.buffered == len(b"first then more")
-        accepted = [full.accept()[0] for _ in held[:-1]]  # the ones taken at once: room
+        accepted = [full.sock.accept()[0] for _ in full.held[:-1]]  # the ones taken: room
         await _until(lambda: conn.connected, "the connect, once there is room")
         assert conn.connected == [conn.protocol] and conn.failed == []
-        late, _ = full.accept()
+        late, _ = full.sock.accept()
         accepted.append(late)
         late.setblocking(False)
         received = b""
@@ -250,12 +254,7 @@ def test_a_connect_under_way_keeps_its_first_bytes_until_it_is_up(streams, loop)
         for server in accepted:
             server.close()
 
-    try:
-        loop.run_until_complete(scenario())
-    finally:
-        for conn in held:
-            conn.stream.abort()
-        full.close()
+    loop.run_until_complete(scenario())
 
 
 def test_nagle_is_turned_off_before_a_connections_second_send_not_its_first(
