@@ -391,11 +391,6 @@ header_kind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return Py_NewRef(fallback);
 }
 
-PyDoc_STRVAR(passable_head_doc,
-             "passable_head(data)\n--\n\n"
-             "Whether the response head data starts with may pass with only its version changed "
-             "(see hotpath.passable_head_py).");
-
 static const piece response_hop_by_hop[] = {
     {"connection", 10}, {"keep-alive", 10}, {"proxy-connection", 16}, {"te", 2},
     {"trailer", 7},     {"transfer-encoding", 17}, {"upgrade", 7},
@@ -415,45 +410,6 @@ same_name(const char *name, Py_ssize_t n, const piece *lower)
             return 0;
     }
     return 1;
-}
-
-static PyObject *
-passable_head(PyObject *module, PyObject *data)
-{
-    (void)module;
-    static const piece content_length = {"content-length", 14};
-    if (!PyBytes_Check(data)) {
-        PyErr_Format(PyExc_TypeError, "data must be bytes, not %.100s", Py_TYPE(data)->tp_name);
-        return NULL;
-    }
-    const char *at = PyBytes_AS_STRING(data);
-    const char *const end = at + PyBytes_GET_SIZE(data);
-    int length = 0;
-    /* Line by line: the status line first, then headers until the blank line. memchr finds
-     * each line's CR; the name, before its colon, is short enough to check byte by byte. */
-    for (int status_line = 1;; status_line = 0) {
-        const char *line = at;
-        const char *cr = memchr(line, '\r', (size_t)(end - line));
-        if (cr == NULL || cr + 1 >= end || cr[1] != '\n' ||
-            memchr(line, '\n', (size_t)(cr - line)) != NULL)
-            Py_RETURN_FALSE; /* a bare CR or LF, or the head is not all there */
-        at = cr + 2;
-        if (status_line)
-            continue;
-        if (cr == line) /* the blank line: the head ends */
-            return PyBool_FromLong(length);
-        const char *colon = memchr(line, ':', (size_t)(cr - line));
-        if (colon == NULL || colon == line)
-            Py_RETURN_FALSE;
-        Py_ssize_t n = colon - line;
-        for (Py_ssize_t i = 0; i < n; i++)
-            if (line[i] == ' ' || line[i] == '\t')
-                Py_RETURN_FALSE;
-        for (size_t k = 0; k < sizeof response_hop_by_hop / sizeof *response_hop_by_hop; k++)
-            if (same_name(line, n, &response_hop_by_hop[k]))
-                Py_RETURN_FALSE;
-        length = length || same_name(line, n, &content_length);
-    }
 }
 
 PyDoc_STRVAR(plain_response_doc,
@@ -575,7 +531,6 @@ plain_response(PyObject *module, PyObject *data)
 }
 
 static PyMethodDef methods[] = {
-    {"passable_head", (PyCFunction)passable_head, METH_O, passable_head_doc},
     {"plain_response", (PyCFunction)plain_response, METH_O, plain_response_doc},
     {"line_version", (PyCFunction)line_version, METH_O, line_version_doc},
     {"header_table", (PyCFunction)header_table, METH_O, header_table_doc},

@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from twelve.router.upstream import UpstreamConnection
 
 MAX_RESENDS: Final = 2  # times a request the backend dropped unanswered is sent again
-
-
 _IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 # Request bytes held while no upstream is attached, then reading pauses.
 PENDING_LIMIT: Final = 256 << 10

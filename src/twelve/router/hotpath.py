@@ -91,33 +91,6 @@ _RESPONSE_HOP_BY_HOP: Final = frozenset(
 )
 
 
-def passable_head_py(data: bytes) -> bool:
-    """Whether the response head ``data`` starts with may cross the proxy with only its version
-    changed: every line ends in CRLF, every header name is bare (no space or tab), it has a
-    Content-Length, and no hop-by-hop header.
-
-    The parser has checked the head; this only decides whether the fast path may take it.
-    """
-    end = data.find(b"\r\n\r\n")
-    if end < 0:
-        return False
-    status_line, *headers = data[:end].split(b"\r\n")
-    if b"\r" in status_line or b"\n" in status_line:
-        return False
-    length = False
-    for line in headers:
-        name, colon, _ = line.partition(b":")
-        if not colon or not name or b"\r" in line or b"\n" in line:
-            return False
-        if b" " in name or b"\t" in name:
-            return False
-        lowered = name.lower()
-        if lowered in _RESPONSE_HOP_BY_HOP:
-            return False
-        length = length or RESPONSE_HEADERS.get(lowered) == CONTENT_LENGTH
-    return length
-
-
 # A plain response head: an HTTP/1.0 or 1.1 status line with nothing but visible ASCII and spaces in its
 # reason, then headers with token names and values of visible ASCII, spaces and tabs, each line
 # ending in CRLF.
@@ -182,7 +155,6 @@ UpstreamHead = Callable[[list[bytes], bytes, bytes, bytes, int, bytes], bytes]
 LineVersion = Callable[[bytes], bytes]
 HeaderTable = Callable[[dict[bytes, int]], object]
 HeaderKind = Callable[[bytes, object, int], int]
-PassableHead = Callable[[bytes], bool]
 PlainResponse = Callable[[bytes], "tuple[int, int] | None"]
 
 
@@ -210,9 +182,6 @@ header_table: Final[HeaderTable] = (
 )
 header_kind: Final[HeaderKind] = (
     COMPILED_MODULE.header_kind if COMPILED_MODULE is not None else header_kind_py
-)
-passable_head: Final[PassableHead] = (
-    COMPILED_MODULE.passable_head if COMPILED_MODULE is not None else passable_head_py
 )
 plain_response: Final[PlainResponse] = (
     COMPILED_MODULE.plain_response if COMPILED_MODULE is not None else plain_response_py

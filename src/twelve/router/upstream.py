@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from twelve.router.hotpath import header_kind, header_table, passable_head, plain_response
+from twelve.router.hotpath import header_kind, header_table, plain_response
 from twelve.router.messages import (
     CONTENT_LENGTH,
     CRLF,
@@ -90,13 +90,14 @@ class _Framer:
 
 def _passed_on(framer: _Framer, data: bytes) -> bytes:
     """What the client gets of a response that starts ``data`` on the fast path, or ``b""`` when
-    it must be re-framed: a final HTTP/1.1 keep-alive response as it is, an HTTP/1.0 one
-    ``passable_head`` accepts with the router's version (its backend closes after it)."""
+    it must be re-framed: a final HTTP/1.1 keep-alive response as it is, a plain HTTP/1.0 one
+    (``plain_response``, here for a head that came in pieces) with the router's version (its
+    backend closes after it)."""
     if framer.status < 200:
         return b""
     if data.startswith(_HTTP11):
         return data if framer.reusable else b""
-    if data.startswith(_HTTP10) and passable_head(data):
+    if data.startswith(_HTTP10) and plain_response(data) is not None:
         return _HTTP11 + data[len(_HTTP10) :]
     return b""
 
