@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 _HEADERS: Final = header_table(RESPONSE_HEADERS)
 _HTTP11: Final = b"HTTP/1.1 "
 _HTTP10: Final = b"HTTP/1.0 "
+# A plain response's first read smaller than this, and short of the response's end, waits for
+# the next one before it goes to the client (see ``_pass_plain``): nginx's postpone_output.
+_HOLD_UNDER: Final = 1460
 # A placeholder never fed: most connections never need the slow path's parser.
 _NO_PARSER: Final = HttpResponseParser(object())
 # Its methods, bound once, for a used-up framer to hold instead of its own parser's.
@@ -266,10 +269,15 @@ class UpstreamConnection(asyncio.Protocol):
         # that carried them is not used again.
         self.kept = not http10 and len(data) <= ends
         ex.response_passed(status, passed)
-        ex.client.flush()
         if len(data) < ends:
             self.left = ends - len(data)
+            # An app that writes its head, then its body, is often read between the two: a
+            # small start is held for the body's next bytes, so the client gets one write and
+            # one wake-up, not two (as nginx holds output under ``postpone_output``).
+            if len(passed) >= _HOLD_UNDER:
+                ex.client.flush()
             return
+        ex.client.flush()
         ex.response_complete(self.kept, now)
         ex.client.flush()
 

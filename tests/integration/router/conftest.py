@@ -111,6 +111,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(head.encode() + b"\r\n" + body + query.get("extra", "").encode())
             self.close_connection = True
             return
+        if url.path == "/held":  # an HTTP/1.0 head and ``start`` bytes, the rest once released
+            start = int(query.get("start", 0))
+            body = b"b" * start + b"0123456789"
+            head = b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+            self.connection.sendall(head + body[:start])
+            self.server.release.wait(TIMEOUT)
+            self.connection.sendall(body[start:])
+            self.close_connection = True
+            return
         if url.path == "/keep-alive-extra":  # a hop-by-hop header, then bytes past the length
             self.wfile.write(
                 b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nokjunk"
@@ -149,6 +158,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.name = name
         self.requests: list[dict[str, Any]] = []
         self.dropped: dict[str, int] = {}
+        self.release = threading.Event()  # lets ``/held`` send the rest of its body
 
 
 class Backend:

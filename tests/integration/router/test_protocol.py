@@ -310,6 +310,42 @@ def test_bytes_past_the_length_of_a_response_the_parser_reads_are_dropped(backen
     assert len(hello.requests) == 2 and len(ports) == 2  # a new connection for the second
 
 
+@pytest.mark.parametrize(
+    ("start", "held"),
+    [pytest.param(0, True, id="head-alone-is-held"), pytest.param(3000, False, id="large-start")],
+)
+def test_a_response_head_written_before_its_body_reaches_the_client_with_it(
+    backends, router, start, held
+):
+    """An app that writes its head, then its body, is answered in one write, as nginx answers:
+    the client is woken once, not twice. A start of 1,460 bytes or more goes out at once."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}})
+    request = b"GET /held?start=%d HTTP/1.1\r\nHost: hello.localhost\r\n\r\n" % start
+    with socket.create_connection((r.host, r.port), timeout=10) as sock:
+        sock.sendall(request)
+        if held:
+            sock.settimeout(0.5)  # the app wrote its head at once: nothing of it may come yet
+            with pytest.raises(TimeoutError):
+                sock.recv(65536)
+            assert len(hello.requests) == 1
+        else:
+            first = sock.recv(65536)
+            assert first.startswith(b"HTTP/1.1 200 OK\r\n")
+        sock.settimeout(10)
+        hello.server.release.set()
+        if held:
+            first = sock.recv(65536)  # the whole response, in one piece
+            assert first.startswith(b"HTTP/1.1 200 OK\r\n")
+            assert first.endswith(b"\r\n\r\n0123456789")
+        else:
+            while len(first) < _framed_size(first):
+                piece = sock.recv(65536)
+                assert piece, "the router closed before the end of the body"
+                first += piece
+            assert first.partition(b"\r\n\r\n")[2] == b"b" * start + b"0123456789"
+
+
 def _chunked_response(sock: socket.socket) -> bytes:
     data = b""
     while not data.endswith(b"\r\n0\r\n\r\n"):
