@@ -37,6 +37,9 @@
 #define HIGH_WATER (64 * 1024) /* asyncio's default write buffer limits */
 #define LOW_WATER (16 * 1024)
 #define WATCHED (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+/* A stream with nothing waiting to go out is not watched for writing: a new connection is
+ * writable as it is added, and that event alone would cost the worker a turn of its loop. */
+#define WATCHED_IN (EPOLLIN | EPOLLRDHUP | EPOLLET)
 
 enum { CONNECTING, OPEN, CLOSING, CLOSED };
 
@@ -61,6 +64,7 @@ typedef struct {
     int lost_pending; /* closed meanwhile: connection_lost follows when the callback returns */
     int sent;         /* bytes went out already: the next send needs TCP_NODELAY */
     int nodelay;      /* TCP_NODELAY is set */
+    int watching_out; /* registered for EPOLLOUT too: a connect under way, or bytes buffered */
     PyObject *lost_exc;
     PyObject *protocol;
     PyObject *data_received; /* protocol.data_received, bound once */
@@ -307,6 +311,22 @@ buffer_append(Stream *s, const char *data, Py_ssize_t size)
     return 0;
 }
 
+/* Bytes wait in the buffer, or the connect is under way: watch for writability from now on
+ * (kept afterwards: with edge triggering it costs nothing while the buffer is empty). */
+static int
+watch_writes(Stream *s)
+{
+    if (s->watching_out)
+        return 0;
+    struct epoll_event ev = {.events = WATCHED, .data.ptr = s};
+    if (epoll_ctl(s->poller->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    s->watching_out = 1;
+    return 0;
+}
+
 static int
 call_protocol(Stream *s, PyObject *method)
 {
@@ -377,6 +397,8 @@ Stream_write(Stream *s, PyObject *data)
         }
     }
     int err = left > 0 ? buffer_append(s, at, left) : 0;
+    if (err == 0 && left > 0 && s->state == OPEN)
+        err = watch_writes(s);
     PyBuffer_Release(&view);
     if (err < 0)
         return NULL;
@@ -529,7 +551,8 @@ Stream_resume_reading(Stream *s, PyObject *Py_UNUSED(ignored))
         if (s->read_pending) {
             /* Modifying the registration makes epoll report what is readable now again. */
             s->read_pending = 0;
-            struct epoll_event ev = {.events = WATCHED, .data.ptr = s};
+            struct epoll_event ev = {.events = s->watching_out ? WATCHED : WATCHED_IN,
+                                     .data.ptr = s};
             if (epoll_ctl(s->poller->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0)
                 return PyErr_SetFromErrno(PyExc_OSError);
         }
@@ -749,7 +772,7 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
     s->state = CONNECTING;
     s->reading_paused = s->read_pending = s->writing_paused = 0;
     s->registered = s->dispatching = s->lost_pending = 0;
-    s->sent = s->nodelay = 0;
+    s->sent = s->nodelay = s->watching_out = 0;
     s->lost_exc = NULL;
     s->protocol = Py_NewRef(args[2]);
     s->data_received = NULL;
@@ -764,7 +787,7 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
         refused(s);
         return (PyObject *)s;
     }
-    struct epoll_event ev = {.events = WATCHED, .data.ptr = s};
+    struct epoll_event ev = {.events = WATCHED_IN, .data.ptr = s};
     if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         PyErr_SetFromErrno(PyExc_OSError);
         PyBuffer_Release(&early);
@@ -788,6 +811,8 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
         n = 0;
     /* The rest goes out when the socket can take it (for a connect under way: once it is up). */
     int kept = n < early.len ? buffer_append(s, (const char *)early.buf + n, early.len - n) : 0;
+    if (kept == 0 && (under_way || n < early.len))
+        kept = watch_writes(s); /* the connect's end, or room for the rest, is an EPOLLOUT */
     PyBuffer_Release(&early);
     if (kept < 0) {
         abandon(s);

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import select
 import socket
 from collections.abc import Iterator
 from types import ModuleType
@@ -234,6 +235,29 @@ def test_the_first_bytes_go_out_with_the_connect_and_later_writes_follow_them(
         server.close()
 
     loop.run_until_complete(scenario())
+
+
+def test_a_connection_that_sent_all_it_had_wakes_the_poller_only_when_the_app_answers(
+    streams, loop, listener
+):
+    """A new socket is writable as it joins the epoll set: watched for that alone, it would
+    cost the worker's loop a turn on every request. Only the app's answer may wake it."""
+    head = b"GET / HTTP/1.1\r\n\r\n"
+    conn = Connection(streams, loop, _port(listener), head)
+    if conn.stream.pending:
+        pytest.skip("this connect was still under way: it is watched for writing, rightly")
+    assert conn.connected == [conn.protocol]
+    server, _ = listener.accept()
+    with server:
+        server.settimeout(TIMEOUT)
+        assert server.recv(100) == head
+        poller = conn.poller.fileno()
+        assert select.select([poller], [], [], 0.2)[0] == []
+        server.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+        assert select.select([poller], [], [], TIMEOUT)[0] == [poller]
+        conn.poller.poll()
+        assert bytes(conn.protocol.data) == b"HTTP/1.1 200 OK\r\n\r\n"
+    conn.stream.abort()
 
 
 def test_a_connect_under_way_keeps_its_first_bytes_until_it_is_up(streams, loop, full):
