@@ -8,7 +8,8 @@ One run measures the same app with two web processes (a) directly, the load spli
 (b') the same router interpreted (``--interpreted``), (c) through nginx with an upstream keep-alive
 pool when nginx is installed, set to add the headers twelve adds (``--nginx-few-headers``: only
 X-Forwarded-For and -Proto), so the app does the same work behind both. It prints requests/s and
-p50/p99 latency per connection count, and the ratios router/nginx and router/direct. Load comes
+p50/p99 latency per connection count, the ratios router/nginx and router/direct, and the
+router/nginx ratio of each round's two runs (median and range). Load comes
 from wrk when present, else from a Python load generator in a separate process. ``--app hello``
 is examples/hello-python (HTTP/1.0, a thread per connection); ``--app fast`` is a keep-alive
 uvloop server, so the proxies themselves are the load. ``--headers browser`` sends the dozen
@@ -238,6 +239,17 @@ def load(ports: list[int], connections: int, duration: float) -> dict[str, float
     }
 
 
+def paired(ours: list[dict[str, float]], theirs: list[dict[str, float]]) -> str:
+    """Throughput ratios of the runs one round made back to back, their median and range: the
+    machine's slow and fast moments hit both runs of a round, so these move less than the ratio
+    of two medians does."""
+    ratios = sorted(a["rps"] / b["rps"] for a, b in zip(ours, theirs, strict=True))
+    return (
+        f"throughput per round {statistics.median(ratios):.2f}x "
+        f"(from {ratios[0]:.2f}x to {ratios[-1]:.2f}x over {len(ratios)} rounds)"
+    )
+
+
 def median(runs: list[dict[str, float]]) -> dict[str, float]:
     """Per field, the median over the rounds."""
     return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
@@ -348,6 +360,7 @@ def main() -> None:
                             f"  {name + '/nginx':16} throughput {r['rps'] / nginx['rps']:.2f}x   "
                             f"p99 {r['p99'] / nginx['p99']:.2f}x  (target: >= 1.00x, <= 1.20x)"
                         )
+                        print(f"  {'':16} {paired(runs[name], runs['nginx'])}")
 
 
 if __name__ == "__main__":
