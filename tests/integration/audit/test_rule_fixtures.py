@@ -4,11 +4,14 @@ In ``tests/fixtures/check/<rule-id>/`` a line carrying ``ruleid: <id>`` must be 
 and a line carrying ``ok: <id>`` must not. An annotation on a comment-only line covers that line and
 the next code line. Findings about whole files (line 0) are listed in the folder's ``EXPECT`` file as
 ``ruleid: <id> <path>`` or ``ok: <id> <path>`` (``<path>:<line>`` for files that cannot hold comments).
+A file named ``<name>.fixture`` is checked as ``<name>``: a ``pyproject.toml`` kept as such without a
+lock file beside it would itself be taken for a project whose dependencies are not locked.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -64,15 +67,24 @@ def expectations(
     return allowed, wanted, banned
 
 
+def checked_copy(rule: str, into: Path) -> Path:
+    """The fixture folder of ``rule``, copied into ``into`` with each ``.fixture`` suffix dropped."""
+    root = into / rule
+    shutil.copytree(FIXTURES / rule, root)
+    for path in sorted(root.rglob("*.fixture")):
+        path.rename(path.with_name(path.name.removesuffix(".fixture")))
+    return root
+
+
 def describe(findings: list[Finding]) -> str:
     return "\n".join(f"  {f.location} {f.rule}: {f.message}" for f in findings) or "  (none)"
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
-def test_rule_finds_annotated_lines_and_nothing_else(rule: str) -> None:
+def test_rule_finds_annotated_lines_and_nothing_else(rule: str, tmp_path: Path) -> None:
     """Each rule reports exactly the lines its fixture marks, and none of the traps."""
-    root = FIXTURES / rule
-    assert root.is_dir(), f"rule {rule} has no fixture folder {root}"
+    assert (FIXTURES / rule).is_dir(), f"rule {rule} has no fixture folder {FIXTURES / rule}"
+    root = checked_copy(rule, tmp_path)
     report = run_check(root)
     found = [f for f in report.findings if f.rule == rule]
     locations = {(f.path, f.line) for f in found}
