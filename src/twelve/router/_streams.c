@@ -18,8 +18,10 @@
  * TCP_NODELAY is set before a connection's second send, not on every new socket: an app that
  * closes after each response never needs it, and the call was one in eleven per request.
  *
- * Sockets are registered edge-triggered for reading and writing once, so pausing, resuming and
- * waiting to write never change the epoll set; closing the socket leaves it.
+ * Sockets are registered edge-triggered, for reading only: a new socket is writable as it joins
+ * the set, and that event alone would cost a turn of the loop per request. Writing is watched too
+ * from the first time bytes must wait (or while the connect is under way), and stays watched, so
+ * waiting to write changes the set at most once; closing the socket leaves it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -37,8 +39,7 @@
 #define HIGH_WATER (64 * 1024) /* asyncio's default write buffer limits */
 #define LOW_WATER (16 * 1024)
 #define WATCHED (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-/* A stream with nothing waiting to go out is not watched for writing: a new connection is
- * writable as it is added, and that event alone would cost the worker a turn of its loop. */
+/* A stream with nothing waiting to go out (see above). */
 #define WATCHED_IN (EPOLLIN | EPOLLRDHUP | EPOLLET)
 
 enum { CONNECTING, OPEN, CLOSING, CLOSED };
