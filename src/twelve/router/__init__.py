@@ -36,10 +36,11 @@ A missing or malformed file means an empty table and a ``warning`` event, never 
 worker also notices a changed file within a second, so a SIGHUP lost at start-up is harmless.
 
 Routing: the Host header (any case, port ignored) picks the app; unknown hosts get 404 (H43),
-never another app; an app with no backends gets 503 (H14); backends are taken round robin; a
-backend that refuses the connection or does not accept in time is skipped for the next one (the
-request was never sent), and when none accepts the answer is 503 (H10 or H19). Requests in flight
-keep their backend when a new table drops it.
+never another app; an app with no backends gets 503 (H14); backends are taken round robin,
+skipping one with more requests in flight than another; a backend that refuses the connection or
+does not accept in time is skipped for the next one (the request was never sent), and when none
+accepts the answer is 503 (H10 or H19). Requests in flight keep their backend when a new table
+drops it.
 
 Signals: SIGHUP reloads; SIGTERM (or SIGINT) stops accepting, lets in-flight requests finish for
 up to ``worker.SHUTDOWN_GRACE`` seconds, then exits 0.

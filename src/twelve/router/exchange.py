@@ -1,10 +1,10 @@
 """One request and its response as they cross the router: the upstream side of the proxy.
 
 The client connection creates an ``Exchange`` when a request's head is complete; the exchange
-picks a backend (round robin, pooled connection first), streams the body up, streams the response
-down, writes the access line, and tells the client connection it is done. Errors before the
-response head is sent become a coded error page; after it, the connection is cut (HTTP has no way
-to report an error mid-body).
+picks a backend (round robin, skipping a busier one; pooled connection first), streams the body
+up, streams the response down, writes the access line, and tells the client connection it is
+done. Errors before the response head is sent become a coded error page; after it, the
+connection is cut (HTTP has no way to report an error mid-body).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from twelve.router.messages import CHUNK_END, CRLF, chunk, status_start
 from twelve.router.table import Backend, Route
 
 if TYPE_CHECKING:
-    from twelve.router.pool import Attempt
+    from twelve.router.pool import Attempt, BackendConnections
     from twelve.router.proxy import ClientConnection
     from twelve.router.upstream import UpstreamConnection
 
@@ -46,6 +46,7 @@ class Exchange:
         "connect_ms",
         "connect_next",
         "connect_order",
+        "connect_slot",
         "connect_timed_out",
         "connecting",
         "deadline",
@@ -132,6 +133,8 @@ class Exchange:
         self.connect_began = 0.0
         self.connect_deadline = 0.0  # while ``connecting``: when the attempt is given up
         self.connect_timed_out = False
+        # Whose count of connects under way this one is in (see ``Pool.least_busy``).
+        self.connect_slot: BackendConnections | None = None
         self.t_sent = 0.0
         self.deadline = 0.0
         self.head_sent = False
@@ -157,13 +160,14 @@ class Exchange:
         turn = turns.get(app, 0)
         turns[app] = turn + 1
         backends = route.backends
-        backend = backends[turn % len(backends)]
+        index = worker.pool.least_busy(backends, turn) if len(backends) > 1 else 0
+        backend = backends[index]
         if not self.upgrade:  # an upgraded connection is consumed, so it never comes from the pool
             conn = worker.pool.take(backend.key)
             if conn is not None:
                 self.attach(conn, backend, True, self.client.last)
                 return
-        self.connect(route.rotation(turn))
+        self.connect(route.rotation(index))
 
     def connect(self, order: tuple[Backend, ...]) -> None:
         """Connect to the first backend in ``order`` that accepts, then send the request.
@@ -188,7 +192,11 @@ class Exchange:
         worker = self.client.worker
         self.connect_began = began = worker.now()
         self.connect_deadline = began + worker.connect_timeout
-        attempt = worker.pool.connect(order[index], self, self.head)
+        backend = order[index]
+        pool = worker.pool
+        self.connect_slot = slot = pool.slot(backend)
+        slot.connecting += 1
+        attempt = pool.connect(slot, backend, self, self.head)
         # The pool may have told of the end already, before it returned: then the deadline is
         # cleared, or a next attempt has begun.
         if self.connect_deadline != 0.0 and self.connect_next == index + 1:
@@ -196,8 +204,15 @@ class Exchange:
 
     # the pool's Waiter: how the connect ended
 
+    def _connect_ended(self) -> None:
+        slot = self.connect_slot
+        if slot is not None:
+            self.connect_slot = None
+            slot.connecting -= 1
+
     def connected(self, conn: UpstreamConnection) -> None:
         """The new connection is up and has sent the request head."""
+        self._connect_ended()
         self.connecting = None
         self.connect_deadline = 0.0
         worker = self.client.worker
@@ -210,6 +225,7 @@ class Exchange:
 
     def connect_failed(self) -> None:
         """The connect failed before anything was sent: try the next backend."""
+        self._connect_ended()
         self.connecting = None
         self._connect_next()
 
@@ -218,6 +234,7 @@ class Exchange:
         attempt, self.connecting = self.connecting, None
         if attempt is not None:
             attempt.cancel()
+            self._connect_ended()
             self.connect_timed_out = True
             self._connect_next()
 
@@ -422,6 +439,7 @@ class Exchange:
         if attempt is not None:  # a connect under way would send the request: give it up
             self.connecting = None
             attempt.cancel()
+        self._connect_ended()
         client = self.client
         worker = client.worker
         service_ms = int(((now or worker.now()) - (self.t_sent or self.started)) * 1000)

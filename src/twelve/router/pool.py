@@ -43,19 +43,22 @@ class Waiter(Protocol):
 
 
 class BackendConnections:
-    """One backend's idle connections and its count of requests in flight.
+    """One backend's idle connections, its count of requests in flight and of connects under way.
 
     Held by each of its connections, so that a request's start and end touch plain attributes,
     not a dict keyed by backend.
     """
 
-    __slots__ = ("busy", "idle", "key", "live", "port")
+    __slots__ = ("busy", "connecting", "idle", "key", "live", "port")
 
     def __init__(self, key: str, port: int, live: bool) -> None:
         self.key = key
         self.port = port
         self.idle: list[UpstreamConnection] = []
         self.busy = 0  # requests in flight
+        # Requests whose connection is still being made: counted by ``least_busy`` too, or the
+        # requests of one read would all go to the backend that looked least busy.
+        self.connecting = 0
         self.live = live  # in the route table
 
 
@@ -116,6 +119,37 @@ class Connecting:
             coro.close()  # create_connection closes its transport as the coroutine ends
 
 
+def least_busy(
+    slots: dict[str, BackendConnections], backends: tuple[Backend, ...], turn: int
+) -> int:
+    """The index in ``backends`` of the one to send a request to: the round-robin ``turn``'s,
+    unless another has fewer requests in flight (connects under way included); among equals,
+    the first from the turn's on. ``slots`` holds the counts by backend key.
+
+    Round robin alone sends a process the same share of requests however far behind it is: one
+    that falls behind (a thread per connection fighting for one lock, say) builds a queue while
+    the others wait for work.
+    """
+    count = len(backends)
+    best = turn % count
+    slot = slots.get(backends[best].key)
+    if slot is None:
+        return best
+    fewest = slot.busy + slot.connecting
+    index = best
+    for _ in range(count - 1):
+        if not fewest:
+            break
+        index += 1
+        if index == count:
+            index = 0
+        slot = slots.get(backends[index].key)
+        load = 0 if slot is None else slot.busy + slot.connecting
+        if load < fewest:
+            best, fewest = index, load
+    return best
+
+
 class Pool:
     """Idle upstream connections and requests in flight by backend, and new connections."""
 
@@ -138,7 +172,12 @@ class Pool:
             if key not in self._backends:
                 self._backends[key] = BackendConnections(key, backend.port, True)
 
-    def _slot(self, backend: Backend) -> BackendConnections:
+    def least_busy(self, backends: tuple[Backend, ...], turn: int) -> int:
+        """The index in ``backends`` of the one to send a request to (see ``least_busy``)."""
+        return least_busy(self._backends, backends, turn)
+
+    def slot(self, backend: Backend) -> BackendConnections:
+        """``backend``'s idle connections and counts."""
         slot = self._backends.get(backend.key)
         if slot is None:  # a backend that left the table while a request picked it
             slot = self._backends[backend.key] = BackendConnections(
@@ -197,12 +236,13 @@ class Pool:
 
     def connect(
         self,
+        slot: BackendConnections,
         backend: Backend,
         waiter: Waiter,
         early: bytes,
     ) -> Attempt:
-        """Start a new connection to ``backend`` that sends ``early`` first; ``waiter`` is told
-        how it ended, perhaps at once (before this returns).
+        """Start a new connection to ``backend`` (its ``slot``) that sends ``early`` first;
+        ``waiter`` is told how it ended, perhaps at once (before this returns).
 
         On the compiled build's streams, the send of ``early`` is what tells whether the
         connection is up, so a request goes out without a send of its own.
@@ -210,7 +250,6 @@ class Pool:
         No timer of its own: the worker's periodic check gives up a connect that takes too long
         (see ``Exchange.expire_connect``); ``asyncio.timeout`` costs more than the connect.
         """
-        slot = self._slot(backend)
         if self._poller is not None and backend.numeric:
             conn = UpstreamConnection(self, slot)
             attempt: Attempt = self._poller.connect(backend.host, backend.port, conn, waiter, early)

@@ -82,10 +82,11 @@ class Route:
         object.__setattr__(self, "app_json", b'"%b"' % self.app.encode())
 
     def rotation(self, turn: int) -> tuple[Backend, ...]:
-        """The backends to try for request number ``turn``: round robin, then the others in order.
+        """The backends to try, from the one ``turn`` names (modulo their count) on, then the
+        others in order.
 
-        The first element is the round-robin choice; the rest are the fallbacks tried when a
-        connection cannot be made (a request never sent is safe to send elsewhere).
+        The first element is the choice (see ``pool.least_busy``); the rest are the fallbacks
+        tried when a connection cannot be made (a request never sent is safe to send elsewhere).
         """
         backends = self.backends
         count = len(backends)

@@ -1,4 +1,5 @@
-"""Routing by Host, round robin, failover, reloads and the access log, through the real router."""
+"""Routing by Host, round robin (skipping a process busier than another), failover, reloads
+and the access log, through the real router."""
 
 from __future__ import annotations
 
@@ -66,6 +67,37 @@ def test_requests_are_spread_round_robin_over_the_apps_processes(backends, route
     names = [json.loads(r.request("hello.localhost")[2])["backend"] for _ in range(6)]
     assert sorted(names) == ["web.1", "web.1", "web.2", "web.2", "web.3", "web.3"]
     assert names[:3] != [names[0]] * 3
+
+
+def test_a_process_busy_with_a_request_gets_no_more_while_another_is_free(backends, router, poll):
+    """Round robin skips a process with more requests in flight than another, then resumes."""
+    busy, free = backends("web.1"), backends("web.2")
+    r = router({"hello": {"backends": [busy.route(), free.route()]}})
+    with socket.create_connection((r.host, r.port), timeout=10) as held:
+        # The first turn is web.1's: it holds this response until released.
+        held.sendall(b"GET /held HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        poll(lambda: len(busy.requests) == 1, 5, "the held request to reach web.1")
+        names = [json.loads(r.request("hello.localhost")[2])["backend"] for _ in range(4)]
+        assert names == ["web.2"] * 4
+        busy.server.release.set()
+        assert held.recv(65536).startswith(b"HTTP/1.1 200")
+    r.access_line('path="/held"')  # the held exchange has ended, and its counts with it
+    names = [json.loads(r.request("hello.localhost")[2])["backend"] for _ in range(4)]
+    assert sorted(names) == ["web.1", "web.1", "web.2", "web.2"]
+
+
+def test_a_connect_under_way_counts_as_a_request_in_flight(backends, router, stuck_route, poll):
+    """While a process has not taken one connection yet, the next requests go to another."""
+    stuck, free = stuck_route("web.1"), backends("web.2")
+    r = router({"hello": {"backends": [stuck, free.route()]}}, router_connect_timeout="60")
+    with socket.create_connection((r.host, r.port), timeout=5) as held:
+        held.sendall(b"GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        poll(lambda: stuck_route.connects_waiting(stuck["port"]) == 1, 5, "the connect to start")
+        for _ in range(4):
+            status, _, body = r.request("hello.localhost")
+            assert (status, json.loads(body)["backend"]) == (200, "web.2")
+        assert stuck_route.connects_waiting(stuck["port"]) == 1
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def test_a_process_that_refuses_connections_is_skipped(backends, router, dead_route):

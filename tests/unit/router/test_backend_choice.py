@@ -1,0 +1,45 @@
+"""Which web process a request goes to: round robin, skipping one busier than another."""
+
+from __future__ import annotations
+
+from twelve.router.pool import BackendConnections, least_busy
+from twelve.router.table import Backend
+
+BACKENDS = tuple(Backend(f"web.{i}", "127.0.0.1", 5000 + i) for i in (1, 2, 3))
+
+
+def slots(*loads: tuple[int, int]) -> dict[str, BackendConnections]:
+    """Counts by backend: (requests in flight, connects under way) for web.1, web.2, ..."""
+    made = {}
+    for backend, (busy, connecting) in zip(BACKENDS, loads, strict=False):
+        slot = made[backend.key] = BackendConnections(backend.key, backend.port, True)
+        slot.busy, slot.connecting = busy, connecting
+    return made
+
+
+def test_with_nothing_in_flight_each_turn_takes_the_next_process():
+    idle = slots((0, 0), (0, 0), (0, 0))
+    assert [least_busy(idle, BACKENDS, turn) for turn in range(5)] == [0, 1, 2, 0, 1]
+
+
+def test_a_process_with_more_in_flight_is_skipped_for_the_least_busy():
+    assert least_busy(slots((2, 0), (1, 0), (0, 0)), BACKENDS, 0) == 2
+    assert least_busy(slots((3, 0), (1, 0), (2, 0)), BACKENDS, 0) == 1
+
+
+def test_among_equally_busy_processes_the_first_from_the_turn_on_wins():
+    even = slots((1, 0), (1, 0), (1, 0))
+    assert [least_busy(even, BACKENDS, turn) for turn in range(3)] == [0, 1, 2]
+    assert least_busy(slots((2, 0), (1, 0), (1, 0)), BACKENDS, 0) == 1
+    assert least_busy(slots((1, 0), (2, 0), (1, 0)), BACKENDS, 1) == 2
+
+
+def test_connects_under_way_count_as_requests_in_flight():
+    # Requests read together all choose before any of their connections is up.
+    assert least_busy(slots((0, 2), (1, 0), (0, 0)), BACKENDS, 0) == 2
+    assert least_busy(slots((0, 2), (1, 0), (1, 1)), BACKENDS, 0) == 1
+
+
+def test_a_process_the_pool_has_not_seen_counts_as_idle():
+    assert least_busy(slots((1, 0)), BACKENDS, 0) == 1
+    assert least_busy({}, BACKENDS, 2) == 2
