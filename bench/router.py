@@ -7,7 +7,9 @@ One run measures the same app with two web processes (a) directly, the load spli
 (b) through twelve's router as it runs by default (compiled, when ``scripts/bootstrap`` built it),
 (b') the same router interpreted (``--interpreted``), (c) through nginx with an upstream keep-alive
 pool when nginx is installed, set to add the headers twelve adds (``--nginx-few-headers``: only
-X-Forwarded-For and -Proto), so the app does the same work behind both. It prints requests/s and
+X-Forwarded-For and -Proto), so the app does the same work behind both, and (c') nginx balancing
+with ``least_conn`` (``--nginx-least-conn``; round robin is its default, and twelve's router skips
+a process busier than another). It prints requests/s and
 p50/p99 latency per connection count, the ratios router/nginx and router/direct, and the
 router/nginx ratio of each round's two runs (median and range). Load comes
 from wrk when present, else from a Python load generator in a separate process. ``--app hello``
@@ -154,7 +156,7 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
-    upstream hello {{ server 127.0.0.1:{p1}; server 127.0.0.1:{p2}; keepalive 256; }}
+    upstream hello {{ {balance}server 127.0.0.1:{p1}; server 127.0.0.1:{p2}; keepalive 256; }}
     server {{
         listen 127.0.0.1:{port} reuseport;
         server_name {host};
@@ -187,7 +189,13 @@ NGINX_FORWARDED_FEW = """
 
 
 def start_nginx(
-    stack: ExitStack, tmp: Path, ports: list[int], workers: int, *, few_headers: bool = False
+    stack: ExitStack,
+    tmp: Path,
+    ports: list[int],
+    workers: int,
+    *,
+    few_headers: bool = False,
+    least_conn: bool = False,
 ) -> int | None:
     nginx = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
@@ -195,6 +203,7 @@ def start_nginx(
     if nginx is None:
         return None
     port = free_port()
+    tmp.mkdir(exist_ok=True)
     conf = tmp / "nginx.conf"
     conf.write_text(
         NGINX_CONF.format(
@@ -205,6 +214,7 @@ def start_nginx(
             port=port,
             host=HOST,
             forwarded=NGINX_FORWARDED_FEW if few_headers else NGINX_FORWARDED,
+            balance="least_conn; " if least_conn else "",
         )
     )
     start(stack, [nginx, "-p", str(tmp), "-c", str(conf)], stderr=subprocess.DEVNULL)
@@ -301,6 +311,11 @@ def main() -> None:
         action="store_true",
         help="nginx adds only X-Forwarded-For and -Proto, not every header twelve adds",
     )
+    parser.add_argument(
+        "--nginx-least-conn",
+        action="store_true",
+        help="also measure nginx sending each request to the process with the fewest connections",
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.connections.split(",")]
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp_text:
@@ -316,6 +331,17 @@ def main() -> None:
         )
         if nginx_port is not None:
             targets["nginx"] = [nginx_port]
+            if args.nginx_least_conn:
+                port = start_nginx(
+                    stack,
+                    tmp / "least-conn",
+                    ports,
+                    args.workers,
+                    few_headers=args.nginx_few_headers,
+                    least_conn=True,
+                )
+                assert port is not None
+                targets["nginx-lc"] = [port]
         else:
             print("nginx is not installed: measuring direct and twelve only")
         global WRK, HEADERS
@@ -351,16 +377,18 @@ def main() -> None:
                 )
             twelve = results["twelve"]
             print(f"  twelve/direct throughput {twelve['rps'] / results['direct']['rps']:.2f}x")
-            if "nginx" in results:
-                nginx = results["nginx"]
+            for theirs in ("nginx", "nginx-lc"):
+                if theirs not in results:
+                    continue
+                nginx = results[theirs]
                 for name in ("twelve", "twelve-py"):
                     if name in results:
                         r = results[name]
                         print(
-                            f"  {name + '/nginx':16} throughput {r['rps'] / nginx['rps']:.2f}x   "
-                            f"p99 {r['p99'] / nginx['p99']:.2f}x  (target: >= 1.00x, <= 1.20x)"
+                            f"  {name + '/' + theirs:16} throughput {r['rps'] / nginx['rps']:.2f}x"
+                            f"   p99 {r['p99'] / nginx['p99']:.2f}x  (target: >= 1.00x, <= 1.20x)"
                         )
-                        print(f"  {'':16} {paired(runs[name], runs['nginx'])}")
+                        print(f"  {'':16} {paired(runs[name], runs[theirs])}")
 
 
 if __name__ == "__main__":
