@@ -7,6 +7,7 @@ An ``UpstreamConnection`` parses the backend's responses with httptools and hand
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
@@ -107,6 +108,24 @@ def _passed_on(framer: _Framer, data: bytes) -> bytes:
 
 # A placeholder never fed, for a connection whose framer is used up until its next response.
 _NO_FRAMER: Final = _Framer()
+# The line's own CR LF is looked at, not taken: the next line's match starts with it.
+_CONTENT_LENGTH: Final = re.compile(
+    rb"\r\ncontent-length:[ \t]*(\d{1,18})[ \t]*(?=\r\n)", re.IGNORECASE
+)
+_CHUNKED: Final = re.compile(rb"\r\ntransfer-encoding:", re.IGNORECASE)
+
+
+def length_end(start: bytes) -> int | None:
+    """Where a response ends that ``start`` begins (its whole head, perhaps some body), when its
+    head gives one Content-Length and no Transfer-Encoding; else None."""
+    head_end = start.find(b"\r\n\r\n")
+    if head_end < 0:
+        return None
+    head = start[: head_end + 2]
+    lengths = _CONTENT_LENGTH.findall(head)
+    if len(lengths) != 1 or _CHUNKED.search(head):
+        return None
+    return head_end + 4 + int(lengths[0])
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -116,6 +135,7 @@ class UpstreamConnection(asyncio.Protocol):
         "chunked",
         "closed",
         "exchange",
+        "framed",
         "framer",
         "full",
         "has_length",
@@ -143,6 +163,9 @@ class UpstreamConnection(asyncio.Protocol):
         # Made for the first response that can take the fast path: a backend that answers
         # HTTP/1.0, and closes after each response, never needs one.
         self.framer = _NO_FRAMER
+        # The first read of the response the framer passes on (its head): where it ends, should
+        # the read that ends it carry bytes past it (see ``_cut_at_length``).
+        self.framed = b""
         self.full = False  # this response goes through the header-by-header parser
         self.head = b""  # the start of a response head that came in pieces
         # Bytes still to come of a plain response's body, passed on without a parser, and whether
@@ -228,7 +251,7 @@ class UpstreamConnection(asyncio.Protocol):
                 self.framer = _NO_FRAMER
                 self.head = b""
                 self._take_slow_path(data)
-            else:
+            elif deciding or not framer.complete or not self._cut_at_length(ex, data, now):
                 ex.bad_response()
             client.flush()
             return
@@ -247,6 +270,7 @@ class UpstreamConnection(asyncio.Protocol):
                 self._take_slow_path(data)
                 client.flush()
                 return
+            self.framed = data
             ex.response_passed(framer.status, passed)
         else:
             ex.nbytes += len(data)
@@ -256,8 +280,23 @@ class UpstreamConnection(asyncio.Protocol):
         client.flush()
         if framer.complete:
             framer.headers_done = framer.complete = False
+            self.framed = b""  # not kept while the connection waits in the pool
             ex.response_complete(framer.reusable, now)
             client.flush()  # anything a next, pipelined exchange wrote at once
+
+    def _cut_at_length(self, ex: Exchange, data: bytes, now: float) -> bool:
+        """A passed response ended in ``data``, and bytes that start no next one followed: pass
+        the response's last bytes alone, and use the connection no more (as ``_pass_plain``
+        does). False when its head gives no Content-Length to find that end by."""
+        end = length_end(self.framed)
+        if end is None or not ex.nbytes < end <= ex.nbytes + len(data):
+            return False
+        ex.response_body(data[: end - ex.nbytes])
+        self.framer.release()
+        self.framer = _NO_FRAMER
+        self.framed = b""
+        ex.response_complete(False, now)
+        return True
 
     def _pass_plain(self, ex: Exchange, data: bytes, status: int, ends: int, now: float) -> None:
         """A plain response starts ``data`` and ends at ``ends`` (see ``plain_response``)."""

@@ -121,9 +121,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if url.path == "/keep-alive-extra":  # a hop-by-hop header, then bytes past the length
-            self.wfile.write(
+            response = (
                 b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nokjunk"
             )
+            if "pieces" in query:  # the head and a first byte, then the rest, each read alone
+                self.connection.sendall(response[:-5])
+                time.sleep(0.05)
+                response = response[-5:]
+            self.connection.sendall(response)
             return
         if url.path == "/garbage":
             self.wfile.write(b"this is not http\r\n\r\n")
