@@ -111,6 +111,25 @@ def plain_response_py(data: bytes) -> tuple[int, int] | None:
     it is complete when the Content-Length's bytes have followed the head, and its connection is
     kept alive after it in HTTP/1.1 (no Connection header says otherwise) and closed in HTTP/1.0.
     """
+    return _length_framed(data, _RESPONSE_HOP_BY_HOP)
+
+
+# What alone stops ``length_end`` reading a head: the body is framed otherwise.
+_TRANSFER_ENCODING: Final = frozenset((b"transfer-encoding",))
+
+
+def length_end(data: bytes) -> int | None:
+    """Where a response ends that ``data`` starts with its whole head, as ``plain_response``
+    reads it but for hop-by-hop headers: only Transfer-Encoding stops it. For a response that was
+    passed on as it is, should the read that ends it carry bytes past it (httptools tells only
+    that it failed there, not where)."""
+    found = _length_framed(data, _TRANSFER_ENCODING)
+    return None if found is None else found[1]
+
+
+def _length_framed(data: bytes, refused: frozenset[bytes]) -> tuple[int, int] | None:
+    """``(status, where the response ends)`` when ``data`` starts with a whole, strict head of a
+    final response with a body, one Content-Length and no header named in ``refused``."""
     head = _HTTP10_HEAD.match(data)
     if head is None:
         return None
@@ -121,7 +140,7 @@ def plain_response_py(data: bytes) -> tuple[int, int] | None:
     for line in head[2].split(b"\r\n")[:-1]:
         name, _, value = line.partition(b":")
         lowered = name.lower()
-        if lowered in _RESPONSE_HOP_BY_HOP:
+        if lowered in refused:
             return None
         if lowered == b"content-length":
             value = value.strip(b" \t")

@@ -7,13 +7,12 @@ An ``UpstreamConnection`` parses the backend's responses with httptools and hand
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from twelve.router.hotpath import header_kind, header_table, plain_response
+from twelve.router.hotpath import header_kind, header_table, length_end, plain_response
 from twelve.router.messages import (
     CONTENT_LENGTH,
     CRLF,
@@ -108,24 +107,6 @@ def _passed_on(framer: _Framer, data: bytes) -> bytes:
 
 # A placeholder never fed, for a connection whose framer is used up until its next response.
 _NO_FRAMER: Final = _Framer()
-# The line's own CR LF is looked at, not taken: the next line's match starts with it.
-_CONTENT_LENGTH: Final = re.compile(
-    rb"\r\ncontent-length:[ \t]*(\d{1,18})[ \t]*(?=\r\n)", re.IGNORECASE
-)
-_CHUNKED: Final = re.compile(rb"\r\ntransfer-encoding:", re.IGNORECASE)
-
-
-def length_end(start: bytes) -> int | None:
-    """Where a response ends that ``start`` begins (its whole head, perhaps some body), when its
-    head gives one Content-Length and no Transfer-Encoding; else None."""
-    head_end = start.find(b"\r\n\r\n")
-    if head_end < 0:
-        return None
-    head = start[: head_end + 2]
-    lengths = _CONTENT_LENGTH.findall(head)
-    if len(lengths) != 1 or _CHUNKED.search(head):
-        return None
-    return head_end + 4 + int(lengths[0])
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -251,7 +232,7 @@ class UpstreamConnection(asyncio.Protocol):
                 self.framer = _NO_FRAMER
                 self.head = b""
                 self._take_slow_path(data)
-            elif deciding or not framer.complete or not self._cut_at_length(ex, data, now):
+            elif not (framer.complete and self._cut_at_length(ex, data, now)):
                 ex.bad_response()
             client.flush()
             return

@@ -1,8 +1,8 @@
-"""Where a response the framer passed on ends, read off its head (``upstream.length_end``)."""
+"""Where a response the framer passed on ends, read off its head (``hotpath.length_end``)."""
 
 from __future__ import annotations
 
-from twelve.router.upstream import length_end
+from twelve.router.hotpath import length_end
 
 HEAD = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"
 
