@@ -390,6 +390,87 @@ def test_closed_from_its_own_callback_the_protocol_hears_of_it_once_the_callback
     loop.run_until_complete(scenario())
 
 
+async def _reset_seen(loop: asyncio.AbstractEventLoop, server: socket.socket) -> bool:
+    """Whether the server's side of a connection ends in a reset rather than a FIN."""
+    try:
+        return await asyncio.wait_for(loop.sock_recv(server, 10), TIMEOUT) != b""
+    except ConnectionResetError:
+        return True
+
+
+RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+def test_closed_once_the_app_closed_its_side_the_connection_is_reset_not_left_in_time_wait(
+    streams, loop, listener
+):
+    # The app's FIN comes with its response, and the protocol closes on reading it.
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        conn.stream.pause_reading()
+        await loop.sock_sendall(server, RESPONSE)
+        server.shutdown(socket.SHUT_WR)  # as http.server ends an HTTP/1.0 response
+        await asyncio.sleep(0.05)
+        conn.protocol.close_in_data = True
+        conn.stream.resume_reading()
+        assert await asyncio.wait_for(conn.protocol.lost, TIMEOUT) is None
+        assert conn.protocol.events == ["made", "data", "closed", "lost"]
+        assert await _reset_seen(loop, server)
+        server.close()
+
+    loop.run_until_complete(scenario())
+
+
+def test_closed_after_the_apps_fin_came_unread_the_connection_is_reset(streams, loop, listener):
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        await loop.sock_sendall(server, RESPONSE)
+        await _until(lambda: conn.protocol.data, "the response")
+        conn.stream.pause_reading()  # the FIN below stays unread: the close must look for it
+        server.shutdown(socket.SHUT_WR)
+        await asyncio.sleep(0.05)
+        conn.stream.close()
+        assert await asyncio.wait_for(conn.protocol.lost, TIMEOUT) is None
+        assert await _reset_seen(loop, server)
+        server.close()
+
+    loop.run_until_complete(scenario())
+
+
+def test_an_app_closing_an_idle_connection_gets_a_reset_back(streams, loop, listener):
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        server.shutdown(socket.SHUT_WR)
+        assert await asyncio.wait_for(conn.protocol.lost, TIMEOUT) is None
+        assert conn.protocol.events == ["made", "eof", "lost"]
+        assert await _reset_seen(loop, server)
+        server.close()
+
+    loop.run_until_complete(scenario())
+
+
+def test_a_close_with_bytes_still_to_send_ends_in_a_fin_after_the_last_of_them(
+    streams, loop, listener
+):
+    # An app that closed its side may still read: what the router sends must reach it whole.
+    payload = b"x" * (8 << 20)
+
+    async def scenario() -> None:
+        conn, server = await _connect(streams, loop, listener)
+        conn.stream.pause_reading()
+        server.shutdown(socket.SHUT_WR)
+        await asyncio.sleep(0.05)
+        conn.stream.write(payload)
+        conn.stream.close()
+        received = bytearray()
+        while piece := await asyncio.wait_for(loop.sock_recv(server, 1 << 20), TIMEOUT):
+            received += piece
+        assert len(received) == len(payload)
+        server.close()
+
+    loop.run_until_complete(scenario())
+
+
 def test_an_error_in_the_protocol_reaches_the_loops_handler_and_ends_the_stream(
     streams, loop, listener
 ):
