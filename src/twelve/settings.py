@@ -157,6 +157,7 @@ class Settings:
     router_max_header_bytes: int  # TWELVE_ROUTER_MAX_HEADER_BYTES (431 past it)
     router_max_body_bytes: int  # TWELVE_ROUTER_MAX_BODY_BYTES (413 past it)
     router_connect_timeout: float  # TWELVE_ROUTER_CONNECT_TIMEOUT
+    router_fail_timeout: float  # TWELVE_ROUTER_FAIL_TIMEOUT: a process a connect failed to, last
     router_response_timeout: float  # TWELVE_ROUTER_RESPONSE_TIMEOUT: first byte (504 past it)
     router_idle_timeout: float  # TWELVE_ROUTER_IDLE_TIMEOUT
     router_compiled: bool  # TWELVE_ROUTER_COMPILED: run the compiled router build when it matches
@@ -201,6 +202,7 @@ class Settings:
             router_max_header_bytes=r.get("TWELVE_ROUTER_MAX_HEADER_BYTES", parse_size, 8 << 10),
             router_max_body_bytes=r.get("TWELVE_ROUTER_MAX_BODY_BYTES", parse_size, 100 << 20),
             router_connect_timeout=r.get("TWELVE_ROUTER_CONNECT_TIMEOUT", _seconds, 5.0),
+            router_fail_timeout=r.get("TWELVE_ROUTER_FAIL_TIMEOUT", _seconds, 10.0),
             router_response_timeout=r.get("TWELVE_ROUTER_RESPONSE_TIMEOUT", _seconds, 30.0),
             router_idle_timeout=r.get("TWELVE_ROUTER_IDLE_TIMEOUT", _seconds, 55.0),
             router_compiled=r.get("TWELVE_ROUTER_COMPILED", _flag, True),

@@ -160,7 +160,7 @@ class Exchange:
         turn = turns.get(app, 0)
         turns[app] = turn + 1
         backends = route.backends
-        index = worker.pool.least_busy(backends, turn) if len(backends) > 1 else 0
+        index = worker.pool.least_busy(backends, turn, self.client.last) if len(backends) > 1 else 0
         backend = backends[index]
         if not self.upgrade:  # an upgraded connection is consumed, so it never comes from the pool
             conn = worker.pool.take(backend.key)
@@ -204,15 +204,23 @@ class Exchange:
 
     # the pool's Waiter: how the connect ended
 
-    def _connect_ended(self) -> None:
+    def _connect_ended(self, failed_until: float = -1.0) -> None:
+        """The connect to ``connect_slot``'s backend is over; ``failed_until``, when given, is
+        until when it stays last in ``pool.least_busy``'s choice (0: the connect succeeded)."""
         slot = self.connect_slot
         if slot is not None:
             self.connect_slot = None
             slot.connecting -= 1
+            if failed_until >= 0.0:
+                slot.failed_until = failed_until
+
+    def _failed_until(self) -> float:
+        worker = self.client.worker
+        return worker.now() + worker.fail_timeout
 
     def connected(self, conn: UpstreamConnection) -> None:
         """The new connection is up and has sent the request head."""
-        self._connect_ended()
+        self._connect_ended(0.0)
         self.connecting = None
         self.connect_deadline = 0.0
         worker = self.client.worker
@@ -225,7 +233,7 @@ class Exchange:
 
     def connect_failed(self) -> None:
         """The connect failed before anything was sent: try the next backend."""
-        self._connect_ended()
+        self._connect_ended(self._failed_until())
         self.connecting = None
         self._connect_next()
 
@@ -234,7 +242,7 @@ class Exchange:
         attempt, self.connecting = self.connecting, None
         if attempt is not None:
             attempt.cancel()
-            self._connect_ended()
+            self._connect_ended(self._failed_until())
             self.connect_timed_out = True
             self._connect_next()
 

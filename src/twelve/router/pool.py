@@ -49,7 +49,7 @@ class BackendConnections:
     not a dict keyed by backend.
     """
 
-    __slots__ = ("busy", "connecting", "idle", "key", "live", "port")
+    __slots__ = ("busy", "connecting", "failed_until", "idle", "key", "live", "port")
 
     def __init__(self, key: str, port: int, live: bool) -> None:
         self.key = key
@@ -59,6 +59,8 @@ class BackendConnections:
         # Requests whose connection is still being made: counted by ``least_busy`` too, or the
         # requests of one read would all go to the backend that looked least busy.
         self.connecting = 0
+        # Until when (the loop's clock) a failed connect keeps it last in ``least_busy``'s choice.
+        self.failed_until = 0.0
         self.live = live  # in the route table
 
 
@@ -119,23 +121,37 @@ class Connecting:
             coro.close()  # create_connection closes its transport as the coroutine ends
 
 
+# What a failed connect adds to a process's load: more than any count of requests in flight.
+FAILED: Final = 1 << 30
+
+
+def load(slot: BackendConnections, now: float) -> int:
+    """How busy ``slot``'s backend looks: requests in flight and connects under way, or far more
+    while a failed connect keeps it last."""
+    busy = slot.busy + slot.connecting
+    return busy + FAILED if slot.failed_until > now else busy
+
+
 def least_busy(
-    slots: dict[str, BackendConnections], backends: tuple[Backend, ...], turn: int
+    slots: dict[str, BackendConnections], backends: tuple[Backend, ...], turn: int, now: float
 ) -> int:
     """The index in ``backends`` of the one to send a request to: the round-robin ``turn``'s,
     unless another has fewer requests in flight (connects under way included); among equals,
-    the first from the turn's on. ``slots`` holds the counts by backend key.
+    the first from the turn's on. A process a connect failed to within the fail timeout before
+    ``now`` is chosen only when every other one failed too. ``slots`` holds the counts by
+    backend key.
 
     Round robin alone sends a process the same share of requests however far behind it is: one
     that falls behind (a thread per connection fighting for one lock, say) builds a queue while
-    the others wait for work.
+    the others wait for work. And a process that refuses connections looks idle to a count of
+    requests, so without the fail timeout it would be every request's first try.
     """
     count = len(backends)
     best = turn % count
     slot = slots.get(backends[best].key)
     if slot is None:
         return best
-    fewest = slot.busy + slot.connecting
+    fewest = load(slot, now)
     index = best
     for _ in range(count - 1):
         if not fewest:
@@ -144,9 +160,9 @@ def least_busy(
         if index == count:
             index = 0
         slot = slots.get(backends[index].key)
-        load = 0 if slot is None else slot.busy + slot.connecting
-        if load < fewest:
-            best, fewest = index, load
+        busy = 0 if slot is None else load(slot, now)
+        if busy < fewest:
+            best, fewest = index, busy
     return best
 
 
@@ -172,9 +188,9 @@ class Pool:
             if key not in self._backends:
                 self._backends[key] = BackendConnections(key, backend.port, True)
 
-    def least_busy(self, backends: tuple[Backend, ...], turn: int) -> int:
+    def least_busy(self, backends: tuple[Backend, ...], turn: int, now: float) -> int:
         """The index in ``backends`` of the one to send a request to (see ``least_busy``)."""
-        return least_busy(self._backends, backends, turn)
+        return least_busy(self._backends, backends, turn, now)
 
     def slot(self, backend: Backend) -> BackendConnections:
         """``backend``'s idle connections and counts."""

@@ -48,6 +48,7 @@ class Worker:
         self.turns: dict[str, int] = {}
         self.pool = Pool(loop)
         self.connect_timeout = settings.router_connect_timeout
+        self.fail_timeout = settings.router_fail_timeout
         self.pool.on_retired_idle = self._report_drain
         self.ids = RequestIds()
         self.connections: set[ClientConnection] = set()

@@ -135,6 +135,47 @@ def test_a_process_that_takes_no_connection_is_given_up_for_the_next(backends, r
     assert time.monotonic() - began < 5  # given up well before the kernel's own SYN retries end
 
 
+def test_a_process_a_connect_failed_to_is_tried_last_until_the_fail_timeout_passes(
+    backends, router, stuck_route, poll
+):
+    """As nginx's fail_timeout: the requests after a failed connect go straight to the others."""
+    alive = backends("web.2")
+    stuck = stuck_route("web.1")
+    r = router(
+        {"hello": {"backends": [stuck, alive.route()]}},
+        router_workers="1",
+        router_connect_timeout="0.5",
+        router_fail_timeout="2",
+    )
+
+    def first_try_of_a_held_request() -> str:
+        """Where a held request went first: a connect to web.1 shows long before web.2 can
+        have it, since web.2 is tried only once that connect is given up."""
+        held = socket.create_connection((r.host, r.port), timeout=10)
+        try:
+            before = len(alive.requests)
+            held.sendall(b"GET /held HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+            poll(
+                lambda: stuck_route.connects_waiting(stuck["port"]) or len(alive.requests) > before,
+                5,
+                "the request to go somewhere",
+            )
+            went = "web.1" if stuck_route.connects_waiting(stuck["port"]) else "web.2"
+            poll(lambda: len(alive.requests) > before, 5, "the request to reach web.2")
+            alive.server.release.set()
+            assert held.recv(65536).startswith(b"HTTP/1.1 200")
+            alive.server.release.clear()
+            return went
+        finally:
+            held.close()
+
+    failed_at = time.monotonic()
+    assert first_try_of_a_held_request() == "web.1"  # idle, so first; its connect times out
+    assert [first_try_of_a_held_request() for _ in range(3)] == ["web.2"] * 3
+    time.sleep(max(0.0, failed_at + 0.5 + 2 + 0.3 - time.monotonic()))
+    assert first_try_of_a_held_request() == "web.1"  # tried again once the fail timeout passed
+
+
 def test_a_client_that_leaves_while_its_connect_waits_has_the_connect_given_up(
     router, stuck_route, poll
 ):

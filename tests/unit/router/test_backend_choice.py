@@ -1,4 +1,5 @@
-"""Which web process a request goes to: round robin, skipping one busier than another."""
+"""Which web process a request goes to: round robin, skipping one busier than another, and one
+a connect failed to a moment ago."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from twelve.router.pool import BackendConnections, least_busy
 from twelve.router.table import Backend
 
 BACKENDS = tuple(Backend(f"web.{i}", "127.0.0.1", 5000 + i) for i in (1, 2, 3))
+NOW = 1000.0  # the loop's clock
 
 
 def slots(*loads: tuple[int, int]) -> dict[str, BackendConnections]:
@@ -19,27 +21,48 @@ def slots(*loads: tuple[int, int]) -> dict[str, BackendConnections]:
 
 def test_with_nothing_in_flight_each_turn_takes_the_next_process():
     idle = slots((0, 0), (0, 0), (0, 0))
-    assert [least_busy(idle, BACKENDS, turn) for turn in range(5)] == [0, 1, 2, 0, 1]
+    assert [least_busy(idle, BACKENDS, turn, NOW) for turn in range(5)] == [0, 1, 2, 0, 1]
 
 
 def test_a_process_with_more_in_flight_is_skipped_for_the_least_busy():
-    assert least_busy(slots((2, 0), (1, 0), (0, 0)), BACKENDS, 0) == 2
-    assert least_busy(slots((3, 0), (1, 0), (2, 0)), BACKENDS, 0) == 1
+    assert least_busy(slots((2, 0), (1, 0), (0, 0)), BACKENDS, 0, NOW) == 2
+    assert least_busy(slots((3, 0), (1, 0), (2, 0)), BACKENDS, 0, NOW) == 1
 
 
 def test_among_equally_busy_processes_the_first_from_the_turn_on_wins():
     even = slots((1, 0), (1, 0), (1, 0))
-    assert [least_busy(even, BACKENDS, turn) for turn in range(3)] == [0, 1, 2]
-    assert least_busy(slots((2, 0), (1, 0), (1, 0)), BACKENDS, 0) == 1
-    assert least_busy(slots((1, 0), (2, 0), (1, 0)), BACKENDS, 1) == 2
+    assert [least_busy(even, BACKENDS, turn, NOW) for turn in range(3)] == [0, 1, 2]
+    assert least_busy(slots((2, 0), (1, 0), (1, 0)), BACKENDS, 0, NOW) == 1
+    assert least_busy(slots((1, 0), (2, 0), (1, 0)), BACKENDS, 1, NOW) == 2
 
 
 def test_connects_under_way_count_as_requests_in_flight():
     # Requests read together all choose before any of their connections is up.
-    assert least_busy(slots((0, 2), (1, 0), (0, 0)), BACKENDS, 0) == 2
-    assert least_busy(slots((0, 2), (1, 0), (1, 1)), BACKENDS, 0) == 1
+    assert least_busy(slots((0, 2), (1, 0), (0, 0)), BACKENDS, 0, NOW) == 2
+    assert least_busy(slots((0, 2), (1, 0), (1, 1)), BACKENDS, 0, NOW) == 1
 
 
 def test_a_process_the_pool_has_not_seen_counts_as_idle():
-    assert least_busy(slots((1, 0)), BACKENDS, 0) == 1
-    assert least_busy({}, BACKENDS, 2) == 2
+    assert least_busy(slots((1, 0)), BACKENDS, 0, NOW) == 1
+    assert least_busy({}, BACKENDS, 2, NOW) == 2
+
+
+def failing(made: dict[str, BackendConnections], *indexes: int, until: float = NOW + 10):
+    for index in indexes:
+        made[BACKENDS[index].key].failed_until = until
+    return made
+
+
+def test_a_process_a_connect_failed_to_is_tried_last_however_busy_the_others():
+    assert least_busy(failing(slots((0, 0), (5, 0), (9, 1)), 0), BACKENDS, 0, NOW) == 1
+    assert [
+        least_busy(failing(slots((0, 0), (0, 0), (0, 0)), 1), BACKENDS, t, NOW) for t in range(3)
+    ] == [0, 2, 2]
+
+
+def test_when_every_process_failed_the_least_busy_of_them_is_tried():
+    assert least_busy(failing(slots((2, 0), (1, 0), (3, 0)), 0, 1, 2), BACKENDS, 0, NOW) == 1
+
+
+def test_a_failure_older_than_the_fail_timeout_no_longer_counts():
+    assert least_busy(failing(slots((0, 0), (0, 0), (0, 0)), 0, until=NOW), BACKENDS, 0, NOW) == 0
