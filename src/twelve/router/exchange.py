@@ -452,6 +452,9 @@ class Exchange:
         worker = client.worker
         service_ms = int(((now or worker.now()) - (self.t_sent or self.started)) * 1000)
         backend = self.backend
+        if self.status >= 500 and backend is not None:
+            # The process answered 5xx, or failed mid-exchange: least busy no more (``pool``).
+            worker.pool.slot(backend).erred_until = worker.now() + worker.fail_timeout
         route = self.route
         worker.log.write(
             access_line(

@@ -49,7 +49,7 @@ class BackendConnections:
     not a dict keyed by backend.
     """
 
-    __slots__ = ("busy", "connecting", "failed_until", "idle", "key", "live", "port")
+    __slots__ = ("busy", "connecting", "erred_until", "failed_until", "idle", "key", "live", "port")
 
     def __init__(self, key: str, port: int, live: bool) -> None:
         self.key = key
@@ -61,6 +61,8 @@ class BackendConnections:
         self.connecting = 0
         # Until when (the loop's clock) a failed connect keeps it last in ``least_busy``'s choice.
         self.failed_until = 0.0
+        # Until when an answer in the 5xx range keeps it to its own round-robin turns.
+        self.erred_until = 0.0
         self.live = live  # in the route table
 
 
@@ -137,14 +139,14 @@ def least_busy(
 ) -> int:
     """The index in ``backends`` of the one to send a request to: the round-robin ``turn``'s,
     unless another has fewer requests in flight (connects under way included); among equals,
-    the first from the turn's on. A process a connect failed to within the fail timeout before
-    ``now`` is chosen only when every other one failed too. ``slots`` holds the counts by
-    backend key.
+    the first from the turn's on. ``slots`` holds the counts by backend key.
 
     Round robin alone sends a process the same share of requests however far behind it is: one
     that falls behind (a thread per connection fighting for one lock, say) builds a queue while
-    the others wait for work. And a process that refuses connections looks idle to a count of
-    requests, so without the fail timeout it would be every request's first try.
+    the others wait for work. But a process that fails fast looks idle to a count of requests,
+    so within the fail timeout before ``now`` one a connect failed to is chosen only when every
+    other one failed too, and one that answered 5xx only on its own turns, never as the least
+    busy: it gets at most the share round robin would give it.
     """
     count = len(backends)
     best = turn % count
@@ -160,8 +162,9 @@ def least_busy(
         if index == count:
             index = 0
         slot = slots.get(backends[index].key)
-        busy = 0 if slot is None else load(slot, now)
-        if busy < fewest:
+        if slot is None:
+            best, fewest = index, 0
+        elif (busy := load(slot, now)) < fewest and (slot.erred_until <= now or fewest >= FAILED):
             best, fewest = index, busy
     return best
 

@@ -135,7 +135,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         data = json.dumps(record).encode()
-        self.send_response(int(query.get("status", 200)))
+        self.send_response(int(query.get("status", self.server.status)))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -164,6 +164,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.requests: list[dict[str, Any]] = []
         self.dropped: dict[str, int] = {}
         self.release = threading.Event()  # lets ``/held`` send the rest of its body
+        self.status = 200  # what it answers when the request does not say
 
 
 class Backend:

@@ -86,6 +86,30 @@ def test_a_process_busy_with_a_request_gets_no_more_while_another_is_free(backen
     assert sorted(names) == ["web.1", "web.1", "web.2", "web.2"]
 
 
+def test_a_process_answering_5xx_gets_only_its_own_turns_not_the_idle_ones_share(
+    backends, router, poll
+):
+    """A process that fails fast looks idle: it must not be the least busy one for a while."""
+    healthy, failing = backends("web.1"), backends("web.2")
+    failing.server.status = 500
+    r = router({"hello": {"backends": [healthy.route(), failing.route()]}})
+    with socket.create_connection((r.host, r.port), timeout=10) as held:
+        held.sendall(b"GET /held HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        poll(lambda: len(healthy.requests) == 1, 5, "the held request to reach web.1")
+        status, _, body = r.request("hello.localhost")  # web.2's turn
+        assert (status, json.loads(body)["backend"]) == (500, "web.2")
+        # web.1 has a request in flight, web.2 none: least busy alone would send all four there.
+        answers = [r.request("hello.localhost") for _ in range(4)]
+        assert [(s, json.loads(b)["backend"]) for s, _, b in answers] == [
+            (200, "web.1"),
+            (500, "web.2"),
+            (200, "web.1"),
+            (500, "web.2"),
+        ]
+        healthy.server.release.set()
+        assert held.recv(65536).startswith(b"HTTP/1.1 200")
+
+
 def test_a_connect_under_way_counts_as_a_request_in_flight(backends, router, stuck_route, poll):
     """While a process has not taken one connection yet, the next requests go to another."""
     stuck, free = stuck_route("web.1"), backends("web.2")

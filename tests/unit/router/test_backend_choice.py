@@ -66,3 +66,18 @@ def test_when_every_process_failed_the_least_busy_of_them_is_tried():
 
 def test_a_failure_older_than_the_fail_timeout_no_longer_counts():
     assert least_busy(failing(slots((0, 0), (0, 0), (0, 0)), 0, until=NOW), BACKENDS, 0, NOW) == 0
+
+
+def test_a_process_that_answered_5xx_is_chosen_on_its_own_turns_only():
+    made = slots((2, 0), (0, 0), (1, 0))
+    made[BACKENDS[1].key].erred_until = NOW + 10
+    assert least_busy(made, BACKENDS, 0, NOW) == 2  # not web.2, idle as it looks
+    assert least_busy(made, BACKENDS, 1, NOW) == 1
+    made[BACKENDS[1].key].erred_until = NOW
+    assert least_busy(made, BACKENDS, 0, NOW) == 1  # the fail timeout has passed
+
+
+def test_a_process_that_answered_5xx_is_still_chosen_over_one_that_refuses():
+    made = failing(slots((0, 0), (3, 0), (0, 0)), 0, 2)
+    made[BACKENDS[1].key].erred_until = NOW + 10
+    assert least_busy(made, BACKENDS, 0, NOW) == 1
