@@ -128,9 +128,9 @@ close_socket(Stream *s)
 }
 
 /* For a close once the app has closed its side (its FIN is in): with nothing of ours waiting to
- * go out, a reset ends both sides at once. A FIN would cost one more exchange of segments in this close
- * and leave a TIME_WAIT socket in the kernel for a minute, as nginx's closes do; HAProxy resets
- * in the same case. An app still writing is never reset: its FIN has not come. */
+ * go out, a reset ends both sides at once. A FIN would cost one more exchange of segments in
+ * this close and leave a TIME_WAIT socket in the kernel for a minute, as nginx's closes do;
+ * HAProxy resets in the same case. An app still writing is never reset: its FIN has not come. */
 static void
 reset_on_close(Stream *s)
 {

@@ -215,6 +215,7 @@ class Exchange:
                 slot.failed_until = failed_until
 
     def _failed_until(self) -> float:
+        """Until when a process that failed now is kept out of the least-busy pick."""
         worker = self.client.worker
         return worker.now() + worker.fail_timeout
 
@@ -454,7 +455,7 @@ class Exchange:
         backend = self.backend
         if self.status >= 500 and backend is not None:
             # The process answered 5xx, or failed mid-exchange: least busy no more (``pool``).
-            worker.pool.slot(backend).erred_until = worker.now() + worker.fail_timeout
+            worker.pool.slot(backend).erred_until = self._failed_until()
         route = self.route
         worker.log.write(
             access_line(
