@@ -9,7 +9,8 @@ One run measures the same app with two web processes (a) directly, the load spli
 pool when nginx is installed, set to add the headers twelve adds (``--nginx-few-headers``: only
 X-Forwarded-For and -Proto), so the app does the same work behind both, and (c') nginx balancing
 with ``least_conn`` (``--nginx-least-conn``; round robin is its default, and twelve's router skips
-a process busier than another). It prints requests/s and
+a process busier than another), and (c'') nginx under the ``SCHED_BATCH`` policy that twelve's
+router takes by default (``--nginx-sched-batch``), the like-for-like match. It prints requests/s and
 p50/p99 latency per connection count, the ratios router/nginx and router/direct, and the
 router/nginx ratio of each round's two runs (median and range). Load comes
 from wrk when present, else from a Python load generator in a separate process. ``--app hello``
@@ -196,6 +197,7 @@ def start_nginx(
     *,
     few_headers: bool = False,
     least_conn: bool = False,
+    sched_batch: bool = False,
 ) -> int | None:
     nginx = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
@@ -217,9 +219,18 @@ def start_nginx(
             balance="least_conn; " if least_conn else "",
         )
     )
-    start(stack, [nginx, "-p", str(tmp), "-c", str(conf)], stderr=subprocess.DEVNULL)
+    start(
+        stack,
+        [nginx, "-p", str(tmp), "-c", str(conf)],
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_sched_batch if sched_batch else None,
+    )
     wait_port(port)
     return port
+
+
+def _sched_batch() -> None:
+    os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
 def load(ports: list[int], connections: int, duration: float) -> dict[str, float]:
@@ -316,6 +327,11 @@ def main() -> None:
         action="store_true",
         help="also measure nginx sending each request to the process with the fewest connections",
     )
+    parser.add_argument(
+        "--nginx-sched-batch",
+        action="store_true",
+        help="also measure nginx under SCHED_BATCH, the scheduling policy twelve's router takes",
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.connections.split(",")]
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp_text:
@@ -331,17 +347,22 @@ def main() -> None:
         )
         if nginx_port is not None:
             targets["nginx"] = [nginx_port]
-            if args.nginx_least_conn:
-                port = start_nginx(
-                    stack,
-                    tmp / "least-conn",
-                    ports,
-                    args.workers,
-                    few_headers=args.nginx_few_headers,
-                    least_conn=True,
-                )
-                assert port is not None
-                targets["nginx-lc"] = [port]
+            variants = {
+                "nginx-lc": {"least_conn": args.nginx_least_conn},
+                "nginx-b": {"sched_batch": args.nginx_sched_batch},
+            }
+            for name, option in variants.items():
+                if any(option.values()):
+                    variant = start_nginx(
+                        stack,
+                        tmp / name,
+                        ports,
+                        args.workers,
+                        few_headers=args.nginx_few_headers,
+                        **option,
+                    )
+                    assert variant is not None
+                    targets[name] = [variant]
         else:
             print("nginx is not installed: measuring direct and twelve only")
         global WRK, HEADERS
@@ -377,7 +398,7 @@ def main() -> None:
                 )
             twelve = results["twelve"]
             print(f"  twelve/direct throughput {twelve['rps'] / results['direct']['rps']:.2f}x")
-            for theirs in ("nginx", "nginx-lc"):
+            for theirs in ("nginx", "nginx-lc", "nginx-b"):
                 if theirs not in results:
                     continue
                 nginx = results[theirs]

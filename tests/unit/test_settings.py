@@ -60,3 +60,10 @@ def test_a_bad_number_names_the_variable() -> None:
 )
 def test_sizes_take_binary_units(text: str, size: int) -> None:
     assert parse_size("TWELVE_LOG_MAX_BYTES", text) == size
+
+
+def test_the_router_yields_to_apps_unless_told_not_to() -> None:
+    assert Settings.from_environ({}).router_sched_batch is True
+    assert Settings.from_environ({"TWELVE_ROUTER_SCHED_BATCH": "0"}).router_sched_batch is False
+    with pytest.raises(ConfigError, match="TWELVE_ROUTER_SCHED_BATCH='sometimes'"):
+        Settings.from_environ({"TWELVE_ROUTER_SCHED_BATCH": "sometimes"})

@@ -12,6 +12,13 @@ router with the default action; workers unblock them once their loop handles the
 With ``TWELVE_ROUTER_TLS_BIND`` the same is done for a second, HTTPS address, announced as
 ``listening_tls`` before ``listening``; the default certificate for names no app's certificate
 covers is made once here, so every worker shows the same one.
+
+The router runs under Linux's ``SCHED_BATCH`` policy (``TWELVE_ROUTER_SCHED_BATCH=0`` keeps the
+default one), set in the master so every worker inherits it: a worker woken by a packet then
+waits for the running process's time slice to end instead of preempting it. On a busy machine the
+process it would preempt is most often an app's, in the middle of a request and, for a Python
+app, holding the lock every other thread of that app waits for; measured with the hello app on
+two cores, that preemption cost about 10% of the throughput, and a p99 a tenth higher.
 """
 
 from __future__ import annotations
@@ -46,6 +53,18 @@ RESPAWN_DELAY = 1.0
 def block_signals() -> None:
     """Hold back SIGHUP, SIGTERM, SIGINT and SIGCHLD until someone is ready to act on them."""
     signal.pthread_sigmask(signal.SIG_BLOCK, (*HANDLED_SIGNALS, signal.SIGCHLD))
+
+
+def yield_to_apps() -> str | None:
+    """Put this process under ``SCHED_BATCH``; return why it could not be, else None."""
+    batch = getattr(os, "SCHED_BATCH", None)
+    if batch is None:
+        return "this system has no SCHED_BATCH policy"
+    try:
+        os.sched_setscheduler(0, batch, os.sched_param(0))
+    except OSError as exc:  # a seccomp profile may refuse it
+        return exc.strerror or str(exc)
+    return None
 
 
 def _socket_for(bind: Bind, *, listen: bool) -> socket.socket:
@@ -226,6 +245,8 @@ def main(environ: dict[str, str] | None = None, *, compiled: bool = False) -> in
         return 1
     if settings.router_compiled and not compiled:
         _say("warning", INTERPRETED)
+    if settings.router_sched_batch and (why := yield_to_apps()) is not None:
+        _say("warning", f"the router keeps the default scheduling policy: {why}")
     host, port = holder.getsockname()[:2]
     bind = Bind(settings.router_bind.host, port)
     address = str(Bind(host, port))

@@ -12,6 +12,8 @@ import struct
 import threading
 import time
 
+import pytest
+
 
 def test_each_app_is_served_at_its_hostname_and_custom_domains(backends, router):
     """APP.<domain> and the app's custom domains reach that app's process, whatever the case/port."""
@@ -362,6 +364,21 @@ def test_several_workers_share_the_port_and_all_reload(backends, router):
     }
     assert reloaded == pids
     assert r.request("hello.localhost")[0] == 404
+    assert r.stop() == 0
+
+
+@pytest.mark.parametrize(("setting", "policy"), [("1", "SCHED_BATCH"), ("0", "SCHED_OTHER")])
+def test_router_workers_wait_for_an_apps_time_slice_unless_told_not_to(
+    backends, router, setting, policy
+):
+    """Under SCHED_BATCH a woken worker does not preempt an app mid-request; 0 keeps the default."""
+    hello = backends("web.1")
+    r = router({"hello": {"backends": [hello.route()]}}, router_sched_batch=setting)
+    worker = r.wait_line(lambda e: e.get("event") == "routes")["pid"]
+    assert os.sched_getscheduler(worker) == getattr(os, policy)
+    assert os.sched_getscheduler(r.process.pid) == getattr(os, policy)
+    assert r.request("hello.localhost")[0] == 200
+    assert not [e for e in r.seen if "scheduling policy" in e.get("message", "")]
     assert r.stop() == 0
 
 
