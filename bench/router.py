@@ -36,6 +36,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from twelve.router.server import yield_to_apps
+
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "examples" / "hello-python"
 FAST_APP = Path(__file__).resolve().parent / "fast_app.py"
@@ -230,7 +232,9 @@ def start_nginx(
 
 
 def _sched_batch() -> None:
-    os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    """Run in nginx's process before it starts: the policy twelve's router takes, or no nginx."""
+    if (why := yield_to_apps()) is not None:
+        raise OSError(why)
 
 
 def load(ports: list[int], connections: int, duration: float) -> dict[str, float]:

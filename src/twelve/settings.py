@@ -161,7 +161,7 @@ class Settings:
     router_response_timeout: float  # TWELVE_ROUTER_RESPONSE_TIMEOUT: first byte (504 past it)
     router_idle_timeout: float  # TWELVE_ROUTER_IDLE_TIMEOUT
     router_compiled: bool  # TWELVE_ROUTER_COMPILED: run the compiled router build when it matches
-    router_sched_batch: bool  # TWELVE_ROUTER_SCHED_BATCH: the router never preempts an app
+    router_sched_batch: bool  # TWELVE_ROUTER_SCHED_BATCH: a woken router waits for an app's slice
     process_pids_max: int  # TWELVE_PROCESS_PIDS_MAX: tasks one process group may have (0: none)
     secret_key: str | None  # TWELVE_SECRET_KEY: encrypts config at rest
     secret_key_previous: str | None  # TWELVE_SECRET_KEY_PREVIOUS: the key being rotated away from

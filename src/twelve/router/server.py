@@ -18,7 +18,7 @@ default one), set in the master so every worker inherits it: a worker woken by a
 waits for the running process's time slice to end instead of preempting it. On a busy machine the
 process it would preempt is most often an app's, in the middle of a request and, for a Python
 app, holding the lock every other thread of that app waits for; measured with the hello app on
-two cores, that preemption cost about 10% of the throughput, and a p99 a tenth higher.
+two cores, that preemption cost about 10% of the throughput.
 """
 
 from __future__ import annotations
