@@ -315,8 +315,9 @@ line_version(PyObject *module, PyObject *data)
     }
     const char *start = PyBytes_AS_STRING(data);
     const char *lf = memchr(start, '\n', (size_t)PyBytes_GET_SIZE(data));
-    /* The first LF must end the first CRLF, with room for "HTTP/1.x" before it. */
-    if (lf == NULL || lf - start < 9 || lf[-1] != '\r')
+    /* The first LF must end the first CRLF, with a space and "HTTP/1.x" before it: without the
+     * space the version is part of the target ("GET /HTTP/1.1"), and llhttp reads no version. */
+    if (lf == NULL || lf - start < 10 || lf[-1] != '\r' || lf[-10] != ' ')
         return PyBytes_FromStringAndSize(NULL, 0);
     return PyBytes_FromStringAndSize(lf - 9, 8);
 }

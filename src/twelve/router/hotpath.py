@@ -74,12 +74,14 @@ def upstream_head_py(
 
 def line_version_py(data: bytes) -> bytes:
     """The last eight bytes of the request line ``data`` starts with (``b"HTTP/1.1"`` in a sane
-    request), or ``b""`` when the line is not all there or does not end in CRLF.
+    request), or ``b""`` when the line is not all there, does not end in CRLF, or has no space
+    before those bytes.
 
     The parser checks the line strictly; reading the version here is cheaper than asking it.
     """
     end = data.find(b"\r\n")
-    if end >= 8 and data.find(b"\n") == end + 1:
+    # A space must stand before the version: in ``GET /HTTP/1.1`` it is part of the target.
+    if end >= 9 and data.find(b"\n") == end + 1 and data[end - 9] == 32:
         return data[end - 8 : end]
     return b""
 
