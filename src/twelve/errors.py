@@ -48,6 +48,12 @@ class UsageError(TwelveError):
     code = "invalid_input"
 
 
+class TooLarge(UsageError):
+    """A request body is larger than the API takes; it is refused before it is read whole."""
+
+    code = "too_large"
+
+
 class SpecError(UsageError):
     """A user-written file is invalid; the message names the file, the line and the key."""
 

@@ -162,6 +162,9 @@ class Settings:
     router_idle_timeout: float  # TWELVE_ROUTER_IDLE_TIMEOUT
     router_compiled: bool  # TWELVE_ROUTER_COMPILED: run the compiled router build when it matches
     router_sched_batch: bool  # TWELVE_ROUTER_SCHED_BATCH: a woken router waits for an app's slice
+    router_max_response_header_bytes: int  # TWELVE_ROUTER_MAX_RESPONSE_HEADER_BYTES (502 past it)
+    router_header_timeout: float  # TWELVE_ROUTER_HEADER_TIMEOUT: a whole request head (408 past it)
+    router_max_client_connections: int  # TWELVE_ROUTER_MAX_CLIENT_CONNECTIONS: per address, 0: any
     process_pids_max: int  # TWELVE_PROCESS_PIDS_MAX: tasks one process group may have (0: none)
     secret_key: str | None  # TWELVE_SECRET_KEY: encrypts config at rest
     secret_key_previous: str | None  # TWELVE_SECRET_KEY_PREVIOUS: the key being rotated away from
@@ -208,6 +211,11 @@ class Settings:
             router_idle_timeout=r.get("TWELVE_ROUTER_IDLE_TIMEOUT", _seconds, 55.0),
             router_compiled=r.get("TWELVE_ROUTER_COMPILED", _flag, True),
             router_sched_batch=r.get("TWELVE_ROUTER_SCHED_BATCH", _flag, True),
+            router_max_response_header_bytes=r.get(
+                "TWELVE_ROUTER_MAX_RESPONSE_HEADER_BYTES", parse_size, 32 << 10
+            ),
+            router_header_timeout=r.get("TWELVE_ROUTER_HEADER_TIMEOUT", _seconds, 20.0),
+            router_max_client_connections=r.get("TWELVE_ROUTER_MAX_CLIENT_CONNECTIONS", _int, 1024),
             process_pids_max=r.get("TWELVE_PROCESS_PIDS_MAX", _int, 1024),
             secret_key=r.optional("TWELVE_SECRET_KEY"),
             secret_key_previous=r.optional("TWELVE_SECRET_KEY_PREVIOUS"),

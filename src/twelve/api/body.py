@@ -8,10 +8,32 @@ from typing import Any
 
 from starlette.requests import Request
 
-from twelve.errors import UsageError
+from twelve.errors import TooLarge, UsageError
 
 # Numbers past 64 bits fit no column of the store and no limit of the machine.
 _MAX_INT = (1 << 63) - 1
+# A JSON body is a command (config, a certificate, a domain): far below this.
+MAX_JSON_BYTES = 1 << 20
+
+
+async def capped_body(request: Request, limit: int, what: str) -> bytes:
+    """The request's body, refused (413) as soon as it is known to be over ``limit`` bytes: by
+    its Content-Length before a byte is read, else while it is read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"{what} is larger than {_size(limit)}")
+    pieces: list[bytes] = []
+    size = 0
+    async for piece in request.stream():
+        size += len(piece)
+        if size > limit:
+            raise TooLarge(f"{what} is larger than {_size(limit)}")
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 30} GiB" if limit >= 1 << 30 else f"{limit >> 20} MiB"
 
 
 def _refuse_constant(name: str) -> float:
@@ -46,7 +68,7 @@ def _check_values(value: Any) -> None:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    raw = await capped_body(request, MAX_JSON_BYTES, "the request body")
     if not raw:
         return {}
     try:

@@ -13,6 +13,7 @@ STATUS: dict[type[errors.TwelveError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.SpecError: 422,
+    errors.TooLarge: 413,
     errors.UsageError: 400,
     errors.BuildError: 422,
     errors.ReleasePhaseError: 422,

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from twelve.api.body import capped_body
 from twelve.api.context import platform
 from twelve.errors import NotFound
 from twelve.gitpush import ensure_repo
@@ -43,7 +44,7 @@ async def git_http(request: Request) -> Response:
         raise NotFound(f"no repository {repo}", "the remote is http://HOST/git/APP.git")
     p.store.get_app(app)
     await ensure_repo(p.settings.repos_dir, app)
-    body = await request.body()
+    body = await capped_body(request, MAX_PUSH_BYTES, "the push")
     push_token = p.push_tokens.issue(app)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from twelve.api.body import json_body
+from twelve.api.body import capped_body, json_body
 from twelve.api.context import existing_app, platform
 from twelve.api.serialize import release_json
 from twelve.api.streaming import Emit, stream_operation
@@ -31,11 +31,9 @@ async def create_deploy(request: Request) -> Response:
         ref = validate_git_ref(ref) if isinstance(ref, str) and ref else None
         source = Source(git_url=validate_git_url(url), ref=ref)
     else:
-        data = await request.body()
+        data = await capped_body(request, MAX_UPLOAD, "the source upload")
         if not data:
             raise UsageError("the deploy body is empty", "send the app's source as a tarball")
-        if len(data) > MAX_UPLOAD:
-            raise UsageError("the source upload is larger than 1 GiB")
         source = Source(tarball=data, commit=request.headers.get("x-twelve-commit") or None)
 
     async def work(emit: Emit) -> dict[str, Any]:

@@ -15,6 +15,7 @@ _REASONS = {
     413: "Content Too Large",
     431: "Request Header Fields Too Large",
     499: "Client Closed Request",
+    501: "Not Implemented",
     502: "Bad Gateway",
     503: "Service Unavailable",
     504: "Gateway Timeout",
@@ -67,6 +68,7 @@ HEADERS_TOO_LARGE = RouterError("H41", 431, "Request header too large")
 BODY_TOO_LARGE = RouterError("H42", 413, "Request body too large")
 UNKNOWN_HOST = RouterError("H43", 404, "No such app")
 BAD_VERSION = RouterError("H44", 505, "HTTP version not supported")
+UNKNOWN_CODING = RouterError("H45", 501, "Transfer coding not implemented")
 
 ALL = (
     APP_CRASHED,
@@ -84,4 +86,5 @@ ALL = (
     BODY_TOO_LARGE,
     UNKNOWN_HOST,
     BAD_VERSION,
+    UNKNOWN_CODING,
 )

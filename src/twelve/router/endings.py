@@ -19,13 +19,25 @@ LINGER: Final = 2.0  # seconds a refused client may keep sending before the conn
 
 
 def refuse(conn: ClientConnection, error: RouterError) -> None:
-    """Answer a request the router will not forward, then close once the client stops."""
-    conn.lingering = True  # from here on nothing is parsed and nothing else is started
+    """Refuse the request being read: at once, or, when requests before it are still being
+    answered, once their responses are out (a pipelining client loses none of them)."""
     target, conn.parsing = conn.parsing, None
-    conn.queue.clear()
+    if target is not None and target is not conn.active:
+        conn.queue.remove(target)  # never started: the refusal answers in its place
+        target = None
     active = conn.active
-    if active is not None and active is not target and not active.done:
-        active.client_gone()  # an earlier response cannot be followed in order: give it up
+    if target is None and ((active is not None and not active.done) or conn.queue):
+        conn.refusal = error  # nothing more is read; ``exchange_done`` answers it in turn
+        return
+    answer(conn, target, error)
+
+
+def answer(conn: ClientConnection, target: Exchange | None, error: RouterError) -> None:
+    """Answer ``error`` for ``target`` (or for the request being read), then close once the
+    client stops sending."""
+    conn.lingering = True  # from here on nothing is parsed and nothing else is started
+    conn.refusal = None
+    conn.queue.clear()
     if target is None or target.done:
         host = conn.host or b""
         method = conn.parser.get_method() if conn.url else b"-"
@@ -59,8 +71,15 @@ def linger(conn: ClientConnection) -> None:
 
 
 def check(conn: ClientConnection, now: float) -> None:
-    """Enforce the connect, idle, request and first-byte timeouts (called about once a second)."""
+    """Enforce the connect, idle, request head and first-byte timeouts (called about once a
+    second)."""
     worker = conn.worker
+    if conn.head_began and now - conn.head_began > worker.header_timeout and not conn.lingering:
+        # A whole head in time, not only a byte now and then: one byte every few seconds would
+        # otherwise hold a connection for ever.
+        conn.head_began = 0.0
+        refuse(conn, codes.CLIENT_IDLE)
+        return
     ex = conn.active
     if conn.tunnel is not None or ex is None:
         if now - conn.last > worker.idle_timeout:

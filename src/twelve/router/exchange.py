@@ -56,6 +56,8 @@ class Exchange:
         "has_body",
         "head",
         "head_sent",
+        "held",
+        "held_size",
         "host",
         "http10",
         "is_head",
@@ -120,6 +122,9 @@ class Exchange:
         self.done = False
         self.pending: list[bytes] | None = None
         self.pending_size = 0
+        # What the client sent after an upgrade request: the app's 101 lets it through.
+        self.held: list[bytes] | None = None
+        self.held_size = 0
         self.body_bytes = 0
         self.upstream: UpstreamConnection | None = None
         self.backend: Backend | None = None
@@ -291,6 +296,18 @@ class Exchange:
             if self.pending_size > PENDING_LIMIT:
                 self.client.pause_reading(2)
 
+    def hold(self, data: bytes) -> None:
+        """Keep bytes the client sent after its upgrade request until the app agrees to switch
+        protocols (101): they are not HTTP the router has read, so no other answer lets them on."""
+        if self.done:
+            return
+        if self.held is None:
+            self.held = []
+        self.held.append(data)
+        self.held_size += len(data)
+        if self.held_size > PENDING_LIMIT:
+            self.client.pause_reading(2)
+
     def request_complete(self) -> None:
         self.req_done = True
         if self.chunked:
@@ -374,6 +391,10 @@ class Exchange:
         client.tunnel = conn.transport
         if rest:
             client.send(rest)
+        held, self.held = self.held, None
+        if held:
+            conn.write(b"".join(held))
+            client.resume_reading(2)
         self.finish(None)
 
     def bad_response(self) -> None:
@@ -396,12 +417,14 @@ class Exchange:
             self.fail(codes.SERVER_INTERRUPTED if self.head_sent else codes.CONNECTION_CLOSED)
 
     def _may_resend(self) -> bool:
+        # Only an idempotent request: a POST the app closed on unanswered may have been acted on
+        # (nginx has resent none since 1.9.13; Go's transport neither).
         return (
             not self.head_sent
             and not self.has_body
             and self.backend is not None
             and self.retries < MAX_RESENDS
-            and (self.reused or self.method in _IDEMPOTENT)
+            and self.method in _IDEMPOTENT
         )
 
     # endings

@@ -116,19 +116,6 @@ def plain_response_py(data: bytes) -> tuple[int, int] | None:
     return _length_framed(data, _RESPONSE_HOP_BY_HOP)
 
 
-# What alone stops ``length_end`` reading a head: the body is framed otherwise.
-_TRANSFER_ENCODING: Final = frozenset((b"transfer-encoding",))
-
-
-def length_end(data: bytes) -> int | None:
-    """Where a response ends that ``data`` starts with its whole head, as ``plain_response``
-    reads it but for hop-by-hop headers: only Transfer-Encoding stops it. For a response that was
-    passed on as it is, should the read that ends it carry bytes past it (httptools tells only
-    that it failed there, not where)."""
-    found = _length_framed(data, _TRANSFER_ENCODING)
-    return None if found is None else found[1]
-
-
 def _length_framed(data: bytes, refused: frozenset[bytes]) -> tuple[int, int] | None:
     """``(status, where the response ends)`` when ``data`` starts with a whole, strict head of a
     final response with a body, one Content-Length and no header named in ``refused``."""

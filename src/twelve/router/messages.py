@@ -53,7 +53,7 @@ RESPONSE_HEADERS: Final[dict[bytes, int]] = {
     b"content-length": CONTENT_LENGTH,
     b"transfer-encoding": TRANSFER_ENCODING,
     b"upgrade": UPGRADE,
-    b"connection": DROP,
+    b"connection": CONNECTION,
     b"keep-alive": DROP,
     b"proxy-connection": DROP,
     b"te": DROP,

@@ -1,19 +1,24 @@
 """Connections to web processes: each parses its backend's responses for the exchange it serves.
 
-An ``UpstreamConnection`` parses the backend's responses with httptools and hands each piece to the
-``Exchange`` it serves; between requests it waits in the ``Pool`` (``twelve.router.pool``).
+An ``UpstreamConnection`` reads the backend's responses and hands each piece to the ``Exchange`` it
+serves; between requests it waits in the ``Pool`` (``twelve.router.pool``). Where a response ends
+is always decided by a parser: a plain response (``hotpath.plain_response``: one Content-Length,
+no hop-by-hop header, its whole head in the first read) passes on as it is, cut at its end;
+every other response is parsed by llhttp (httptools) and re-framed from what the parser saw.
+Bytes a backend sends past the end of a response never reach a client, and the connection that
+carried them is not used again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from twelve.router.hotpath import header_kind, header_table, length_end, plain_response
+from twelve.router.hotpath import header_kind, header_table, plain_response
 from twelve.router.messages import (
+    CONNECTION,
     CONTENT_LENGTH,
     CRLF,
     KEEP,
@@ -21,6 +26,8 @@ from twelve.router.messages import (
     SEP,
     TRANSFER_ENCODING,
     UPGRADE,
+    connection_tokens,
+    nominated_headers,
 )
 
 if TYPE_CHECKING:
@@ -33,80 +40,32 @@ _HTTP10: Final = b"HTTP/1.0 "
 # A plain response's first read smaller than this, and short of the response's end, waits for
 # the next one before it goes to the client (see ``_pass_plain``): nginx's postpone_output.
 _HOLD_UNDER: Final = 1460
-# A placeholder never fed: most connections never need the slow path's parser.
+# A placeholder never fed: most connections never need the parser.
 _NO_PARSER: Final = HttpResponseParser(object())
-# Its methods, bound once, for a used-up framer to hold instead of its own parser's.
-_NO_FEED: Final = _NO_PARSER.feed_data
-_NO_STATUS_CODE: Final = _NO_PARSER.get_status_code
-_NO_KEEP_ALIVE: Final = _NO_PARSER.should_keep_alive
+_HEAD_END: Final = b"\r\n\r\n"
 
 
-class _Framer:
-    """Finds where each response ends without a Python call per header (the fast path).
+class _Stop(Exception):
+    """Raised from a parser callback to stop parsing: the response is bad (``bad``), or it has
+    ended and the parser must read no further (a HEAD response, or bytes past a response)."""
 
-    An HTTP/1.1 keep-alive response to a plain HTTP/1.1 request passes to the client byte for
-    byte. So does an HTTP/1.0 one with a Content-Length and no hop-by-hop header, but for its
-    version, which becomes the router's own (the backend then closes the connection). Anything
-    else (a body ended by closing, HEAD, 1xx, upgrades) is handed to the header-by-header parser
-    of ``UpstreamConnection`` and re-framed.
-    """
-
-    __slots__ = (
-        "complete",
-        "feed",
-        "headers_done",
-        "keep_alive",
-        "parser",
-        "reusable",
-        "status",
-        "status_code",
-    )
-
-    def __init__(self) -> None:
-        self.parser = parser = HttpResponseParser(self)
-        # Bound once: a method looked up by name on every response costs more than the call.
-        self.feed: Callable[[bytes], None] = parser.feed_data
-        self.status_code: Callable[[], int] = parser.get_status_code
-        self.keep_alive: Callable[[], bool] = parser.should_keep_alive
-        self.headers_done = False
-        self.complete = False
-        self.reusable = False  # the backend keeps the connection open after this response
-        self.status = 0
-
-    def on_headers_complete(self) -> None:
-        # The version is read off the status line by ``UpstreamConnection`` (one call less).
-        self.headers_done = True
-        self.status = self.status_code()
-        self.reusable = self.keep_alive()
-
-    def on_message_complete(self) -> None:
-        self.complete = True
-
-    def release(self) -> None:
-        """Let go of the parser, which holds this framer: both are then freed by their reference
-        counts as the connection ends, not later by a garbage collection."""
-        self.parser = _NO_PARSER
-        self.feed = _NO_FEED
-        self.status_code = _NO_STATUS_CODE
-        self.keep_alive = _NO_KEEP_ALIVE
+    def __init__(self, bad: bool) -> None:
+        super().__init__()
+        self.bad = bad
 
 
-def _passed_on(framer: _Framer, data: bytes) -> bytes:
-    """What the client gets of a response that starts ``data`` on the fast path, or ``b""`` when
-    it must be re-framed: a final HTTP/1.1 keep-alive response as it is, a plain HTTP/1.0 one
-    (``plain_response``, here for a head that came in pieces) with the router's version (its
-    backend closes after it)."""
-    if framer.status < 200:
-        return b""
-    if data.startswith(_HTTP11):
-        return data if framer.reusable else b""
-    if data.startswith(_HTTP10) and plain_response(data) is not None:
-        return _HTTP11 + data[len(_HTTP10) :]
-    return b""
-
-
-# A placeholder never fed, for a connection whose framer is used up until its next response.
-_NO_FRAMER: Final = _Framer()
+def head_end(data: bytes, heads: int) -> int:
+    """Where the ``heads``-th response head in ``data`` ends (interim 1xx heads counted), for
+    heads a parser has accepted: each ends at its first empty line."""
+    end = 0
+    for _ in range(heads):
+        while data.startswith(b"\r\n", end):  # empty lines a parser skips between messages
+            end += 2
+        found = data.find(_HEAD_END, end)
+        if found < 0:
+            return len(data)
+        end = found + 4
+    return end
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -115,22 +74,28 @@ class UpstreamConnection(asyncio.Protocol):
     __slots__ = (
         "chunked",
         "closed",
+        "connection",
+        "ended",
         "exchange",
-        "framed",
-        "framer",
+        "final_head",
         "full",
         "has_length",
-        "head",
+        "head_bytes",
+        "heads",
         "idle_since",
         "interim",
         "kept",
         "left",
         "parser",
         "parts",
+        "pieces",
         "pool",
+        "raw_head",
         "reading_paused",
         "reason",
+        "reusable",
         "slot",
+        "trailing",
         "transport",
         "tunnel",
         "upgrade",
@@ -140,15 +105,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.pool = pool
         self.slot = slot  # the backend's idle list and count of requests in flight
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at connection_made
-        self.parser = _NO_PARSER  # the slow path's, made when a response needs it
-        # Made for the first response that can take the fast path: a backend that answers
-        # HTTP/1.0, and closes after each response, never needs one.
-        self.framer = _NO_FRAMER
-        # The first read of the response the framer passes on (its head): where it ends, should
-        # the read that ends it carry bytes past it (see ``_cut_at_length``).
-        self.framed = b""
-        self.full = False  # this response goes through the header-by-header parser
-        self.head = b""  # the start of a response head that came in pieces
+        self.parser = _NO_PARSER  # made for each response that is not plain
+        self.full = False  # this response goes through the parser
         # Bytes still to come of a plain response's body, passed on without a parser, and whether
         # the connection is kept alive after it (see ``_pass_plain``).
         self.left = 0
@@ -161,14 +119,28 @@ class UpstreamConnection(asyncio.Protocol):
         self.reading_paused = False
         self.idle_since = 0.0
         self._reset_response()
+        self._reset_parse()
 
     def _reset_response(self) -> None:
+        """Forget the head of the response (or interim response) just parsed."""
         self.reason = b""
-        self.parts: list[bytes] = []
+        self.parts: list[bytes] = []  # kept headers: name, ": ", value, CRLF in turn
         self.has_length = False
         self.chunked = False
+        self.connection = b""
         self.upgrade = b""
         self.interim = False
+
+    def _reset_parse(self) -> None:
+        """Forget what the parser told of the response before this one."""
+        self.head_bytes = 0  # the final head's size, as the parser's callbacks give it
+        self.raw_head = 0  # bytes read while the final head was not complete
+        self.final_head = False
+        self.heads = 0  # heads the parser has completed, interim ones included
+        self.pieces: list[bytes] = []  # what was read of a HEAD response, to find its end
+        self.ended = False  # the final response is complete
+        self.reusable = False  # and the backend keeps the connection open after it
+        self.trailing = False  # bytes came after its end
 
     # asyncio.Protocol
 
@@ -192,95 +164,28 @@ class UpstreamConnection(asyncio.Protocol):
             return
         client = ex.client
         client.last = now = client.worker.now()
-        if self.full:
-            self._feed_full(data)
-            client.flush()
-            return
         if self.left:
             self._pass_body(ex, data, now)
             return
-        framer = self.framer
-        # A plain response, most of them, needs no parser at all: its head says where it ends.
-        if (
-            ex.plain
-            and not framer.headers_done
-            and not self.head
-            and (found := plain_response(data)) is not None
-        ):
-            self._pass_plain(ex, data, found[0], found[1], now)
-            return
-        # HEAD, upgrades and HTTP/1.0 clients; with no framer yet, a head whose first bytes came
-        # alone: the slow path, for this response.
-        if not ex.plain or (
-            framer is _NO_FRAMER and not (data.startswith(_HTTP11) or data.startswith(_HTTP10))
-        ):
-            self._take_slow_path(data)
-            client.flush()
-            return
-        if framer is _NO_FRAMER:
-            self.framer = framer = _Framer()
-        deciding = not framer.headers_done
-        if deciding and self.head:  # the head came in pieces: keep them together
-            data = self.head + data
-        try:
-            framer.feed(data)
-        except HttpParserError:
-            if deciding and framer.complete:
-                # A whole response, then bytes that start no next one: the slow path passes
-                # the response alone, and its connection is not used again (see ``_feed_full``).
-                framer.release()
-                self.framer = _NO_FRAMER
-                self.head = b""
-                self._take_slow_path(data)
-            elif not (framer.complete and self._cut_at_length(ex, data, now)):
-                ex.bad_response()
-            client.flush()
-            return
-        if deciding:
-            if not framer.headers_done:
-                self.head = data
+        if not self.full:
+            if ex.plain and (found := plain_response(data)) is not None:
+                # A plain response flushes as it sees fit (``_pass_plain`` may hold a start).
+                self._pass_plain(ex, data, found[0], found[1], now)
                 return
-            self.head = b""
-            passed = _passed_on(framer, data)
-            if not passed:
-                # Anything unusual is re-parsed header by header and re-framed for the client.
-                # The framer has read this head: the next response on the fast path needs a new
-                # one, made only then (most such connections close after this response).
-                framer.release()
-                self.framer = _NO_FRAMER
-                self._take_slow_path(data)
-                client.flush()
-                return
-            self.framed = data
-            ex.response_passed(framer.status, passed)
-        else:
-            ex.nbytes += len(data)
-            client.send(data)
-        # The client gets the bytes before the bookkeeping below: it can send its next request
-        # while this process logs and pools.
+            # HEAD, upgrades, HTTP/1.0 clients, and any response that is not plain or whose
+            # head came in pieces: the parser reads it, from its first byte.
+            self.full = True
+            self.parser = HttpResponseParser(self)
+        self._feed(ex, data, now)
         client.flush()
-        if framer.complete:
-            framer.headers_done = framer.complete = False
-            self.framed = b""  # not kept while the connection waits in the pool
-            ex.response_complete(framer.reusable, now)
-            client.flush()  # anything a next, pipelined exchange wrote at once
-
-    def _cut_at_length(self, ex: Exchange, data: bytes, now: float) -> bool:
-        """A passed response ended in ``data``, and bytes that start no next one followed: pass
-        the response's last bytes alone, and use the connection no more (as ``_pass_plain``
-        does). False when its head gives no Content-Length to find that end by."""
-        end = length_end(self.framed)
-        if end is None or not ex.nbytes < end <= ex.nbytes + len(data):
-            return False
-        ex.response_body(data[: end - ex.nbytes])
-        self.framer.release()
-        self.framer = _NO_FRAMER
-        self.framed = b""
-        ex.response_complete(False, now)
-        return True
 
     def _pass_plain(self, ex: Exchange, data: bytes, status: int, ends: int, now: float) -> None:
         """A plain response starts ``data`` and ends at ``ends`` (see ``plain_response``)."""
+        if len(data) > ex.client.worker.max_response_header_bytes and (
+            data.find(_HEAD_END) + 4 > ex.client.worker.max_response_header_bytes
+        ):
+            ex.bad_response()
+            return
         http10 = data[7] == 48  # "0"
         passed = data if len(data) <= ends else data[:ends]
         if http10:
@@ -299,7 +204,7 @@ class UpstreamConnection(asyncio.Protocol):
             return
         ex.client.flush()
         ex.response_complete(self.kept, now)
-        ex.client.flush()
+        ex.client.flush()  # anything a next, pipelined exchange wrote at once
 
     def _pass_body(self, ex: Exchange, data: bytes, now: float) -> None:
         """More of a plain response's body (see ``_pass_plain``)."""
@@ -314,34 +219,44 @@ class UpstreamConnection(asyncio.Protocol):
             ex.response_complete(self.kept, now)
             ex.client.flush()
 
-    def _take_slow_path(self, data: bytes) -> None:
-        """Parse this response header by header, from ``data`` (its start) on."""
-        self.full = True
-        self.parser = HttpResponseParser(self)
-        self._reset_response()
-        self._feed_full(data)
-
-    def _feed_full(self, data: bytes) -> None:
+    def _feed(self, ex: Exchange, data: bytes, now: float) -> None:
+        """Parse ``data``, the next bytes of a response that is not plain."""
+        head_open = not self.final_head
+        if head_open:
+            self.raw_head += len(data)
+            if ex.is_head:
+                self.pieces.append(data)
         try:
             self.parser.feed_data(data)
         except HttpParserUpgrade as exc:
-            if self.exchange is not None:
-                self.exchange.upgraded(self, data[exc.args[0] :])
-        except HttpParserError:
-            if self.exchange is not None:
-                self.exchange.bad_response()
-            elif not self.closed:
-                # Bytes past the end of a response that has passed: dropped, as nginx drops
-                # them, with the connection that carried them (it may sit in the pool already).
-                self.discard()
+            if ex.upstream is self:  # the exchange did not end while the head was read
+                ex.upgraded(self, data[exc.args[0] :])
+            return
+        except HttpParserError as exc:
+            stop = exc.__context__
+            if not isinstance(stop, _Stop):
+                if not self.ended:
+                    ex.bad_response()
+                    return
+                self.trailing = True  # bytes past the end that start no response
+            elif stop.bad:
+                ex.bad_response()
+                return
+        if ex.upstream is not self:
+            return  # the exchange ended while the parser read (the client left, say)
+        if self.ended:
+            self.full = False
+            self.parser = _NO_PARSER  # it holds this connection: let both be freed by count
+            reusable = self.reusable and not self.trailing
+            self._reset_parse()
+            ex.response_complete(reusable, now)
+        elif not self.final_head and self.raw_head > ex.client.worker.max_response_header_bytes:
+            ex.bad_response()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        # The parsers hold this connection and it holds them: cut the cycles, so a closed
+        # The parser holds this connection and it holds the parser: cut the cycle, so a closed
         # connection is freed now (a collection per few hundred of them costs more).
-        if self.framer is not _NO_FRAMER:
-            self.framer.release()
-            self.framer = _NO_FRAMER
         self.parser = _NO_PARSER
         tunnel, self.tunnel = self.tunnel, None
         if tunnel is not None:
@@ -369,10 +284,17 @@ class UpstreamConnection(asyncio.Protocol):
 
     # httptools callbacks
 
+    def on_message_begin(self) -> None:
+        if self.ended:  # a backend answers one request with one response: this one is not used
+            self.trailing = True
+            raise _Stop(bad=False)
+
     def on_status(self, reason: bytes) -> None:
         self.reason += reason
+        self._count(len(reason) + 15)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
         kind = header_kind(name, _HEADERS, KEEP)
         if kind == KEEP:
             self.parts.extend((name, SEP, value, CRLF))
@@ -380,26 +302,62 @@ class UpstreamConnection(asyncio.Protocol):
             self.has_length = True
             self.parts.extend((name, SEP, value, CRLF))
         elif kind == TRANSFER_ENCODING:
+            # Only chunked is decoded: a body in any other transfer coding would reach the
+            # client re-framed, and still encoded, with nothing saying how.
+            if self.chunked or value.strip(b" \t").lower() != b"chunked":
+                raise _Stop(bad=True)
             self.chunked = True
+        elif kind == CONNECTION:
+            self.connection = value if not self.connection else self.connection + b"," + value
         elif kind == UPGRADE:
             self.upgrade = value
         # else hop-by-hop: it belongs to this connection and never crosses the proxy
+
+    def _count(self, size: int) -> None:
+        self.head_bytes += size
+        ex = self.exchange
+        if ex is not None and self.head_bytes > ex.client.worker.max_response_header_bytes:
+            raise _Stop(bad=True)
 
     def on_headers_complete(self) -> None:
         ex = self.exchange
         if ex is None:
             return
         status = self.parser.get_status_code()
-        if 100 <= status < 200:
+        self.heads += 1
+        if status < 100 or status > 599 or (status == 101 and not ex.upgrade):
+            raise _Stop(bad=True)  # no such status; or a switch nobody asked for
+        if status < 200:
             # 100 Continue, 103 Early Hints: passed on, the real response follows. 101 Switching
             # Protocols: the parser stops with HttpParserUpgrade and the tunnel takes over.
             self.interim = True
+            self.head_bytes = 0
+        else:
+            self.final_head = True
+        if self.connection:
+            self._drop_nominated()
         ex.response_head(self, status)
         if ex.is_head and not self.interim:
-            # httptools cannot be told a HEAD response has no body: end it here; the next
-            # response starts on the fast path with a fresh parser.
-            self.full = False
-            ex.response_complete(self.parser.should_keep_alive())
+            # A HEAD response has no body, whatever its head says, and httptools cannot be told:
+            # it ends here, and anything read past its head is not a response to any request.
+            self.ended = True
+            self.reusable = self.parser.should_keep_alive()
+            raw = b"".join(self.pieces)
+            self.trailing = head_end(raw, self.heads) < len(raw)
+            raise _Stop(bad=False)
+
+    def _drop_nominated(self) -> None:
+        """Remove the headers the response's Connection header makes hop-by-hop (RFC 9110
+        section 7.6.1); never its Content-Length, which frames what the client gets."""
+        names = nominated_headers(connection_tokens(self.connection)) - {b"content-length"}
+        if names:
+            parts = self.parts
+            self.parts = [
+                piece
+                for i in range(0, len(parts), 4)
+                if parts[i].lower() not in names
+                for piece in parts[i : i + 4]
+            ]
 
     def on_body(self, body: bytes) -> None:
         if self.exchange is not None:
@@ -409,10 +367,8 @@ class UpstreamConnection(asyncio.Protocol):
         if self.interim:
             self._reset_response()
             return
-        ex = self.exchange
-        if ex is not None and self.full:
-            self.full = False
-            ex.response_complete(self.parser.should_keep_alive())
+        self.ended = True
+        self.reusable = self.parser.should_keep_alive()
         self._reset_response()
 
     # used by the pool and exchanges

@@ -56,6 +56,10 @@ class Worker:
         self.tls = tls
         self.max_header_bytes = settings.router_max_header_bytes
         self.max_body_bytes = settings.router_max_body_bytes
+        self.max_response_header_bytes = settings.router_max_response_header_bytes
+        self.header_timeout = settings.router_header_timeout
+        self.max_client_connections = settings.router_max_client_connections
+        self._per_client: dict[bytes, int] = {}  # open connections by client address
         self.response_timeout = settings.router_response_timeout
         self.idle_timeout = settings.router_idle_timeout
         self._routes_path: Path = settings.routes_path
@@ -65,8 +69,29 @@ class Worker:
         self._reload_requested = False
         self._busy_reported: list[int] = []
         # Timeouts are checked by one periodic sweep, not a timer per request.
-        shortest = min(self.response_timeout, self.idle_timeout, self.connect_timeout) or 1.0
+        shortest = (
+            min(self.response_timeout, self.idle_timeout, self.connect_timeout, self.header_timeout)
+            or 1.0
+        )
         self._tick_every = max(0.05, min(1.0, shortest / 4))
+
+    # connections per client address
+
+    def admit(self, peer: bytes) -> bool:
+        """Count a new connection from ``peer``; False when it has too many open already."""
+        count = self._per_client.get(peer, 0)
+        if self.max_client_connections and count >= self.max_client_connections:
+            return False
+        self._per_client[peer] = count + 1
+        return True
+
+    def release(self, peer: bytes) -> None:
+        """A connection from ``peer`` has closed."""
+        count = self._per_client.get(peer, 0) - 1
+        if count > 0:
+            self._per_client[peer] = count
+        else:
+            self._per_client.pop(peer, None)
 
     # the route table
 

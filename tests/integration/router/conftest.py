@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from integration.router.rawapp import RawApp, Script
 from support import require_native_build
 
 TIMEOUT = 10.0
@@ -430,3 +431,19 @@ def stuck_route() -> Iterator[StuckRoutes]:
 def poll() -> Callable[[Callable[[], Any], float, str], Any]:
     """``poll(predicate, timeout, what)``: wait for a condition against a deadline."""
     return wait_for
+
+
+@pytest.fixture
+def raw_apps() -> Iterator[Callable[..., RawApp]]:
+    """``raw_apps(name, script)``: a web process that answers with scripted raw bytes and reads
+    what it receives with h11 (see ``rawapp``)."""
+    started: list[RawApp] = []
+
+    def start(name: str, script: Script) -> RawApp:
+        app = RawApp(name, script)
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        app.close()
