@@ -7,7 +7,7 @@ what code scanning consumes. The ``held-out`` split was chosen before any rule w
 corpus; report it apart from ``tuning``.
 
 Run: ``.venv/bin/python bench/check_accuracy.py [--dest DIR] [--split tuning|held-out]
-[--sarif-dir DIR] [--reuse] [--misses]``. ``--sarif-dir`` keeps the logs; with ``--reuse`` logs
+[--repo NAME] [--sarif-dir DIR] [--reuse] [--misses]``. ``--sarif-dir`` keeps the logs; with ``--reuse`` logs
 already there are scored again without re-running the audit. ``--misses`` lists every missed
 violation and false alarm.
 """
@@ -77,6 +77,9 @@ def main() -> int:
         "--split", choices=SPLITS, action="append", help="only this split (repeatable)"
     )
     parser.add_argument("--sarif-dir", type=Path, help="keep each SARIF log here")
+    parser.add_argument(
+        "--repo", action="append", help="only repositories whose name contains this"
+    )
     parser.add_argument("--reuse", action="store_true", help="score logs already in --sarif-dir")
     parser.add_argument(
         "--misses", action="store_true", help="list missed violations and false alarms"
@@ -85,7 +88,11 @@ def main() -> int:
     splits = args.split or list(SPLITS)
     corpus = load_corpus(CORPUS)
     rules = scored_rules(corpus)
-    manifests = [m for m in corpus if m.split in splits]
+    manifests = [
+        m
+        for m in corpus
+        if m.split in splits and (not args.repo or any(r in m.repository for r in args.repo))
+    ]
     absent = [m.repository for m in manifests if not (args.dest / m.slug).is_dir()]
     if absent:
         print(f"not checked out (run scripts/corpus): {', '.join(absent)}", file=sys.stderr)

@@ -15,7 +15,17 @@ from twelve.audit.config import CheckConfig, load_config
 from twelve.audit.findings import Finding, ScanError, Severity
 from twelve.audit.report import DEFAULT_FAIL_ON, Report
 from twelve.audit.ruledocs import RULES
-from twelve.audit.rules import backing, config, deps, logs, processes, release, secrets, state
+from twelve.audit.rules import (
+    backing,
+    config,
+    deps,
+    logs,
+    ports,
+    processes,
+    release,
+    secrets,
+    state,
+)
 from twelve.audit.scan import Scan
 from twelve.audit.snapshot import Snapshot, read_config_files, take_snapshot
 from twelve.audit.suppress import apply_suppressions
@@ -28,6 +38,7 @@ CHECKS: tuple[Callable[[Scan], None], ...] = (
     *deps.CHECKS,
     *release.CHECKS,
     *state.CHECKS,
+    *ports.CHECKS,
     *processes.CHECKS,
     *logs.CHECKS,
 )
