@@ -18,13 +18,16 @@ from twelve.audit.ruledocs import RULES
 from twelve.audit.rules import (
     backing,
     config,
+    configfiles,
     deps,
+    hosts,
     logs,
     ports,
     processes,
     release,
     secrets,
     state,
+    uploads,
 )
 from twelve.audit.scan import Scan
 from twelve.audit.snapshot import Snapshot, read_config_files, take_snapshot
@@ -33,11 +36,14 @@ from twelve.errors import UsageError
 
 CHECKS: tuple[Callable[[Scan], None], ...] = (
     *secrets.CHECKS,
+    *configfiles.CHECKS,
+    *hosts.CHECKS,
     *config.CHECKS,
     *backing.CHECKS,
     *deps.CHECKS,
     *release.CHECKS,
     *state.CHECKS,
+    *uploads.CHECKS,
     *ports.CHECKS,
     *processes.CHECKS,
     *logs.CHECKS,

@@ -1,21 +1,17 @@
-"""III Config (hosts, debug, config files, named environments) and IV backing services in code."""
+"""III Config: debug switched on in code, config read from files, named environments."""
 
 from __future__ import annotations
 
 import ast
 import os
-import re
-from urllib.parse import urlsplit
 
 from twelve.audit.jsindex import env_key, object_keys, string_value
 from twelve.audit.pyindex import PyIndex, dotted, env_read, str_value
 from twelve.audit.roles import role
-from twelve.audit.rules.backing import LOCAL_HOSTS
 from twelve.audit.scan import Scan
 from twelve.audit.secretish import words
 from twelve.audit.snapshot import SourceFile
 
-DEPLOY_HOST = "config.hardcoded-deploy-host"
 DEBUG = "config.debug-hardcoded"
 CONFIG_FILE = "config.requires-config-file"
 NAMED_ENVS = "config.named-environments"
@@ -39,81 +35,6 @@ _PROD_MODULES = (
     "settings_prod",
     "settings_production",
 )
-
-
-def _hosts_in(node: ast.expr) -> list[str]:
-    items = node.elts if isinstance(node, ast.List | ast.Tuple | ast.Set) else [node]
-    return [v for v in (str_value(i) for i in items) if v is not None]
-
-
-_HOSTNAME = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]+$")
-_IP = re.compile(r"^[0-9.]+$")
-
-
-def _public_host(value: str) -> bool:
-    host = urlsplit(value).hostname if "://" in value else value.split(":", maxsplit=1)[0]
-    host = (host or "").lstrip(".").lower()
-    # A deploy host is a DNS name: sentences, IP addresses and local names are not.
-    return (
-        bool(_HOSTNAME.match(host))
-        and not _IP.match(host)
-        and host not in LOCAL_HOSTS
-        and not host.endswith(".localhost")
-    )
-
-
-def _deploy_host_name(name: str) -> bool:
-    parts = words(name)
-    if not parts:
-        return False
-    tail = tuple(parts[-2:])
-    return parts[-1] in {"hosts", "domain", "domains", "origins", "origin"} or tail in {
-        ("base", "url"),
-        ("site", "url"),
-        ("app", "url"),
-        ("public", "url"),
-        ("server", "name"),
-        ("allowed", "hosts"),
-    }
-
-
-def deploy_host(scan: Scan) -> None:
-    """Deploy host names (``ALLOWED_HOSTS``, ``BASE_URL``, CORS origins) written as literals."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
-        for binding in index.bindings:
-            if binding.kind == "kwarg" or not _deploy_host_name(binding.name):
-                continue
-            if id(binding.value) in index.fallback_ids:
-                continue
-            hosts = [h for h in _hosts_in(binding.value) if _public_host(h)]
-            if hosts:
-                scan.report(
-                    DEPLOY_HOST,
-                    file.path,
-                    binding.line,
-                    f"{binding.name} names the deploy host {hosts[0]!r} in code",
-                )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
-        for jb in js.bindings:
-            value = string_value(jb.value)
-            if (
-                value
-                and _deploy_host_name(jb.name)
-                and _public_host(value)
-                and jb.value.id not in js.fallback_ids
-            ):
-                scan.report(
-                    DEPLOY_HOST,
-                    file.path,
-                    jb.value.start_point[0] + 1,
-                    f"{jb.name} names the deploy host {value!r} in code",
-                )
 
 
 def _binds_debug(index: PyIndex) -> bool:
@@ -318,4 +239,4 @@ def named_environments(scan: Scan) -> None:
             scan.report(NAMED_ENVS, path, 0, f"{path} is config for a named environment ({stem})")
 
 
-CHECKS = (deploy_host, debug_hardcoded, config_file, named_environments)
+CHECKS = (debug_hardcoded, config_file, named_environments)
