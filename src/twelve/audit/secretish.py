@@ -201,6 +201,20 @@ def names_itself(name: str, value: str) -> bool:
     return bool(name_words) and set(name_words) <= set(words(value))
 
 
+_STAND_INS = re.compile(
+    r"change.?(me|this)|replace|your[-_]|yourkey|xxx|placeholder|example|dummy|todo|fixme|<|\.\.\.",
+    re.IGNORECASE,
+)
+
+
+def is_stand_in(value: str) -> bool:
+    """A value written to be replaced (``changethis``, ``your-secret-key``, ``<token>``).
+
+    Narrower than ``is_placeholder``: a weak real value such as ``supersecret123`` is not one.
+    """
+    return bool(_STAND_INS.search(value))
+
+
 def is_placeholder(value: str) -> bool:
     """Obvious stand-ins (``changeme``, ``<your key>``, short or repetitive) rather than real secrets."""
     lowered = value.lower()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import os
 import re
 from urllib.parse import urlsplit
 
 from twelve.audit.jsindex import string_value
-from twelve.audit.pyindex import str_value
+from twelve.audit.pyindex import dotted, str_value
 from twelve.audit.scan import Scan
 
 BACKING = "config.hardcoded-backing-service"
@@ -35,15 +37,68 @@ def _service_url(value: str) -> tuple[str, str | None] | None:
     return match.group(1).lower(), parts.password
 
 
+# Modules that take the database from the environment somewhere make their literals defaults.
+_DB_FROM_ENV = re.compile(r"dj_database_url|env\.db\(|from_prefixed_env|db_url\(")
+_DEV_STEMS = frozenset({"dev", "development", "local", "test", "tests", "testing", "debug", "ci"})
+
+
+def settings_class_lines(tree: ast.Module) -> set[int]:
+    """Lines inside pydantic ``BaseSettings`` classes, whose field defaults the environment overrides."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(
+            dotted(base).split(".")[-1] in {"BaseSettings", "Settings"} for base in node.bases
+        ):
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
+def _django_databases(scan: Scan, path: str, tree: ast.Module) -> None:
+    """``DATABASES`` with a literal ``HOST`` (local ones too) or a SQLite ``ENGINE``."""
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "DATABASES" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            continue
+        for database in node.value.values:
+            if not isinstance(database, ast.Dict):
+                continue
+            for key, value in zip(database.keys, database.values, strict=True):
+                name, literal = str_value(key) if key else None, str_value(value)
+                if name == "HOST" and literal:
+                    scan.report(
+                        BACKING,
+                        path,
+                        value.lineno,
+                        f"the database host {literal!r} is written in code",
+                    )
+                elif name == "ENGINE" and literal and literal.endswith("sqlite3"):
+                    scan.report(
+                        BACKING, path, value.lineno, "the database is a SQLite file fixed in code"
+                    )
+
+
 def backing_service(scan: Scan) -> None:
     """Database, cache and broker URLs (and ``HOST`` settings) written in code; env fallbacks are fine."""
     for file in scan.files("python"):
         index = scan.py(file)
         if index is None:
             continue
+        stem = os.path.splitext(os.path.basename(file.path))[0].lower()
+        if stem in _DEV_STEMS:
+            continue
+        from_env = settings_class_lines(index.tree)
+        # DATABASES set in several branches means the literal one is a default for some of them.
+        database_from_env = bool(_DB_FROM_ENV.search(file.text or "")) or (
+            len(_databases_assigns(index.tree)) > 1
+        )
+        if not database_from_env:
+            _django_databases(scan, file.path, index.tree)
         for lit in index.strings:
             found = _service_url(lit.value)
-            if found and lit.node_id not in index.fallback_ids:
+            if found and lit.node_id not in index.fallback_ids and lit.line not in from_env:
                 scan.report(
                     BACKING,
                     file.path,
@@ -54,6 +109,11 @@ def backing_service(scan: Scan) -> None:
         for binding in index.bindings:
             value = str_value(binding.value)
             if binding.name not in {"HOST", "host"} or value is None or value in LOCAL_HOSTS:
+                continue
+            if binding.line in from_env or (
+                (database_from_env or _in_databases(index.tree, binding.line))
+                and binding.name == "HOST"
+            ):
                 continue
             if not HOST_NAME.match(value.lower()):
                 continue
@@ -81,6 +141,22 @@ def backing_service(scan: Scan) -> None:
                     f"a {found[0]} URL is written in code",
                     secret=found[1],
                 )
+
+
+def _databases_assigns(tree: ast.Module) -> list[ast.Assign]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "DATABASES" for t in node.targets)
+    ]
+
+
+def _in_databases(tree: ast.Module, line: int) -> bool:
+    """Whether ``line`` is inside a ``DATABASES = {...}`` literal (reported by its own check)."""
+    return any(
+        node.lineno <= line <= (node.end_lineno or node.lineno) for node in _databases_assigns(tree)
+    )
 
 
 CHECKS = (backing_service,)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
+import re
 
 from twelve.audit.jsindex import env_key, object_keys, string_value
 from twelve.audit.pyindex import PyIndex, dotted, env_read, str_value
@@ -132,6 +134,11 @@ _PY_READERS = (
 )
 
 
+_BUILD_TOOLS = re.compile(
+    r"^(webpack|vite|rollup|babel|jest|gulpfile|gruntfile|craco|next)[\w.-]*\.[cm]?[jt]s$", re.I
+)
+
+
 def config_file(scan: Scan) -> None:
     """Config read from a file in the repository (``open("config.json")``, ``require("config")``)."""
     for file in scan.files("python"):
@@ -157,6 +164,8 @@ def config_file(scan: Scan) -> None:
             path = string_value(jc.args[0]) if jc.args else None
             if not path:
                 continue
+            if _BUILD_TOOLS.match(os.path.basename(file.path)):
+                continue  # a bundler reads config at build time, not the running app
             reads = jc.callee in {
                 "require",
                 "fs.readFileSync",
@@ -227,16 +236,59 @@ def named_environments(scan: Scan) -> None:
                     obj.start_point[0] + 1,
                     f"config is grouped by environment: {', '.join(sorted(grouped))}",
                 )
-    for path in scan.snapshot.files:
+    for path, line, message in _pm2_env_blocks(scan) + _env_files_and_blocks(scan):
+        scan.report(NAMED_ENVS, path, line, message)
+
+
+def _pm2_env_blocks(scan: Scan) -> list[tuple[str, int, str]]:
+    """pm2 ``env_production: {...}`` blocks: the app's config switched by environment name."""
+    found = []
+    for file in scan.files("js"):
+        js = scan.js(file)
+        for binding in js.bindings if js else []:
+            name = binding.name.lower()
+            if name.startswith("env_") and name[4:] in ENV_NAMES and binding.value.type == "object":
+                line = binding.value.start_point[0] + 1
+                found.append(
+                    (file.path, line, f"{binding.name} holds config for a named environment")
+                )
+    return found
+
+
+def _env_files_and_blocks(scan: Scan) -> list[tuple[str, int, str]]:
+    """``config/staging.yml``-style files, and JSON config keyed by environment names."""
+    found = []
+    by_folder: dict[str, list[tuple[str, str]]] = {}
+    for path, source in scan.snapshot.files.items():
         folder, name = os.path.split(path)
         stem, ext = os.path.splitext(name)
-        if (
-            role(path) == "runtime"
-            and os.path.basename(folder) in {"config", "settings"}
-            and stem in CUSTOM_ENVS
-            and ext in {*_CONFIG_EXT, ".js", ".py"}
-        ):
-            scan.report(NAMED_ENVS, path, 0, f"{path} is config for a named environment ({stem})")
+        if role(path) != "runtime" or os.path.basename(folder) not in {"config", "settings"}:
+            continue
+        if stem in ENV_NAMES and ext in {*_CONFIG_EXT, ".js", ".py"}:
+            by_folder.setdefault(folder, []).append((path, stem))
+        if ext == ".json" and source.text:
+            found += _json_grouped(path, source.text)
+    for entries in by_folder.values():
+        # production.yml beside development.yml is config per environment; alone it is just config.
+        named = {stem for _, stem in entries}
+        for path, stem in entries:
+            if stem in CUSTOM_ENVS or (stem in {"production", "prod"} and len(named) > 1):
+                found.append((path, 0, f"{path} is config for a named environment ({stem})"))
+    return found
+
+
+def _json_grouped(path: str, text: str) -> list[tuple[str, int, str]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    grouped = [k for k, v in data.items() if k.lower() in ENV_NAMES and isinstance(v, dict)]
+    if len(grouped) < 2:
+        return []
+    line = next((n for n, raw in enumerate(text.splitlines(), 1) if f'"{grouped[0]}"' in raw), 1)
+    return [(path, line, f"config is grouped by environment: {', '.join(sorted(grouped))}")]
 
 
 CHECKS = (debug_hardcoded, config_file, named_environments)

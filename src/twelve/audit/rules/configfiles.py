@@ -19,7 +19,13 @@ from twelve.appspec.dotenv import parse_dotenv
 from twelve.audit.findings import Severity
 from twelve.audit.rules.secrets import SECRET
 from twelve.audit.scan import Scan
-from twelve.audit.secretish import is_placeholder, is_secret_name, known_token, plausible_secret
+from twelve.audit.secretish import (
+    is_placeholder,
+    is_secret_name,
+    is_stand_in,
+    known_token,
+    plausible_secret,
+)
 from twelve.audit.snapshot import SourceFile
 from twelve.errors import SpecError
 
@@ -47,7 +53,7 @@ def _credentialed_url(value: str) -> bool:
         password = urlsplit(value).password if "://" in value else None
     except ValueError:
         return False
-    return bool(password) and not is_placeholder(password or "") and "<" not in value
+    return bool(password) and not is_stand_in(password or "")
 
 
 def committed_dotenv(scan: Scan) -> None:
@@ -68,7 +74,7 @@ def committed_dotenv(scan: Scan) -> None:
             if not value or value.startswith("$"):
                 continue
             secret = is_secret_name(key) and plausible_secret(value, setting=True)
-            if not (secret and not is_placeholder(value)) and not _credentialed_url(value):
+            if not (secret and not is_stand_in(value)) and not _credentialed_url(value):
                 continue
             scan.report(
                 DOTENV,

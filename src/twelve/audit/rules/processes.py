@@ -9,6 +9,7 @@ from twelve.audit.formats import simple_commands
 from twelve.audit.pyindex import dotted, str_value
 from twelve.audit.rules.commands import start_commands
 from twelve.audit.scan import Scan
+from twelve.audit.startfiles import ini_values
 
 PROCFILE = "process.procfile-missing"
 SCHEDULER = "process.in-process-scheduler"
@@ -101,6 +102,7 @@ def in_process_scheduler(scan: Scan) -> None:
 
 _DAEMON_FLAGS = frozenset({"-D", "--daemon", "--daemonize", "--detach", "-d"})
 _PID_FLAGS = ("--pid", "--pidfile", "--pid-file")
+_UWSGI_PROCESS_KEYS = frozenset({"daemonize", "daemonize2", "pidfile", "pidfile2"})
 
 
 def daemonize_and_pidfile(scan: Scan) -> None:
@@ -119,7 +121,7 @@ def daemonize_and_pidfile(scan: Scan) -> None:
             flags = {w.partition("=")[0] for w in words[1:]}
             if (
                 tool == "nohup"
-                or (tool in {"pm2", "forever"} and "start" in words)
+                or (tool in {"pm2", "forever"} and "start" in words and "--no-daemon" not in words)
                 or (tool in {"gunicorn", "uwsgi", "celery"} and flags & _DAEMON_FLAGS)
             ):
                 scan.report(DAEMON, path, command.line, f"{tool} is told to daemonize")
@@ -127,6 +129,15 @@ def daemonize_and_pidfile(scan: Scan) -> None:
                 tool == "gunicorn" and "-p" in flags
             ):
                 scan.report(PIDFILE, path, command.line, f"{tool} writes a pid file")
+    for path, source in scan.snapshot.files.items():
+        base = os.path.basename(path).lower()
+        if source.text is None or not base.endswith(".ini") or "uwsgi" not in base:
+            continue
+        for key, _, line in ini_values(source.text, _UWSGI_PROCESS_KEYS):
+            if key.startswith("daemonize"):
+                scan.report(DAEMON, path, line, "uWSGI is told to daemonize")
+            else:
+                scan.report(PIDFILE, path, line, "uWSGI writes a pid file")
     for file in scan.files("python"):
         index = scan.py(file)
         if index is None:

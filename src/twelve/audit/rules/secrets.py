@@ -15,6 +15,7 @@ from twelve.audit.secretish import (
     known_token,
     names_itself,
     plausible_secret,
+    words,
 )
 
 SECRET = "config.hardcoded-secret"  # noqa: S105 (a rule id)
@@ -26,9 +27,13 @@ _JWT_CALLS = frozenset({"jwt.sign", "jwt.verify", "jwt.encode", "jwt.decode", "j
 _DEMO_DATA = re.compile(r"seed|fixture|mock|faker", re.IGNORECASE)
 
 
+_EXAMPLE_WORDS = frozenset({"test", "example", "sample", "demo", "fake"})
+
+
 def _secret_binding(name: str, value: str) -> bool:
     return (
         is_secret_name(name)
+        and not set(words(name)) & _EXAMPLE_WORDS
         and plausible_secret(value, setting=name.isupper())
         and not names_itself(name, value)
     )

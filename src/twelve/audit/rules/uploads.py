@@ -24,8 +24,9 @@ _DEV_STEMS = frozenset({"dev", "development", "local", "test", "tests", "testing
 _UPLOAD_DIRS = re.compile(
     r"^(UPLOAD_FOLDER|UPLOAD_DIR|UPLOADS_DIR|MEDIA_FOLDER|UPLOADED_[A-Z]+_DEST)$"
 )
-_UPLOAD_RECEIVERS = re.compile(
-    r"(file|upload|image|photo|avatar|picture|attachment|document)", re.I
+# Werkzeug's FileStorage as handlers name it; not PIL images or Django field files (which use storage).
+_UPLOAD_RECEIVERS = frozenset(
+    {"file", "f", "upload", "uploaded", "uploaded_file", "photo", "avatar"}
 )
 _JS_WRITES = frozenset(
     {
@@ -88,8 +89,8 @@ def python_uploads(scan: Scan) -> None:
             elif (
                 name == "save"
                 and call.node.args
-                and "." in call.callee
-                and _UPLOAD_RECEIVERS.search(call.callee.split(".")[-2])
+                and call.callee.count(".") == 1
+                and call.callee.split(".")[0] in _UPLOAD_RECEIVERS
             ):
                 scan.report(
                     UPLOADS,
