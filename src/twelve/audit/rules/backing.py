@@ -7,7 +7,9 @@ import os
 import re
 from urllib.parse import urlsplit
 
-from twelve.audit.jsindex import string_value
+from tree_sitter import Node
+
+from twelve.audit.jsindex import string_value, text
 from twelve.audit.pyindex import dotted, str_value
 from twelve.audit.scan import Scan
 
@@ -89,7 +91,7 @@ def backing_service(scan: Scan) -> None:
         stem = os.path.splitext(os.path.basename(file.path))[0].lower()
         if stem in _DEV_STEMS:
             continue
-        from_env = settings_class_lines(index.tree)
+        from_env = settings_class_lines(index.tree) | _lookup_defaults(index.tree)
         # DATABASES set in several branches means the literal one is a default for some of them.
         database_from_env = bool(_DB_FROM_ENV.search(file.text or "")) or (
             len(_databases_assigns(index.tree)) > 1
@@ -130,10 +132,11 @@ def backing_service(scan: Scan) -> None:
         js = scan.js(file)
         if js is None:
             continue
+        compared = {child.id for node in js.compares for child in node.children}
         for jnode in js.strings:
             value = string_value(jnode)
             found = _service_url(value) if value else None
-            if found and jnode.id not in js.fallback_ids:
+            if found and jnode.id not in js.fallback_ids | compared and not _documentation(jnode):
                 scan.report(
                     BACKING,
                     file.path,
@@ -141,6 +144,18 @@ def backing_service(scan: Scan) -> None:
                     f"a {found[0]} URL is written in code",
                     secret=found[1],
                 )
+
+
+def _lookup_defaults(tree: ast.Module) -> set[int]:
+    """Lines of ``x.get("key", "default")`` defaults: a config lookup's fallback, not a fixed value."""
+    return {
+        node.args[1].lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and len(node.args) > 1
+    }
 
 
 def _databases_assigns(tree: ast.Module) -> list[ast.Assign]:
@@ -157,6 +172,15 @@ def _in_databases(tree: ast.Module, line: int) -> bool:
     return any(
         node.lineno <= line <= (node.end_lineno or node.lineno) for node in _databases_assigns(tree)
     )
+
+
+def _documentation(node: Node) -> bool:
+    """The value of an ``example:``/``default:``-style key of a schema (envalid, joi, swagger)."""
+    parent = node.parent
+    key = (
+        parent.child_by_field_name("key") if parent is not None and parent.type == "pair" else None
+    )
+    return key is not None and text(key).strip("\"'") in {"example", "examples", "desc", "docs"}
 
 
 CHECKS = (backing_service,)

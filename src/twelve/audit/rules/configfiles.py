@@ -49,11 +49,15 @@ def _env_files(scan: Scan) -> Iterator[SourceFile]:
 
 
 def _credentialed_url(value: str) -> bool:
+    """A URL carrying a real password (not ``${VAR}``, not ``<user:password>``)."""
+    if "://" not in value or "$" in value:
+        return False
     try:
-        password = urlsplit(value).password if "://" in value else None
+        password = urlsplit(value).password
     except ValueError:
         return False
-    return bool(password) and not is_stand_in(password or "")
+    userinfo = value.split("://", 1)[1].rsplit("@", 1)[0]
+    return bool(password) and not is_stand_in(userinfo)
 
 
 def committed_dotenv(scan: Scan) -> None:
