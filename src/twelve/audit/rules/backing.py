@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from tree_sitter import Node
 
 from twelve.audit.jsindex import string_value, text
-from twelve.audit.pyindex import dotted, str_value
+from twelve.audit.pyindex import PyIndex, dotted, str_value
 from twelve.audit.scan import Scan
 
 BACKING = "config.hardcoded-backing-service"
@@ -55,14 +55,10 @@ def settings_class_lines(tree: ast.Module) -> set[int]:
     return lines
 
 
-def _django_databases(scan: Scan, path: str, tree: ast.Module) -> None:
+def _django_databases(scan: Scan, path: str, assigns: list[ast.Assign]) -> None:
     """``DATABASES`` with a literal ``HOST`` (local ones too) or a SQLite ``ENGINE``."""
-    for node in ast.walk(tree):
-        if not (
-            isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "DATABASES" for t in node.targets)
-            and isinstance(node.value, ast.Dict)
-        ):
+    for node in assigns:
+        if not isinstance(node.value, ast.Dict):
             continue
         for database in node.value.values:
             if not isinstance(database, ast.Dict):
@@ -91,13 +87,16 @@ def backing_service(scan: Scan) -> None:
         stem = os.path.splitext(os.path.basename(file.path))[0].lower()
         if stem in _DEV_STEMS:
             continue
-        from_env = settings_class_lines(index.tree) | _lookup_defaults(index.tree)
+        text = file.text or ""
+        # Whole-tree walks only where the text says they can find something.
+        from_env = _lookup_defaults(index)
+        if "Settings" in text:
+            from_env |= settings_class_lines(index.tree)
+        assigns = _databases_assigns(index.tree) if "DATABASES" in text else []
         # DATABASES set in several branches means the literal one is a default for some of them.
-        database_from_env = bool(_DB_FROM_ENV.search(file.text or "")) or (
-            len(_databases_assigns(index.tree)) > 1
-        )
-        if not database_from_env:
-            _django_databases(scan, file.path, index.tree)
+        database_from_env = bool(_DB_FROM_ENV.search(text)) or len(assigns) > 1
+        if assigns and not database_from_env:
+            _django_databases(scan, file.path, assigns)
         for lit in index.strings:
             found = _service_url(lit.value)
             if found and lit.node_id not in index.fallback_ids and lit.line not in from_env:
@@ -113,7 +112,7 @@ def backing_service(scan: Scan) -> None:
             if binding.name not in {"HOST", "host"} or value is None or value in LOCAL_HOSTS:
                 continue
             if binding.line in from_env or (
-                (database_from_env or _in_databases(index.tree, binding.line))
+                (database_from_env or _in_databases(assigns, binding.line))
                 and binding.name == "HOST"
             ):
                 continue
@@ -146,15 +145,12 @@ def backing_service(scan: Scan) -> None:
                 )
 
 
-def _lookup_defaults(tree: ast.Module) -> set[int]:
+def _lookup_defaults(index: PyIndex) -> set[int]:
     """Lines of ``x.get("key", "default")`` defaults: a config lookup's fallback, not a fixed value."""
     return {
-        node.args[1].lineno
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "get"
-        and len(node.args) > 1
+        call.node.args[1].lineno
+        for call in index.calls
+        if call.callee.endswith(".get") and len(call.node.args) > 1
     }
 
 
@@ -167,11 +163,9 @@ def _databases_assigns(tree: ast.Module) -> list[ast.Assign]:
     ]
 
 
-def _in_databases(tree: ast.Module, line: int) -> bool:
+def _in_databases(assigns: list[ast.Assign], line: int) -> bool:
     """Whether ``line`` is inside a ``DATABASES = {...}`` literal (reported by its own check)."""
-    return any(
-        node.lineno <= line <= (node.end_lineno or node.lineno) for node in _databases_assigns(tree)
-    )
+    return any(node.lineno <= line <= (node.end_lineno or node.lineno) for node in assigns)
 
 
 def _documentation(node: Node) -> bool:
