@@ -10,14 +10,18 @@ A tree can be any directory: an installed package set (``pip install --target``)
 ``site-packages``, or a ``node_modules`` directory given as the root (twelve never enters a
 ``node_modules`` below the root, but reads the root it is given).
 
-Run: ``.venv/bin/python bench/check.py [TREE ...] [--repeat N]``; with no TREE, the ``site-packages``
-of the running interpreter.
+Run: ``.venv/bin/python bench/check.py [TREE ...] [--repeat N] [--generated N]``; with no TREE, the
+``site-packages`` of the running interpreter. ``--generated 100000`` also times twelve alone on a
+generated 1,500-file tree and a 100,000-file one and prints files/s and peak memory of each: the cost
+should grow linearly. semgrep runs from PyPI in its own tool environment (``uv tool run``), pinned
+below, with a local rule set looking for what twelve's rules look for, and no network.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -81,19 +85,86 @@ def run_bandit(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
     return wall, cpu, files, len(data.get("results", []))
 
 
+SEMGREP = "semgrep==1.187.0"
+# Rules that look for what twelve's rules look for, in both languages, so the work compares.
+SEMGREP_RULES = """rules:
+- id: literal-port-python
+  languages: [python]
+  severity: WARNING
+  message: literal port
+  pattern: $APP.run(..., port=$PORT, ...)
+- id: literal-port-js
+  languages: [javascript, typescript]
+  severity: WARNING
+  message: literal port
+  patterns:
+    - pattern: $APP.listen($PORT, ...)
+    - metavariable-regex: {metavariable: $PORT, regex: "^[0-9]+$"}
+- id: secret-python
+  languages: [python]
+  severity: WARNING
+  message: literal secret
+  patterns:
+    - pattern: $NAME = "$VALUE"
+    - metavariable-regex: {metavariable: $NAME, regex: (?i).*(secret|password|token|api_?key).*}
+- id: secret-js
+  languages: [javascript, typescript]
+  severity: WARNING
+  message: literal secret
+  patterns:
+    - pattern-either:
+        - pattern: const $NAME = "$VALUE"
+        - pattern: '{..., $NAME: "$VALUE", ...}'
+    - metavariable-regex: {metavariable: $NAME, regex: (?i).*(secret|password|token|api_?key).*}
+- id: backing-url
+  languages: [python, javascript, typescript]
+  severity: WARNING
+  message: backing service URL in code
+  pattern-regex: (postgres(ql)?|mysql|redis|amqp|mongodb(\\+srv)?)://[^"'\\s]+
+- id: local-uploads
+  languages: [javascript, typescript]
+  severity: WARNING
+  message: local uploads
+  pattern-either:
+    - pattern: multer.diskStorage(...)
+    - pattern: "multer({dest: $D, ...})"
+- id: media-root
+  languages: [python]
+  severity: WARNING
+  message: local uploads
+  pattern: MEDIA_ROOT = $X
+- id: log-file
+  languages: [python]
+  severity: WARNING
+  message: log file
+  pattern: logging.FileHandler(...)
+- id: debug-true
+  languages: [python]
+  severity: WARNING
+  message: debug on
+  pattern: DEBUG = True
+"""
+
+
+def semgrep_argv() -> list[str] | None:
+    """semgrep from PATH, else from PyPI in an isolated tool environment (its pins stay out of ours)."""
+    found = shutil.which("semgrep")
+    if found:
+        return [found]
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    return [uv, "tool", "run", "--from", SEMGREP, "semgrep"] if Path(uv).exists() else None
+
+
 def run_semgrep(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
-    semgrep = shutil.which("semgrep")
-    if semgrep is None:
+    argv = semgrep_argv()
+    if argv is None:
         return None
-    # The bundled "auto" config needs the network; a local rules file keeps this offline.
     rules = out.with_suffix(".rules.yml")
-    rules.write_text(
-        "rules:\n- id: file-handler\n  languages: [python]\n  severity: WARNING\n"
-        "  message: log file\n  pattern: logging.FileHandler(...)\n"
-    )
+    rules.write_text(SEMGREP_RULES)
+    # --metrics=off and a local rules file keep it offline; one job per core, like twelve's one.
     wall, cpu, done = timed(
         [
-            semgrep,
+            *argv,
             "scan",
             "--config",
             str(rules),
@@ -101,19 +172,102 @@ def run_semgrep(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
             "-o",
             str(out),
             "--metrics=off",
+            "--disable-version-check",
+            "--no-git-ignore",
+            "-j",
+            "1",
             str(tree),
         ]
     )
     if done.returncode not in {0, 1}:
+        print(f"  semgrep failed ({done.returncode}): {done.stderr.strip()[-300:]}")
         return None
     data = json.loads(out.read_text())
     return wall, cpu, len(data.get("paths", {}).get("scanned", [])), len(data.get("results", []))
+
+
+_PY_MODULE = """import os
+
+SETTING_{n} = os.environ.get("SETTING_{n}", "value-{n}")
+
+
+def handler_{n}(request):
+    items = [x * {n} for x in range(10)]
+    if request.get("debug"):
+        return {{"items": items, "port": int(os.environ.get("PORT", "8000"))}}
+    return items
+"""
+_JS_MODULE = """const express = require("express");
+
+const router = express.Router();
+const LIMIT_{n} = {n};
+
+router.get("/items/{n}", (req, res) => {{
+  res.json({{ limit: LIMIT_{n}, url: process.env.API_URL || "/api" }});
+}});
+
+module.exports = router;
+"""
+
+
+def generate(root: Path, files: int) -> Path:
+    """A repository of ``files`` source files: packages of Python and Node modules, with manifests."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "requirements.txt").write_text("flask==3.0.0\n")
+    (root / "package.json").write_text('{"name": "gen", "dependencies": {"express": "4.19.2"}}\n')
+    (root / "Procfile").write_text("web: gunicorn app:app\n")
+    for n in range(files):
+        folder = root / f"pkg{n // 500}"
+        folder.mkdir(exist_ok=True)
+        if n % 5 < 3:
+            (folder / f"mod{n}.py").write_text(_PY_MODULE.format(n=n))
+        else:
+            (folder / f"mod{n}.js").write_text(_JS_MODULE.format(n=n))
+    return root
+
+
+def run_measured(argv: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak resident memory (MiB) of one child."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.stderr is not None:
+        child.stderr.close()
+    if child.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed ({child.returncode})")
+    return wall, usage.ru_maxrss // 1024
+
+
+def scaling(large: int, repeat: int) -> None:
+    """files/s and peak memory on a generated 1,500-file tree and on a ``large`` one, same run."""
+    with tempfile.TemporaryDirectory() as scratch:
+        print(f"\ngenerated trees (Python and Node modules): 1500 and {large} files")
+        print(f"  {'files':>7} {'wall s':>8} {'files/s':>9} {'peak MiB':>9}")
+        rates = []
+        for size in (1500, large):
+            tree = generate(Path(scratch) / f"tree{size}", size)
+            out = Path(scratch) / f"out{size}.json"
+            argv = [sys.executable, "-m", "twelve", "check", str(tree), "--format", "json"]
+            argv += ["-o", str(out), "--fail-on", "critical"]
+            wall, peak = min(run_measured(argv) for _ in range(repeat))
+            rates.append(size / wall)
+            print(f"  {size:7d} {wall:8.2f} {size / wall:9.0f} {peak:9d}")
+            shutil.rmtree(tree)
+        print(f"  files/s at {large} files is {rates[1] / rates[0]:.2f}x the 1500-file rate")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("trees", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the best is kept")
+    parser.add_argument(
+        "--generated",
+        type=int,
+        metavar="N",
+        help="also time twelve on generated 1500- and N-file trees",
+    )
     args = parser.parse_args()
     trees = args.trees or [Path(sysconfig.get_paths()["purelib"])]
     with tempfile.TemporaryDirectory() as scratch:
@@ -148,6 +302,8 @@ def main() -> None:
                     f"  {name:<8} {o_wall:8.2f} {o_cpu:8.2f} {o_files:7d} {rate:9.0f} {o_findings:9d}"
                     f"   {verdict}"
                 )
+    if args.generated:
+        scaling(args.generated, args.repeat)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,20 @@ from twelve.audit.config import CheckConfig, load_config
 from twelve.audit.findings import Finding, ScanError, Severity
 from twelve.audit.report import DEFAULT_FAIL_ON, Report
 from twelve.audit.ruledocs import RULES
-from twelve.audit.rules import backing, config, deps, logs, processes, release, secrets, state
+from twelve.audit.rules import (
+    backing,
+    config,
+    configfiles,
+    deps,
+    hosts,
+    logs,
+    ports,
+    processes,
+    release,
+    secrets,
+    state,
+    uploads,
+)
 from twelve.audit.scan import Scan
 from twelve.audit.snapshot import Snapshot, read_config_files, take_snapshot
 from twelve.audit.suppress import apply_suppressions
@@ -23,11 +36,15 @@ from twelve.errors import UsageError
 
 CHECKS: tuple[Callable[[Scan], None], ...] = (
     *secrets.CHECKS,
+    *configfiles.CHECKS,
+    *hosts.CHECKS,
     *config.CHECKS,
     *backing.CHECKS,
     *deps.CHECKS,
     *release.CHECKS,
     *state.CHECKS,
+    *uploads.CHECKS,
+    *ports.CHECKS,
     *processes.CHECKS,
     *logs.CHECKS,
 )

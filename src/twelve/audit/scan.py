@@ -11,7 +11,7 @@ from functools import cached_property
 from twelve.audit import jsindex, pyindex
 from twelve.audit.findings import Finding, Severity, mask, secret_digest
 from twelve.audit.formats import Command, dockerfile_instructions, procfile_entries
-from twelve.audit.roles import language, role
+from twelve.audit.roles import ASSET_DIRS, is_generated, language, role
 from twelve.audit.ruledocs import RULES
 from twelve.audit.snapshot import Snapshot, SourceFile
 from twelve.errors import SpecError
@@ -29,13 +29,34 @@ class Scan:
 
     # Files -----------------------------------------------------------------------------------------
     def files(self, lang: str, *, runtime_only: bool = True) -> Iterator[SourceFile]:
-        """Source files of one language with text; by default only runtime code."""
+        """Source files of one language with text; by default only runtime code, never generated."""
         for file in self.snapshot.files.values():
             if file.text is None or language(file.path) != lang:
                 continue
-            if runtime_only and role(file.path) != "runtime":
+            if runtime_only and self.role(file.path) != "runtime":
+                continue
+            if is_generated(file.path, file.text):
                 continue
             yield file
+
+    def role(self, path: str) -> str:
+        """The file's role; JavaScript of a Node package under an asset-like folder is runtime code."""
+        found = role(path)
+        if found == "asset" and not path.endswith(".min.js"):
+            folder = os.path.dirname(path)
+            while folder:
+                if folder in self._package_dirs:
+                    return "runtime"
+                if os.path.basename(folder).lower() in ASSET_DIRS:
+                    break
+                folder = os.path.dirname(folder)
+        return found
+
+    @cached_property
+    def _package_dirs(self) -> frozenset[str]:
+        return frozenset(
+            os.path.dirname(p) for p in self.snapshot.files if os.path.basename(p) == "package.json"
+        )
 
     def named(self, *names: str, runtime_only: bool = True) -> Iterator[SourceFile]:
         """Files whose base name matches one of the glob patterns ``names``."""

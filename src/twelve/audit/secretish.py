@@ -113,14 +113,34 @@ _PLACEHOLDER_PARTS = (
 KNOWN_TOKENS = (
     ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("a Stripe live key", re.compile(r"\b[sr]k_live_[0-9A-Za-z]{16,}\b")),
+    # Test-mode keys still move test money and read the account's data; publishable pk_ keys are public.
+    ("a Stripe test key", re.compile(r"\b[sr]k_test_[0-9A-Za-z]{24,}\b")),
     ("a GitHub token", re.compile(r"\bgh[pousr]_[0-9A-Za-z]{36,}\b")),
     ("a Slack token", re.compile(r"\bxox[abposr]-[0-9A-Za-z-]{10,}\b")),
     ("a private key", re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----")),
     ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
 )
 _NOT_VALUES = frozenset(
-    {"true", "false", "yes", "no", "none", "null", "undefined", "required", "optional"}
+    {
+        "true",
+        "false",
+        "yes",
+        "no",
+        "none",
+        "null",
+        "undefined",
+        "required",
+        "optional",
+        "include",
+        "omit",
+        "same-origin",
+    }
 )
+# A file name (an avatar image, a key file's path), a redaction marker, a validation rule.
+_FILE_NAME = re.compile(
+    r"\.(?:jpe?g|png|gif|svg|webp|ico|json|txt|html?|css|js|pem|crt|key)$", re.I
+)
+_NOT_SECRET_SHAPES = re.compile(r"^\[[^\]]*\]$|^%[\w.-]+%$|\brequired\||\|min:|\|max:")
 # Character classes, groups and escapes: a pattern, not a secret.
 _REGEX = re.compile(r"\[[^\]]+\][*+?{]|\(\?|\\[dswbDSWB]|\.\*|\.\+|^\^.*\$$")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z_.-]*$")
@@ -148,10 +168,16 @@ def is_secret_name(name: str) -> bool:
     return parts[-1] == "key" and len(parts) > 1 and parts[-2] in _KEY_QUALIFIERS
 
 
-def plausible_secret(value: str) -> bool:
-    """A literal that could be a secret: not empty, not a name, template, path or sentence."""
+def plausible_secret(value: str, *, setting: bool = False) -> bool:
+    """A literal that could be a secret: not empty, not a name, template, path or sentence.
+
+    ``setting``: the value is bound to an upper-case setting (``EMAIL_HOST_PASSWORD``), where a
+    single lower-case word is a password someone chose, not a label.
+    """
     stripped = value.strip()
-    if len(stripped) < 4 or any(ch.isspace() for ch in stripped):
+    if len(stripped) < 4 or any(ch.isspace() for ch in stripped) or not stripped.isascii():
+        return False
+    if _FILE_NAME.search(stripped) or _NOT_SECRET_SHAPES.search(stripped):
         return False
     if _ENV_NAME.match(stripped) or _TEMPLATE.search(stripped):
         return False
@@ -165,8 +191,28 @@ def plausible_secret(value: str) -> bool:
         return False
     # A single lowercase word ("members", "string") is a label, unless it is a known stand-in.
     if stripped.isalpha() and stripped.islower():
-        return any(part in lowered for part in _PLACEHOLDER_PARTS)
+        return setting or any(part in lowered for part in _PLACEHOLDER_PARTS)
     return not stripped.startswith(("/", "./", "http://", "https://", "%s", "{"))
+
+
+def names_itself(name: str, value: str) -> bool:
+    """A constant whose value spells its own name (``RESET_PASSWORD = "resetPassword"``, an action type)."""
+    name_words = words(name)
+    return bool(name_words) and set(name_words) <= set(words(value))
+
+
+_STAND_INS = re.compile(
+    r"change.?(me|this)|replace|your[-_]|yourkey|xxx|placeholder|example|dummy|todo|fixme|<|\.\.\.",
+    re.IGNORECASE,
+)
+
+
+def is_stand_in(value: str) -> bool:
+    """A value written to be replaced (``changethis``, ``your-secret-key``, ``<token>``).
+
+    Narrower than ``is_placeholder``: a weak real value such as ``supersecret123`` is not one.
+    """
+    return bool(_STAND_INS.search(value))
 
 
 def is_placeholder(value: str) -> bool:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import os
 import re
 from urllib.parse import urlsplit
 
-from twelve.audit.jsindex import string_value
-from twelve.audit.pyindex import str_value
+from tree_sitter import Node
+
+from twelve.audit.jsindex import string_value, text
+from twelve.audit.pyindex import PyIndex, dotted, str_value
 from twelve.audit.scan import Scan
 
 BACKING = "config.hardcoded-backing-service"
@@ -35,15 +39,67 @@ def _service_url(value: str) -> tuple[str, str | None] | None:
     return match.group(1).lower(), parts.password
 
 
+# Modules that take the database from the environment somewhere make their literals defaults.
+_DB_FROM_ENV = re.compile(r"dj_database_url|env\.db\(|from_prefixed_env|db_url\(")
+_DEV_STEMS = frozenset({"dev", "development", "local", "test", "tests", "testing", "debug", "ci"})
+
+
+def settings_class_lines(tree: ast.Module) -> set[int]:
+    """Lines inside pydantic ``BaseSettings`` classes, whose field defaults the environment overrides."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(
+            dotted(base).split(".")[-1] in {"BaseSettings", "Settings"} for base in node.bases
+        ):
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
+def _django_databases(scan: Scan, path: str, assigns: list[ast.Assign]) -> None:
+    """``DATABASES`` with a literal ``HOST`` (local ones too) or a SQLite ``ENGINE``."""
+    for node in assigns:
+        if not isinstance(node.value, ast.Dict):
+            continue
+        for database in node.value.values:
+            if not isinstance(database, ast.Dict):
+                continue
+            for key, value in zip(database.keys, database.values, strict=True):
+                name, literal = str_value(key) if key else None, str_value(value)
+                if name == "HOST" and literal:
+                    scan.report(
+                        BACKING,
+                        path,
+                        value.lineno,
+                        f"the database host {literal!r} is written in code",
+                    )
+                elif name == "ENGINE" and literal and literal.endswith("sqlite3"):
+                    scan.report(
+                        BACKING, path, value.lineno, "the database is a SQLite file fixed in code"
+                    )
+
+
 def backing_service(scan: Scan) -> None:
     """Database, cache and broker URLs (and ``HOST`` settings) written in code; env fallbacks are fine."""
     for file in scan.files("python"):
         index = scan.py(file)
         if index is None:
             continue
+        stem = os.path.splitext(os.path.basename(file.path))[0].lower()
+        if stem in _DEV_STEMS:
+            continue
+        text = file.text or ""
+        # Whole-tree walks only where the text says they can find something.
+        from_env = _lookup_defaults(index)
+        if "Settings" in text:
+            from_env |= settings_class_lines(index.tree)
+        assigns = _databases_assigns(index.tree) if "DATABASES" in text else []
+        # DATABASES set in several branches means the literal one is a default for some of them.
+        database_from_env = bool(_DB_FROM_ENV.search(text)) or len(assigns) > 1
+        if assigns and not database_from_env:
+            _django_databases(scan, file.path, assigns)
         for lit in index.strings:
             found = _service_url(lit.value)
-            if found and lit.node_id not in index.fallback_ids:
+            if found and lit.node_id not in index.fallback_ids and lit.line not in from_env:
                 scan.report(
                     BACKING,
                     file.path,
@@ -54,6 +110,11 @@ def backing_service(scan: Scan) -> None:
         for binding in index.bindings:
             value = str_value(binding.value)
             if binding.name not in {"HOST", "host"} or value is None or value in LOCAL_HOSTS:
+                continue
+            if binding.line in from_env or (
+                (database_from_env or _in_databases(assigns, binding.line))
+                and binding.name == "HOST"
+            ):
                 continue
             if not HOST_NAME.match(value.lower()):
                 continue
@@ -70,10 +131,11 @@ def backing_service(scan: Scan) -> None:
         js = scan.js(file)
         if js is None:
             continue
+        compared = {child.id for node in js.compares for child in node.children}
         for jnode in js.strings:
             value = string_value(jnode)
             found = _service_url(value) if value else None
-            if found and jnode.id not in js.fallback_ids:
+            if found and jnode.id not in js.fallback_ids | compared and not _documentation(jnode):
                 scan.report(
                     BACKING,
                     file.path,
@@ -81,6 +143,38 @@ def backing_service(scan: Scan) -> None:
                     f"a {found[0]} URL is written in code",
                     secret=found[1],
                 )
+
+
+def _lookup_defaults(index: PyIndex) -> set[int]:
+    """Lines of ``x.get("key", "default")`` defaults: a config lookup's fallback, not a fixed value."""
+    return {
+        call.node.args[1].lineno
+        for call in index.calls
+        if call.callee.endswith(".get") and len(call.node.args) > 1
+    }
+
+
+def _databases_assigns(tree: ast.Module) -> list[ast.Assign]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "DATABASES" for t in node.targets)
+    ]
+
+
+def _in_databases(assigns: list[ast.Assign], line: int) -> bool:
+    """Whether ``line`` is inside a ``DATABASES = {...}`` literal (reported by its own check)."""
+    return any(node.lineno <= line <= (node.end_lineno or node.lineno) for node in assigns)
+
+
+def _documentation(node: Node) -> bool:
+    """The value of an ``example:``/``default:``-style key of a schema (envalid, joi, swagger)."""
+    parent = node.parent
+    key = (
+        parent.child_by_field_name("key") if parent is not None and parent.type == "pair" else None
+    )
+    return key is not None and text(key).strip("\"'") in {"example", "examples", "desc", "docs"}
 
 
 CHECKS = (backing_service,)

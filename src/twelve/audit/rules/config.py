@@ -1,21 +1,19 @@
-"""III Config (hosts, debug, config files, named environments) and IV backing services in code."""
+"""III Config: debug switched on in code, config read from files, named environments."""
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
-from urllib.parse import urlsplit
 
 from twelve.audit.jsindex import env_key, object_keys, string_value
 from twelve.audit.pyindex import PyIndex, dotted, env_read, str_value
 from twelve.audit.roles import role
-from twelve.audit.rules.backing import LOCAL_HOSTS
 from twelve.audit.scan import Scan
 from twelve.audit.secretish import words
 from twelve.audit.snapshot import SourceFile
 
-DEPLOY_HOST = "config.hardcoded-deploy-host"
 DEBUG = "config.debug-hardcoded"
 CONFIG_FILE = "config.requires-config-file"
 NAMED_ENVS = "config.named-environments"
@@ -39,81 +37,6 @@ _PROD_MODULES = (
     "settings_prod",
     "settings_production",
 )
-
-
-def _hosts_in(node: ast.expr) -> list[str]:
-    items = node.elts if isinstance(node, ast.List | ast.Tuple | ast.Set) else [node]
-    return [v for v in (str_value(i) for i in items) if v is not None]
-
-
-_HOSTNAME = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]+$")
-_IP = re.compile(r"^[0-9.]+$")
-
-
-def _public_host(value: str) -> bool:
-    host = urlsplit(value).hostname if "://" in value else value.split(":", maxsplit=1)[0]
-    host = (host or "").lstrip(".").lower()
-    # A deploy host is a DNS name: sentences, IP addresses and local names are not.
-    return (
-        bool(_HOSTNAME.match(host))
-        and not _IP.match(host)
-        and host not in LOCAL_HOSTS
-        and not host.endswith(".localhost")
-    )
-
-
-def _deploy_host_name(name: str) -> bool:
-    parts = words(name)
-    if not parts:
-        return False
-    tail = tuple(parts[-2:])
-    return parts[-1] in {"hosts", "domain", "domains", "origins", "origin"} or tail in {
-        ("base", "url"),
-        ("site", "url"),
-        ("app", "url"),
-        ("public", "url"),
-        ("server", "name"),
-        ("allowed", "hosts"),
-    }
-
-
-def deploy_host(scan: Scan) -> None:
-    """Deploy host names (``ALLOWED_HOSTS``, ``BASE_URL``, CORS origins) written as literals."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
-        for binding in index.bindings:
-            if binding.kind == "kwarg" or not _deploy_host_name(binding.name):
-                continue
-            if id(binding.value) in index.fallback_ids:
-                continue
-            hosts = [h for h in _hosts_in(binding.value) if _public_host(h)]
-            if hosts:
-                scan.report(
-                    DEPLOY_HOST,
-                    file.path,
-                    binding.line,
-                    f"{binding.name} names the deploy host {hosts[0]!r} in code",
-                )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
-        for jb in js.bindings:
-            value = string_value(jb.value)
-            if (
-                value
-                and _deploy_host_name(jb.name)
-                and _public_host(value)
-                and jb.value.id not in js.fallback_ids
-            ):
-                scan.report(
-                    DEPLOY_HOST,
-                    file.path,
-                    jb.value.start_point[0] + 1,
-                    f"{jb.name} names the deploy host {value!r} in code",
-                )
 
 
 def _binds_debug(index: PyIndex) -> bool:
@@ -211,6 +134,11 @@ _PY_READERS = (
 )
 
 
+_BUILD_TOOLS = re.compile(
+    r"^(webpack|vite|rollup|babel|jest|gulpfile|gruntfile|craco|next)[\w.-]*\.[cm]?[jt]s$", re.I
+)
+
+
 def config_file(scan: Scan) -> None:
     """Config read from a file in the repository (``open("config.json")``, ``require("config")``)."""
     for file in scan.files("python"):
@@ -236,6 +164,8 @@ def config_file(scan: Scan) -> None:
             path = string_value(jc.args[0]) if jc.args else None
             if not path:
                 continue
+            if _BUILD_TOOLS.match(os.path.basename(file.path)):
+                continue  # a bundler reads config at build time, not the running app
             reads = jc.callee in {
                 "require",
                 "fs.readFileSync",
@@ -306,16 +236,59 @@ def named_environments(scan: Scan) -> None:
                     obj.start_point[0] + 1,
                     f"config is grouped by environment: {', '.join(sorted(grouped))}",
                 )
-    for path in scan.snapshot.files:
+    for path, line, message in _pm2_env_blocks(scan) + _env_files_and_blocks(scan):
+        scan.report(NAMED_ENVS, path, line, message)
+
+
+def _pm2_env_blocks(scan: Scan) -> list[tuple[str, int, str]]:
+    """pm2 ``env_production: {...}`` blocks: the app's config switched by environment name."""
+    found = []
+    for file in scan.files("js"):
+        js = scan.js(file)
+        for binding in js.bindings if js else []:
+            name = binding.name.lower()
+            if name.startswith("env_") and name[4:] in ENV_NAMES and binding.value.type == "object":
+                line = binding.value.start_point[0] + 1
+                found.append(
+                    (file.path, line, f"{binding.name} holds config for a named environment")
+                )
+    return found
+
+
+def _env_files_and_blocks(scan: Scan) -> list[tuple[str, int, str]]:
+    """``config/staging.yml``-style files, and JSON config keyed by environment names."""
+    found = []
+    by_folder: dict[str, list[tuple[str, str]]] = {}
+    for path, source in scan.snapshot.files.items():
         folder, name = os.path.split(path)
         stem, ext = os.path.splitext(name)
-        if (
-            role(path) == "runtime"
-            and os.path.basename(folder) in {"config", "settings"}
-            and stem in CUSTOM_ENVS
-            and ext in {*_CONFIG_EXT, ".js", ".py"}
-        ):
-            scan.report(NAMED_ENVS, path, 0, f"{path} is config for a named environment ({stem})")
+        if role(path) != "runtime" or os.path.basename(folder) not in {"config", "settings"}:
+            continue
+        if stem in ENV_NAMES and ext in {*_CONFIG_EXT, ".js", ".py"}:
+            by_folder.setdefault(folder, []).append((path, stem))
+        if ext == ".json" and source.text:
+            found += _json_grouped(path, source.text)
+    for entries in by_folder.values():
+        # production.yml beside development.yml is config per environment; alone it is just config.
+        named = {stem for _, stem in entries}
+        for path, stem in entries:
+            if stem in CUSTOM_ENVS or (stem in {"production", "prod"} and len(named) > 1):
+                found.append((path, 0, f"{path} is config for a named environment ({stem})"))
+    return found
 
 
-CHECKS = (deploy_host, debug_hardcoded, config_file, named_environments)
+def _json_grouped(path: str, text: str) -> list[tuple[str, int, str]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    grouped = [k for k, v in data.items() if k.lower() in ENV_NAMES and isinstance(v, dict)]
+    if len(grouped) < 2:
+        return []
+    line = next((n for n, raw in enumerate(text.splitlines(), 1) if f'"{grouped[0]}"' in raw), 1)
+    return [(path, line, f"config is grouped by environment: {', '.join(sorted(grouped))}")]
+
+
+CHECKS = (debug_hardcoded, config_file, named_environments)

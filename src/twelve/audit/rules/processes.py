@@ -1,108 +1,21 @@
-"""VII Port binding, VIII Concurrency and IX Disposability: ports, Procfile, schedulers, daemons."""
+"""VIII Concurrency and IX Disposability: Procfile, schedulers, daemons and pid files."""
 
 from __future__ import annotations
 
 import ast
 import os
-import re
 
 from twelve.audit.formats import simple_commands
 from twelve.audit.pyindex import dotted, str_value
 from twelve.audit.rules.commands import start_commands
 from twelve.audit.scan import Scan
+from twelve.audit.startfiles import ini_values
 
-PORT = "port.hardcoded-port"
 PROCFILE = "process.procfile-missing"
 SCHEDULER = "process.in-process-scheduler"
 DAEMON = "process.daemonize"
 PIDFILE = "process.pidfile"
 SIGTERM = "process.no-sigterm-handler"
-
-_PORT_FLAGS = frozenset({"-p", "--port", "-b", "--bind", "--listen", "--http", "--http-socket"})
-_LITERAL_PORT = re.compile(r"^(?:[\w.\[\]:-]*:)?(\d{2,5})$")
-_SERVERS = frozenset(
-    {
-        "gunicorn",
-        "uvicorn",
-        "hypercorn",
-        "daphne",
-        "waitress-serve",
-        "flask",
-        "uwsgi",
-        "next",
-        "serve",
-        "http-server",
-    }
-)
-
-
-def _port_in(words: list[str]) -> str | None:
-    """A literal port passed to a server, or to ``runserver``."""
-    tool = os.path.basename(words[0])
-    if tool in {"python", "python3"} and "runserver" in words:
-        after = words[words.index("runserver") + 1 :]
-        target = next((w for w in after if not w.startswith("-")), "")
-        match = _LITERAL_PORT.match(target)
-        return match.group(1) if match else None
-    if tool not in _SERVERS:
-        return None
-    for i, word in enumerate(words[1:], start=1):
-        flag, _, value = word.partition("=")
-        if flag in _PORT_FLAGS and not (tool == "gunicorn" and flag == "-p"):
-            value = value or (words[i + 1] if i + 1 < len(words) else "")
-            match = _LITERAL_PORT.match(value)
-            if match and "$" not in value:
-                return match.group(1)
-    return None
-
-
-def _literal_port(node: ast.expr | None) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, int) and node.value > 0
-
-
-def hardcoded_port(scan: Scan) -> None:
-    """A literal port in the web start, gunicorn config, or a server started outside ``__main__``."""
-    for path, command in start_commands(scan, web_only=True):
-        if not path.endswith("Procfile") and path != "package.json":
-            continue
-        for words in simple_commands(command.text):
-            port = _port_in(words)
-            if port:
-                scan.report(
-                    PORT, path, command.line, f"the web process binds port {port} instead of $PORT"
-                )
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
-        if os.path.basename(file.path) in {"gunicorn.conf.py", "gunicorn_config.py", "gunicorn.py"}:
-            for binding in index.bindings:
-                value = str_value(binding.value) or ""
-                if binding.name == "bind" and (match := _LITERAL_PORT.match(value)):
-                    scan.report(
-                        PORT,
-                        file.path,
-                        binding.line,
-                        f"gunicorn binds port {match.group(1)} instead of $PORT",
-                    )
-        for call in index.calls:
-            if call.in_main or not call.callee.endswith(("run", "run_app", "serve")):
-                continue
-            port_arg = next((k.value for k in call.node.keywords if k.arg == "port"), None)
-            if _literal_port(port_arg):
-                scan.report(
-                    PORT, file.path, call.node.lineno, f"{call.callee}() binds a literal port"
-                )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        for jc in js.calls if js else []:
-            if jc.callee.endswith(".listen") and jc.args and jc.args[0].type == "number":
-                scan.report(
-                    PORT,
-                    file.path,
-                    jc.line,
-                    f"{jc.callee}() binds a literal port instead of process.env.PORT",
-                )
 
 
 def procfile_missing(scan: Scan) -> None:
@@ -189,6 +102,7 @@ def in_process_scheduler(scan: Scan) -> None:
 
 _DAEMON_FLAGS = frozenset({"-D", "--daemon", "--daemonize", "--detach", "-d"})
 _PID_FLAGS = ("--pid", "--pidfile", "--pid-file")
+_UWSGI_PROCESS_KEYS = frozenset({"daemonize", "daemonize2", "pidfile", "pidfile2"})
 
 
 def daemonize_and_pidfile(scan: Scan) -> None:
@@ -207,7 +121,7 @@ def daemonize_and_pidfile(scan: Scan) -> None:
             flags = {w.partition("=")[0] for w in words[1:]}
             if (
                 tool == "nohup"
-                or (tool in {"pm2", "forever"} and "start" in words)
+                or (tool in {"pm2", "forever"} and "start" in words and "--no-daemon" not in words)
                 or (tool in {"gunicorn", "uwsgi", "celery"} and flags & _DAEMON_FLAGS)
             ):
                 scan.report(DAEMON, path, command.line, f"{tool} is told to daemonize")
@@ -215,6 +129,15 @@ def daemonize_and_pidfile(scan: Scan) -> None:
                 tool == "gunicorn" and "-p" in flags
             ):
                 scan.report(PIDFILE, path, command.line, f"{tool} writes a pid file")
+    for path, source in scan.snapshot.files.items():
+        base = os.path.basename(path).lower()
+        if source.text is None or not base.endswith(".ini") or "uwsgi" not in base:
+            continue
+        for key, _, line in ini_values(source.text, _UWSGI_PROCESS_KEYS):
+            if key.startswith("daemonize"):
+                scan.report(DAEMON, path, line, "uWSGI is told to daemonize")
+            else:
+                scan.report(PIDFILE, path, line, "uWSGI writes a pid file")
     for file in scan.files("python"):
         index = scan.py(file)
         if index is None:
@@ -271,7 +194,6 @@ def no_sigterm_handler(scan: Scan) -> None:
 
 
 CHECKS = (
-    hardcoded_port,
     procfile_missing,
     in_process_scheduler,
     daemonize_and_pidfile,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from twelve.audit.formats import Command, simple_commands
 from twelve.audit.pyindex import str_value
@@ -94,6 +95,10 @@ def _ssh_target(words: list[str]) -> bool:
     return False
 
 
+_CI_FILE = re.compile(r"(^|/)(\.github/workflows/[^/]+|\.gitlab-ci|bitbucket-pipelines)\.ya?ml$")
+_RUN_PREFIX = re.compile(r"^\s*(?:-\s+)?(?:run:\s*[|>]?-?)?")
+
+
 def ssh(scan: Scan) -> None:
     """Scripts that ssh, scp or rsync to servers, and Python that drives ssh (fabric, paramiko)."""
     sources: dict[str, list[Command]] = {}
@@ -101,6 +106,13 @@ def ssh(scan: Scan) -> None:
         sources[file.path] = [
             Command("sh", raw, n) for n, raw in enumerate((file.text or "").splitlines(), 1)
         ]
+    # CI deploy jobs: the shell lines of ``run:`` steps.
+    for path, file in scan.snapshot.files.items():
+        if file.text is not None and _CI_FILE.search(path):
+            sources[path] = [
+                Command("sh", _RUN_PREFIX.sub("", raw), n)
+                for n, raw in enumerate(file.text.splitlines(), 1)
+            ]
     for path, commands in sources.items():
         for command in commands:
             if command.text.lstrip().startswith("#"):

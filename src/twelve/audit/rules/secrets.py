@@ -1,22 +1,42 @@
-"""III Config: secrets in code, secret fallbacks and committed ``.env`` files."""
+"""III Config: secrets in code and secret fallbacks."""
 
 from __future__ import annotations
 
 import os
 import re
 
-from twelve.appspec.dotenv import parse_dotenv
 from twelve.audit.findings import Severity
 from twelve.audit.jsindex import string_value
 from twelve.audit.pyindex import str_value
 from twelve.audit.scan import Scan
-from twelve.audit.secretish import is_placeholder, is_secret_name, known_token, plausible_secret
-from twelve.errors import SpecError
+from twelve.audit.secretish import (
+    is_placeholder,
+    is_secret_name,
+    known_token,
+    names_itself,
+    plausible_secret,
+    words,
+)
 
 SECRET = "config.hardcoded-secret"  # noqa: S105 (a rule id)
 FALLBACK = "config.secret-default-fallback"
-DOTENV = "config.committed-dotenv"
 _JWT_CALLS = frozenset({"jwt.sign", "jwt.verify", "jwt.encode", "jwt.decode", "jsonwebtoken.sign"})
+
+
+# Seed scripts and fixtures create demo accounts whose passwords are meant to be known.
+_DEMO_DATA = re.compile(r"seed|fixture|mock|faker", re.IGNORECASE)
+
+
+_EXAMPLE_WORDS = frozenset({"test", "example", "sample", "demo", "fake"})
+
+
+def _secret_binding(name: str, value: str) -> bool:
+    return (
+        is_secret_name(name)
+        and not set(words(name)) & _EXAMPLE_WORDS
+        and plausible_secret(value, setting=name.isupper())
+        and not names_itself(name, value)
+    )
 
 
 def _secret_severity(value: str) -> Severity | None:
@@ -27,14 +47,14 @@ def hardcoded_secret(scan: Scan) -> None:
     """A literal bound to a secret-like name, a literal JWT key, or a well-known token shape."""
     for file in scan.files("python"):
         index = scan.py(file)
-        if index is None:
+        if index is None or _DEMO_DATA.search(os.path.basename(file.path)):
             continue
         seen: set[int] = set()
         for binding in index.bindings:
             value = str_value(binding.value)
             if value is None or id(binding.value) in index.fallback_ids:
                 continue
-            if is_secret_name(binding.name) and plausible_secret(value):
+            if _secret_binding(binding.name, value):
                 seen.add(binding.line)
                 scan.report(
                     SECRET,
@@ -66,7 +86,7 @@ def hardcoded_secret(scan: Scan) -> None:
                 )
     for file in scan.files("js"):
         js = scan.js(file)
-        if js is None:
+        if js is None or _DEMO_DATA.search(os.path.basename(file.path)):
             continue
         seen = set()
         for jb in js.bindings:
@@ -74,7 +94,7 @@ def hardcoded_secret(scan: Scan) -> None:
             if value is None or jb.value.id in js.fallback_ids:
                 continue
             line = jb.value.start_point[0] + 1
-            if is_secret_name(jb.name) and plausible_secret(value):
+            if _secret_binding(jb.name, value):
                 seen.add(line)
                 scan.report(
                     SECRET,
@@ -138,37 +158,4 @@ def secret_default_fallback(scan: Scan) -> None:
                 )
 
 
-_NOT_SHARED = (".example", ".sample", ".template", ".dist", ".defaults", ".test", ".ci", ".schema")
-_KEY_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
-
-
-def committed_dotenv(scan: Scan) -> None:
-    """A tracked ``.env`` (not ``.env.example``) giving secret-like keys real values."""
-    for file in scan.named(".env", ".env.*"):
-        name = os.path.basename(file.path)
-        if not file.tracked or file.text is None or name.endswith(_NOT_SHARED):
-            continue
-        try:
-            values = parse_dotenv(file.text, file.path)
-        except SpecError as exc:
-            scan.unparsed[file.path] = exc.message
-            continue
-        lines: dict[str, int] = {}
-        for number, raw in enumerate(file.text.splitlines(), start=1):
-            match = _KEY_LINE.match(raw)
-            if match:
-                lines.setdefault(match.group(1), number)
-        for key, value in values.items():
-            if not is_secret_name(key) or not value or value.startswith("$"):
-                continue
-            scan.report(
-                DOTENV,
-                file.path,
-                lines.get(key, 1),
-                f"{name} is tracked and gives {key} a value",
-                severity=_secret_severity(value),
-                secret=value,
-            )
-
-
-CHECKS = (hardcoded_secret, secret_default_fallback, committed_dotenv)
+CHECKS = (hardcoded_secret, secret_default_fallback)

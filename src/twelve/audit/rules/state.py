@@ -1,4 +1,4 @@
-"""VI Processes: sessions in process memory, sticky sessions, local uploads, committed runtime data."""
+"""VI Processes: sessions in process memory, sticky sessions, committed runtime data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from twelve.audit.jsindex import object_keys, string_value
+from twelve.audit.jsindex import object_keys
 from twelve.audit.nginx import NginxSyntaxError, parse_nginx
 from twelve.audit.pyindex import str_value
 from twelve.audit.roles import role
@@ -15,16 +15,12 @@ from twelve.audit.scan import Scan
 
 SESSION = "state.in-process-session"
 STICKY = "state.sticky-sessions"
-UPLOADS = "storage.local-uploads"
 RUNTIME_DATA = "state.committed-runtime-data"
 
 _LOCAL_SESSIONS = {
     "SESSION_TYPE": {"filesystem"},
     "SESSION_ENGINE": {"django.contrib.sessions.backends.file"},
 }
-_REMOTE_STORAGE = re.compile(
-    r"s3|gcloud|google|azure|dropbox|sftp|cloudinary|minio|b2", re.IGNORECASE
-)
 
 
 def in_process_session(scan: Scan) -> None:
@@ -139,50 +135,6 @@ def _yaml(scan: Scan, path: str, text: str) -> None:
             stack.extend(node.value)
 
 
-def local_uploads(scan: Scan) -> None:
-    """``MEDIA_ROOT`` without a remote storage backend, ``UPLOAD_FOLDER``, multer disk storage."""
-    media: list[tuple[str, int]] = []
-    remote = False
-    for file in scan.files("python"):
-        index = scan.py(file)
-        for binding in index.bindings if index else []:
-            if binding.name in {"DEFAULT_FILE_STORAGE", "BACKEND", "STORAGE_BACKEND"}:
-                value = str_value(binding.value) or ""
-                remote = remote or bool(_REMOTE_STORAGE.search(value))
-            elif (
-                binding.name == "MEDIA_ROOT"
-                and binding.kind == "assign"
-                and str_value(binding.value) != ""
-            ):
-                media.append((file.path, binding.line))
-            elif binding.name == "UPLOAD_FOLDER":
-                scan.report(UPLOADS, file.path, binding.line, "uploads are saved to a local folder")
-    if not remote:
-        for path, line in media:
-            scan.report(
-                UPLOADS,
-                path,
-                line,
-                "MEDIA_ROOT stores uploads on local disk and no remote storage is set",
-            )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        for call in js.calls if js else []:
-            if call.callee == "multer.diskStorage":
-                scan.report(UPLOADS, file.path, call.line, "multer writes uploads to local disk")
-            elif call.callee == "multer" and call.args and call.args[0].type == "object":
-                keys = object_keys(call.args[0])
-                if "dest" in keys or "storage" not in keys:
-                    dest = string_value(keys.get("dest")) or "memory"
-                    if dest != "memory":
-                        scan.report(
-                            UPLOADS,
-                            file.path,
-                            call.line,
-                            f"multer saves uploads to {dest!r} on local disk",
-                        )
-
-
 _DATA_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".log", ".pid", ".rdb")
 _DATA_NAMES = frozenset(
     {"dump.rdb", "celerybeat-schedule", "celerybeat-schedule.db", "celerybeat.pid"}
@@ -202,4 +154,4 @@ def committed_runtime_data(scan: Scan) -> None:
             scan.report(RUNTIME_DATA, path, 0, f"{path} is an uploaded file tracked in git")
 
 
-CHECKS = (in_process_session, sticky_sessions, local_uploads, committed_runtime_data)
+CHECKS = (in_process_session, sticky_sessions, committed_runtime_data)
