@@ -8,6 +8,7 @@ are translated into these at the module that meets them.
     TwelveError
     ├── ConfigError          a TWELVE_* variable is malformed
     ├── UsageError           bad input from a user: a name, KEY=VALUE, a formation
+    │   ├── TooLarge         a request body over the API's limit, refused while it is read (413)
     │   └── SpecError        a user-written file (Procfile, .env, app.json) is invalid, with file:line
     ├── NotFound             an app, release, process type or add-on does not exist
     ├── Conflict             the thing exists already, or the state forbids the change
