@@ -152,6 +152,8 @@ class Settings:
     log_files: int  # TWELVE_LOG_FILES: journal files kept per app
     python_default: str | None  # TWELVE_PYTHON_DEFAULT: interpreter for apps that name none
     uv_cache_dir: Path  # TWELVE_UV_CACHE_DIR: dependency cache shared by every build
+    python_downloads: bool  # TWELVE_PYTHON_DOWNLOADS: runtimes may come from uv's downloads
+    python_install_mirror: str | None  # TWELVE_PYTHON_INSTALL_MIRROR: uv's download mirror
     router_workers: int  # TWELVE_ROUTER_WORKERS
     router_tls_bind: Bind | None  # TWELVE_ROUTER_TLS_BIND
     router_max_header_bytes: int  # TWELVE_ROUTER_MAX_HEADER_BYTES (431 past it)
@@ -201,6 +203,8 @@ class Settings:
             log_files=max(1, r.get("TWELVE_LOG_FILES", _int, 5)),
             python_default=r.optional("TWELVE_PYTHON_DEFAULT"),
             uv_cache_dir=Path(r.text("TWELVE_UV_CACHE_DIR", str(home / "cache" / "uv"))),
+            python_downloads=r.get("TWELVE_PYTHON_DOWNLOADS", _flag, True),
+            python_install_mirror=r.optional("TWELVE_PYTHON_INSTALL_MIRROR"),
             router_workers=max(1, r.get("TWELVE_ROUTER_WORKERS", _int, _default_cpu_count())),
             router_tls_bind=parse_bind("TWELVE_ROUTER_TLS_BIND", tls) if tls else None,
             router_max_header_bytes=r.get("TWELVE_ROUTER_MAX_HEADER_BYTES", parse_size, 8 << 10),
@@ -265,6 +269,11 @@ class Settings:
     def scratch_dir(self) -> Path:
         """Per-process writable copies of app directories."""
         return self.home / "scratch"
+
+    @property
+    def runtimes_dir(self) -> Path:
+        """Python and Node runtimes every app user may run and none may change."""
+        return self.home / "runtimes"
 
     @property
     def services_dir(self) -> Path:

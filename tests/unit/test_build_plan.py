@@ -18,8 +18,9 @@ def test_uv_lock_wins_and_syncs_without_the_project_itself() -> None:
     assert plan.builder == "python"
     argvs = [s.argv for s in plan.steps]
     assert argvs[0][:2] == ("{uv}", "venv")
-    assert argvs[1][:3] == ("{uv}", "sync", "--locked")
-    assert ("UV_PROJECT_ENVIRONMENT", "{venv}") in plan.steps[1].env
+    assert argvs[2][:3] == ("{uv}", "sync", "--locked")
+    assert "--inexact" in argvs[2], "the sync keeps pip (and setuptools) beside the lock's packages"
+    assert ("UV_PROJECT_ENVIRONMENT", "{venv}") in plan.steps[2].env
 
 
 def test_requirements_txt_installs_into_the_slug_venv() -> None:
@@ -27,7 +28,7 @@ def test_requirements_txt_installs_into_the_slug_venv() -> None:
     rendered = plan.render(
         {"uv": "/bin/uv", "venv": "/slug/venv", "python": "/py", "app": "/slug/app"}
     )
-    assert rendered[1].argv == (
+    assert rendered[2].argv == (
         "/bin/uv",
         "pip",
         "install",
@@ -77,3 +78,38 @@ def test_a_missing_minor_version_lists_what_the_machine_has() -> None:
 def test_no_request_takes_the_setting_else_the_newest() -> None:
     assert choose(None, AVAILABLE).interpreter.path == "/py/3.13"
     assert choose(None, AVAILABLE, default="3.11").interpreter.path == "/py/3.11"
+
+
+def _baseline(version: tuple[int, int, int] | None) -> tuple[str, ...]:
+    facts = SourceFacts(frozenset({"requirements.txt", "Procfile"}), python_version=version)
+    step = plan_build(facts).steps[1]
+    assert step.argv[:3] == ("{uv}", "pip", "install")
+    return step.argv[6:]
+
+
+def test_python_below_3_12_gets_setuptools_with_pkg_resources_and_wheel_beside_pip() -> None:
+    assert _baseline((3, 11, 7)) == ("pip", "setuptools<82", "wheel")
+    assert _baseline((3, 10, 13)) == ("pip", "setuptools<82", "wheel")
+    assert _baseline((3, 12, 1)) == ("pip",)
+    assert _baseline((3, 13, 0)) == ("pip",)
+
+
+def test_the_apps_own_requirements_install_after_the_baseline_so_its_pins_win() -> None:
+    plan = plan_build(
+        SourceFacts(frozenset({"requirements.txt", "Procfile"}), python_version=(3, 11, 7))
+    )
+    descriptions = [s.description for s in plan.steps]
+    assert descriptions[1].startswith("add pip and setuptools<82 and wheel")
+    assert descriptions[2] == "install dependencies from requirements.txt"
+
+
+def test_node_builds_run_with_node_env_production_and_still_install_dev_dependencies() -> None:
+    facts = SourceFacts(
+        frozenset({"package.json", "package-lock.json"}), npm_scripts=frozenset({"build"})
+    )
+    install, build, prune = plan_build(facts).steps
+    assert ("NODE_ENV", "production") in install.env and ("NPM_CONFIG_INCLUDE", "dev") in install.env
+    assert dict(build.env) == {"NODE_ENV": "production"}
+    assert prune.argv == ("npm", "prune", "--omit=dev")
+    staging = SourceFacts(frozenset({"package.json"}), node_env="staging")
+    assert ("NODE_ENV", "staging") in plan_build(staging).steps[0].env

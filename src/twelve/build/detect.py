@@ -90,6 +90,7 @@ def gather_facts(source: Path, config: dict[str, str] | None = None) -> SourceFa
         strict_engines=(config or {}).get("TWELVE_STRICT_ENGINES") == "1",
         django=(source / "manage.py").is_file() and _declares(source, "django"),
         disable_collectstatic=(config or {}).get("DISABLE_COLLECTSTATIC") == "1",
+        node_env=(config or {}).get("NODE_ENV"),
         python_version_file=version_file,
         python_request=request,
         build_script_executable=build_script.is_file() and os.access(build_script, os.X_OK),

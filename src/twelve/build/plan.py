@@ -14,6 +14,12 @@ from twelve.errors import BuildError
 
 # The order detection tries, printed at the top of every build.
 DETECTION_ORDER = ("python", "node", "generic")
+# What Heroku's Python buildpack puts beside the app's packages: pip always, and for Python older
+# than 3.12 setuptools and wheel too, as venv and virtualenv gave them. setuptools 82 dropped
+# pkg_resources, which Django and Wagtail plugins of that era still import.
+PIP = "pip"
+SETUPTOOLS = "setuptools<82"
+WHEEL = "wheel"
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class SourceFacts:
     strict_engines: bool = False  # the app's TWELVE_STRICT_ENGINES=1
     django: bool = False  # manage.py and a declared Django dependency
     disable_collectstatic: bool = False  # the app's DISABLE_COLLECTSTATIC=1
+    python_version: tuple[int, int, int] | None = None  # the interpreter the build chose
+    node_env: str | None = None  # the app's NODE_ENV, when its config sets one
 
 
 @dataclass(frozen=True)
@@ -77,18 +85,30 @@ def detect_builder(facts: SourceFacts) -> str:
     )
 
 
+def baseline_packages(version: tuple[int, int, int] | None) -> tuple[str, ...]:
+    if version is not None and version[:2] < (3, 12):
+        return (PIP, SETUPTOOLS, WHEEL)
+    return (PIP,)
+
+
 def _python_steps(facts: SourceFacts) -> list[Step]:
     venv = Step(
         "create the virtualenv", ("{uv}", "venv", "--quiet", "--python", "{python}", "{venv}")
+    )
+    packages = baseline_packages(facts.python_version)
+    baseline = Step(
+        f"add {' and '.join(packages)} to the virtualenv, as Heroku does"
+        + (" for Python below 3.12" if len(packages) > 1 else ""),
+        ("{uv}", "pip", "install", "--quiet", "--python", "{venv}/bin/python", *packages),
     )
     files = facts.files
     if "uv.lock" in files:
         sync = Step(
             "install dependencies from uv.lock",
-            ("{uv}", "sync", "--locked", "--no-dev", "--no-install-project"),
+            ("{uv}", "sync", "--locked", "--inexact", "--no-dev", "--no-install-project"),
             (("UV_PROJECT_ENVIRONMENT", "{venv}"),),
         )
-        return [venv, sync]
+        return [venv, baseline, sync]
     if "requirements.txt" in files:
         req = "requirements.txt"
     elif "Pipfile.lock" in files:
@@ -98,11 +118,12 @@ def _python_steps(facts: SourceFacts) -> list[Step]:
     else:
         req = "setup.py"
     source = "Pipfile.lock" if req.startswith("{") else req
+    # After the baseline, so an app that pins its own setuptools gets its pin.
     install = Step(
         f"install dependencies from {source}",
         ("{uv}", "pip", "install", "--quiet", "--python", "{venv}/bin/python", "-r", req),
     )
-    return [venv, install]
+    return [venv, baseline, install]
 
 
 def _node_steps(facts: SourceFacts) -> tuple[list[Step], list[str]]:
@@ -122,17 +143,21 @@ def _node_steps(facts: SourceFacts) -> tuple[list[Step], list[str]]:
             if facts.strict_engines:
                 raise BuildError(problem, "change engines.node, or unset TWELVE_STRICT_ENGINES")
             notes.append(f"Warning: {problem}; building with node {facts.node_version}")
+    # As Heroku's Node buildpack: NODE_ENV=production for the whole build, devDependencies still
+    # installed for the build script (then pruned).
+    node_env = (("NODE_ENV", facts.node_env or "production"),)
+    install_env = (*node_env, ("NPM_CONFIG_INCLUDE", "dev"))
     if facts.files & {"package-lock.json", "npm-shrinkwrap.json"}:
-        install = Step("install dependencies with npm ci", ("npm", "ci"))
+        install = Step("install dependencies with npm ci", ("npm", "ci"), install_env)
     else:
         notes.append("Warning: no package-lock.json; running npm install (commit a lock file)")
-        install = Step("install dependencies with npm install", ("npm", "install"))
+        install = Step("install dependencies with npm install", ("npm", "install"), install_env)
     steps = [install]
     for script in ("heroku-postbuild", "build"):
         if script in facts.npm_scripts:
-            steps.append(Step(f"run the {script} script", ("npm", "run", script)))
+            steps.append(Step(f"run the {script} script", ("npm", "run", script), node_env))
             break
-    steps.append(Step("prune devDependencies", ("npm", "prune", "--omit=dev")))
+    steps.append(Step("prune devDependencies", ("npm", "prune", "--omit=dev"), node_env))
     return steps, notes
 
 

@@ -6,21 +6,20 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from twelve.appspec.procfile import Procfile
 from twelve.audit import Severity, format_warnings, run_check
-from twelve.build import interpreters
+from twelve.build import toolchain
 from twelve.build.detect import gather_facts, read_procfile
 from twelve.build.pipfile import pipfile_requirements
-from twelve.build.plan import DETECTION_ORDER, plan_build
+from twelve.build.plan import DETECTION_ORDER, detect_builder, plan_build
 from twelve.errors import BuildError, TwelveError
 from twelve.settings import Settings, uv_binary
 from twelve.supervisor import spawn
 from twelve.supervisor.environment import SYSTEM_PATH, build_environment
-from twelve.supervisor.isolation import world_reachable
 
 BUILD_TIMEOUT = 30 * 60.0
 
@@ -48,39 +47,41 @@ async def build_slug(
     started = time.monotonic()
     app_dir = slug_dir / "app"
     facts = await asyncio.to_thread(gather_facts, app_dir, config)
+    builder = detect_builder(facts)
+    emit(f"-----> Detection order: {', '.join(DETECTION_ORDER)}; using the {builder} builder")
+    chain = toolchain.Toolchain()
+    if builder == "python":
+        await toolchain.choose_python(settings, facts, isolated, emit, chain)
+        version = tuple(int(p) for p in chain.python_label.split("."))
+        facts = replace(facts, python_version=(version[0], version[1], version[2]))
+    elif builder == "node":
+        facts = await toolchain.choose_node(settings, facts, emit, chain)
     plan = plan_build(facts)
     procfile = read_procfile(app_dir)
-    emit(f"-----> Detection order: {', '.join(DETECTION_ORDER)}; using the {plan.builder} builder")
     for note in plan.notes:
         emit(f"-----> {note}")
     values = {
         "app": str(app_dir),
         "venv": str(slug_dir / "venv"),
         "uv": uv_binary(),
-        "python": "",
+        "python": chain.python,
         "pipfile_requirements": str(slug_dir / "pipfile-requirements.txt"),
     }
     if "Pipfile.lock" in facts.files and "requirements.txt" not in facts.files:
         converted = pipfile_requirements((app_dir / "Pipfile.lock").read_text(errors="replace"))
         Path(values["pipfile_requirements"]).write_text(converted)
-    runtime: dict[str, Any] = {"builder": plan.builder}
+    runtime: dict[str, Any] = {"builder": plan.builder, "runtimes": chain.runtimes}
     if plan.builder == "node" and facts.node_version:
         runtime["node"] = facts.node_version  # exports build on the same major version
     if plan.needs_python:
-        available = list(interpreters.discover())
-        if isolated:
-            available = [i for i in available if world_reachable(Path(i.path))]
-        choice = interpreters.choose(facts.python_request, available, settings.python_default)
-        if choice.note:
-            emit(f"-----> {choice.note}")
-        source = facts.python_version_file or "the platform default"
-        emit(f"-----> Python {choice.interpreter.label} (from {source})")
-        values["python"] = choice.interpreter.path
-        runtime["python"] = choice.interpreter.label
+        runtime["python"] = chain.python_label
+    first_path = f"{chain.node_bin}:" if chain.node_bin else ""
+    if chain.node_bin:
+        toolchain.link_runtime(slug_dir, chain.node_bin)
     env = build_environment(
         home=str(slug_dir),
         uv_cache=str(settings.uv_cache_dir),
-        path=f"{slug_dir / 'venv' / 'bin'}:{os.path.dirname(values['uv'])}:{SYSTEM_PATH}",
+        path=f"{first_path}{slug_dir / 'venv' / 'bin'}:{os.path.dirname(values['uv'])}:{SYSTEM_PATH}",
     )
     env.update(settings.network_environ)
     if isolated:

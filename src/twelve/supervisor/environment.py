@@ -71,6 +71,38 @@ def build_environment(*, home: str, uv_cache: str, path: str) -> dict[str, str]:
     }
 
 
+# Heroku's dyno size for a process with no memory limit: Standard-1X's 512 MB.
+DEFAULT_MEMORY_MB = 512
+
+
+def web_concurrency(language: str, memory_mb: int, cpus: int) -> int:
+    """Heroku's WEB_CONCURRENCY: Python's buildpack gives min(2 x cores + 1, memory / 256 MB),
+    Node's gives memory / WEB_MEMORY (512 MB); both at least 1."""
+    if language == "python":
+        return max(1, min(2 * cpus + 1, memory_mb // 256))
+    return max(1, min(32, memory_mb // 512))
+
+
+def buildpack_defaults(
+    *, python: bool, node: bool, workdir: str, memory_mb: int = DEFAULT_MEMORY_MB, cpus: int = 2
+) -> dict[str, str]:
+    """What Heroku's buildpacks set for every dyno of such an app; app config overrides each."""
+    env: dict[str, str] = {}
+    if node:
+        env["NODE_ENV"] = "production"
+        env["WEB_CONCURRENCY"] = str(web_concurrency("node", memory_mb, cpus))
+    if python:
+        env.update(
+            {
+                "WEB_CONCURRENCY": str(web_concurrency("python", memory_mb, cpus)),
+                "FORWARDED_ALLOW_IPS": "*",  # the router is the only peer: trust its X-Forwarded-*
+                "PYTHONHASHSEED": "random",
+                "PYTHONPATH": workdir,
+            }
+        )
+    return env
+
+
 def slug_environment(
     slug_dir: Path,
     workdir: Path,
@@ -82,20 +114,25 @@ def slug_environment(
     commit: str | None,
     port: int | None,
 ) -> dict[str, str]:
-    """``process_environment`` for a process of a slug: its virtualenv and Node binaries on PATH."""
+    """``process_environment`` for a process of a slug: its virtualenv, runtime and Node binaries
+    on PATH, and the defaults Heroku's buildpacks give such an app."""
     venv = slug_dir / "venv"
     node_bin = ("app", "node_modules", ".bin")
-    extra = (
-        (str(workdir / "node_modules" / ".bin"),) if slug_dir.joinpath(*node_bin).is_dir() else ()
+    extra: tuple[str, ...] = ()
+    if slug_dir.joinpath(*node_bin).is_dir():
+        extra += (str(workdir / "node_modules" / ".bin"),)
+    if (slug_dir / "runtime" / "bin").is_dir():
+        extra += (str(slug_dir / "runtime" / "bin"),)  # the node the build used (a runtime)
+    defaults = buildpack_defaults(
+        python=venv.is_dir(),
+        node=(slug_dir / "app" / "package.json").is_file(),
+        workdir=str(workdir),
     )
-    if venv.is_dir() and "WEB_CONCURRENCY" not in config:
-        # Heroku's Python buildpack sets it; gunicorn and uvicorn read it for their worker count.
-        config = {"WEB_CONCURRENCY": "2", **config}
     return process_environment(
         app=app,
         dyno=dyno,
         release=release,
-        config=config,
+        config={**defaults, **config},
         home=str(workdir),
         venv=str(venv) if venv.is_dir() else None,
         commit=commit,
