@@ -27,6 +27,7 @@ from twelve.api import (
     openapi,
     ps,
     releases,
+    runtimes,
 )
 from twelve.api.context import Platform
 from twelve.api.errors import http_error_handler, twelve_error_handler
@@ -88,7 +89,20 @@ async def server_info(_request: Request) -> JSONResponse:
 def create_app(platform: Platform) -> Starlette:
     """The API for one platform; every route needs the token."""
     routes = [Route("/", server_info, methods=["GET"])]
-    modules = (apps, config, releases, ps, logs, git, export, domains, certs, addons, openapi)
+    modules = (
+        apps,
+        config,
+        releases,
+        ps,
+        logs,
+        git,
+        export,
+        domains,
+        certs,
+        addons,
+        runtimes,
+        openapi,
+    )
     for module in modules:
         routes += module.routes
     app = Starlette(

@@ -39,6 +39,8 @@ class Runtimes:
             "HOME": str(self.settings.home),
             "UV_NO_PROGRESS": "1",
             "UV_NATIVE_TLS": "1",
+            # One retry: where downloads cannot work a build falls back to a copy at once.
+            "UV_HTTP_RETRIES": "1",
             "NPM_CONFIG_CACHE": str(self.settings.home / "cache" / "npm"),
             "NPM_CONFIG_UPDATE_NOTIFIER": "false",
         }

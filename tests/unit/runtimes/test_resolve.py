@@ -58,7 +58,7 @@ def test_node_prefers_an_installed_runtime_then_the_machine_then_the_newest_down
 
 
 def test_node_ranges_nothing_satisfies_or_twelve_cannot_read_are_errors() -> None:
-    with pytest.raises(BuildError, match="no Node.js release satisfies"):
+    with pytest.raises(BuildError, match=r"no Node\.js release satisfies"):
         choose_node("99.x", {"download": {(20, 1, 0)}}, None)
     with pytest.raises(BuildError, match="not a range twelve understands"):
         choose_node("lts/iron", {"download": {(20, 1, 0)}}, None)

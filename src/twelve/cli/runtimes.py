@@ -1,0 +1,73 @@
+"""The runtime commands: list, install, add (adopt an interpreter) and remove."""
+
+from __future__ import annotations
+
+import click
+
+from twelve.cli import output
+from twelve.cli.common import client, follow_operation, json_option
+
+
+def _size(count: int) -> str:
+    return f"{count / (1 << 20):.0f} MB"
+
+
+@click.command("runtimes")
+@json_option
+def runtimes(as_json: bool) -> None:
+    """List the Python and Node runtimes apps build and run with."""
+    data = client().request("GET", "/runtimes")
+    if as_json:
+        output.emit_json(data)
+        return
+    if not data:
+        output.emit("No runtimes yet: builds install the ones apps ask for")
+        return
+    rows = [
+        (r["language"], r["version"], r["source"], _size(r["size"]), ", ".join(r["used_by"]) or "-")
+        for r in data
+    ]
+    output.emit_table(("LANGUAGE", "VERSION", "SOURCE", "SIZE", "USED BY"), rows)
+
+
+@click.command("runtimes:install")
+@click.argument("spec")
+@json_option
+def runtimes_install(spec: str, as_json: bool) -> None:
+    """Install SPEC: python@3.12, python@3.12.7, node@20 (the newest match)."""
+    events = client().stream("POST", "/runtimes", json={"spec": spec})
+    done = follow_operation(events, echo=not as_json)
+    if as_json:
+        output.emit_json(done)
+        return
+    runtime = done["runtime"]
+    output.emit(f"Installed {runtime['language']} {runtime['version']} in {runtime['path']}")
+
+
+@click.command("runtimes:add")
+@click.argument("path")
+@json_option
+def runtimes_add(path: str, as_json: bool) -> None:
+    """Adopt the Python interpreter at PATH (copied, so every app user can run it)."""
+    events = client().stream("POST", "/runtimes", json={"path": path})
+    done = follow_operation(events, echo=not as_json)
+    if as_json:
+        output.emit_json(done)
+        return
+    runtime = done["runtime"]
+    output.emit(f"Added python {runtime['version']} in {runtime['path']}")
+
+
+@click.command("runtimes:remove")
+@click.argument("spec")
+@json_option
+def runtimes_remove(spec: str, as_json: bool) -> None:
+    """Remove SPEC (python@3.12.7), unless a live release or a recent one uses it."""
+    data = client().request("DELETE", f"/runtimes/{spec}")
+    if as_json:
+        output.emit_json(data)
+        return
+    output.emit(f"Removed {data['removed']}")
+
+
+commands = [runtimes, runtimes_install, runtimes_add, runtimes_remove]
