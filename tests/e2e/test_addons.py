@@ -120,7 +120,7 @@ def made_on_machine_servers() -> Iterator[list[str]]:
     for url in urls:
         parts = urlsplit(url)
         user = parts.username or ""
-        if url.startswith("postgresql://"):
+        if url.startswith("postgres://"):
             asyncio.run(
                 PostgresProvider(PG_ADMIN, "").deprovision({"database": user, "role": user})
             )
@@ -188,7 +188,7 @@ def test_the_reference_app_on_attached_postgres_redis_and_smtp(
     pg, rd = create_and_deploy(d, smtp_port)
     urls = config(d, "notes")
     made_on_machine_servers += [urls["DATABASE_URL"], urls["REDIS_URL"]]
-    assert urls["DATABASE_URL"].startswith("postgresql://twelve_postgres_notes_")
+    assert urls["DATABASE_URL"].startswith("postgres://twelve_postgres_notes_")
     assert urls["REDIS_URL"].startswith("redis://twelve_redis_notes_")
     assert "postgres@" not in urls["DATABASE_URL"], "the admin URL never reaches the app"
 

@@ -106,24 +106,32 @@ def test_git_push_deploys_streams_output_and_rejects_what_it_cannot_release(
     assert "Authentication failed" in denied.stderr or "401" in denied.stderr
 
 
-def test_an_express_app_runs_with_npm_start_and_a_mismatched_engine(
-    make_daemon: Callable[..., Daemon],
+def test_an_express_app_runs_with_npm_start_on_the_node_its_engines_ask_for(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
 ) -> None:
-    """No Procfile: web is npm start; engines.node 18.x on a machine with another node warns."""
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
+    """No Procfile: web is npm start; engines.node 18.x installs Node.js 18 from the npm registry."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed")
     d = make_daemon()
     d.cli("apps:create", "express")
     out = d.cli("deploy", "-a", "express", str(FIXTURE_APPS / "express-app")).stdout
     assert "using the node builder" in out
-    assert "does not match this machine's node" in out
+    assert "Downloading Node.js 18." in out and "runtime node@18." in out, out
     assert "build script ran" in out
     text = d.get("express").text
     assert text == "express web.1 built-at-build-time proto=http\n"
-    strict = d.cli("config:set", "-a", "express", "TWELVE_STRICT_ENGINES=1")
-    assert strict.returncode == 0
-    failed = d.cli("deploy", "-a", "express", str(FIXTURE_APPS / "express-app"), check=False)
-    assert failed.returncode == 1 and "does not match" in failed.stderr
+    version = d.cli("run", "-a", "express", "--", "node", "--version").stdout
+    assert version.startswith("v18."), version
+    again = d.cli("deploy", "-a", "express", str(FIXTURE_APPS / "express-app")).stdout
+    assert "Downloading Node.js" not in again, "the next build reuses the runtime"
+
+    impossible = tmp_path / "impossible"
+    shutil.copytree(FIXTURE_APPS / "express-app", impossible)
+    package = impossible / "package.json"
+    package.write_text(package.read_text().replace('"18.x"', '"99.x"'))
+    failed = d.cli("deploy", "-a", "express", str(impossible), check=False)
+    assert failed.returncode == 1 and "no Node.js release satisfies" in failed.stderr
+    assert d.get("express").text == text, "the running release keeps serving"
 
 
 def test_a_flask_app_gets_gunicorn_web_concurrency_and_a_fallback_patch_version(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support import EXAMPLES, Daemon
+from support import EXAMPLES, FIXTURE_APPS, Daemon
 from twelve.build.interpreters import discover
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,7 @@ needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("setpriv") is None,
     reason="per-app users need a root daemon and setpriv (util-linux)",
 )
-APPS = ("rt-pinned", "rt-other")
+APPS = ("rt-pinned", "rt-other", "rt-express")
 
 
 @pytest.fixture
@@ -117,3 +117,25 @@ def test_a_version_nothing_provides_fails_the_build_with_the_command_that_would(
     assert failed.returncode == 1
     assert "Python 3.4 is not installed" in failed.stderr
     assert "twelve runtimes:install python@3.4" in failed.stderr
+
+
+@needs_root
+def test_a_node_app_gets_the_node_its_engines_ask_for_and_runs_it_as_its_own_user(
+    open_home: Path, make_daemon: Callable[..., Daemon]
+) -> None:
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed")
+    d = make_daemon(home=open_home)
+    d.cli("apps:create", "rt-express")
+    out = d.cli("deploy", "-a", "rt-express", str(FIXTURE_APPS / "express-app")).stdout
+    assert "Downloading Node.js 18." in out and "npm registry node-linux-" in out, out
+    assert d.get("rt-express").text == "express web.1 built-at-build-time proto=http\n"
+    probe = d.cli("run", "-a", "rt-express", "--", "sh", "-c", "id -un; node --version; npm -v")
+    user, node_version, npm_version = probe.stdout.split()[:3]
+    assert user == "tw-rt-express" and node_version.startswith("v18.")
+    assert npm_version.split(".")[0] in {"9", "10"}
+    listed = d.cli_json("runtimes")
+    node = next(r for r in listed if r["language"] == "node")  # type: ignore[union-attr]
+    assert node["version"] == node_version[1:] and node["used_by"] == ["rt-express v1 (live)"]
+    runtime = open_home / "runtimes" / "node" / node["version"]
+    assert runtime.stat().st_uid == 0 and (runtime / "bin" / "node").stat().st_mode & 0o022 == 0

@@ -148,8 +148,9 @@ def server_id(url: str) -> str:
 
 
 def postgres_url(user: str, password: str, host: str, port: int, database: str) -> str:
+    """Heroku's ``postgres://`` scheme: some apps string-match it, and libpq reads it too."""
     netloc_host = f"[{host}]" if ":" in host else host
-    return f"postgresql://{quote(user)}:{quote(password)}@{netloc_host}:{port}/{quote(database)}"
+    return f"postgres://{quote(user)}:{quote(password)}@{netloc_host}:{port}/{quote(database)}"
 
 
 def redis_url(user: str, password: str, host: str, port: int, database: int) -> str:

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from twelve.build import interpreters
 from twelve.build.plan import SourceFacts
-from twelve.errors import BuildError
-from twelve.runtimes.service import Runtimes
+from twelve.runtimes.service import RegistryUnreachable, Runtimes
 from twelve.settings import Settings
 
 Emit = Callable[[str], None]
@@ -86,8 +85,8 @@ async def choose_node(
         runtime = await asyncio.to_thread(
             Runtimes(settings).ensure_node, facts.node_engine, _threadsafe(emit)
         )
-    except BuildError as exc:
-        emit(f"-----> {exc.message}")
+    except RegistryUnreachable as exc:
+        emit(f"-----> Warning: {exc.message}")
         return facts
     if runtime is None:
         emit(

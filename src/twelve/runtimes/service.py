@@ -27,6 +27,10 @@ Emit = Callable[[str], None]
 _LOCK = threading.Lock()
 
 
+class RegistryUnreachable(BuildError):
+    """No source of Node.js releases answered; the build may go on with the machine's node."""
+
+
 class Runtimes:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -141,7 +145,7 @@ class Runtimes:
                 return None if pick is None else catalog.find(self.root, "node", pick.version)
             offers["download"] = node.downloadable(self._env())
             if not offers["download"]:
-                raise BuildError(
+                raise RegistryUnreachable(
                     f"engines.node {engine!r} needs a Node.js this machine does not have, and the "
                     "npm registry cannot be reached",
                     f"install it on the machine, or run 'twelve runtimes:install node@{engine}' "

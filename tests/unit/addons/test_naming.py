@@ -69,8 +69,8 @@ def test_redis_rules_carry_a_hash_not_the_password_and_allow_one_database() -> N
 
 def test_urls_are_built_for_apps_and_redacted_for_people() -> None:
     url = naming.postgres_url("twelve_a", "p@ss", "127.0.0.1", 5433, "twelve_a")
-    assert url == "postgresql://twelve_a:p%40ss@127.0.0.1:5433/twelve_a"
-    assert naming.redact_url(url) == "postgresql://twelve_a:***@127.0.0.1:5433/twelve_a"
+    assert url == "postgres://twelve_a:p%40ss@127.0.0.1:5433/twelve_a"
+    assert naming.redact_url(url) == "postgres://twelve_a:***@127.0.0.1:5433/twelve_a"
     assert naming.redis_url("u", "pw", "::1", 6379, 3) == "redis://u:pw@[::1]:6379/3"
     assert naming.redact_url("smtp://mail.example.com:25") == "smtp://mail.example.com:25"
     assert naming.server_id("redis://:pw@cache.internal/0") == "cache.internal:6379"
