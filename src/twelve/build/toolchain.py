@@ -107,4 +107,5 @@ def link_runtime(slug_dir: Path, bin_dir: Path) -> None:
     target = slug_dir / "runtime" / "bin"
     target.mkdir(parents=True, exist_ok=True)
     for tool in ("node", "npm", "npx"):
-        (target / tool).symlink_to(bin_dir / tool)
+        if (bin_dir / tool).exists():
+            (target / tool).symlink_to(bin_dir / tool)

@@ -31,14 +31,17 @@ def package_name() -> str:
 
 
 def npm_major_for(version: Version) -> int:
-    """The npm major a Node release of this version ships with (npm 10 needs node 18.17+)."""
-    if version >= (18, 17, 0):
-        return 10
-    if version >= (18, 0, 0):
-        return 9
-    if version >= (15, 0, 0):
-        return 8
-    return 6
+    """The npm major a Node release of this version ships with (each npm supports those nodes)."""
+    for first, npm_major in (
+        ((18, 17, 0), 10),
+        ((18, 0, 0), 9),
+        ((15, 0, 0), 8),
+        ((8, 0, 0), 6),
+        ((5, 0, 0), 3),
+    ):
+        if version >= first:
+            return npm_major
+    return 2
 
 
 def _npm(args: list[str], cwd: Path, env: dict[str, str]) -> str:
@@ -79,6 +82,18 @@ def _unpack(tarball: Path, dest: Path) -> None:
         archive.extractall(dest, filter="data")
 
 
+def _release_root(package: Path, scratch: Path) -> Path:
+    """Where ``bin/node`` is: the package itself, or (in packages before Node 8 or so) the
+    official release tarball the package wraps, which carries its own npm."""
+    if (package / "bin" / "node").is_file():
+        return package
+    wrapped = next(package.glob("node-v*.tar.gz"), None)
+    if wrapped is None:
+        raise BuildError(f"the registry's {package_name()} package holds no node binary")
+    _unpack(wrapped, scratch)
+    return next(p for p in scratch.iterdir() if (p / "bin" / "node").is_file())
+
+
 def install(root: Path, version: Version, env: dict[str, str], emit: Emit) -> Runtime:
     """Fetch node and its npm from the registry into the runtimes folder."""
     staging = catalog.staging_dir(root, "node", version)
@@ -88,20 +103,22 @@ def install(root: Path, version: Version, env: dict[str, str], emit: Emit) -> Ru
         emit(f"Downloading Node.js {label(version)} ({name} from the npm registry)")
         _npm(["pack", f"{name}@{label(version)}", "--silent"], scratch, env)
         _unpack(next(scratch.glob("*.tgz")), scratch / "node")
-        shutil.move(scratch / "node" / "package", staging)
-        npm_major = npm_major_for(version)
-        emit(f"Downloading npm {npm_major} to go with it")
-        _npm(["pack", f"npm@{npm_major}", "--silent"], scratch, env)
-        _unpack(next(scratch.glob("npm-*.tgz")), scratch / "npm")
+        shutil.move(_release_root(scratch / "node" / "package", scratch / "inner"), staging)
         modules = staging / "lib" / "node_modules"
-        modules.mkdir(parents=True, exist_ok=True)
-        shutil.move(scratch / "npm" / "package", modules / "npm")
-        for tool in ("npm", "npx"):
+        if not (modules / "npm").is_dir():
+            npm_major = npm_major_for(version)
+            emit(f"Downloading npm {npm_major} to go with it")
+            _npm(["pack", f"npm@{npm_major}", "--silent"], scratch, env)
+            _unpack(next(scratch.glob("npm-*.tgz")), scratch / "npm")
+            modules.mkdir(parents=True, exist_ok=True)
+            shutil.move(scratch / "npm" / "package", modules / "npm")
+        for tool in ("npm", "npx"):  # npx came with npm 5.2
+            script = modules / "npm" / "bin" / f"{tool}-cli.js"
             link = staging / "bin" / tool
             link.unlink(missing_ok=True)
-            link.symlink_to(f"../lib/node_modules/npm/bin/{tool}-cli.js")
-        (modules / "npm" / "bin" / "npm-cli.js").chmod(0o755)
-        (modules / "npm" / "bin" / "npx-cli.js").chmod(0o755)
+            if script.is_file():
+                script.chmod(0o755)
+                link.symlink_to(f"../lib/node_modules/npm/bin/{tool}-cli.js")
         _verify(staging, version)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

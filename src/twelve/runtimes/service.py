@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twelve.build.detect import node_version
-from twelve.build.semver import parse_version
+from twelve.build.semver import parse_version, satisfies
 from twelve.errors import BuildError, Conflict, NotFound, TwelveError
 from twelve.runtimes import catalog, node, python
 from twelve.runtimes.catalog import Runtime
@@ -137,22 +137,24 @@ class Runtimes:
         machine_text = node_version() if use_machine else None
         machine = parse_version(machine_text) if machine_text else None
         with _LOCK:
-            offers: dict[str, set[Version]] = {
-                "installed": {r.version for r in self.installed("node")}
-            }
+            installed = {r.version for r in self.installed("node")}
+            offers: dict[str, set[Version]] = {"installed": installed}
+            local = [*installed, *([machine] if machine else [])]
+            if not any(satisfies(v, engine) for v in local):
+                # Only ask the registry when nothing here fits: the listing costs a round trip.
+                offers["download"] = node.downloadable(self._env())
+                if not offers["download"]:
+                    raise RegistryUnreachable(
+                        f"engines.node {engine!r} needs a Node.js this machine does not have, "
+                        "and the npm registry cannot be reached",
+                        "install it on the machine, or run 'twelve runtimes:install node@VERSION' "
+                        "where the registry is reachable; the running release keeps serving",
+                    )
             pick = choose_node(engine, offers, machine)
-            if pick is None or pick.source == "installed":
-                return None if pick is None else catalog.find(self.root, "node", pick.version)
-            offers["download"] = node.downloadable(self._env())
-            if not offers["download"]:
-                raise RegistryUnreachable(
-                    f"engines.node {engine!r} needs a Node.js this machine does not have, and the "
-                    "npm registry cannot be reached",
-                    f"install it on the machine, or run 'twelve runtimes:install node@{engine}' "
-                    "where the registry is reachable; the running release keeps serving",
-                )
-            pick = choose_node(engine, offers, machine)
-            assert pick is not None
+            if pick is None:
+                return None
+            if pick.source == "installed":
+                return catalog.find(self.root, "node", pick.version)
             return node.install(self.root, pick.version, self._env(), emit)
 
     # Removal
