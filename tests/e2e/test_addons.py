@@ -191,6 +191,9 @@ def test_the_reference_app_on_attached_postgres_redis_and_smtp(
     assert urls["DATABASE_URL"].startswith("postgres://twelve_postgres_notes_")
     assert urls["REDIS_URL"].startswith("redis://twelve_redis_notes_")
     assert "postgres@" not in urls["DATABASE_URL"], "the admin URL never reaches the app"
+    cache = d.cli("addons:create", "redis", "-a", "notes", "--as", "CACHE")
+    made_on_machine_servers.append(config(d, "notes")["CACHE_URL"])
+    assert "Warning: this URL names an ACL user" in cache.stderr, "pre-Redis-6 clients are warned"
 
     # Two web processes, no sticky sessions: log in through one, be recognised by the other.
     d.cli("ps:scale", "-a", "notes", "web=2", "worker=1")

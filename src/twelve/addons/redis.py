@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
@@ -22,6 +23,21 @@ from twelve.addons.provider import Provisioned, first_line
 from twelve.errors import Conflict, ServiceError
 
 CONNECT_TIMEOUT = 5.0
+
+
+def pre_acl_notice(url: str) -> str | None:
+    """What a URL naming an ACL user means for clients written before Redis 6, else None.
+
+    Heroku's Redis URLs carry only a password (``redis://:PASSWORD@HOST:PORT``); such clients send
+    ``AUTH PASSWORD`` alone, which a server authenticates against its default user, not this one.
+    """
+    if not url.startswith("redis") or not (urlsplit(url).username or ""):
+        return None
+    return (
+        "this URL names an ACL user on a shared Redis: clients older than Redis 6 (the Node "
+        "redis 2.x/3.x client under bull, older redis-py and Sidekiq) cannot log in with it "
+        "and fail with 'AUTH called without any password configured for the default user'"
+    )
 
 
 async def ping(admin_url: str) -> None:

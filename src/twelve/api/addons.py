@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from twelve.addons.manager import AddonManager
 from twelve.addons.naming import redact_url
+from twelve.addons.redis import pre_acl_notice
 from twelve.api.body import json_body
 from twelve.api.context import platform
 from twelve.api.serialize import release_json
@@ -80,7 +81,15 @@ async def create(request: Request) -> JSONResponse:
         as_name=_text(body, "as"),
         name=_text(body, "name"),
     )
-    return _changed(addon, release, 201)
+    notice = pre_acl_notice(addon.url) if addon.service == "redis" else None
+    return JSONResponse(
+        {
+            "addon": addon_json(addon),
+            "release": release_json(release) if release else None,
+            "notice": notice,
+        },
+        status_code=201,
+    )
 
 
 async def attach(request: Request) -> JSONResponse:

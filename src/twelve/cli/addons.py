@@ -61,6 +61,8 @@ def addons_create(
     addon = data["addon"]
     output.emit(f"Created {addon['name']} on {addon['server']} ({addon['provider']})")
     output.emit(f"Attached as {addon['config_var']}; {_release_line(app, data)}")
+    if data.get("notice"):
+        output.emit(f"Warning: {data['notice']}", err=True)
 
 
 @click.command("addons:info")

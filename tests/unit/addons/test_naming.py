@@ -7,6 +7,7 @@ import hmac
 import pytest
 
 from twelve.addons import naming
+from twelve.addons.redis import pre_acl_notice
 from twelve.addons.url import external, name_stem
 from twelve.errors import UsageError
 
@@ -104,3 +105,10 @@ def test_rollback_names_the_addon_variables_it_would_change() -> None:
     assert notice is not None and "DATABASE_URL" in notice and "not add-ons" in notice
     assert "postgresql://" not in notice
     assert naming.rollback_notice([], 3) is None
+
+
+def test_only_urls_naming_an_acl_user_carry_the_pre_redis_6_notice() -> None:
+    notice = pre_acl_notice("redis://twelve_redis_a:pw@127.0.0.1:6379/3")
+    assert notice is not None and "AUTH called without any password" in notice
+    assert pre_acl_notice("redis://:pw@127.0.0.1:6380") is None, "Heroku's form works for all"
+    assert pre_acl_notice("redis://127.0.0.1:6379/0") is None
