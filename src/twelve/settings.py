@@ -172,6 +172,7 @@ class Settings:
     secret_key_previous: str | None  # TWELVE_SECRET_KEY_PREVIOUS: the key being rotated away from
     postgres_admin_url: str | None  # TWELVE_POSTGRES_ADMIN_URL
     redis_admin_url: str | None  # TWELVE_REDIS_ADMIN_URL
+    redis_maxmemory: int  # TWELVE_REDIS_MAXMEMORY: the cap of each add-on's own redis-server
     log_level: str  # TWELVE_LOG_LEVEL: the daemon's own stdout log level
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # How this machine reaches package registries (proxies, CA bundles): builds need it to
@@ -225,6 +226,7 @@ class Settings:
             secret_key_previous=r.optional("TWELVE_SECRET_KEY_PREVIOUS"),
             postgres_admin_url=r.optional("TWELVE_POSTGRES_ADMIN_URL"),
             redis_admin_url=r.optional("TWELVE_REDIS_ADMIN_URL"),
+            redis_maxmemory=r.get("TWELVE_REDIS_MAXMEMORY", parse_size, 64 << 20),
             log_level=r.text("TWELVE_LOG_LEVEL", "info").lower(),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},

@@ -230,8 +230,12 @@ class AddonManager:
 
     async def _provider_of(self, addon: Addon) -> Provider:
         """The provider that made ``addon``, checked to still point at the same server."""
+        if "dedicated" in addon.resource:
+            return self.registry.dedicated_redis()
         choice, provider = await self.registry.provider(addon.service)
-        if addon.provider == "twelve" and choice.provider != "twelve":
+        # A twelve-run add-on made on the shared server (every Redis one before add-ons had
+        # servers of their own) is still removed there.
+        if addon.provider == "twelve" and (choice.provider != "twelve" or addon.service == "redis"):
             provider = self.registry.self_run(
                 addon.service, await self.registry.runner.admin_url(addon.service)
             )

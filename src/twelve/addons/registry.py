@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from twelve.addons.dedicated import DedicatedRedisProvider
 from twelve.addons.naming import service_kind
 from twelve.addons.postgres import PostgresProvider
 from twelve.addons.provider import Provider
@@ -49,6 +50,7 @@ class Registry:
             "redis": settings.redis_admin_url,
         }
         self.runner = runner
+        self._redis_maxmemory = settings.redis_maxmemory
 
     def choice(self, kind: str) -> Choice:
         kind = service_kind(kind)
@@ -64,8 +66,14 @@ class Registry:
                 f"set {_ADMIN_VARS[kind]}, install {_PACKAGES[kind]}, "
                 "or install the extra twelve[services]",
             )
+        if kind == "redis" and choice.provider == "twelve":
+            return choice, self.dedicated_redis()
         url = self._admin_urls[kind] or await self.runner.admin_url(kind)
         return choice, make_provider(kind, url, choice.origin)
+
+    def dedicated_redis(self) -> Provider:
+        """Redis add-ons twelve runs: a server of their own each, as on Heroku."""
+        return DedicatedRedisProvider(self.runner.dedicated, self._redis_maxmemory)
 
     def self_run(self, kind: str, admin_url: str) -> Provider:
         """The provider of the server twelve runs (for add-ons made there before an admin URL)."""

@@ -105,3 +105,29 @@ def redis_acl_file(admin_password_hash: str) -> str:
 
 def redis_server(bins: Binaries, config_file: Path) -> list[str]:
     return [bins.tool("redis-server"), str(config_file)]
+
+
+# Commands an app never needs on a Redis of its own, as Heroku's plans disable them.
+DEDICATED_REDIS_DENIED = ("config", "debug", "acl", "module", "shutdown", "monitor", "replicaof")
+
+
+def dedicated_redis_config(port: int, data_dir: Path, password_hash: str, maxmemory: int) -> str:
+    """redis.conf of one add-on's own Redis: Heroku's shape, a password and no user name, so
+    clients written before Redis 6 log in with ``AUTH PASSWORD``; persistence on; a memory cap."""
+    denied = " ".join(f"-{command}" for command in DEDICATED_REDIS_DENIED)
+    return "\n".join(
+        [
+            "bind 127.0.0.1",
+            f"port {port}",
+            f'dir "{data_dir}"',
+            "appendonly yes",
+            "appendfsync everysec",
+            'save ""',
+            f"maxmemory {maxmemory}",
+            "maxmemory-policy noeviction",
+            f"user default on {password_hash} ~* &* +@all {denied}",
+            "daemonize no",
+            'logfile ""',
+            "",
+        ]
+    )

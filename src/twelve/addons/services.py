@@ -91,6 +91,7 @@ class SelfRunServer:
         self._stopping = False
         self._grace = 10.0  # what stop() was given, for a server that starts as it stops
         self._account = unprivileged_account() if kind == "postgres" else None
+        self.record_name = f"service.{kind}"  # an add-on's own server names itself
 
     @property
     def state_file(self) -> Path:
@@ -230,7 +231,7 @@ class SelfRunServer:
                 return
             record = ProcessRecord(
                 RECORD_APP,
-                f"service.{self.kind}",
+                self.record_name,
                 self.child.pid,
                 self.child.pgid,
                 self.child.start_ticks,
@@ -284,6 +285,10 @@ class ServiceRunner:
         self._servers: dict[str, SelfRunServer] = {}
         self._urls: dict[str, str] = {}
         self._lock = asyncio.Lock()
+        # Each Redis add-on's own server; that module builds on SelfRunServer above.
+        from twelve.addons.dedicated import DedicatedServers  # noqa: PLC0415
+
+        self.dedicated = DedicatedServers(services_dir / "redis-addons", store, on_line, path)
 
     def binaries(self, kind: str) -> Binaries | None:
         """Where this machine's server binaries for ``kind`` are, if anywhere."""
@@ -315,9 +320,13 @@ class ServiceRunner:
                     await self.admin_url(kind)
                 except ServiceError as exc:
                     log.error("%s: %s", _LABELS[kind], exc)
+        await self.dedicated.start_all()
 
     async def stop(self, grace: float) -> None:
         """Stop every server (after the apps, so they shut down cleanly)."""
-        await asyncio.gather(*(server.stop(grace) for server in self._servers.values()))
+        await asyncio.gather(
+            *(server.stop(grace) for server in self._servers.values()),
+            self.dedicated.stop_all(grace),
+        )
         self._servers.clear()
         self._urls.clear()

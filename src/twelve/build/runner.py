@@ -89,6 +89,11 @@ async def build_slug(
     env["NPM_CONFIG_CACHE"] = str(settings.home / "cache" / "npm")
     env["NPM_CONFIG_UPDATE_NOTIFIER"] = "false"
     env["NPM_CONFIG_FUND"] = "false"
+    if "SSL_CERT_FILE" in env:
+        # A node runtime's npm reads no machine npmrc: give it the machine's certificate store,
+        # which old node versions (no NODE_EXTRA_CA_CERTS) need to reach the registry through
+        # a proxy that re-signs TLS.
+        env.setdefault("NPM_CONFIG_CAFILE", env["SSL_CERT_FILE"])
     settings.uv_cache_dir.mkdir(parents=True, exist_ok=True)
     steps = plan.render(values)
     for step in steps:
