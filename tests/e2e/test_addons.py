@@ -294,6 +294,8 @@ def test_servers_twelve_runs_itself_hold_the_app_data_across_daemon_restarts(
     d = make_daemon()
     pg, rd = create_and_deploy(d, smtp_port)
     assert pg["provider"] == rd["provider"] == "twelve"
+    assert rd["server"] == "own redis-server", "a Redis add-on has a server of its own"
+    assert config(d, "notes")["REDIS_URL"].startswith("redis://:"), "Heroku's URL: no user name"
     with router(d, "notes") as client:
         login(client, "ada@example.com")
         client.post("/notes", json={"body": "kept by twelve"})
