@@ -1,14 +1,16 @@
 """Redeploy time of an app whose dependencies did not change, against the floor measured in the same run.
 
     .venv/bin/python bench/deploy.py [--app tests/fixtures/apps/flask-gunicorn] [--runs 5]
-        [--push] [--config KEY=VALUE ...]
+        [--push] [--isolated] [--config KEY=VALUE ...]
 
 The floor is what no platform can avoid: a dependency sync from the warm cache into a fresh
 virtualenv (``uv venv`` + ``uv pip install -r requirements.txt``) plus the time the app takes to
 bind its port. The redeploy is ``twelve deploy`` end to end, from the CLI's upload to the release
 being live behind the router; with ``--push`` it is ``git push`` of a new commit instead. Prints the
 medians and the ratio redeploy/floor. ``--config`` sets the app's config first (the Django fixture
-needs DATABASE_URL) and is given to the floor's process too.
+needs DATABASE_URL) and is given to the floor's process too. ``--isolated`` (as root) runs the
+daemon as on a server: TWELVE_HOME reachable by others, the app as its own user ``tw-bench``,
+its interpreter a runtime. ``--app`` may be a real app's checkout (scripts/prepare-real-apps).
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def make_repo(app: Path, repo: Path, daemon: Daemon) -> tuple[Path, dict[str, st
         ("config", "user.email", "b@x"),
         ("config", "user.name", "b"),
         ("add", "-A"),
-        ("commit", "-qm", "first"),
+        ("commit", "-q", "--allow-empty", "-m", "first"),
     ):
         git(repo, *args)
     subprocess.run(
@@ -139,6 +141,7 @@ def main() -> None:
     parser.add_argument("--push", action="store_true", help="redeploy with git push")
     parser.add_argument("--config", action="append", default=[], help="KEY=VALUE app config")
     parser.add_argument("--timeline", action="store_true", help="print the last deploy's log lines")
+    parser.add_argument("--isolated", action="store_true", help="root daemon, per-app user")
     args = parser.parse_args()
     config = dict(pair.split("=", 1) for pair in args.config)
     app = Path(args.app).resolve()
@@ -150,6 +153,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         cache = base / "uv-cache"
+        if args.isolated:
+            base.chmod(0o711)  # reachable by the app's user: the daemon runs it as tw-bench
         home = base / "home"
         home.mkdir()
         daemon = Daemon(home, daemon_env(home, cache, TWELVE_STOP_TIMEOUT="5"), base / "daemon.log")
@@ -183,11 +188,15 @@ def main() -> None:
             daemon.stop()
             daemon.end_recorded_processes()
             daemon.unmount_scratch()
+            if args.isolated:
+                subprocess.run(["userdel", "tw-bench"], capture_output=True, check=False)
     floor, deploy = statistics.median(floors), statistics.median(deploys)
     print(
         json.dumps(
             {
                 "app": app.name,
+                "isolated": args.isolated,
+                "push": args.push,
                 "runs": args.runs,
                 "floor_median_s": round(floor, 3),
                 "redeploy_median_s": round(deploy, 3),
