@@ -3,11 +3,13 @@
 import base64
 import hashlib
 import hmac
+from pathlib import Path
 
 import pytest
 
 from twelve.addons import naming
 from twelve.addons.redis import pre_acl_notice
+from twelve.addons.selfrun import dedicated_redis_config
 from twelve.addons.url import external, name_stem
 from twelve.errors import UsageError
 
@@ -112,3 +114,11 @@ def test_only_urls_naming_an_acl_user_carry_the_pre_redis_6_notice() -> None:
     assert notice is not None and "AUTH called without any password" in notice
     assert pre_acl_notice("redis://:pw@127.0.0.1:6380") is None, "Heroku's form works for all"
     assert pre_acl_notice("redis://127.0.0.1:6379/0") is None
+
+
+def test_an_addons_own_redis_denies_admin_commands_and_caps_memory(tmp_path: Path) -> None:
+    config = dedicated_redis_config(6390, tmp_path, "#abc", 16 << 20).splitlines()
+    assert "port 6390" in config and "bind 127.0.0.1" in config
+    assert f"maxmemory {16 << 20}" in config and "appendonly yes" in config
+    user = next(line for line in config if line.startswith("user default on #abc"))
+    assert {"-config", "-debug", "-acl"} <= set(user.split())
