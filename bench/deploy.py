@@ -116,6 +116,7 @@ def make_repo(app: Path, repo: Path, daemon: Daemon) -> tuple[Path, dict[str, st
         ("config", "user.name", "b"),
         ("add", "-A"),
         ("commit", "-q", "--allow-empty", "-m", "first"),
+        ("checkout", "-q", "-B", "main"),  # a real app's checkout is at a detached commit
     ):
         git(repo, *args)
     subprocess.run(
