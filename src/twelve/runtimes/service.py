@@ -125,7 +125,11 @@ class Runtimes:
 
     def add(self, path: str, emit: Emit) -> Runtime:
         """Adopt the interpreter at ``path`` (copied, so every app user can run it)."""
-        if not Path(path).is_file() or not os.access(path, os.X_OK):
+        try:
+            runnable = Path(path).is_file() and os.access(path, os.X_OK)
+        except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+            runnable = False
+        if not runnable:
             raise NotFound(f"{path} is not an executable file", "give the path of a python3.X")
         with _LOCK:
             return python.adopt(self.root, path, emit)
