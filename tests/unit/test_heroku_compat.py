@@ -130,7 +130,7 @@ def test_pipfile_lock_installs_its_default_packages_as_locked() -> None:
         "uvicorn[standard]==0.30.0; python_version >= '3.8'",
     ]
     plan = plan_build(SourceFacts(frozenset({"Pipfile.lock", "Pipfile", "Procfile"})))
-    assert plan.steps[1].description == "install dependencies from Pipfile.lock"
-    assert plan.steps[1].argv[-1] == "{pipfile_requirements}"
+    assert plan.steps[2].description == "install dependencies from Pipfile.lock"
+    assert plan.steps[2].argv[-1] == "{pipfile_requirements}"
     with pytest.raises(BuildError, match=r"Pipfile\.lock is not valid JSON"):
         pipfile_requirements("{")

@@ -83,8 +83,9 @@ def test_python_builds_run_the_builders_plan_on_the_same_python(case: str) -> No
 
 def test_the_uv_lock_is_installed_locked_into_the_images_virtualenv() -> None:
     commands = run_commands(export_of(PYTHON_APPS["uv.lock"], "python").files["Dockerfile"])
-    assert commands[2][:2] == ["env", "UV_PROJECT_ENVIRONMENT=/venv"]
-    assert "--locked" in commands[2]
+    assert commands[2][:3] == ["uv", "pip", "install"], "pip beside the locked packages"
+    assert commands[3][:2] == ["env", "UV_PROJECT_ENVIRONMENT=/venv"]
+    assert "--locked" in commands[3]
 
 
 def test_the_image_has_twelves_process_environment() -> None:
@@ -133,9 +134,9 @@ def test_a_node_build_runs_npm_on_the_node_major_it_was_built_with() -> None:
     assert "FROM node:22-slim" in lines
     assert "ENV PATH=/app/node_modules/.bin:$PATH" in lines
     assert run_commands(result.files["Dockerfile"]) == [
-        ["npm", "ci"],
-        ["npm", "run", "build"],
-        ["npm", "prune", "--omit=dev"],
+        ["env", "NODE_ENV=production", "NPM_CONFIG_INCLUDE=dev", "npm", "ci"],
+        ["env", "NODE_ENV=production", "npm", "run", "build"],
+        ["env", "NODE_ENV=production", "npm", "prune", "--omit=dev"],
     ]
     unknown = export_of(facts, "node", python=None).files["Dockerfile"]
     assert "FROM node:lts-slim" in unknown.splitlines()
