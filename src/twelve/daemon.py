@@ -34,8 +34,9 @@ from twelve.supervisor.confine import Confiner
 from twelve.supervisor.isolation import Users, isolation_problem
 from twelve.supervisor.limits import CgroupManager
 from twelve.supervisor.manager import Supervisor
-from twelve.supervisor.policy import Backoff
+from twelve.supervisor.policy import SERVER_BACKOFF, Backoff, Restarts
 from twelve.supervisor.process import Timing
+from twelve.supervisor.restart import keep_running
 from twelve.supervisor.scratch import clear_all
 
 log = logging.getLogger("twelve")
@@ -82,31 +83,34 @@ class RouterProcess:
         self._task = asyncio.create_task(self._life(), name="router")
 
     async def _life(self) -> None:
-        delay = 0.5
-        while not self._stopping:
-            argv = [*twelve_executable()[:1], "-m", "twelve.router"]
-            self._workers.clear()
-            self.child = await spawn.start(argv, cwd=self.settings.home, env=self.environment())
-            self.store.record_process(
-                ProcessRecord(
-                    *ROUTER_RECORD,
-                    self.child.pid,
-                    self.child.pgid,
-                    self.child.start_ticks,
-                    None,
-                    0,
-                    None,
-                )
+        await keep_running(
+            self._run_once, Restarts(SERVER_BACKOFF), lambda: self._stopping, self._exited
+        )
+
+    async def _run_once(self) -> int:
+        argv = [*twelve_executable()[:1], "-m", "twelve.router"]
+        self._workers.clear()
+        self.child = await spawn.start(argv, cwd=self.settings.home, env=self.environment())
+        self.store.record_process(
+            ProcessRecord(
+                *ROUTER_RECORD,
+                self.child.pid,
+                self.child.pgid,
+                self.child.start_ticks,
+                None,
+                0,
+                None,
             )
-            assert self.child.process.stdout is not None
-            await read_lines(self.child.process.stdout, self.handle_line)
-            code = await self.child.process.wait()
-            self.store.forget_process(*ROUTER_RECORD, self.child.pid)
-            if self._stopping:
-                return
-            log.warning("router %s; restarting in %.1fs", spawn.describe_exit(code), delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+        )
+        assert self.child.process.stdout is not None
+        await read_lines(self.child.process.stdout, self.handle_line)
+        code = await self.child.process.wait()
+        self.store.forget_process(*ROUTER_RECORD, self.child.pid)
+        return code
+
+    def _exited(self, code: int, delay: float) -> bool:
+        log.warning("router %s; restarting in %.1fs", spawn.describe_exit(code), delay)
+        return True
 
     def handle_line(self, raw: bytes) -> None:
         """One line of the router's stdout: an access line for an app's stream, or an event."""

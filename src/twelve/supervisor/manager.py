@@ -8,7 +8,6 @@ up, the new ones are stopped and the old ones keep serving.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from twelve.errors import DeployError, NotFound
 from twelve.store import ProcessRecord, Store
 from twelve.supervisor import spawn
+from twelve.supervisor.clock import SYSTEM_CLOCK, Clock
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.ports import PortPool
 from twelve.supervisor.process import Hooks, ProcessSpec, Supervised, Timing
@@ -41,11 +41,14 @@ class Supervisor:
         on_routes_changed: Callable[[], None],
         confiner: Confiner | None = None,
         drain: Callable[[int], Awaitable[None]] | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
         self.confiner = confiner or Confiner.off()
         self.scratch_dir = scratch_dir
         self.timing = timing
+        self.clock = clock
         self.ports = PortPool()
         self._on_routes_changed = on_routes_changed
         self._current: dict[str, dict[str, Supervised]] = {}
@@ -115,7 +118,7 @@ class Supervisor:
     def _new(self, spec: ProcessSpec) -> Supervised:
         scratch = self.scratch_dir / spec.app
         scratch.mkdir(parents=True, exist_ok=True)
-        proc = Supervised(spec, self.hooks, self.timing, scratch)
+        proc = Supervised(spec, self.hooks, self.timing, scratch, self.clock)
         proc.start()
         return proc
 
@@ -225,4 +228,4 @@ def _order(name: str) -> tuple[str, int]:
 
 
 def uptime(proc: Supervised) -> float:
-    return time.monotonic() - proc.started_at if proc.started_at else 0.0
+    return proc.clock.monotonic() - proc.started_at if proc.started_at else 0.0
