@@ -181,10 +181,15 @@ class Lifecycle:
     def begin(self) -> list[Action]:
         return self._spawn()
 
-    def adopt(self) -> list[Action]:
-        """Take over a process an earlier daemon started: it runs, its health is checked."""
-        self._phase = "running"
-        return self.on(Spawned())
+    def adopt(self, age: float) -> list[Action]:
+        """Take over a process an earlier daemon started ``age`` seconds ago: it runs, its health
+        is checked, its exit is a crash as any other."""
+        self._spawn()
+        actions = self._spawned()
+        self.started_at = self.clock.monotonic() - age
+        if isinstance(actions[0], WatchHealth):
+            actions = [WatchHealth(self.clock.monotonic() + self.policy.boot_timeout)]
+        return [Say("Taken over by a new twelve daemon"), *actions]
 
     def on(self, event: Event) -> list[Action]:
         if self.finished:

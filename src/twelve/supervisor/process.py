@@ -8,14 +8,15 @@ happen here; what to do and when is decided there, with a clock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
-from twelve.logs.capture import capture_output
 from twelve.supervisor import lifecycle as lc
 from twelve.supervisor import spawn
 from twelve.supervisor.clock import SYSTEM_CLOCK, Clock
@@ -23,6 +24,7 @@ from twelve.supervisor.confine import Placement
 from twelve.supervisor.environment import slug_environment
 from twelve.supervisor.health import wait_until_bound, wait_until_http_ok
 from twelve.supervisor.launch import launch_argv
+from twelve.supervisor.launcher import Launcher, LocalLauncher, OnOutput
 from twelve.supervisor.limits import NO_LIMITS, Limits, ProcessCgroups
 from twelve.supervisor.policy import Backoff
 from twelve.supervisor.scratch import Scratch, make_scratch, remove_scratch
@@ -52,11 +54,30 @@ class ProcessSpec:
         return self.type == "web"
 
 
+class LineSink(Protocol):
+    def __call__(self, app: str, process: str, text: str, stamp: datetime | None = None) -> None:
+        """One line of an app process's output (``stamp``: when it was read, if known)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """A process an earlier daemon started that still runs (held by the keeper)."""
+
+    running: spawn.Running
+    release: int
+    port: int | None
+    scratch: Scratch | None
+    cgroups: ProcessCgroups | None
+    age: float  # seconds since it started
+    attach: Callable[[OnOutput], None]  # follow its output from now on
+
+
 @dataclass
 class Hooks:
     """What a process tells the rest of the daemon; each callback is synchronous and quick."""
 
-    on_line: Callable[[str, str, str], None]  # (app, process name, text) → app log line
+    on_line: LineSink  # (app, process name, text, stamp) → app log line
     on_event: Callable[[str, str, str], None]  # (app, process name, text) → twelve log line
     on_state: Callable[[Supervised], None]  # state changed (route table, records)
     on_started: Callable[[Supervised], None]
@@ -65,6 +86,7 @@ class Hooks:
     release_port: Callable[[int | None], None]
     place: Callable[[ProcessSpec], Placement]  # its user and cgroups, made for each start
     drain: Callable[[int], Awaitable[None]]  # until the router has no request on this port
+    launcher: Launcher = field(default_factory=LocalLauncher)
 
 
 @dataclass
@@ -85,7 +107,7 @@ class Supervised:
     scratch_root: Path
     clock: Clock = SYSTEM_CLOCK
     state: State = State.STARTING
-    child: spawn.Child | None = None
+    child: spawn.Running | None = None
     port: int | None = None
     scratch: Scratch | None = None
     cgroups: ProcessCgroups | None = None
@@ -96,7 +118,7 @@ class Supervised:
     _task: asyncio.Task[None] | None = None
     _helpers: set[asyncio.Task[None]] = field(default_factory=set)
     _timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    _reader: asyncio.Task[None] | None = None
+    _let_go: bool = False
 
     def __post_init__(self) -> None:
         policy = lc.Policy(self.timing.boot_timeout, self.timing.stop_timeout, self.timing.backoff)
@@ -130,6 +152,23 @@ class Supervised:
             self._run(self.life.begin()), name=f"{self.spec.app}/{self.spec.name}"
         )
 
+    def adopt(self, adoption: Adoption) -> None:
+        """Follow a running process of this slot's spec instead of starting one."""
+        self.first_health = asyncio.get_running_loop().create_future()
+        self.child = adoption.running
+        self.port, self.scratch, self.cgroups = adoption.port, adoption.scratch, adoption.cgroups
+        adoption.attach(self._output)
+        self._helper(self._watch_exit(adoption.running))
+        self._task = asyncio.create_task(
+            self._run(self.life.adopt(adoption.age)), name=f"{self.spec.app}/{self.spec.name}"
+        )
+
+    def let_go(self) -> None:
+        """Stop following the process and leave it running (the daemon stops, the keeper stays)."""
+        self._let_go = True
+        if self._task is not None:
+            self._task.cancel()
+
     def post(self, event: lc.Event) -> None:
         self._events.put_nowait(event)
 
@@ -147,8 +186,8 @@ class Supervised:
             for helper in list(self._helpers):
                 helper.cancel()
             self._resolve_health(False)
-            if self.state is not State.EXITED:  # ended by an error: the slot's life is over too
-                self._enter(State.EXITED)
+            if self.state is not State.EXITED and not self._let_go:
+                self._enter(State.EXITED)  # ended by an error: the slot's life is over too
 
     async def _do(self, action: lc.Action) -> None:
         if isinstance(action, lc.Enter):
@@ -218,16 +257,20 @@ class Supervised:
             commit=spec.commit,
             port=self.port,
         )
-        self.child = await spawn.start(
-            launch_argv(spec.command, placement.confinement), cwd=self.scratch.path, env=env
+        key = f"{spec.app}/{spec.name}/{spec.release}/{secrets.token_hex(4)}"
+        self.child = await self.hooks.launcher.launch(
+            key,
+            launch_argv(spec.command, placement.confinement),
+            self.scratch.path,
+            env,
+            self._output,
+            meta=adoption_meta(spec.release, self.port, self.scratch, self.cgroups),
         )
         self.hooks.on_started(self)
-        assert self.child.process.stdout is not None
-        self._reader = asyncio.create_task(capture_output(self.child.process.stdout, self._line))
         self._helper(self._watch_exit(self.child))
 
-    async def _watch_exit(self, child: spawn.Child) -> None:
-        code = await spawn.wait_leader(child)
+    async def _watch_exit(self, child: spawn.Running) -> None:
+        code = await child.wait()
         limit = peak = None
         if self.cgroups is not None and self.cgroups.oom_killed():
             limit = self.spec.limits.describe()
@@ -237,7 +280,7 @@ class Supervised:
     async def _watch_health(self, deadline: float) -> None:
         child, port = self.child, self.port
         assert child is not None and port is not None
-        alive = lambda: child.process.returncode is None  # noqa: E731
+        alive = lambda: child.returncode is None  # noqa: E731
         # The checks poll on the machine's clock; the deadline is the decisions'.
         until = time.monotonic() + (deadline - self.clock.monotonic())
         healthy = await wait_until_bound("127.0.0.1", port, until, alive)
@@ -267,9 +310,9 @@ class Supervised:
             pass
         self.post(lc.GroupGone())
 
-    def _line(self, text: str) -> None:
+    def _output(self, text: str, stamp: datetime | None) -> None:
         self.last_lines.append(text)
-        self.hooks.on_line(self.spec.app, self.spec.name, text)
+        self.hooks.on_line(self.spec.app, self.spec.name, text, stamp)
 
     async def _cleanup(self) -> None:
         child = self.child
@@ -279,10 +322,8 @@ class Supervised:
         if child is not None and spawn.group_alive(child.pgid):
             # The leader is gone but left processes in its group: they go too.
             await spawn.stop_group(child.pgid, self.timing.stop_timeout)
-        if self._reader is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._reader, 5.0)
-            self._reader = None
+        if child is not None:
+            await child.output_done(5.0)
         self.hooks.on_gone(self)
         self.hooks.release_port(self.port)
         if self.cgroups is not None:
@@ -297,3 +338,29 @@ class Supervised:
         self.post(lc.StopWanted())
         if self._task is not None:
             await asyncio.shield(self._task)
+
+
+def adoption_meta(
+    release: int, port: int | None, scratch: Scratch | None, cgroups: ProcessCgroups | None
+) -> dict[str, Any]:
+    """What the keeper keeps beside a process, so a later daemon can adopt it."""
+    return {
+        "release": release,
+        "port": port,
+        "scratch": [str(scratch.root), str(scratch.path), scratch.mounted] if scratch else None,
+        "cgroups": [[str(d) for d in cgroups.dirs], cgroups.version] if cgroups else None,
+    }
+
+
+def from_meta(
+    meta: dict[str, Any],
+) -> tuple[int, int | None, Scratch | None, ProcessCgroups | None]:
+    """``adoption_meta``'s facts back: release, port, scratch directory, cgroups."""
+    scratch = meta.get("scratch")
+    cgroups = meta.get("cgroups")
+    return (
+        int(meta.get("release") or 0),
+        meta.get("port"),
+        Scratch(Path(scratch[0]), Path(scratch[1]), bool(scratch[2])) if scratch else None,
+        ProcessCgroups(tuple(Path(d) for d in cgroups[0]), int(cgroups[1])) if cgroups else None,
+    )
