@@ -87,13 +87,14 @@ class Daemon:
     api_url: str = ""
     router_url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    python: str = sys.executable  # the twelve installation the next start runs
 
     def start(self) -> None:
         endpoints = self.home / "run" / "endpoints.json"
         endpoints.unlink(missing_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "twelve", "server"],
+            [self.python, "-m", "twelve", "server"],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -8,6 +8,9 @@ import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
+import sysconfig
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -151,3 +154,47 @@ def test_a_process_that_exits_while_no_daemon_runs_is_restarted_and_scale_down_l
 
 def keeper_log(d: Daemon) -> str:
     return (d.home / "run" / "keeper.log").read_text(errors="replace")
+
+
+def another_installation(tmp_path: Path) -> str:
+    """A second virtualenv that runs this twelve: an upgrade as the keeper sees one (another
+    interpreter path, so the new daemon hands the keeper over to it)."""
+    venv = tmp_path / "upgraded"
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = Path(sysconfig.get_paths()["purelib"])
+    (venv_site(venv) / "twelve-upgrade.pth").write_text(
+        f"import site; site.addsitedir({str(site)!r})\n"
+    )
+    return str(venv / "bin" / "python")
+
+
+def venv_site(venv: Path) -> Path:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return venv / "lib" / version / "site-packages"
+
+
+def test_an_upgrade_to_another_installation_keeps_apps_serving_and_hands_the_keeper_over(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    upgraded = another_installation(tmp_path)
+    d = ticking_app(make_daemon, tmp_path)
+    before = running(d)
+    keeper = d.keeper_pid()
+    assert keeper is not None
+    with steady_load(d) as loads:
+        more_requests(loads, 50)
+        assert d.stop(signal.SIGTERM) == 0
+        more_requests(loads, 100)
+        d.python = upgraded
+        d.start()
+        assert_adopted(d, before)
+        wait_for(lambda: "resumed with" in keeper_log(d), 30, "the keeper handed over")
+        more_requests(loads, 100)
+    assert failures(loads) == {}, f"requests failed across the upgrade: {failures(loads)}"
+    assert d.keeper_pid() == keeper
+    keeper_command = Path(f"/proc/{keeper}/cmdline").read_bytes().split(b"\0")
+    assert keeper_command[0].decode() == upgraded
+    tick_now = max(ticks(d))
+    wait_for(lambda: max(ticks(d)) > tick_now + 1, 30, "lines after the upgrade")
+    assert_every_tick_once_in_order(d)

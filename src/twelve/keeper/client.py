@@ -241,21 +241,21 @@ class KeeperClient:
     # -- requests ------------------------------------------------------------------------------
 
     async def request(self, op: Message) -> Message:
-        while True:
-            await self._connected.wait()
-            assert self._writer is not None
-            number = self._next_request
-            self._next_request += 1
-            reply: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-            self._replies[number] = reply
-            if op.get("op") == "spawn":
-                self._spawning[number] = (str(op["key"]), dict(op.get("meta") or {}))
-            self._writer.write(encode({**op, "r": number}))
-            try:
-                return await reply
-            except ConnectionError:
-                if op.get("op") != "note" or self._closing:
-                    raise
+        """Send ``op`` and wait for its answer; a connection lost first (the keeper handing over
+        to its successor) raises ConnectionError."""
+        await self._connected.wait()
+        assert self._writer is not None
+        number = self._next_request
+        self._next_request += 1
+        reply: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._replies[number] = reply
+        if op.get("op") == "spawn":
+            self._spawning[number] = (str(op["key"]), dict(op.get("meta") or {}))
+        self._writer.write(encode({**op, "r": number}))
+        try:
+            return await reply
+        finally:
+            self._spawning.pop(number, None)
 
     async def spawn(
         self,
@@ -267,27 +267,37 @@ class KeeperClient:
         raw: bool = False,
         meta: dict[str, Any] | None = None,
     ) -> KeptChild:
-        answer = await self.request(
-            {"op": "spawn", "key": key, "argv": argv, "cwd": str(cwd), "env": env, "raw": raw}
-            | {"meta": meta or {}}
-        )
+        op = {"op": "spawn", "key": key, "argv": argv, "cwd": str(cwd), "env": env, "raw": raw}
+        while True:
+            try:
+                answer = await self.request(op | {"meta": meta or {}})
+                break
+            except ConnectionError:
+                if self._closing:
+                    raise
+                # The answer was lost with the connection: the keeper's table says whether the
+                # process started (keys are unique), else it is asked again.
+                await self._connected.wait()
+                started = next((c for c in self.children.values() if c.key == key), None)
+                if started is not None:
+                    return started
         if "error" in answer:
             raise OSError(answer["error"])
-        child = KeptChild(
-            answer["cid"], key, answer["pid"], answer["pgid"], answer["ticks"], meta or {}
-        )
-        self.children[child.cid] = child
-        return child
+        return self.children[int(answer["cid"])]
 
     async def note(self, child: KeptChild, meta: dict[str, Any]) -> None:
         child.meta.update(meta)
-        await self.request({"op": "note", "cid": child.cid, "meta": meta})
+        while not self._closing:
+            with contextlib.suppress(ConnectionError):
+                await self.request({"op": "note", "cid": child.cid, "meta": child.meta})
+                return
 
     async def upgrade(self, argv: list[str] | None = None) -> None:
-        """Have the keeper become ``argv`` (this twelve's keeper by default), keeping everything."""
-        await self.request(
-            {"op": "upgrade", "argv": argv or keeper_argv(self.socket_path, self.buffer)}
-        )
+        """Have the keeper become ``argv`` (this twelve's keeper by default), keeping everything;
+        the connection is made again to the successor."""
+        argv = argv or keeper_argv(self.socket_path, self.buffer)
+        with contextlib.suppress(ConnectionError):  # it may go before its answer is read
+            await self.request({"op": "upgrade", "argv": argv})
 
     @property
     def outdated(self) -> bool:
