@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,12 +42,14 @@ def up(d: Daemon) -> bool:
     return all(states.get(n) == "up" for n in FORMATION)
 
 
-def ticking_app(make_daemon: Callable[..., Daemon], tmp_path: Path) -> Daemon:
+def ticking_app(
+    make_daemon: Callable[..., Daemon], tmp_path: Path, home: Path | None = None
+) -> Daemon:
     source = tmp_path / "ticker"
     shutil.copytree(EXAMPLES / "hello-python", source)
     (source / "ticker.py").write_text(TICKER)
     (source / "Procfile").write_text("web: python app.py\nclock: python -u ticker.py\n")
-    d = make_daemon(TWELVE_STOP_APPS="0")
+    d = make_daemon(home, TWELVE_STOP_APPS="0")
     d.cli("apps:create", APP)
     d.cli("deploy", "-a", APP, str(source))
     d.cli("ps:scale", "-a", APP, "web=2", "clock=1")
@@ -197,4 +201,39 @@ def test_an_upgrade_to_another_installation_keeps_apps_serving_and_hands_the_kee
     assert keeper_command[0].decode() == upgraded
     tick_now = max(ticks(d))
     wait_for(lambda: max(ticks(d)) > tick_now + 1, 30, "lines after the upgrade")
+    assert_every_tick_once_in_order(d)
+
+
+@pytest.fixture
+def open_home() -> Iterator[Path]:
+    """A TWELVE_HOME other users can traverse: the daemon runs each app as its own user."""
+    base = Path(tempfile.mkdtemp(prefix="twelve-kp-", dir="/tmp"))
+    base.chmod(0o711)
+    yield base / "home"
+    shutil.rmtree(base, ignore_errors=True)
+    subprocess.run(["userdel", f"tw-{APP}"], capture_output=True, check=False)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="per-app users need a root daemon and setpriv (util-linux)",
+)
+def test_in_the_isolated_mode_a_killed_daemons_apps_run_on_as_their_user_and_are_adopted(
+    open_home: Path, make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    d = ticking_app(make_daemon, tmp_path, open_home)
+    assert "each app runs as its own system user" in d.output()
+    before = running(d)
+    with steady_load(d) as loads:
+        more_requests(loads, 50)
+        assert d.stop(signal.SIGKILL) == -signal.SIGKILL
+        more_requests(loads, 100)
+        d.start()
+        assert_adopted(d, before)
+        more_requests(loads, 50)
+    assert failures(loads) == {}, f"requests failed: {failures(loads)}"
+    owner = Path(f"/proc/{before['clock.1']['pid']}/status").read_text()
+    assert f"Uid:\t{pwd.getpwnam(f'tw-{APP}').pw_uid}\t" in owner
+    tick_now = max(ticks(d))
+    wait_for(lambda: max(ticks(d)) > tick_now + 1, 30, "lines after the adoption")
     assert_every_tick_once_in_order(d)
