@@ -37,7 +37,7 @@ class Keeper:
         self._writer: asyncio.StreamWriter | None = None
         self._sender: asyncio.Task[None] | None = None
         self._more = asyncio.Event()
-        self._done = asyncio.Event()
+        self.done = asyncio.Event()  # set to end the keeper
         self._upgrade: list[str] | None = None
 
     # -- processes -----------------------------------------------------------------------------
@@ -84,7 +84,7 @@ class Keeper:
     async def serve(self) -> None:
         server = await asyncio.start_unix_server(self._connected, sock=self.listener)
         async with server:
-            await self._done.wait()
+            await self.done.wait()
 
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -142,7 +142,7 @@ class Keeper:
             self._upgrade = [str(a) for a in op["argv"]]
             return {"ok": True}
         if kind == "exit":
-            self._done.set()
+            self.done.set()
             return {"ok": True}
         return {"error": f"unknown operation {kind!r}"}
 
@@ -251,7 +251,7 @@ async def run(socket_path: Path, buffer: int, resume: int | None) -> int:
     pid_file = socket_path.with_name("keeper.pid")
     pid_file.write_text(f"{os.getpid()}\n")
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, keeper._done.set)
+    loop.add_signal_handler(signal.SIGTERM, keeper.done.set)
     # SIGHUP: hand over to a fresh start of this same program (after twelve was reinstalled).
     own = [
         sys.executable,
@@ -265,10 +265,9 @@ async def run(socket_path: Path, buffer: int, resume: int | None) -> int:
     loop.add_signal_handler(signal.SIGHUP, keeper.exec_successor, own)
     try:
         await keeper.serve()
-    finally:
-        if resume is None or keeper._done.is_set():
-            with contextlib.suppress(FileNotFoundError):
-                pid_file.unlink()
+    finally:  # (a hand-over never gets here: exec keeps the file for the same pid)
+        with contextlib.suppress(FileNotFoundError):
+            pid_file.unlink()
     return 0
 
 
