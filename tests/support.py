@@ -11,7 +11,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -83,13 +87,14 @@ class Daemon:
     api_url: str = ""
     router_url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    python: str = sys.executable  # the twelve installation the next start runs
 
     def start(self) -> None:
         endpoints = self.home / "run" / "endpoints.json"
         endpoints.unlink(missing_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "twelve", "server"],
+            [self.python, "-m", "twelve", "server"],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -174,10 +179,23 @@ class Daemon:
                 subprocess.run(["umount", "-l", target], check=False, capture_output=True)
 
     def end_recorded_processes(self) -> None:
-        """Last-resort cleanup by recorded process group, never by name."""
+        """Last-resort cleanup by recorded process group and the keeper's pid file, never by name."""
         for _app, _name, _pid, pgid in self.recorded_processes():
             with contextlib.suppress(OSError):
                 os.killpg(pgid, signal.SIGKILL)
+        self.end_keeper()
+
+    def keeper_pid(self) -> int | None:
+        try:
+            return int((self.home / "run" / "keeper.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def end_keeper(self) -> None:
+        pid = self.keeper_pid()
+        if pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def daemon_env(home: Path, uv_cache: Path, **extra: str) -> dict[str, str]:
@@ -196,6 +214,8 @@ def daemon_env(home: Path, uv_cache: Path, **extra: str) -> dict[str, str]:
         "TWELVE_RESTART_BACKOFF_MAX": "2",
         "TWELVE_UV_CACHE_DIR": str(uv_cache),
         "TWELVE_PYTHON_DEFAULT": PYTHON_VERSION,
+        # A test's daemon takes its apps with it when it stops; tests of adoption say otherwise.
+        "TWELVE_STOP_APPS": "1",
     }
     env.update(extra)
     return env
@@ -222,3 +242,55 @@ def load_native_module(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     return module
+
+
+@dataclass
+class Load:
+    """Clients sending requests through the router as fast as they can, counting every outcome."""
+
+    url: str
+    host: str
+    close: bool = False  # a new connection for every request
+    outcomes: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _client(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            # Bounded: a client stops by itself after this many requests.
+            for _ in range(20_000):
+                if self._stop.is_set():
+                    return
+                try:
+                    headers = {"Host": self.host} | ({"Connection": "close"} if self.close else {})
+                    response = client.get(self.url, headers=headers)
+                    outcome = (
+                        "ok"
+                        if response.status_code == 200 and "from web." in response.text
+                        else (f"status {response.status_code}: {response.text[:80]}")
+                    )
+                except httpx.HTTPError as exc:
+                    outcome = f"error {type(exc).__name__}"
+                with self._lock:
+                    self.outcomes[outcome] += 1
+
+    @contextmanager
+    def running(self, clients: int = 4) -> Iterator[Load]:
+        threads = [threading.Thread(target=self._client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            for thread in threads:
+                thread.join(30)
+
+    def failures(self) -> dict[str, int]:
+        return {k: v for k, v in self.outcomes.items() if k != "ok"}
+
+
+def until_requests(load: Load, more: int) -> None:
+    start = load.outcomes["ok"]
+    wait_for(lambda: load.outcomes["ok"] >= start + more, 30, f"{more} more successful requests")

@@ -174,6 +174,8 @@ class Settings:
     redis_admin_url: str | None  # TWELVE_REDIS_ADMIN_URL
     redis_maxmemory: int  # TWELVE_REDIS_MAXMEMORY: the cap of each add-on's own redis-server
     log_level: str  # TWELVE_LOG_LEVEL: the daemon's own stdout log level
+    keeper_buffer: int  # TWELVE_KEEPER_BUFFER: output kept for the daemon while none runs
+    stop_apps: bool  # TWELVE_STOP_APPS: the daemon's SIGTERM stops the apps too
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # How this machine reaches package registries (proxies, CA bundles): builds need it to
     # download dependencies; app processes never get it.
@@ -228,6 +230,8 @@ class Settings:
             redis_admin_url=r.optional("TWELVE_REDIS_ADMIN_URL"),
             redis_maxmemory=r.get("TWELVE_REDIS_MAXMEMORY", parse_size, 64 << 20),
             log_level=r.text("TWELVE_LOG_LEVEL", "info").lower(),
+            keeper_buffer=r.get("TWELVE_KEEPER_BUFFER", parse_size, 16 << 20),
+            stop_apps=r.get("TWELVE_STOP_APPS", _flag, False),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},
         )
@@ -249,6 +253,11 @@ class Settings:
     def endpoints_path(self) -> Path:
         """Where the daemon records the addresses it bound, for the CLI on the same machine."""
         return self.run_dir / "endpoints.json"
+
+    @property
+    def keeper_socket(self) -> Path:
+        """Where the keeper (the process that holds app processes across daemons) listens."""
+        return self.run_dir / "keeper.sock"
 
     @property
     def routes_path(self) -> Path:

@@ -6,69 +6,16 @@ import os
 import signal
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from support import EXAMPLES, Daemon, wait_for
+from support import EXAMPLES, Daemon, Load, until_requests
 
 pytestmark = pytest.mark.slow
 HELLO = EXAMPLES / "hello-python"
-
-
-@dataclass
-class Load:
-    """Clients sending requests through the router as fast as they can, counting every outcome."""
-
-    url: str
-    host: str
-    outcomes: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _client(self) -> None:
-        with httpx.Client(timeout=10) as client:
-            # Bounded: a client stops by itself after this many requests.
-            for _ in range(20_000):
-                if self._stop.is_set():
-                    return
-                try:
-                    response = client.get(self.url, headers={"Host": self.host})
-                    outcome = (
-                        "ok"
-                        if response.status_code == 200 and "from web." in response.text
-                        else (f"status {response.status_code}: {response.text[:80]}")
-                    )
-                except httpx.HTTPError as exc:
-                    outcome = f"error {type(exc).__name__}"
-                with self._lock:
-                    self.outcomes[outcome] += 1
-
-    @contextmanager
-    def running(self, clients: int = 4) -> Iterator[Load]:
-        threads = [threading.Thread(target=self._client) for _ in range(clients)]
-        for thread in threads:
-            thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            for thread in threads:
-                thread.join(30)
-
-    def failures(self) -> dict[str, int]:
-        return {k: v for k, v in self.outcomes.items() if k != "ok"}
-
-
-def until_requests(load: Load, more: int) -> None:
-    start = load.outcomes["ok"]
-    wait_for(lambda: load.outcomes["ok"] >= start + more, 30, f"{more} more successful requests")
 
 
 def hello_with_two_web_processes(make_daemon: Callable[..., Daemon]) -> Daemon:

@@ -30,6 +30,8 @@ from twelve.errors import ServiceError
 from twelve.logs.capture import capture_output
 from twelve.store import ProcessRecord, Store
 from twelve.supervisor import spawn
+from twelve.supervisor.policy import SERVER_BACKOFF, Restarts
+from twelve.supervisor.restart import keep_running
 
 log = logging.getLogger("twelve.services")
 RECORD_APP = "-twelve-"
@@ -221,36 +223,39 @@ class SelfRunServer:
         return False
 
     async def _life(self, state: ServiceState) -> None:
-        delay = 0.5
-        while not self._stopping:
-            started = time.monotonic()
-            self.child = await spawn.start(self._argv(state), cwd=self.dir, env=self._environment())
-            if self._stopping:
-                # stop() came while the server was being started, so it could not signal it.
-                await spawn.stop_group(self.child.pgid, self._grace, self.child)
-                return
-            record = ProcessRecord(
-                RECORD_APP,
-                self.record_name,
-                self.child.pid,
-                self.child.pgid,
-                self.child.start_ticks,
-                state.port,
-                0,
-                None,
-            )
-            self.store.record_process(record)
-            assert self.child.process.stdout is not None
-            await capture_output(self.child.process.stdout, self._line)
-            code = await self.child.process.wait()
-            self.store.forget_process(RECORD_APP, record.name, record.pid)
-            if self._stopping:
-                return
-            if time.monotonic() - started > 60:
-                delay = 0.5
-            self._line(f"{spawn.describe_exit(code)}; restarting in {delay:.1f}s")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+        await keep_running(
+            lambda: self._run_once(state),
+            Restarts(SERVER_BACKOFF),
+            lambda: self._stopping,
+            self._exited,
+        )
+
+    async def _run_once(self, state: ServiceState) -> int | None:
+        self.child = await spawn.start(self._argv(state), cwd=self.dir, env=self._environment())
+        if self._stopping:
+            # stop() came while the server was being started, so it could not signal it.
+            await spawn.stop_group(self.child.pgid, self._grace, self.child)
+            return None
+        record = ProcessRecord(
+            RECORD_APP,
+            self.record_name,
+            self.child.pid,
+            self.child.pgid,
+            self.child.start_ticks,
+            state.port,
+            0,
+            None,
+        )
+        self.store.record_process(record)
+        assert self.child.process.stdout is not None
+        await capture_output(self.child.process.stdout, self._line)
+        code = await self.child.process.wait()
+        self.store.forget_process(RECORD_APP, record.name, record.pid)
+        return code
+
+    def _exited(self, code: int | None, delay: float) -> bool:
+        self._line(f"{spawn.describe_exit(code)}; restarting in {delay:.1f}s")
+        return True
 
     async def stop(self, grace: float) -> None:
         self._stopping = True

@@ -23,7 +23,7 @@ def release_json(release: Release) -> dict[str, Any]:
 
 def process_json(proc: Supervised) -> dict[str, Any]:
     child = proc.child
-    running = child is not None and child.process.returncode is None
+    running = child is not None and child.returncode is None
     return {
         "name": proc.spec.name,
         "type": proc.spec.type,

@@ -2,9 +2,9 @@
 
 It is built from the server's own parts: ``supervisor.spawn`` (own session and process group,
 SIGTERM then SIGKILL to the whole group), ``logs.capture`` (lines, invalid UTF-8, partial lines)
-and ``supervisor.policy`` (the restart backoff). Signal handlers only record the signal; the loop
-acts on it. Each process's life watches one ``stopping`` event, so a stop can never miss a
-process that was starting at that moment.
+and ``supervisor.restart`` (the restart loop every server of twelve uses). Signal handlers only
+record the signal; the loop acts on it. Each process's life watches one ``stopping`` event, so a
+stop can never miss a process that was starting at that moment.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +21,8 @@ from twelve.local.output import SYSTEM, LineFormat
 from twelve.local.plan import LocalProcess
 from twelve.logs.capture import capture_output
 from twelve.supervisor import spawn
-from twelve.supervisor.policy import Backoff
+from twelve.supervisor.policy import Backoff, Restarts
+from twelve.supervisor.restart import keep_running
 
 # SIGHUP too: a closed terminal must not leave the app running in sessions of its own.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -142,24 +142,28 @@ class LocalRun:
 
     async def _life(self, process: LocalProcess) -> None:
         """Run ``process`` until the run stops, restarting it with the backoff if asked."""
-        backoff = self.options.backoff
-        failures = 0
-        while not self.stopping.is_set():
-            started = time.monotonic()
-            code = await self._once(process)
-            if self.stopping.is_set():
-                return
+
+        def exited(code: int, delay: float) -> bool:
             if not self.options.restart:
                 # As Foreman and Honcho do: one process ending ends the run, with its code.
-                if not self.stopping.is_set() and len(self.processes) > 1:
+                if len(self.processes) > 1:
                     self.say(SYSTEM, f"stopping the other processes (SIGKILL after {self._grace})")
                 self._finish(exit_status(code))
-                return
-            failures = backoff.failures_after_exit(failures, time.monotonic() - started)
-            delay = backoff.delay(failures)
+                return False
             self.say(SYSTEM, f"restarting {process.name} in {delay:g}s")
+            return True
+
+        async def wait(delay: float) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), delay)
+
+        await keep_running(
+            lambda: self._once(process),
+            Restarts(self.options.backoff),
+            self.stopping.is_set,
+            exited,
+            wait=wait,
+        )
 
     async def _once(self, process: LocalProcess) -> int:
         """Start ``process`` once and follow it to its end; its return code."""

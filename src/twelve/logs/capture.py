@@ -17,6 +17,41 @@ from twelve.logs.line import MAX_LINE_BYTES, LogLine, decode_output, utf8_cut
 READ_SIZE = 256 * 1024
 
 
+class LineSplitter:
+    """Bytes of output in, messages out: whole lines at once, a runaway line in pieces.
+
+    Invalid UTF-8 is replaced and lines over MAX_LINE_BYTES are split; a partial line waits in
+    ``pending`` until its newline comes or ``flush`` is called.
+    """
+
+    def __init__(self) -> None:
+        self.pending = bytearray()
+
+    def feed(self, chunk: bytes) -> list[str]:
+        messages: list[str] = []
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            self.pending += chunk
+        else:
+            pending = self.pending
+            whole = bytes(pending) + chunk[: cut + 1] if pending else chunk[: cut + 1]
+            pending[:] = chunk[cut + 1 :]
+            messages = decode_output(whole)
+        while len(self.pending) > MAX_LINE_BYTES:  # a runaway line: its full pieces now
+            at = utf8_cut(bytes(self.pending[: MAX_LINE_BYTES + 1]), MAX_LINE_BYTES)
+            messages.append(bytes(self.pending[:at]).decode("utf-8", "replace"))
+            del self.pending[:at]
+        return messages
+
+    def flush(self) -> list[str]:
+        """The partial line, if any, as messages."""
+        if not self.pending:
+            return []
+        messages = decode_output(bytes(self.pending))
+        self.pending.clear()
+        return messages
+
+
 async def capture_output(
     reader: asyncio.StreamReader,
     emit: Callable[[str], None],
@@ -24,43 +59,31 @@ async def capture_output(
 ) -> None:
     """Read ``reader`` to EOF, calling ``emit(message)`` for every line, in order.
 
-    Invalid UTF-8 is replaced, lines over MAX_LINE_BYTES are split, and a partial line with no
-    newline is emitted once ``flush_after`` seconds have passed since it began (a prompt, a
-    progress bar); whatever is left at EOF is emitted too.
+    Lines are split as ``LineSplitter`` does, and a partial line with no newline is emitted once
+    ``flush_after`` seconds have passed since it began (a prompt, a progress bar); whatever is
+    left at EOF is emitted too.
     """
     loop = asyncio.get_running_loop()
-    pending = bytearray()
+    splitter = LineSplitter()
     timer: asyncio.TimerHandle | None = None
 
     def flush_partial() -> None:
         nonlocal timer
         timer = None
-        if pending:
-            for message in decode_output(bytes(pending)):
-                emit(message)
-            pending.clear()
+        for message in splitter.flush():
+            emit(message)
 
     try:
         while True:
             chunk = await reader.read(READ_SIZE)
             if not chunk:
                 break
-            cut = chunk.rfind(b"\n")
-            if cut < 0:
-                pending += chunk
-            else:
-                whole = bytes(pending) + chunk[: cut + 1] if pending else chunk[: cut + 1]
-                pending[:] = chunk[cut + 1 :]
-                for message in decode_output(whole):
-                    emit(message)
-            while len(pending) > MAX_LINE_BYTES:  # a runaway line: emit its full pieces now
-                at = utf8_cut(bytes(pending[: MAX_LINE_BYTES + 1]), MAX_LINE_BYTES)
-                emit(bytes(pending[:at]).decode("utf-8", "replace"))
-                del pending[:at]
-            if not pending and timer is not None:
+            for message in splitter.feed(chunk):
+                emit(message)
+            if not splitter.pending and timer is not None:
                 timer.cancel()
                 timer = None
-            elif pending and timer is None:
+            elif splitter.pending and timer is None:
                 timer = loop.call_later(flush_after, flush_partial)
     finally:
         if timer is not None:

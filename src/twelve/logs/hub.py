@@ -137,6 +137,10 @@ class LogHub:
         self._flush(app, state)
         return state.journal
 
+    def flush(self) -> None:
+        """Write every published line to the journals now."""
+        self._flush_all()
+
     # -- drains ------------------------------------------------------------------------------
 
     async def set_drains(self, app: str, urls: Iterable[str]) -> None:

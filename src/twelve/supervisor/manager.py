@@ -8,7 +8,6 @@ up, the new ones are stopped and the old ones keep serving.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +15,12 @@ from pathlib import Path
 from twelve.errors import DeployError, NotFound
 from twelve.store import ProcessRecord, Store
 from twelve.supervisor import spawn
+from twelve.supervisor.clock import SYSTEM_CLOCK, Clock
 from twelve.supervisor.confine import Confiner
+from twelve.supervisor.launcher import Launcher, LocalLauncher
 from twelve.supervisor.ports import PortPool
-from twelve.supervisor.process import Hooks, ProcessSpec, Supervised, Timing
+from twelve.supervisor.process import Adoption, Hooks, LineSink, ProcessSpec, Supervised, Timing
+from twelve.supervisor.scratch import remove_scratch
 from twelve.supervisor.states import State
 
 
@@ -36,21 +38,27 @@ class Supervisor:
         store: Store,
         scratch_dir: Path,
         timing: Timing,
-        on_line: Callable[[str, str, str], None],
+        on_line: LineSink,
         on_event: Callable[[str, str, str], None],
         on_routes_changed: Callable[[], None],
         confiner: Confiner | None = None,
         drain: Callable[[int], Awaitable[None]] | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        launcher: Launcher | None = None,
     ) -> None:
         self.store = store
         self.confiner = confiner or Confiner.off()
         self.scratch_dir = scratch_dir
         self.timing = timing
+        self.clock = clock
         self.ports = PortPool()
         self._on_routes_changed = on_routes_changed
         self._current: dict[str, dict[str, Supervised]] = {}
         self._retiring: set[Supervised] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Processes of an earlier daemon, by (app, process name), until their slot takes them.
+        self._adoptable: dict[tuple[str, str, int], Adoption] = {}
         self.hooks = Hooks(
             on_line=on_line,
             on_event=on_event,
@@ -61,6 +69,7 @@ class Supervisor:
             release_port=self.ports.release,
             place=lambda spec: self.confiner.place(spec.app, spec.name, spec.limits),
             drain=drain or (lambda _port: asyncio.sleep(timing.drain_pause)),
+            launcher=launcher or LocalLauncher(),
         )
 
     # Hooks from processes
@@ -115,9 +124,45 @@ class Supervisor:
     def _new(self, spec: ProcessSpec) -> Supervised:
         scratch = self.scratch_dir / spec.app
         scratch.mkdir(parents=True, exist_ok=True)
-        proc = Supervised(spec, self.hooks, self.timing, scratch)
-        proc.start()
+        proc = Supervised(spec, self.hooks, self.timing, scratch, self.clock)
+        adoption = self._adoptable.pop((spec.app, spec.name, spec.release), None)
+        if adoption is not None:
+            proc.adopt(adoption)
+        else:
+            proc.start()
         return proc
+
+    def offer(self, app: str, name: str, adoption: Adoption) -> None:
+        """A process an earlier daemon started: the slot of its app, name and release adopts it."""
+        self._adoptable[(app, name, adoption.release)] = adoption
+        if adoption.port is not None:
+            self.ports.hold(adoption.port)
+
+    async def end_unclaimed(self) -> int:
+        """Stop the offered processes no slot adopted (their app or formation changed)."""
+        unclaimed = list(self._adoptable.items())
+        self._adoptable.clear()
+
+        async def end(app: str, name: str, adoption: Adoption) -> None:
+            running = adoption.running
+            await spawn.stop_group(running.pgid, self.timing.stop_timeout, running)
+            await running.output_done(5.0)
+            self.store.forget_process(app, name, running.pid)
+            self.ports.release(adoption.port)
+            if adoption.cgroups is not None:
+                adoption.cgroups.remove()
+            if adoption.scratch is not None:
+                await remove_scratch(adoption.scratch)
+
+        await asyncio.gather(*(end(app, name, a) for (app, name, _), a in unclaimed))
+        return len(unclaimed)
+
+    def let_go(self) -> None:
+        """Stop following every process and leave them running, for the next daemon to adopt."""
+        for procs in self._current.values():
+            for proc in procs.values():
+                proc.let_go()
+        self._current.clear()
 
     async def apply(
         self,
@@ -194,9 +239,10 @@ class Supervisor:
         retiring = list(self._retiring)
         await asyncio.gather(*(self.stop_app(a) for a in apps), *(p.stop() for p in retiring))
 
-    async def end_previous_life(self) -> int:
-        """End every process a previous daemon started (checked by PID and start time)."""
-        records = self.store.list_process_records()
+    async def end_previous_life(self, keep: Collection[int] = ()) -> int:
+        """End every process a previous daemon started (checked by PID and start time), but
+        those in ``keep`` (pids to adopt)."""
+        records = [r for r in self.store.list_process_records() if r.pid not in keep]
         stops = []
         for record in records:
             if spawn.is_same_process(record.pid, record.start_ticks):
@@ -225,4 +271,4 @@ def _order(name: str) -> tuple[str, int]:
 
 
 def uptime(proc: Supervised) -> float:
-    return time.monotonic() - proc.started_at if proc.started_at else 0.0
+    return proc.clock.monotonic() - proc.started_at if proc.started_at else 0.0

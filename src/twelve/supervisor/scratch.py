@@ -11,6 +11,7 @@ import asyncio
 import os
 import shutil
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -85,15 +86,26 @@ async def unmount(path: Path) -> None:
     )
 
 
-async def clear_all(parent: Path) -> None:
-    """Remove every scratch directory below ``parent`` (left by a daemon that was killed)."""
+async def clear_all(parent: Path, keep: Collection[Path] = ()) -> None:
+    """Remove every scratch directory below ``parent`` (left by a daemon that was killed), but
+    the roots in ``keep`` (of processes a new daemon adopts)."""
     if not parent.is_dir():
         return
+    kept = {str(root.resolve()) for root in keep}
     mounts = Path("/proc/self/mounts").read_text().splitlines()
     prefix = str(parent.resolve()) + "/"
     for line in mounts:
         fields = line.split()
-        if len(fields) > 1 and fields[1].startswith(prefix):
+        if len(fields) > 1 and fields[1].startswith(prefix) and not _inside(fields[1], kept):
             await unmount(Path(fields[1]))
     for entry in parent.iterdir():
-        await asyncio.to_thread(shutil.rmtree, entry, True)
+        if not any(root.startswith(str(entry.resolve()) + "/") for root in kept):
+            await asyncio.to_thread(shutil.rmtree, entry, True)
+            continue
+        for inner in entry.iterdir():  # an app's directory: its adopted processes' stay
+            if str(inner.resolve()) not in kept:
+                await asyncio.to_thread(shutil.rmtree, inner, True)
+
+
+def _inside(path: str, roots: Collection[str]) -> bool:
+    return any(path == root or path.startswith(root + "/") for root in roots)

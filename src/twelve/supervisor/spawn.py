@@ -16,8 +16,35 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from twelve.logs.capture import capture_output
+
+
+class Running(Protocol):
+    """A process twelve started and follows: started here (Child) or held by the keeper."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def pgid(self) -> int: ...
+
+    @property
+    def start_ticks(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once the leader exited (None while it runs)."""
+        ...
+
+    async def wait(self) -> int | None:
+        """Until the group's leader exits; its exit code (None when it cannot be known)."""
+        ...
+
+    async def output_done(self, timeout: float) -> None:
+        """Until its output is read to the end, at most ``timeout`` seconds."""
+        ...
 
 
 @dataclass
@@ -27,10 +54,23 @@ class Child:
     process: asyncio.subprocess.Process
     pgid: int
     start_ticks: int
+    reader: asyncio.Task[None] | None = None  # reading its output, when someone does
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    async def wait(self) -> int | None:
+        return await wait_leader(self)
+
+    async def output_done(self, timeout: float) -> None:
+        if self.reader is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.reader), timeout)
 
 
 async def start(
@@ -149,7 +189,7 @@ async def wait_group_gone(pgid: int, timeout: float) -> bool:
     return True
 
 
-async def stop_group(pgid: int, grace: float, leader: Child | None = None) -> str:
+async def stop_group(pgid: int, grace: float, leader: Running | None = None) -> str:
     """SIGTERM the group, SIGKILL it after ``grace``; returns ``"term"`` or ``"kill"``.
 
     When the leader is ours, it is reaped too, so no zombie stays behind.
@@ -162,7 +202,7 @@ async def stop_group(pgid: int, grace: float, leader: Child | None = None) -> st
         await wait_group_gone(pgid, 5.0)
     if leader is not None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(leader.process.wait(), 5.0)
+            await asyncio.wait_for(leader.wait(), 5.0)
     return outcome
 
 

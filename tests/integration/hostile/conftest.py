@@ -5,46 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 
-from twelve.addons.manager import AddonManager
-from twelve.addons.registry import Registry
-from twelve.addons.services import ServiceRunner
 from twelve.api.app import create_app
 from twelve.api.context import Platform
-from twelve.deploy import Deployer
-from twelve.logs.hub import LogHub
+from twelve.compose import compose
 from twelve.settings import Settings
-from twelve.store import Store
-from twelve.supervisor.manager import Supervisor
-from twelve.supervisor.policy import Backoff
-from twelve.supervisor.process import Timing
 
 TOKEN = "hostile-input-token"
-
-
-def _quiet(*_args: Any) -> None:
-    return None
 
 
 def platform_for(home: Path, *apps: str) -> Platform:
     """A platform on a fresh home with ``apps`` created (no release, so no process runs)."""
     settings = Settings.from_environ({"TWELVE_HOME": str(home)})
-    store = Store(home / "twelve.db")
-    hub = LogHub(home / "logs", 1 << 20, 2)
-    timing = Timing(boot_timeout=5, stop_timeout=1, drain_pause=0, backoff=Backoff())
-    supervisor = Supervisor(store, home / "scratch", timing, _quiet, _quiet, lambda: None)
-    deployer = Deployer(settings, store, supervisor, _quiet, _quiet)
-    platform = Platform(settings, store, deployer, supervisor, hub, TOKEN)
     # No PATH: no database server binaries are found, so nothing is provisioned.
-    services = ServiceRunner(settings.services_dir, store, _quiet, "")
-    platform.addons = AddonManager(store, Registry(settings, services), deployer, _quiet)
+    graph = compose(settings, TOKEN, path="")
     for app in apps:
-        store.create_app(app)
-    return platform
+        graph.store.create_app(app)
+    return graph.platform
 
 
 @pytest.fixture(scope="module")

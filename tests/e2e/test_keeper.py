@@ -1,0 +1,239 @@
+"""Apps outlive the daemon: restarted, killed or handed over, the processes, the router and the
+log lines carry on, and the next daemon adopts them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support import EXAMPLES, Daemon, Load, group_alive, until_requests, wait_for
+
+pytestmark = pytest.mark.slow
+APP = "kp-tick"
+FORMATION = {"web.1", "web.2", "clock.1"}
+TICKER = """
+import itertools, sys, time
+for n in itertools.count(1):
+    print(f"tick {n}", flush=True)
+    time.sleep(1)
+"""
+
+
+def processes(d: Daemon) -> list[dict[str, Any]]:
+    return d.cli_json("ps", "-a", APP)  # type: ignore[return-value]
+
+
+def up(d: Daemon) -> bool:
+    states = {p["name"]: p["state"] for p in processes(d) if p["state"] != "exited"}
+    return all(states.get(n) == "up" for n in FORMATION)
+
+
+def ticking_app(
+    make_daemon: Callable[..., Daemon], tmp_path: Path, home: Path | None = None
+) -> Daemon:
+    source = tmp_path / "ticker"
+    shutil.copytree(EXAMPLES / "hello-python", source)
+    (source / "ticker.py").write_text(TICKER)
+    (source / "Procfile").write_text("web: python app.py\nclock: python -u ticker.py\n")
+    d = make_daemon(home, TWELVE_STOP_APPS="0")
+    d.cli("apps:create", APP)
+    d.cli("deploy", "-a", APP, str(source))
+    d.cli("ps:scale", "-a", APP, "web=2", "clock=1")
+    wait_for(lambda: up(d), 60, "the formation up")
+    return d
+
+
+def running(d: Daemon) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in processes(d) if p["state"] != "exited"}
+
+
+def ticks(d: Daemon) -> list[int]:
+    """Every ``tick N`` line of clock.1 in the app's journal, in journal order."""
+    journal = (d.home / "logs" / APP / "app.log").read_text()
+    return [int(n) for n in re.findall(r"app\[clock\.1\]: tick (\d+)$", journal, re.MULTILINE)]
+
+
+@contextlib.contextmanager
+def steady_load(d: Daemon) -> Iterator[list[Load]]:
+    url = f"http://127.0.0.1:{d.router_url.rsplit(':', 1)[1]}/"
+    loads = [Load(url, f"{APP}.localhost"), Load(url, f"{APP}.localhost", close=True)]
+    with loads[0].running(clients=2), loads[1].running(clients=2):
+        yield loads
+
+
+def more_requests(loads: list[Load], count: int) -> None:
+    for load in loads:
+        until_requests(load, count)
+
+
+def failures(loads: list[Load]) -> dict[str, int]:
+    failed: dict[str, int] = {}
+    for load in loads:
+        failed.update(load.failures())
+    return failed
+
+
+def assert_adopted(d: Daemon, before: dict[str, dict[str, Any]]) -> None:
+    wait_for(lambda: up(d), 60, "the formation adopted")
+    after = running(d)
+    assert {n: p["pid"] for n, p in after.items()} == {n: p["pid"] for n, p in before.items()}
+    assert all(p["restarts"] == 0 for p in after.values()), after
+    assert {n: p["release"] for n, p in after.items()} == {
+        n: p["release"] for n, p in before.items()
+    }
+
+
+def assert_every_tick_once_in_order(d: Daemon) -> None:
+    seen = ticks(d)
+    assert seen == list(range(seen[0], seen[0] + len(seen))), seen
+
+
+def test_restart_kill_and_keeper_hand_over_keep_apps_serving_and_logging(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    d = ticking_app(make_daemon, tmp_path)
+    before = running(d)
+    keeper = d.keeper_pid()
+    assert keeper is not None
+    with steady_load(d) as loads:
+        more_requests(loads, 50)
+        for how in (signal.SIGTERM, signal.SIGKILL):
+            assert d.stop(how) == (0 if how == signal.SIGTERM else -signal.SIGKILL)
+            gap_start = max(ticks(d), default=0)
+            more_requests(loads, 100)  # served while no daemon runs
+            time.sleep(3)  # the app writes lines while no daemon runs: the gap is the point
+            assert max(ticks(d)) == gap_start, "nothing reaches the journal without a daemon"
+            d.start()
+            assert_adopted(d, before)
+            wait_for(lambda: max(ticks(d)) >= gap_start + 3, 30, "the gap's lines")  # noqa: B023
+            more_requests(loads, 50)
+            assert failures(loads) == {}, f"requests failed across {how.name}: {failures(loads)}"
+        # The keeper hands over to a new start of itself: same pid, same children.
+        os.kill(keeper, signal.SIGHUP)
+        wait_for(lambda: "resumed with" in keeper_log(d), 30, "the keeper's successor")
+        more_requests(loads, 100)
+        d.cli("ps:scale", "-a", APP, "web=2")  # spawning through the new keeper works
+        more_requests(loads, 50)
+    assert failures(loads) == {}, f"requests failed: {failures(loads)}"
+    assert d.keeper_pid() == keeper
+    assert_adopted(d, before)
+    tick_now = max(ticks(d))
+    wait_for(lambda: max(ticks(d)) > tick_now + 1, 30, "lines after the hand-over")
+    assert_every_tick_once_in_order(d)
+
+
+def test_a_process_that_exits_while_no_daemon_runs_is_restarted_and_scale_down_leaves_nothing(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    d = ticking_app(make_daemon, tmp_path)
+    before = running(d)
+    d.stop(signal.SIGKILL)
+    os.killpg(before["clock.1"]["pid"], signal.SIGKILL)
+    d.start()
+    wait_for(lambda: running(d)["clock.1"]["restarts"] >= 1, 30, "the dead clock restarted")
+    wait_for(lambda: up(d), 60, "the formation back")
+    now = running(d)
+    assert now["web.1"]["pid"] == before["web.1"]["pid"]
+    assert now["clock.1"]["pid"] != before["clock.1"]["pid"]
+    d.cli("ps:scale", "-a", APP, "web=1", "clock=0")
+    wait_for(lambda: not group_alive(now["web.2"]["pid"]), 30, "web.2 gone")
+    assert not group_alive(now["clock.1"]["pid"])
+    d.cli("apps:destroy", APP, "--confirm", APP)
+    wait_for(lambda: not group_alive(now["web.1"]["pid"]), 30, "web.1 gone")
+
+
+def keeper_log(d: Daemon) -> str:
+    return (d.home / "run" / "keeper.log").read_text(errors="replace")
+
+
+def another_installation(tmp_path: Path) -> str:
+    """A second virtualenv that runs this twelve: an upgrade as the keeper sees one (another
+    interpreter path, so the new daemon hands the keeper over to it)."""
+    venv = tmp_path / "upgraded"
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = Path(sysconfig.get_paths()["purelib"])
+    (venv_site(venv) / "twelve-upgrade.pth").write_text(
+        f"import site; site.addsitedir({str(site)!r})\n"
+    )
+    return str(venv / "bin" / "python")
+
+
+def venv_site(venv: Path) -> Path:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return venv / "lib" / version / "site-packages"
+
+
+def test_an_upgrade_to_another_installation_keeps_apps_serving_and_hands_the_keeper_over(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    upgraded = another_installation(tmp_path)
+    d = ticking_app(make_daemon, tmp_path)
+    before = running(d)
+    keeper = d.keeper_pid()
+    assert keeper is not None
+    with steady_load(d) as loads:
+        more_requests(loads, 50)
+        assert d.stop(signal.SIGTERM) == 0
+        more_requests(loads, 100)
+        d.python = upgraded
+        d.start()
+        assert_adopted(d, before)
+        wait_for(lambda: "resumed with" in keeper_log(d), 30, "the keeper handed over")
+        more_requests(loads, 100)
+    assert failures(loads) == {}, f"requests failed across the upgrade: {failures(loads)}"
+    assert d.keeper_pid() == keeper
+    keeper_command = Path(f"/proc/{keeper}/cmdline").read_bytes().split(b"\0")
+    assert keeper_command[0].decode() == upgraded
+    tick_now = max(ticks(d))
+    wait_for(lambda: max(ticks(d)) > tick_now + 1, 30, "lines after the upgrade")
+    assert_every_tick_once_in_order(d)
+
+
+@pytest.fixture
+def open_home() -> Iterator[Path]:
+    """A TWELVE_HOME other users can traverse: the daemon runs each app as its own user."""
+    base = Path(tempfile.mkdtemp(prefix="twelve-kp-", dir="/tmp"))
+    base.chmod(0o711)
+    yield base / "home"
+    shutil.rmtree(base, ignore_errors=True)
+    subprocess.run(["userdel", f"tw-{APP}"], capture_output=True, check=False)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="per-app users need a root daemon and setpriv (util-linux)",
+)
+def test_in_the_isolated_mode_a_killed_daemons_apps_run_on_as_their_user_and_are_adopted(
+    open_home: Path, make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    d = ticking_app(make_daemon, tmp_path, open_home)
+    assert "each app runs as its own system user" in d.output()
+    before = running(d)
+    with steady_load(d) as loads:
+        more_requests(loads, 50)
+        assert d.stop(signal.SIGKILL) == -signal.SIGKILL
+        more_requests(loads, 100)
+        d.start()
+        assert_adopted(d, before)
+        more_requests(loads, 50)
+    assert failures(loads) == {}, f"requests failed: {failures(loads)}"
+    owner = Path(f"/proc/{before['clock.1']['pid']}/status").read_text()
+    assert f"Uid:\t{pwd.getpwnam(f'tw-{APP}').pw_uid}\t" in owner
+    tick_now = max(ticks(d))
+    wait_for(lambda: max(ticks(d)) > tick_now + 1, 30, "lines after the adoption")
+    assert_every_tick_once_in_order(d)
