@@ -14,8 +14,7 @@ import textwrap
 
 import pytest
 
-from support import require_native_build
-from twelve.router import native
+from support import native_module_path, require_native_build
 
 # Each case: a name, then an expression over ``hotpath`` and ``streams`` (the C modules), ``table``
 # (a header_table), ``poller`` (a Poller on a real loop) and ``Loop`` (an object with call_soon),
@@ -101,9 +100,7 @@ _CHILD = textwrap.dedent(
 
 
 def _module_path(name: str) -> str:
-    found = sorted((native.build_dir() / "twelve" / "router").glob(f"{name}.*.so"))
-    assert found, f"the compiled router build has no {name} module"
-    return str(found[0])
+    return str(native_module_path(name))
 
 
 def _run_child(script: str, *args: str) -> subprocess.CompletedProcess[str]:
