@@ -1,18 +1,23 @@
-"""Router throughput and latency against the app served directly and through nginx.
+"""Router throughput and latency against the app served directly, through nginx and HAProxy.
 
     .venv/bin/python bench/router.py [--duration 5] [--connections 32,256] [--app hello|fast]
-                                     [--headers host|browser]
+                                     [--headers host|browser] [--baseline DIR]
 
 One run measures the same app with two web processes (a) directly, the load split over both ports,
 (b) through twelve's router as it runs by default (compiled, when ``scripts/bootstrap`` built it),
-(b') the same router interpreted (``--interpreted``), (c) through nginx with an upstream keep-alive
+(b') the same router interpreted (``--interpreted``), (b'') the router of another checkout
+(``--baseline DIR``, bootstrapped: say main's, to measure a change before and after in one run),
+(c) through nginx with an upstream keep-alive
 pool when nginx is installed, set to add the headers twelve adds (``--nginx-few-headers``: only
 X-Forwarded-For and -Proto), so the app does the same work behind both, and (c') nginx balancing
 with ``least_conn`` (``--nginx-least-conn``; round robin is its default, and twelve's router skips
 a process busier than another), and (c'') nginx under the ``SCHED_BATCH`` policy that twelve's
-router takes by default (``--nginx-sched-batch``), the like-for-like match. It prints requests/s and
-p50/p99 latency per connection count, the ratios router/nginx and router/direct, and the
-router/nginx ratio of each round's two runs (median and range). Load comes
+router takes by default (``--nginx-sched-batch``), the like-for-like match; (d) HAProxy, installed
+from Debian's package when absent (as root), with connections to the apps kept alive and shared
+(``http-reuse always``), one thread per worker, adding the same headers, and (d') with
+``leastconn`` (``--haproxy-least-conn``). It prints requests/s and
+p50/p99 latency per connection count, the ratios of twelve to each peer and to direct, and each
+ratio per round of back-to-back runs (median and range). Load comes
 from wrk when present, else from a Python load generator in a separate process. ``--app hello``
 is examples/hello-python (HTTP/1.0, a thread per connection); ``--app fast`` is a keep-alive
 uvloop server, so the proxies themselves are the load. ``--headers browser`` sends the dozen
@@ -26,8 +31,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,13 +39,14 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from twelve.router.server import yield_to_apps
+from peers import free_port, start, start_haproxy, start_nginx, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "examples" / "hello-python"
 FAST_APP = Path(__file__).resolve().parent / "fast_app.py"
 LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
 HOST = "hello.localhost"
+PEERS = ("nginx", "nginx-lc", "nginx-b", "haproxy", "haproxy-lc", "twelve-base")
 WRK = shutil.which("wrk")
 SETTLE = 0.5  # seconds between two measurements, for the last one's connections to close
 # What a browser sends with a page request (--headers browser): wrk alone sends only Host, and
@@ -64,40 +68,6 @@ BROWSER_HEADERS = (
 HEADERS: tuple[str, ...] = ()  # sent with every request besides Host
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on port {port} after {timeout}s")
-
-
-def start(stack: ExitStack, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
-    """Start a process in its own group; the stack ends the group."""
-    proc = subprocess.Popen(argv, start_new_session=True, **kwargs)  # type: ignore[call-overload]
-
-    def stop() -> None:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-
-    stack.callback(stop)
-    return proc
-
-
 def start_apps(stack: ExitStack, app: str) -> list[int]:
     ports = []
     for i in (1, 2):
@@ -114,10 +84,20 @@ def start_apps(stack: ExitStack, app: str) -> list[int]:
 
 
 def start_router(
-    stack: ExitStack, tmp: Path, ports: list[int], workers: int, *, compiled: bool = True
+    stack: ExitStack,
+    tmp: Path,
+    ports: list[int],
+    workers: int,
+    *,
+    compiled: bool = True,
+    tree: Path | None = None,
 ) -> tuple[int, bool]:
-    """Start twelve's router in front of ``ports``; return its port and whether it runs compiled."""
-    home = tmp / ("twelve" if compiled else "twelve-interpreted")
+    """Start twelve's router in front of ``ports``; return its port and whether it runs compiled.
+
+    ``tree``: another checkout of twelve, with the ``.venv`` its ``scripts/bootstrap`` made, whose
+    router runs instead of this one's."""
+    python = str(tree / ".venv" / "bin" / "python") if tree else sys.executable
+    home = tmp / ("twelve-base" if tree else "twelve" if compiled else "twelve-interpreted")
     (home / "run").mkdir(parents=True)
     backends = [
         {"dyno": f"web.{i}", "host": "127.0.0.1", "port": p} for i, p in enumerate(ports, 1)
@@ -134,7 +114,7 @@ def start_router(
         "TWELVE_ROUTER_COMPILED": "1" if compiled else "0",
     }
     with log.open("wb") as out:
-        start(stack, [sys.executable, "-m", "twelve.router"], env=env, stdout=out)
+        start(stack, [python, "-m", "twelve.router"], env=env, stdout=out)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         found = re.search(
@@ -144,97 +124,6 @@ def start_router(
             return int(found.group(1)), found.group(2) == "true"
         time.sleep(0.05)
     raise SystemExit(f"the router did not start:\n{log.read_text()}")
-
-
-NGINX_CONF = """
-worker_processes {workers};
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log {tmp}/nginx-access.log combined buffer=64k;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    upstream hello {{ {balance}server 127.0.0.1:{p1}; server 127.0.0.1:{p2}; keepalive 256; }}
-    server {{
-        listen 127.0.0.1:{port} reuseport;
-        server_name {host};
-        location / {{
-            proxy_pass http://hello;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-{forwarded}
-        }}
-    }}
-}}
-"""
-
-
-# What twelve's router adds to every request (docs/router.md), the same for nginx: the app parses
-# each header, and an HTTP/1.0 Python app spends about 5% more per request on twelve's seven than
-# on two, which would be charged to the router.
-NGINX_FORWARDED = """
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Port $server_port;
-            proxy_set_header X-Forwarded-Host $host;
-            proxy_set_header X-Request-Id $request_id;
-            proxy_set_header X-Request-Start $msec;
-            proxy_set_header Via "1.1 nginx";"""
-NGINX_FORWARDED_FEW = """
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;"""
-
-
-def start_nginx(
-    stack: ExitStack,
-    tmp: Path,
-    ports: list[int],
-    workers: int,
-    *,
-    few_headers: bool = False,
-    least_conn: bool = False,
-    sched_batch: bool = False,
-) -> int | None:
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if nginx is None:
-        return None
-    port = free_port()
-    tmp.mkdir(exist_ok=True)
-    conf = tmp / "nginx.conf"
-    conf.write_text(
-        NGINX_CONF.format(
-            workers=workers,
-            tmp=tmp,
-            p1=ports[0],
-            p2=ports[1],
-            port=port,
-            host=HOST,
-            forwarded=NGINX_FORWARDED_FEW if few_headers else NGINX_FORWARDED,
-            balance="least_conn; " if least_conn else "",
-        )
-    )
-    start(
-        stack,
-        [nginx, "-p", str(tmp), "-c", str(conf)],
-        stderr=subprocess.DEVNULL,
-        preexec_fn=_sched_batch if sched_batch else None,
-    )
-    wait_port(port)
-    return port
-
-
-def _sched_batch() -> None:
-    """Run in nginx's process before it starts: the policy twelve's router takes, or no nginx."""
-    if (why := yield_to_apps()) is not None:
-        raise OSError(why)
 
 
 def load(ports: list[int], connections: int, duration: float) -> dict[str, float]:
@@ -336,6 +225,16 @@ def main() -> None:
         action="store_true",
         help="also measure nginx under SCHED_BATCH, the scheduling policy twelve's router takes",
     )
+    parser.add_argument(
+        "--haproxy-least-conn",
+        action="store_true",
+        help="also measure HAProxy sending each request to the process with the fewest connections",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of twelve (bootstrapped) whose router is measured as twelve-base",
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.connections.split(",")]
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp_text:
@@ -368,7 +267,30 @@ def main() -> None:
                     assert variant is not None
                     targets[name] = [variant]
         else:
-            print("nginx is not installed: measuring direct and twelve only")
+            print("nginx is not installed: measuring without it")
+        for name, least_conn in (("haproxy", False), ("haproxy-lc", True)):
+            if least_conn and not args.haproxy_least_conn:
+                continue
+            found = start_haproxy(
+                stack,
+                tmp / name,
+                ports,
+                args.workers,
+                few_headers=args.nginx_few_headers,
+                least_conn=least_conn,
+            )
+            if found is None:
+                break
+            targets[name] = [found]
+        if args.baseline is not None:
+            port, base_compiled = start_router(
+                stack, tmp, ports, args.workers, tree=args.baseline.resolve()
+            )
+            targets["twelve-base"] = [port]
+            if base_compiled != compiled:
+                print(
+                    "the baseline router and this one differ in being compiled: compare with care"
+                )
         global WRK, HEADERS
         if args.loadgen == "python":
             WRK = None
@@ -397,12 +319,12 @@ def main() -> None:
             print(f"\n{count} connections")
             for name, r in results.items():
                 print(
-                    f"  {name:9} {r['rps']:10.0f} req/s   p50 {r['p50']:7.2f} ms   "
+                    f"  {name:11} {r['rps']:10.0f} req/s   p50 {r['p50']:7.2f} ms   "
                     f"p99 {r['p99']:7.2f} ms   errors {int(r['errors'])}"
                 )
             twelve = results["twelve"]
             print(f"  twelve/direct throughput {twelve['rps'] / results['direct']['rps']:.2f}x")
-            for theirs in ("nginx", "nginx-lc", "nginx-b"):
+            for theirs in PEERS:
                 if theirs not in results:
                     continue
                 nginx = results[theirs]
@@ -410,10 +332,11 @@ def main() -> None:
                     if name in results:
                         r = results[name]
                         print(
-                            f"  {name + '/' + theirs:16} throughput {r['rps'] / nginx['rps']:.2f}x"
-                            f"   p99 {r['p99'] / nginx['p99']:.2f}x  (target: >= 1.00x, <= 1.20x)"
+                            f"  {name + '/' + theirs:18} throughput {r['rps'] / nginx['rps']:.2f}x"
+                            f"   p99 {r['p99'] / nginx['p99']:.2f}x"
+                            + ("" if theirs == "twelve-base" else "  (target: >= 1.00x, <= 1.20x)")
                         )
-                        print(f"  {'':16} {paired(runs[name], runs[theirs])}")
+                        print(f"  {'':18} {paired(runs[name], runs[theirs])}")
 
 
 if __name__ == "__main__":

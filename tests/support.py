@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from twelve.router import native
-from twelve.settings import NETWORK_VARIABLES
+from twelve.settings import NETWORK_VARIABLES, Settings
 from twelve.supervisor import spawn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,21 +221,43 @@ def daemon_env(home: Path, uv_cache: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+# scripts/test-sanitized runs the router's tests against the sanitized build (with this process
+# and every router it starts under the sanitizers' runtime): these reach the router it starts.
+SANITIZER_ENV = (
+    "TWELVE_ROUTER_SANITIZED",
+    "TWELVE_ROUTER_PRELOAD",
+    "ASAN_OPTIONS",
+    "UBSAN_OPTIONS",
+    "PYTHONMALLOC",
+)
+
+
+def sanitized() -> bool:
+    """Whether the tests run against the sanitized build (``TWELVE_ROUTER_SANITIZED=1``)."""
+    return Settings.from_environ().router_sanitized
+
+
 def require_native_build() -> None:
     """Skip without the compiled router build; under CI=true its absence is a failure."""
-    if native.built():
+    if native.built(sanitized()):
         return
     if os.environ.get("CI") == "true":
         pytest.fail("no compiled router build: scripts/bootstrap should have made one")
     pytest.skip("no compiled router build (python -m twelve.router.native makes one)")
 
 
+def native_module_path(name: str) -> Path:
+    """The file of C module ``twelve.router.<name>`` in the compiled build of these sources."""
+    require_native_build()
+    found = sorted((native.build_dir(sanitized()) / "twelve" / "router").glob(f"{name}.*.so"))
+    assert found, f"the compiled router build has no {name} module"
+    return found[0]
+
+
 def load_native_module(name: str) -> ModuleType:
     """The C module ``twelve.router.<name>`` of the compiled router build of these sources, loaded
     on its own (the interpreted modules stay as they are)."""
-    require_native_build()
-    found = sorted((native.build_dir() / "twelve" / "router").glob(f"{name}.*.so"))
-    assert found, f"the compiled router build has no {name} module"
+    found = [native_module_path(name)]
     loader = importlib.machinery.ExtensionFileLoader(f"twelve.router.{name}", str(found[0]))
     spec = importlib.util.spec_from_file_location(loader.name, found[0], loader=loader)
     assert spec is not None

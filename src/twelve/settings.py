@@ -108,6 +108,18 @@ def _flag(name: str, value: str) -> bool:
     raise ConfigError(f"{name}={value!r} is not a boolean", "use 1 or 0")
 
 
+def _libraries(name: str, value: str) -> tuple[str, ...]:
+    """Shared libraries, by absolute path, separated by ``:`` or spaces (as ``LD_PRELOAD``)."""
+    paths = tuple(value.replace(":", " ").split())
+    for path in paths:
+        if not (os.path.isabs(path) and os.path.isfile(path)):
+            raise ConfigError(
+                f"{name} names {path!r}, which is not a file",
+                "give absolute paths, e.g. the one `gcc -print-file-name=libasan.so` prints",
+            )
+    return paths
+
+
 class _Reader:
     """Reads one variable at a time, casting it and naming it in errors."""
 
@@ -167,6 +179,8 @@ class Settings:
     router_max_response_header_bytes: int  # TWELVE_ROUTER_MAX_RESPONSE_HEADER_BYTES (502 past it)
     router_header_timeout: float  # TWELVE_ROUTER_HEADER_TIMEOUT: a whole request head (408 past it)
     router_max_client_connections: int  # TWELVE_ROUTER_MAX_CLIENT_CONNECTIONS: per address, 0: any
+    router_sanitized: bool  # TWELVE_ROUTER_SANITIZED: the compiled build with ASan and UBSan (CI)
+    router_preload: tuple[str, ...]  # TWELVE_ROUTER_PRELOAD: libraries the router loads first
     process_pids_max: int  # TWELVE_PROCESS_PIDS_MAX: tasks one process group may have (0: none)
     secret_key: str | None  # TWELVE_SECRET_KEY: encrypts config at rest
     secret_key_previous: str | None  # TWELVE_SECRET_KEY_PREVIOUS: the key being rotated away from
@@ -223,6 +237,8 @@ class Settings:
             ),
             router_header_timeout=r.get("TWELVE_ROUTER_HEADER_TIMEOUT", _seconds, 20.0),
             router_max_client_connections=r.get("TWELVE_ROUTER_MAX_CLIENT_CONNECTIONS", _int, 1024),
+            router_sanitized=r.get("TWELVE_ROUTER_SANITIZED", _flag, False),
+            router_preload=r.get("TWELVE_ROUTER_PRELOAD", _libraries, ()),
             process_pids_max=r.get("TWELVE_PROCESS_PIDS_MAX", _int, 1024),
             secret_key=r.optional("TWELVE_SECRET_KEY"),
             secret_key_previous=r.optional("TWELVE_SECRET_KEY_PREVIOUS"),

@@ -67,3 +67,19 @@ def test_the_router_yields_to_apps_unless_told_not_to() -> None:
     assert Settings.from_environ({"TWELVE_ROUTER_SCHED_BATCH": "0"}).router_sched_batch is False
     with pytest.raises(ConfigError, match="TWELVE_ROUTER_SCHED_BATCH='sometimes'"):
         Settings.from_environ({"TWELVE_ROUTER_SCHED_BATCH": "sometimes"})
+
+
+def test_preloaded_libraries_are_absolute_paths_of_files(tmp_path: Path) -> None:
+    one, two = tmp_path / "libone.so", tmp_path / "libtwo.so"
+    one.write_bytes(b"")
+    two.write_bytes(b"")
+    s = Settings.from_environ({"TWELVE_ROUTER_PRELOAD": f"{one}:{two} {one}"})
+    assert s.router_preload == (str(one), str(two), str(one))
+    assert Settings.from_environ({}).router_preload == ()
+    assert Settings.from_environ({}).router_sanitized is False
+
+
+@pytest.mark.parametrize("text", ["libasan.so", "/nonexistent/libasan.so.8"])
+def test_a_preload_that_is_no_file_names_the_variable(text: str) -> None:
+    with pytest.raises(ConfigError, match=r"TWELVE_ROUTER_PRELOAD names '.*', which is not a file"):
+        Settings.from_environ({"TWELVE_ROUTER_PRELOAD": text})

@@ -7,15 +7,22 @@ import signal
 signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGHUP, signal.SIGTERM, signal.SIGINT))
 
 from twelve.errors import TwelveError  # noqa: E402 (after the signal mask on purpose)
-from twelve.router import native  # noqa: E402
+from twelve.router import native, preload  # noqa: E402
 from twelve.settings import Settings  # noqa: E402
 
+settings: Settings | None
 try:
-    wanted = Settings.from_environ().router_compiled
+    settings = Settings.from_environ()
 except TwelveError:
-    wanted = False  # main() reports the bad setting
+    settings = None  # main() reports the bad setting
+if settings is not None:
+    preload.apply(settings.router_preload)  # the blocked signals stay pending across the exec
 # The compiled build must be chosen before the proxy's modules are first imported.
-compiled = wanted and native.activate()
+compiled = (
+    settings is not None
+    and settings.router_compiled
+    and native.activate(sanitized=settings.router_sanitized)
+)
 
 from twelve.router.server import main  # noqa: E402
 

@@ -326,8 +326,56 @@ PyDoc_STRVAR(header_table_doc,
              "header_table(kinds)\n--\n\n"
              "kinds (lowercase header name: kind) in the form header_kind reads.");
 
-/* A tuple of (name, kind) pairs: header_kind compares a few names by length and bytes, which
- * costs less than hashing a lowercased copy of every header name to look it up. */
+/* (name, kind) pairs: header_kind compares a few names by length and bytes, which costs less than
+ * hashing a lowercased copy of every header name to look it up. A type of its own, so that
+ * header_kind knows by one pointer comparison that its table is one header_table made. */
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t count;
+    PyObject **names; /* bytes, lowercase */
+    PyObject **kinds;
+} HeaderTable;
+
+static int
+HeaderTable_traverse(HeaderTable *t, visitproc visit, void *arg)
+{
+    for (Py_ssize_t i = 0; i < t->count; i++) {
+        Py_VISIT(t->names[i]);
+        Py_VISIT(t->kinds[i]);
+    }
+    return 0;
+}
+
+static int
+HeaderTable_clear(HeaderTable *t)
+{
+    for (Py_ssize_t i = 0; i < t->count; i++) {
+        Py_CLEAR(t->names[i]);
+        Py_CLEAR(t->kinds[i]);
+    }
+    return 0;
+}
+
+static void
+HeaderTable_dealloc(HeaderTable *t)
+{
+    PyObject_GC_UnTrack(t);
+    HeaderTable_clear(t);
+    PyMem_Free(t->names);
+    PyMem_Free(t->kinds);
+    PyObject_GC_Del(t);
+}
+
+static PyTypeObject HeaderTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "twelve.router._hotpath.HeaderTable",
+    .tp_basicsize = sizeof(HeaderTable),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Header names and their kinds, as header_table made them for header_kind.",
+    .tp_traverse = (traverseproc)HeaderTable_traverse,
+    .tp_clear = (inquiry)HeaderTable_clear,
+    .tp_dealloc = (destructor)HeaderTable_dealloc,
+};
+
 static PyObject *
 header_table(PyObject *module, PyObject *kinds)
 {
@@ -336,25 +384,32 @@ header_table(PyObject *module, PyObject *kinds)
         PyErr_Format(PyExc_TypeError, "kinds must be a dict, not %.100s", Py_TYPE(kinds)->tp_name);
         return NULL;
     }
-    PyObject *table = PyTuple_New(PyDict_GET_SIZE(kinds));
+    Py_ssize_t count = PyDict_GET_SIZE(kinds);
+    HeaderTable *table = PyObject_GC_New(HeaderTable, &HeaderTableType);
     if (table == NULL)
         return NULL;
-    Py_ssize_t at = 0, i = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(kinds, &at, &key, &value)) {
-        if (!PyBytes_Check(key)) {
-            Py_DECREF(table);
-            PyErr_SetString(PyExc_TypeError, "header names must be bytes");
-            return NULL;
-        }
-        PyObject *pair = PyTuple_Pack(2, key, value);
-        if (pair == NULL) {
-            Py_DECREF(table);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(table, i++, pair);
+    table->count = 0;
+    table->names = PyMem_Calloc((size_t)(count ? count : 1), sizeof(PyObject *));
+    table->kinds = PyMem_Calloc((size_t)(count ? count : 1), sizeof(PyObject *));
+    if (table->names == NULL || table->kinds == NULL) {
+        Py_DECREF(table);
+        return PyErr_NoMemory();
     }
-    return table;
+    Py_ssize_t at = 0;
+    PyObject *key, *value;
+    while (table->count < count && PyDict_Next(kinds, &at, &key, &value)) {
+        if (!PyBytes_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "header names must be bytes, not %.100s",
+                         Py_TYPE(key)->tp_name);
+            Py_DECREF(table);
+            return NULL;
+        }
+        table->names[table->count] = Py_NewRef(key);
+        table->kinds[table->count] = Py_NewRef(value);
+        table->count++;
+    }
+    PyObject_GC_Track(table);
+    return (PyObject *)table;
 }
 
 PyDoc_STRVAR(header_kind_doc,
@@ -369,17 +424,21 @@ header_kind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "header_kind takes 3 arguments (%zd given)", nargs);
         return NULL;
     }
-    PyObject *name = args[0], *table = args[1], *fallback = args[2];
-    if (!PyBytes_Check(name) || !PyTuple_Check(table)) {
-        PyErr_SetString(PyExc_TypeError, "header_kind takes bytes and a header_table");
+    PyObject *name = args[0], *fallback = args[2];
+    if (!PyBytes_Check(name)) {
+        PyErr_Format(PyExc_TypeError, "name must be bytes, not %.100s", Py_TYPE(name)->tp_name);
         return NULL;
     }
+    if (!Py_IS_TYPE(args[1], &HeaderTableType)) {
+        PyErr_Format(PyExc_TypeError, "table must be what header_table made, not %.100s",
+                     Py_TYPE(args[1])->tp_name);
+        return NULL;
+    }
+    const HeaderTable *table = (const HeaderTable *)args[1];
     const unsigned char *text = (const unsigned char *)PyBytes_AS_STRING(name);
     Py_ssize_t size = PyBytes_GET_SIZE(name);
-    Py_ssize_t count = PyTuple_GET_SIZE(table);
-    for (Py_ssize_t n = 0; n < count; n++) {
-        PyObject *pair = PyTuple_GET_ITEM(table, n);
-        PyObject *key = PyTuple_GET_ITEM(pair, 0);
+    for (Py_ssize_t n = 0; n < table->count; n++) {
+        PyObject *key = table->names[n];
         if (PyBytes_GET_SIZE(key) != size)
             continue;
         const unsigned char *lower = (const unsigned char *)PyBytes_AS_STRING(key);
@@ -387,7 +446,7 @@ header_kind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         while (i < size && (text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]) == lower[i])
             i++;
         if (i == size)
-            return Py_NewRef(PyTuple_GET_ITEM(pair, 1));
+            return Py_NewRef(table->kinds[n]);
     }
     return Py_NewRef(fallback);
 }
@@ -557,5 +616,10 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__hotpath(void)
 {
-    return PyModule_Create(&module_def);
+    if (PyType_Ready(&HeaderTableType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module_def);
+    if (m != NULL && PyModule_AddObjectRef(m, "HeaderTable", (PyObject *)&HeaderTableType) < 0)
+        Py_CLEAR(m);
+    return m;
 }

@@ -84,13 +84,45 @@ static PyObject *s_connection_made, *s_data_received, *s_eof_received, *s_connec
 
 /* ---- errors raised from protocol code ---- */
 
+#if PY_VERSION_HEX < 0x030C0000
+/* Python 3.12's one-object error API, on 3.11's three-part one (PyErr_Fetch is deprecated). */
+static PyObject *
+PyErr_GetRaisedException(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+static void
+PyErr_SetRaisedException(PyObject *exc)
+{
+    if (exc == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    PyObject *tb = PyException_GetTraceback(exc);
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, tb);
+}
+#endif
+
 static void
 report(Stream *s, const char *message)
 {
     /* Like an asyncio transport: the loop's exception handler hears of it, the connection ends. */
-    PyObject *type, *exc, *tb;
-    PyErr_Fetch(&type, &exc, &tb);
-    PyErr_NormalizeException(&type, &exc, &tb);
+    PyObject *exc = PyErr_GetRaisedException(); /* and clears it */
+    if (s->poller->loop == NULL) { /* the poller was cleared by the garbage collector */
+        PyErr_SetRaisedException(exc);
+        PyErr_WriteUnraisable((PyObject *)s);
+        return;
+    }
     PyObject *context = Py_BuildValue("{s:s,s:O,s:O}", "message", message, "exception",
                                       exc ? exc : Py_None, "protocol",
                                       s->protocol ? s->protocol : Py_None);
@@ -100,9 +132,7 @@ report(Stream *s, const char *message)
         Py_XDECREF(r);
         Py_DECREF(context);
     }
-    Py_XDECREF(type);
     Py_XDECREF(exc);
-    Py_XDECREF(tb);
     PyErr_Clear();
 }
 
@@ -198,7 +228,8 @@ end_soon(Stream *s, PyObject *exc)
         Py_XSETREF(s->lost_exc, exc);
     }
     else if (s->protocol != NULL) {
-        PyObject *lost = PyObject_GetAttr((PyObject *)s, s_lost_method);
+        PyObject *lost = s->poller->call_soon ? PyObject_GetAttr((PyObject *)s, s_lost_method)
+                                              : NULL;
         PyObject *r = lost ? PyObject_CallFunctionObjArgs(s->poller->call_soon, lost,
                                                           exc ? exc : Py_None, NULL)
                            : NULL;
@@ -693,13 +724,21 @@ Poller_init(Poller *p, PyObject *args, PyObject *kwds)
     PyObject *loop;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O", names, &loop))
         return -1;
-    if (p->epfd >= 0)
-        return 0;
-    p->call_soon = PyObject_GetAttrString(loop, "call_soon");
-    if (p->call_soon == NULL)
+    if (p->epfd >= 0) {
+        PyErr_SetString(PyExc_RuntimeError, "the poller is already set up");
         return -1;
-    p->buffer = PyMem_Malloc(READ_SIZE);
-    if (p->buffer == NULL) {
+    }
+    PyObject *call_soon = PyObject_GetAttrString(loop, "call_soon");
+    if (call_soon == NULL && !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return -1;
+    if (call_soon == NULL || !PyCallable_Check(call_soon)) {
+        Py_XDECREF(call_soon);
+        PyErr_Format(PyExc_TypeError, "loop must be an event loop with call_soon, not %.100s",
+                     Py_TYPE(loop)->tp_name);
+        return -1;
+    }
+    Py_XSETREF(p->call_soon, call_soon);
+    if (p->buffer == NULL && (p->buffer = PyMem_Malloc(READ_SIZE)) == NULL) {
         PyErr_NoMemory();
         return -1;
     }
@@ -708,8 +747,7 @@ Poller_init(Poller *p, PyObject *args, PyObject *kwds)
         PyErr_SetFromErrno(PyExc_OSError);
         return -1;
     }
-    Py_INCREF(loop);
-    p->loop = loop;
+    Py_XSETREF(p->loop, Py_NewRef(loop));
     return 0;
 }
 
@@ -722,23 +760,50 @@ Poller_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)p;
 }
 
+/* A poller holds its loop, and the loop a poller's poll method while it watches the set: a cycle
+ * the garbage collector must see through to free either. */
+static int
+Poller_traverse(Poller *p, visitproc visit, void *arg)
+{
+    Py_VISIT(p->loop);
+    Py_VISIT(p->call_soon);
+    return 0;
+}
+
+static int
+Poller_clear(Poller *p)
+{
+    Py_CLEAR(p->loop);
+    Py_CLEAR(p->call_soon);
+    return 0;
+}
+
 static void
 Poller_dealloc(Poller *p)
 {
+    PyObject_GC_UnTrack(p);
     if (p->epfd >= 0)
         close(p->epfd);
     PyMem_Free(p->buffer);
-    Py_CLEAR(p->loop);
-    Py_CLEAR(p->call_soon);
+    Poller_clear(p);
     Py_TYPE(p)->tp_free((PyObject *)p);
 }
 
 static int
 parse_address(PyObject *host, int port, struct sockaddr_storage *addr, socklen_t *len)
 {
-    const char *text = PyUnicode_AsUTF8(host);
+    if (!PyUnicode_Check(host)) {
+        PyErr_Format(PyExc_TypeError, "host must be str, not %.100s", Py_TYPE(host)->tp_name);
+        return -1;
+    }
+    Py_ssize_t size;
+    const char *text = PyUnicode_AsUTF8AndSize(host, &size);
     if (text == NULL)
         return -1;
+    if ((size_t)size != strlen(text)) {
+        PyErr_SetString(PyExc_ValueError, "host must not hold a NUL character");
+        return -1;
+    }
     memset(addr, 0, sizeof(*addr));
     struct sockaddr_in *v4 = (struct sockaddr_in *)addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)addr;
@@ -765,8 +830,12 @@ Poller_connect(Poller *p, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "connect(host, port, protocol, waiter, early=b'')");
         return NULL;
     }
-    if (p->epfd < 0) {
+    if (p->epfd < 0 || p->loop == NULL || p->call_soon == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "the poller is closed");
+        return NULL;
+    }
+    if (!PyLong_Check(args[1])) {
+        PyErr_Format(PyExc_TypeError, "port must be int, not %.100s", Py_TYPE(args[1])->tp_name);
         return NULL;
     }
     long port = PyLong_AsLong(args[1]);
@@ -905,11 +974,13 @@ static PyMethodDef Poller_methods[] = {
 static PyTypeObject PollerType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "twelve.router._streams.Poller",
     .tp_basicsize = sizeof(Poller),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Poller(loop): one epoll set of backend connections, watched by the loop.",
     .tp_new = Poller_new,
     .tp_init = (initproc)Poller_init,
     .tp_dealloc = (destructor)Poller_dealloc,
+    .tp_traverse = (traverseproc)Poller_traverse,
+    .tp_clear = (inquiry)Poller_clear,
     .tp_methods = Poller_methods,
 };
 

@@ -9,7 +9,14 @@ and the exact source of those modules and of the files they were type-checked ag
 first thing in every router process, puts a build on the import path only when its digest
 matches the sources on disk, so a stale build is never run: after an edit the router runs the new
 code interpreted (and says so) until the next build. ``TWELVE_ROUTER_COMPILED=0`` runs it
-interpreted regardless."""
+interpreted regardless.
+
+``python -m twelve.router.native --sanitized`` makes a second build beside it, ``<digest>-sanitized``:
+the same mypyc modules with ``C_MODULES`` compiled under AddressSanitizer and UndefinedBehavior
+Sanitizer, which CI runs the router's tests against (``TWELVE_ROUTER_SANITIZED=1``). Its libraries
+need the AddressSanitizer runtime loaded before anything else in the process: the build names it
+in its ``preload`` file, and the router loads it when ``TWELVE_ROUTER_PRELOAD`` names it
+(``twelve.router.preload``); without it the sanitized build is not used."""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ import asyncio
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -83,26 +91,39 @@ def builds_root() -> Path:
     return Path(sys.prefix) / "twelve-native"
 
 
-def build_dir() -> Path:
+def build_dir(sanitized: bool = False) -> Path:
     """The folder a build of the current sources has, or would have."""
-    return builds_root() / digest()
+    return builds_root() / (digest() + ("-sanitized" if sanitized else ""))
 
 
-def built() -> bool:
+def built(sanitized: bool = False) -> bool:
     """Whether a compiled build of the current sources exists."""
-    return (build_dir() / _DONE).is_file()
+    return (build_dir(sanitized) / _DONE).is_file()
 
 
-def activate() -> bool:
+def runtime_preload(sanitized: bool = True) -> list[str]:
+    """The libraries a build needs loaded first in the process (the sanitizers' runtime)."""
+    listed = build_dir(sanitized) / _PRELOAD
+    return listed.read_text().split() if listed.is_file() else []
+
+
+def _preloaded(paths: list[str]) -> bool:
+    loaded = os.environ.get("LD_PRELOAD", "").replace(":", " ").split()
+    return all(path in loaded for path in paths)
+
+
+def activate(sanitized: bool = False) -> bool:
     """Use the compiled build of these exact sources if there is one; True when it is in use.
 
     Must run before any module in ``COMPILED`` is imported: it only changes where they are found.
+    The sanitized build is used only in a process that loaded its runtime first (else its C
+    modules would abort the process as they load).
     """
     if any(f"twelve.router.{name}" in sys.modules for name in COMPILED):
         return False
-    if not built():
+    if not built(sanitized) or (sanitized and not _preloaded(runtime_preload())):
         return False
-    where = build_dir()
+    where = build_dir(sanitized)
     sys.path.insert(0, str(where))  # the shared library every compiled module links against
     twelve.router.__path__.insert(0, str(where / "twelve" / "router"))
     return True
@@ -150,8 +171,59 @@ def build() -> Path:
             return target
         out.rename(target)
     for old in root.iterdir():  # builds of earlier sources are never used again
-        if old.name != target.name and not old.name.startswith("build-"):
+        if not old.name.startswith((target.name, "build-")):
             shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def build_sanitized() -> Path:
+    """The compiled build with ``C_MODULES`` under AddressSanitizer and UndefinedBehaviorSanitizer,
+    into ``build_dir(sanitized=True)`` (a no-op when it exists); return that folder.
+
+    The mypyc modules are copied from the plain build, made first if need be: their C is
+    generated, and compiling it again with sanitizers would take minutes of CI for code that is
+    mypyc's, not ours. Raises ``BuildError`` as ``build`` does.
+    """
+    target = build_dir(sanitized=True)
+    if built(sanitized=True):
+        return target
+    plain = build()
+    cc = os.environ.get("CC", "cc")
+    runtime = subprocess.run(
+        [cc, "-print-file-name=libasan.so"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if not os.path.isabs(runtime):
+        raise BuildError(f"{cc} has no AddressSanitizer runtime (libasan): install libasan")
+    with tempfile.TemporaryDirectory(prefix="build-", dir=builds_root()) as tmp:
+        work = Path(tmp)
+        out = work / "out"
+        shutil.copytree(plain, out)
+        for name in C_MODULES:
+            for old in (out / "twelve" / "router").glob(f"{name}.*.so"):
+                old.unlink()
+            shutil.copyfile(PACKAGE / f"{name}.c", work / f"{name}.c")
+        (out / _DONE).unlink()
+        script = _SETUP_SANITIZED.format(
+            c_modules=[(f"twelve.router.{n}", f"{n}.c") for n in C_MODULES],
+            flags=SANITIZER_FLAGS,
+        )
+        output: list[str] = []
+        code = asyncio.run(
+            spawn.run_to_completion(
+                [sys.executable, "-c", script, "build_ext", "--build-lib", str(out)],
+                cwd=work,
+                env=dict(os.environ),
+                on_line=output.append,
+                timeout=BUILD_TIMEOUT,
+            )
+        )
+        if code != 0:
+            last = [line for line in output if line.strip()][-1:] or [spawn.describe_exit(code)]
+            raise BuildError(f"the sanitized C modules did not compile: {last[0].strip()}")
+        (out / _PRELOAD).write_text(os.path.realpath(runtime) + "\n")
+        (out / _DONE).write_text(digest() + "\n")
+        if not target.exists():
+            out.rename(target)
     return target
 
 
@@ -170,13 +242,39 @@ setup(name="twelve-router-native", ext_modules=[*mypycify({modules!r}, opt_level
 """
 
 
-def main() -> int:
-    """``python -m twelve.router.native``: build, printing one line either way."""
+# The C modules alone, with the sanitizers; -O1 keeps stack traces true to the source.
+_SETUP_SANITIZED = """
+from setuptools import Extension, setup
+flags = {flags!r}
+c_modules = [
+    Extension(name, [path], extra_compile_args=flags, extra_link_args=flags)
+    for name, path in {c_modules!r}
+]
+setup(name="twelve-router-sanitized", ext_modules=c_modules)
+"""
+# Any undefined behaviour aborts (no recovery), so CI sees it fail rather than scroll by.
+SANITIZER_FLAGS = [
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+    "-g",
+    "-O1",
+]
+_PRELOAD = "preload"  # the sanitized build's runtime libraries, one path a line
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m twelve.router.native [--sanitized]``: build, printing one line either way
+    (for the sanitized build, the ``TWELVE_ROUTER_PRELOAD`` it needs)."""
+    sanitized = (sys.argv[1:] if argv is None else argv) == ["--sanitized"]
     try:
-        where = build()
+        where = build_sanitized() if sanitized else build()
     except BuildError as exc:
         print(f"twelve: {exc}", file=sys.stderr)
         return 1
+    if sanitized:
+        print(f"TWELVE_ROUTER_PRELOAD={':'.join(runtime_preload())}")
+        return 0
     print(f"twelve: compiled router in {where}")
     return 0
 

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from integration.router.rawapp import RawApp, Script
-from support import require_native_build
+from support import SANITIZER_ENV, require_native_build
 
 TIMEOUT = 10.0
 
@@ -362,6 +362,7 @@ def router(
             "TWELVE_ROUTER_WORKERS": "1",
             "TWELVE_DOMAIN": "localhost",
             "TWELVE_ROUTER_COMPILED": "1" if compiled else "0",
+            **{k: os.environ[k] for k in SANITIZER_ENV if k in os.environ},
             **{f"TWELVE_{k.upper()}": v for k, v in settings.items()},
         }
         instance = Router(home, env)
