@@ -157,13 +157,21 @@ def decide(
     return reason, effective_role(principal, role)
 
 
-async def _send_error(send: Send, status: int, code: str, message: str, hint: str | None) -> None:
-    body = json.dumps({"error": {"code": code, "message": message, "hint": hint}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+async def _send_error(
+    send: Send, status: int, code: str, message: str, hint: str | None, plain: bool = False
+) -> None:
+    """A refusal as twelve's JSON error; as one text line for git, which shows it to the pusher."""
+    if plain:
+        data = (f"twelve: {message}" + (f" ({hint})" if hint else "") + "\n").encode()
+        kind = b"text/plain; charset=utf-8"
+    else:
+        data = json.dumps({"error": {"code": code, "message": message, "hint": hint}}).encode()
+        kind = b"application/json"
+    headers = [(b"content-type", kind), (b"content-length", str(len(data)).encode())]
     if status == 401:
         headers.append((b"www-authenticate", b'Basic realm="twelve"'))
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": data})
 
 
 class Guard:
@@ -205,7 +213,9 @@ class Guard:
                     state.clock,
                 )  # fmt: skip
                 state.record(entry)
-            await _send_error(send, 403, "forbidden", reason, _hint(rule, app, state, principal))
+            hint = _hint(rule, app, state, principal)
+            plain = rule.app_from == "repo"
+            await _send_error(send, 403, "forbidden", reason, hint, plain)
             return
         scope["twelve.principal"] = principal
         scope["twelve.role"] = role
