@@ -3,10 +3,12 @@ on one app and a clock the test moves."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 
 from twelve.access.roles import Role, parse_role
@@ -75,8 +77,8 @@ class Api:
                 self.users.grant(APP, name, parse_role(role), replace=held is not Role.NONE)
 
 
-def make_platform(home: Path) -> Platform:
-    settings = Settings.from_environ({"TWELVE_HOME": str(home)})
+def make_platform(home: Path, **environ: str) -> Platform:
+    settings = Settings.from_environ({"TWELVE_HOME": str(home), **environ})
     store = Store(home / "twelve.db")
     hub = LogHub(home / "logs", 1 << 20, 2)
     timing = Timing(boot_timeout=5, stop_timeout=1, drain_pause=0, backoff=Backoff())
@@ -88,8 +90,8 @@ def make_platform(home: Path) -> Platform:
     return platform
 
 
-def make_access_api(home: Path) -> Api:
-    platform = make_platform(home)
+def make_access_api(home: Path, **environ: str) -> Api:
+    platform = make_platform(home, **environ)
     clock = Clock()
     app = create_app(platform, clock)
     api = Api(app, clock, app.state.guard.users)
@@ -98,3 +100,15 @@ def make_access_api(home: Path) -> Api:
         api.users.create_user(name, admin, "admin", clock())
     api.restore()
     return api
+
+
+def call(api: Api, method: str, path: str, token: str | None, **kwargs: Any) -> httpx.Response:
+    """One request to the API in process."""
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=api.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://twelve") as client:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            return await client.request(method, path, headers=headers, **kwargs)
+
+    return asyncio.run(send())

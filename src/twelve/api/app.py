@@ -56,7 +56,7 @@ def guard_state(platform: Platform, clock: Callable[[], float] = time.time) -> G
         clock,
     )
     if platform.settings.audit_drain:
-        state.on_entry = AuditDrain(platform.settings.audit_drain).offer
+        state.drain = AuditDrain(platform.settings.audit_drain)
     return state
 
 

@@ -21,6 +21,8 @@ from typing import Any
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from twelve.access.chain import Entry
+from twelve.access.drain import AuditDrain
 from twelve.access.roles import Need, Principal, Role, effective_role, refusal
 from twelve.access.tokens import is_live
 from twelve.api.auditing import ResponseWatch, buffered_body, make_entry
@@ -57,12 +59,12 @@ class GuardState:
     clock: Callable[[], float] = time.time
     changes: Changes = field(default_factory=Changes)
     pushers: dict[str, Principal] = field(default_factory=dict)
-    on_entry: Callable[[Any], None] | None = None  # forwards each written entry (the drain)
+    drain: AuditDrain | None = None  # TWELVE_AUDIT_DRAIN: a copy of each entry, off the machine
 
-    def record(self, entry: Any) -> None:
+    def record(self, entry: Entry) -> None:
         written = self.audit.append(entry)
-        if self.on_entry is not None:
-            self.on_entry(written)
+        if self.drain is not None:
+            self.drain.offer(written)
 
 
 def presented_token(headers: dict[bytes, bytes]) -> str | None:

@@ -4,7 +4,6 @@ each role's token shows a forbidden route answers nothing but 403 (and an allowe
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import re
 from collections import Counter
@@ -12,7 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -20,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from access_support import APP, PEOPLE, Api
+from access_support import APP, PEOPLE, Api, call
 from twelve.access.roles import Need
 from twelve.api.openapi import document
 from twelve.api.permissions import RULES
@@ -71,16 +69,6 @@ def test_an_undeclared_route_is_for_platform_admins_only(fresh_api: Api) -> None
     assert "platform admin" in owner.json()["error"]["message"]
     admin = call(fresh_api, "GET", f"/apps/{APP}/extra", fresh_api.token("operator"))
     assert admin.json() == {"reached": True}
-
-
-def call(api: Api, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=api.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://twelve") as client:
-            headers = {"Authorization": f"Bearer {token}"}
-            return await client.request(method, path, headers=headers, **kwargs)
-
-    return asyncio.run(send())
 
 
 # Who may call a route of each need: (person, token scope). "admin" is the platform's own token.
