@@ -4,7 +4,7 @@ on one app and a clock the test moves."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ class Api:
     app: Starlette
     clock: Clock
     users: UserStore
-    tokens: dict[str, str] = field(default_factory=dict)
 
     def token(self, who: str, scope: str = "write") -> str:
         """A fresh token of ``who`` (the platform's own token for "admin")."""

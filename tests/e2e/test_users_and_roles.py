@@ -155,8 +155,9 @@ def mode_home(request: pytest.FixtureRequest) -> Iterator[Path | None]:
 
 @pytest.mark.timeout(900)
 def test_three_users_meet_the_role_table_and_the_audit_trail_shows_it(
-    make_daemon: Callable[..., Daemon], mode_home: Path | None, tmp_path: Path
+    mode_home: Path | None, make_daemon: Callable[..., Daemon], tmp_path: Path
 ) -> None:
+    # mode_home comes first so its directory outlives the daemon's teardown.
     d = make_daemon(home=mode_home) if mode_home else make_daemon()
     if mode_home:
         assert "each app runs as its own system user" in d.output()
