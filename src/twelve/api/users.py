@@ -44,8 +44,8 @@ def _text(body: dict[str, Any], key: str) -> str:
 async def login(request: Request) -> JSONResponse:
     """Body: ``{"invitation": CODE}``; answers with a new token, shown this once."""
     state = guard_state(request)
-    code = (await json_body(request)).get("invitation")
     request.scope["twelve.login"] = "unknown"  # the audit trail names a failed attempt so
+    code = (await json_body(request)).get("invitation")
     if not isinstance(code, str) or not code:
         raise AuthError("an invitation code is required", "twelve login --invitation CODE")
     user, token = state.users.redeem(code, state.clock())
