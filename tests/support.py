@@ -205,6 +205,8 @@ def daemon_env(home: Path, uv_cache: Path, **extra: str) -> dict[str, str]:
         "LANG": "C.UTF-8",
         **{k: os.environ[k] for k in NETWORK_VARIABLES if k in os.environ},
         "TWELVE_HOME": str(home),
+        # A login stored on this machine (~/.config/twelve) would win over the home's token file.
+        "XDG_CONFIG_HOME": str(home / "cli-config"),
         "TWELVE_API_BIND": "127.0.0.1:0",
         "TWELVE_ROUTER_BIND": "127.0.0.1:0",
         "TWELVE_ROUTER_WORKERS": "1",

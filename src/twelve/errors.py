@@ -13,6 +13,7 @@ are translated into these at the module that meets them.
     ├── NotFound             an app, release, process type or add-on does not exist
     ├── Conflict             the thing exists already, or the state forbids the change
     ├── AuthError            missing or wrong API token
+    ├── Forbidden            the token is valid, but its user's role does not allow the request
     ├── BuildError           a build failed; the running release is untouched
     ├── ReleasePhaseError    the release phase failed; the running release is untouched
     ├── DeployError          new processes never became healthy; the old release keeps serving
@@ -77,6 +78,12 @@ class AuthError(TwelveError):
     """The API token is missing or wrong."""
 
     code = "unauthorized"
+
+
+class Forbidden(TwelveError):
+    """The caller is known, but their role on the app (or the token's scope) does not allow it."""
+
+    code = "forbidden"
 
 
 class BuildError(TwelveError):

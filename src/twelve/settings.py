@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from twelve.errors import ConfigError
+from twelve.errors import ConfigError, UsageError
 
 T = TypeVar("T")
 
@@ -120,6 +120,15 @@ def _libraries(name: str, value: str) -> tuple[str, ...]:
     return paths
 
 
+def _drain_url(name: str, value: str) -> str | None:
+    from twelve.logs.drain_url import parse_drain_url  # noqa: PLC0415 (keeps settings light)
+
+    try:
+        return parse_drain_url(value).url
+    except UsageError as exc:
+        raise ConfigError(f"{name}: {exc.message}", exc.hint) from None
+
+
 class _Reader:
     """Reads one variable at a time, casting it and naming it in errors."""
 
@@ -190,6 +199,7 @@ class Settings:
     log_level: str  # TWELVE_LOG_LEVEL: the daemon's own stdout log level
     keeper_buffer: int  # TWELVE_KEEPER_BUFFER: output kept for the daemon while none runs
     stop_apps: bool  # TWELVE_STOP_APPS: the daemon's SIGTERM stops the apps too
+    audit_drain: str | None  # TWELVE_AUDIT_DRAIN: syslog+tcp/tls or https URL audit entries go to
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # How this machine reaches package registries (proxies, CA bundles): builds need it to
     # download dependencies; app processes never get it.
@@ -248,6 +258,7 @@ class Settings:
             log_level=r.text("TWELVE_LOG_LEVEL", "info").lower(),
             keeper_buffer=r.get("TWELVE_KEEPER_BUFFER", parse_size, 16 << 20),
             stop_apps=r.get("TWELVE_STOP_APPS", _flag, False),
+            audit_drain=r.get("TWELVE_AUDIT_DRAIN", _drain_url, None),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},
         )

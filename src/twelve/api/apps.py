@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from twelve.api.body import json_body
 from twelve.api.context import platform
+from twelve.api.guard import principal_of
 from twelve.appspec.names import validate_app_name
 from twelve.certs import CertStore
 from twelve.errors import UsageError
@@ -15,8 +16,13 @@ from twelve.errors import UsageError
 
 async def list_apps(request: Request) -> JSONResponse:
     p = platform(request)
+    caller = principal_of(request.scope)
+    guard = request.app.state.guard
+    visible = None if caller.is_admin else guard.users.apps_of(caller.name)
     apps = []
     for app in p.store.list_apps():
+        if visible is not None and app.name not in visible:
+            continue
         release = p.store.current_release(app.name)
         apps.append(
             {
@@ -68,6 +74,8 @@ async def destroy_app(request: Request) -> JSONResponse:
     if CertStore(p.settings.certs_dir).remove(name):  # a new app of that name starts without it
         p.supervisor.routes_changed()
     await p.hub.remove_app(name)
+    request.app.state.guard.users.forget_app(name)  # a new app of that name starts with no roles
+    request.app.state.guard.changes.notify()
     return JSONResponse({"name": name, "destroyed": True})
 
 

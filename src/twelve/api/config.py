@@ -6,16 +6,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from twelve.access.roles import Role
 from twelve.api.body import json_body
 from twelve.api.context import existing_app, platform
+from twelve.api.guard import role_of
 from twelve.api.serialize import release_json
 from twelve.appspec.names import validate_config_key
 from twelve.errors import UsageError
 
+MASK = "********"
+
 
 async def get_config(request: Request) -> JSONResponse:
     p, app = existing_app(request)
-    return JSONResponse(p.store.get_config(app))
+    config = p.store.get_config(app)
+    if role_of(request.scope) < Role.ADMIN:  # values are for the app's admins only
+        config = dict.fromkeys(config, MASK)
+    return JSONResponse(config)
 
 
 async def patch_config(request: Request) -> JSONResponse:

@@ -10,6 +10,7 @@ from twelve import errors
 
 STATUS: dict[type[errors.TwelveError], int] = {
     errors.AuthError: 401,
+    errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.SpecError: 422,

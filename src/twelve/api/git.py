@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from twelve.api.body import capped_body
 from twelve.api.context import platform
+from twelve.api.guard import principal_of
 from twelve.errors import NotFound
 from twelve.gitpush import ensure_repo
 from twelve.supervisor import spawn
@@ -46,6 +47,8 @@ async def git_http(request: Request) -> Response:
     await ensure_repo(p.settings.repos_dir, app)
     body = await capped_body(request, MAX_PUSH_BYTES, "the push")
     push_token = p.push_tokens.issue(app)
+    pushers = request.app.state.guard.pushers
+    pushers[push_token] = principal_of(request.scope)  # the deploy is made by the pusher
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(p.settings.repos_dir),
@@ -88,6 +91,7 @@ async def git_http(request: Request) -> Response:
             await proc.wait()
         finally:
             p.push_tokens.revoke(push_token)
+            pushers.pop(push_token, None)
             if proc.returncode is None:
                 await spawn.stop_group(child.pgid, 5.0, child)
 

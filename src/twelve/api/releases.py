@@ -46,7 +46,11 @@ async def create_deploy(request: Request) -> Response:
 
 async def list_releases(request: Request) -> JSONResponse:
     p, app = existing_app(request)
-    return JSONResponse([release_json(r) for r in p.store.list_releases(app)])
+    since = p.store.get_app(app).created_at
+    authors = request.app.state.guard.audit.release_authors(app, since)
+    return JSONResponse(
+        [release_json(r) | {"by": authors.get(r.version)} for r in p.store.list_releases(app)]
+    )
 
 
 async def rollback(request: Request) -> JSONResponse:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from twelve import errors
+from twelve.cli.credentials import Login
 from twelve.settings import Settings
 
 _BY_CODE: dict[str, type[errors.TwelveError]] = {
@@ -19,6 +20,7 @@ _BY_CODE: dict[str, type[errors.TwelveError]] = {
         errors.UsageError,
         errors.SpecError,
         errors.AuthError,
+        errors.Forbidden,
         errors.BuildError,
         errors.ReleasePhaseError,
         errors.DeployError,
@@ -37,9 +39,10 @@ def error_from_payload(payload: dict[str, Any]) -> errors.TwelveError:
 class Client:
     """One API connection for one CLI invocation."""
 
-    def __init__(self, settings: Settings) -> None:
-        url = settings.api_url
-        token = settings.api_token
+    def __init__(self, settings: Settings, login: Login | None = None) -> None:
+        # TWELVE_API_TOKEN wins, then a stored login, then the server's own token file.
+        url = settings.api_url or (login.api_url if login else None)
+        token = settings.api_token or (login.token if login else None)
         if url is None or token is None:
             recorded = _read_json(settings.endpoints_path)
             url = url or recorded.get("api_url")
@@ -61,15 +64,15 @@ class Client:
     def _check(self, response: httpx.Response) -> None:
         if response.status_code < 400:
             return
-        if response.status_code == 401:
-            raise errors.AuthError(
-                "the API refused the token",
-                "set TWELVE_API_TOKEN to the token in the server's TWELVE_HOME/api-token",
-            )
         try:
             payload = json.loads(response.read()).get("error", {})
         except ValueError:
             payload = {"message": f"HTTP {response.status_code} from {self.base_url}"}
+        if response.status_code == 401:
+            raise errors.AuthError(
+                f"the API refused the token: {payload.get('message', 'unknown token')}",
+                "log in with 'twelve login', or set TWELVE_API_TOKEN",
+            )
         raise error_from_payload(payload)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:

@@ -9,6 +9,7 @@ import click
 
 from twelve.cli import output
 from twelve.cli.client import Client, error_from_payload
+from twelve.cli.credentials import credentials_path, read_login
 from twelve.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,7 +26,7 @@ def json_option(func: F) -> F:
 def client() -> Client:
     """The API client; closed when the command ends."""
     ctx = click.get_current_context()
-    api = Client(Settings.from_environ())
+    api = Client(Settings.from_environ(), read_login(credentials_path()))
     ctx.call_on_close(api.close)
     return api
 

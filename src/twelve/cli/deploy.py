@@ -54,10 +54,11 @@ def releases(app: str, as_json: bool) -> None:
             r["description"],
             (r["commit"] or "")[:7],
             format_age(now - r["created_at"]) + " ago",
+            r.get("by") or "",
         )
         for r in data
     ]
-    output.emit_table(("VERSION", "DESCRIPTION", "COMMIT", "CREATED"), rows)
+    output.emit_table(("VERSION", "DESCRIPTION", "COMMIT", "CREATED", "BY"), rows)
 
 
 @click.command("rollback")

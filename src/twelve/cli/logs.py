@@ -8,6 +8,7 @@ import time
 import click
 
 from twelve.cli import output
+from twelve.cli.client import error_from_payload
 from twelve.cli.common import app_option, client
 from twelve.errors import ServerUnavailable
 
@@ -45,6 +46,8 @@ def logs(
             params["after"] = str(cursor)
         try:
             for event in client().stream("GET", f"/apps/{app}/logs", params=params):
+                if "event" in event:  # the server ended the stream: a revoked token, a role
+                    raise error_from_payload(event)
                 cursor = int(event.pop("cursor"))
                 output.emit_log_line(event, as_json=as_json, colour=colour)
         except ServerUnavailable:

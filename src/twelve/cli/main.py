@@ -28,6 +28,10 @@ COMMAND_MODULES = (
     "check",
     "export",
     "local",
+    "auth",
+    "users",
+    "access",
+    "audit",
 )
 
 

@@ -94,4 +94,50 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (app, type)
     );
     """,
+    # Users, their hashed tokens and one-time invitations, per-app roles, and the audit trail
+    # (hash-chained; store/auditlog.py adds the triggers that refuse to change a written entry).
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        is_admin INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        created_by TEXT NOT NULL
+    );
+    CREATE TABLE invitations (
+        code_hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        expires_at REAL NOT NULL,
+        used_at REAL
+    );
+    CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        description TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL,
+        revoked_at REAL
+    );
+    CREATE TABLE app_access (
+        app TEXT NOT NULL,
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        PRIMARY KEY (app, user)
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        actor TEXT NOT NULL,
+        address TEXT NOT NULL,
+        app TEXT,
+        action TEXT NOT NULL,
+        details TEXT NOT NULL,
+        result TEXT NOT NULL,
+        release INTEGER,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_app ON audit (app, seq);
+    """,
 ]
