@@ -195,8 +195,11 @@ class ClientConnection(asyncio.Protocol):
             return
         if self.lingering or self.refusal is not None:
             return
-        if self.upgrading is not None:
-            self.upgrading.hold(data)  # after an upgrade request: the app's answer decides
+        # Read into a local: a narrowed attribute would be compiled as always None below, and
+        # the parser's callbacks set it during ``feed``.
+        upgrading = self.upgrading
+        if upgrading is not None:
+            upgrading.hold(data)  # after an upgrade request: the app's answer decides
             return
         if self.last_request:
             return
