@@ -132,6 +132,8 @@ class RawApp:
 
     def close(self) -> None:
         self._closed = True
+        with contextlib.suppress(OSError):  # wakes the acceptor: closing alone leaves it blocked
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         for sock in self._socks:
             with contextlib.suppress(OSError):
