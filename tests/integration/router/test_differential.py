@@ -115,6 +115,8 @@ def h11_requests(data: bytes) -> list[Parsed]:
             elif isinstance(event, h11.EndOfMessage):
                 found.append(Parsed(start, headers, body))
                 rest = conn.trailing_data[0]
+                while rest.startswith(b"\r\n"):  # empty lines before a request: RFC 9112 2.2
+                    rest = rest[2:]
                 conn = h11.Connection(h11.SERVER)  # as if answered: read the next one
                 conn.receive_data(rest)
             else:
