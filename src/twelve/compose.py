@@ -97,6 +97,7 @@ def compose(
         store,
         service_line or (lambda _service, _text: None),
         os.environ.get("PATH", "") if path is None else path,
+        launcher,
     )
     addons = AddonManager(store, Registry(settings, services), deployer, event)
     platform = Platform(settings, store, deployer, supervisor, hub, token, addons=addons)

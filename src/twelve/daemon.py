@@ -216,8 +216,8 @@ class Daemon:
                 log.info("ended %d processes left by a previous run", ended)
             await clear_all(s.scratch_dir, keep=adopted.scratch)
             # Add-ons: the servers twelve runs itself come back before the apps that use them.
-            stack.push_async_callback(graph.services.stop, s.stop_timeout)
-            await graph.services.start()
+            stack.push_async_callback(self._stop_services)
+            await graph.services.start(adopted.services)
             router_address, tls = await self._start_router(stack, adopted.router)
             platform = graph.platform
             platform.router_url = f"http://{_url_host(router_address, s.domain)}"
@@ -321,6 +321,13 @@ class Daemon:
         else:
             log.info("leaving app processes running for the next daemon")
             self.graph.supervisor.let_go()
+
+    async def _stop_services(self) -> None:
+        assert self.graph is not None
+        if self.settings.stop_apps:
+            await self.graph.services.stop(self.settings.stop_timeout)
+        else:
+            await self.graph.services.let_go()
 
     async def _stop_router(self) -> None:
         if self.router is None:

@@ -19,8 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
-from support import EXAMPLES, Daemon, Load, group_alive, until_requests, wait_for
+from support import (
+    EXAMPLES,
+    Daemon,
+    Load,
+    group_alive,
+    requires_service,
+    until_requests,
+    wait_for,
+)
+from twelve.addons.binaries import find_redis
 
 pytestmark = pytest.mark.slow
 APP = "kp-tick"
@@ -43,7 +53,11 @@ def up(d: Daemon) -> bool:
 
 
 def ticking_app(
-    make_daemon: Callable[..., Daemon], tmp_path: Path, home: Path | None = None
+    make_daemon: Callable[..., Daemon],
+    tmp_path: Path,
+    home: Path | None = None,
+    *,
+    redis_addon: bool = False,
 ) -> Daemon:
     source = tmp_path / "ticker"
     shutil.copytree(EXAMPLES / "hello-python", source)
@@ -51,6 +65,8 @@ def ticking_app(
     (source / "Procfile").write_text("web: python app.py\nclock: python -u ticker.py\n")
     d = make_daemon(home, TWELVE_STOP_APPS="0")
     d.cli("apps:create", APP)
+    if redis_addon:  # a redis-server twelve runs for this add-on alone
+        d.cli("addons:create", "redis", "-a", APP)
     d.cli("deploy", "-a", APP, str(source))
     d.cli("ps:scale", "-a", APP, "web=2", "clock=1")
     wait_for(lambda: up(d), 60, "the formation up")
@@ -105,14 +121,19 @@ def assert_every_tick_once_in_order(d: Daemon) -> None:
 def test_restart_kill_and_keeper_hand_over_keep_apps_serving_and_logging(
     make_daemon: Callable[..., Daemon], tmp_path: Path
 ) -> None:
-    d = ticking_app(make_daemon, tmp_path)
+    requires_service("redis-server", find_redis(os.environ["PATH"]) is not None)
+    d = ticking_app(make_daemon, tmp_path, redis_addon=True)
     before = running(d)
     keeper = d.keeper_pid()
     assert keeper is not None
+    addon = redis.Redis.from_url(d.cli_json("config", "-a", APP, "--reveal")["REDIS_URL"])  # type: ignore[index]
+    addon.set("kept", "across restarts")
+    redis_pid = addon.info("server")["process_id"]
     with steady_load(d) as loads:
         more_requests(loads, 50)
         for how in (signal.SIGTERM, signal.SIGKILL):
             assert d.stop(how) == (0 if how == signal.SIGTERM else -signal.SIGKILL)
+            assert addon.get("kept") == b"across restarts", "the add-on serves with no daemon"
             gap_start = max(ticks(d), default=0)
             more_requests(loads, 100)  # served while no daemon runs
             time.sleep(3)  # the app writes lines while no daemon runs: the gap is the point
@@ -122,6 +143,7 @@ def test_restart_kill_and_keeper_hand_over_keep_apps_serving_and_logging(
             wait_for(lambda: max(ticks(d)) >= gap_start + 3, 30, "the gap's lines")  # noqa: B023
             more_requests(loads, 50)
             assert failures(loads) == {}, f"requests failed across {how.name}: {failures(loads)}"
+            assert addon.info("server")["process_id"] == redis_pid, "the add-on's server adopted"
         # The keeper hands over to a new start of itself: same pid, same children.
         os.kill(keeper, signal.SIGHUP)
         wait_for(lambda: "resumed with" in keeper_log(d), 30, "the keeper's successor")
@@ -134,6 +156,8 @@ def test_restart_kill_and_keeper_hand_over_keep_apps_serving_and_logging(
     tick_now = max(ticks(d))
     wait_for(lambda: max(ticks(d)) > tick_now + 1, 30, "lines after the hand-over")
     assert_every_tick_once_in_order(d)
+    assert addon.info("server")["process_id"] == redis_pid
+    addon.close()
 
 
 def test_a_process_that_exits_while_no_daemon_runs_is_restarted_and_scale_down_leaves_nothing(
