@@ -29,7 +29,7 @@ from twelve.settings import Settings
 from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.isolation import Users, isolation_problem
-from twelve.supervisor.limits import CgroupManager
+from twelve.supervisor.limits import CgroupManager, cgroup_name
 from twelve.supervisor.scratch import clear_all
 
 log = logging.getLogger("twelve")
@@ -70,7 +70,7 @@ def prepare_home(settings: Settings) -> Confiner:
     for shared in (s.builds_dir, s.scratch_dir):
         os.chmod(shared, 0o700 if problem else 0o711)
     users = Users(enabled=problem is None)
-    cgroups = CgroupManager(pids_max=s.process_pids_max or None)
+    cgroups = CgroupManager(pids_max=s.process_pids_max or None, name=cgroup_name(s.home))
     if problem:
         log.warning("apps are not isolated from each other: %s", problem)
     else:
