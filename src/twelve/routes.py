@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from twelve.certs import StoredCert
-from twelve.supervisor.manager import Backend
+from twelve.values import Backend
 
 
 def route_table(
