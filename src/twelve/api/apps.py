@@ -54,6 +54,7 @@ async def app_info(request: Request) -> JSONResponse:
             "name": app.name,
             "created_at": app.created_at,
             "url": p.app_url(name),
+            "https_url": p.https_url(name),
             "release": release.version if release else None,
             "commit": release.commit if release else None,
             "formation": p.store.get_formation(name),
