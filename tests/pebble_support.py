@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -53,7 +54,10 @@ class Pebble:
 
     def root_pem(self) -> bytes:
         """The root every certificate Pebble issues chains to (made anew at each start)."""
-        return httpx.get(f"{self.management}/roots/0", verify=str(self.ca_bundle)).content
+        return httpx.get(f"{self.management}/roots/0", verify=self.trust()).content
+
+    def trust(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca_bundle))
 
     def point(self, host: str, address: str) -> None:
         """Answer ``host`` with ``address`` instead of 127.0.0.1."""
@@ -144,8 +148,8 @@ def running_pebble(
     ]
     out.close()
     pebble = Pebble(
-        f"https://127.0.0.1:{acme}/dir",
-        f"https://127.0.0.1:{management}",
+        f"https://localhost:{acme}/dir",
+        f"https://localhost:{management}",
         f"http://127.0.0.1:{dns_management}",
         bundle,
         processes,
@@ -155,7 +159,7 @@ def running_pebble(
         deadline = time.monotonic() + 20
         while True:
             try:
-                httpx.get(pebble.directory, verify=str(bundle), timeout=2).raise_for_status()
+                httpx.get(pebble.directory, verify=pebble.trust(), timeout=2).raise_for_status()
                 httpx.get(pebble.dns_management, timeout=2)
                 break
             except httpx.HTTPError:

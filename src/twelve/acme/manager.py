@@ -18,7 +18,6 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from twelve.acme import state as st
@@ -184,6 +183,8 @@ class AcmeManager:
             raise
         except Exception as exc:
             error = translate_error(exc)
+            if error.message.startswith("accountDoesNotExist"):
+                self._forget_account()  # the CA lost it (or was reset): register again
             current = self.files.state(app)
             if not current.enabled:
                 return
@@ -203,6 +204,12 @@ class AcmeManager:
         finally:
             if self.challenges.pop(app, None) is not None:
                 await self.publish()
+
+    def _forget_account(self) -> None:
+        self._client = None
+        account = self.files.account()
+        if account is not None:
+            self.files.save_account(account | {"uri": None})
 
     async def _connect(self) -> AcmeClient:
         if self._client is not None:
@@ -237,8 +244,7 @@ class AcmeManager:
             order = await in_thread(client.load_order, state.order_url, csr_for(key, wanted))
             self.event(app, f"resuming the order for {names} ({state.phase}): {state.order_url}")
         else:
-            if state.phase is not Phase.IDLE:
-                state = replace(state, phase=Phase.IDLE, order_url=None)
+            state = st.abandoned(state)
             why = {Action.RENEW: "renewing", Action.ISSUE: "ordering"}.get(action, "ordering")
             self.event(app, f"{why} a certificate for {names} from {self.settings.acme_directory}")
             key = new_certificate_key()

@@ -168,6 +168,13 @@ def failed(
     return _move(state, Phase.IDLE, order_url=None, **changes)
 
 
+def abandoned(state: OrderState) -> OrderState:
+    """The order under way is given up for a new one (its names changed, or its key is lost)."""
+    if state.phase is Phase.IDLE:
+        return replace(state, order_url=None)
+    return _move(state, Phase.IDLE, order_url=None)
+
+
 def enable(state: OrderState) -> OrderState:
     return replace(state, enabled=True, failures=0, next_try=None)
 

@@ -46,6 +46,9 @@ def test_an_order_under_way_is_resumed_after_a_restart() -> None:
     assert st.next_action(again, None, NAMES, T0) is Action.RESUME
     # ...unless the names changed meanwhile: then a new order.
     assert st.next_action(again, None, NAMES[:1], T0) is Action.ISSUE
+    dropped = st.abandoned(again)
+    assert (dropped.phase, dropped.order_url) == (Phase.IDLE, None)
+    assert st.ordered(dropped, URL, NAMES[:1]).names == NAMES[:1]
 
 
 def test_a_failure_backs_off_and_shows_the_cas_error_per_domain() -> None:
