@@ -59,7 +59,6 @@ class FeatureStore:
         write_private(self.path, json.dumps(data, sort_keys=True).encode())
 
     def forget(self, app: str) -> None:
-        if app in self.all():
-            data = self.all()
-            data.pop(app)
+        data = self.all()
+        if data.pop(app, None) is not None:
             write_private(self.path, json.dumps(data, sort_keys=True).encode())

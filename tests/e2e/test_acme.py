@@ -227,6 +227,31 @@ def test_renewal_swaps_the_certificate_under_kept_alive_clients(world: World) ->
     assert all_issued(d, "acme-one")
 
 
+def certified_names(d: Daemon, app: str) -> list[str]:
+    listed = d.cli_json("certs", "-a", app)
+    assert isinstance(listed, list)
+    return list(listed[0]["hostnames"]) if listed else []
+
+
+def test_a_domain_added_or_removed_changes_the_next_certificate(world: World) -> None:
+    d = world.d
+    d.cli("domains:add", "-a", "acme-two", "c.two.test")  # no other command
+    wait_for(
+        lambda: certified_names(d, "acme-two") == ["a.two.test", "b.two.test", "c.two.test"],
+        60,
+        "the new domain in the certificate",
+    )
+    assert fingerprint(world.tls_port, "c.two.test") == fingerprint(world.tls_port, "a.two.test")
+    d.cli("domains:remove", "-a", "acme-two", "c.two.test")
+    wait_for(
+        lambda: certified_names(d, "acme-two") == ["a.two.test", "b.two.test"],
+        60,
+        "the removed domain dropped",
+    )
+    rows = auto(d, "acme-two")["domains"]
+    assert [r["domain"] for r in rows] == ["a.two.test", "b.two.test"]
+
+
 def test_a_failed_authorization_is_shown_retried_and_then_issued(world: World) -> None:
     d, pebble = world.d, world.pebble
     pebble.point("bad.three.test", "127.0.0.2")  # nothing answers there: validation fails
