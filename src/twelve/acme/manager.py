@@ -180,7 +180,7 @@ class AcmeManager:
         try:
             await self._order(app, state, wanted, cert, action)
         except asyncio.CancelledError:
-            raise
+            raise  # the daemon stops: the challenges stay in the table for the next one
         except Exception as exc:
             error = translate_error(exc)
             if error.message.startswith("accountDoesNotExist"):
@@ -201,9 +201,8 @@ class AcmeManager:
             self.files.save_state(app, failed)
             when = failed.next_try.strftime("%Y-%m-%d %H:%M:%S UTC") if failed.next_try else "-"
             self.event(app, f"certificate order failed: {error}; next try at {when}")
-        finally:
-            if self.challenges.pop(app, None) is not None:
-                await self.publish()
+        if self.challenges.pop(app, None) is not None:
+            await self.publish()
 
     def _forget_account(self) -> None:
         self._client = None
