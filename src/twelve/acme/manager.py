@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -84,6 +85,9 @@ class AcmeManager:
         self.challenges: dict[str, dict[str, str]] = {}  # app -> token -> key authorization
         self._client: AcmeClient | None = None
         self._wake = asyncio.Event()
+        self._connecting = asyncio.Lock()
+        self._running: dict[str, asyncio.Task[None]] = {}  # app -> its order under way
+        self._held: dict[str, dt.datetime] = {}  # app -> no try before (after a bug)
         self._task: asyncio.Task[None] | None = None
         self._ari: dict[str, tuple[str, dt.datetime | None]] = {}  # app -> (fingerprint, start)
 
@@ -140,10 +144,12 @@ class AcmeManager:
         self._task = asyncio.create_task(self._loop(), name="acme")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [t for t in (self._task, *self._running.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     def poke(self) -> None:
         """Look again now: an app enabled, a domain added or removed."""
@@ -152,22 +158,41 @@ class AcmeManager:
     async def _loop(self) -> None:
         while True:
             self._wake.clear()
+            now = self.clock()
             wakes: list[dt.datetime] = []
             for app in self.enabled_apps():
-                try:
-                    await self.run_once(app)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # one app's bug must not stop the others' renewals
-                    log.exception("automatic certificate of %s", app)
-                when = st.wake_at(self.files.state(app), self.facts(app))
-                if when is not None:
+                if app in self._running:
+                    continue
+                state, facts = self.files.state(app), self.facts(app)
+                held = self._held.get(app)
+                if held is not None and now < held:
+                    wakes.append(held)
+                elif st.next_action(state, facts, self.wanted(app), now) is not None:
+                    # An order of its own: a CA slow to validate one app's names delays no
+                    # other app's renewal.
+                    task = asyncio.create_task(self._run_logged(app), name=f"acme {app}")
+                    self._running[app] = task
+                    task.add_done_callback(functools.partial(self._finished, app))
+                elif (when := st.wake_at(state, facts)) is not None:
                     wakes.append(when)
             delay = MAX_SLEEP
             if wakes:
-                delay = min(delay, max(0.2, (min(wakes) - self.clock()).total_seconds()))
+                delay = min(delay, max(0.2, (min(wakes) - now).total_seconds()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+
+    def _finished(self, app: str, _task: asyncio.Task[None]) -> None:
+        self._running.pop(app, None)
+        self.poke()
+
+    async def _run_logged(self, app: str) -> None:
+        try:
+            await self.run_once(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug: logged, and that app alone waits a while before the next try
+            log.exception("automatic certificate of %s", app)
+            self._held[app] = self.clock() + dt.timedelta(seconds=MAX_SLEEP)
 
     async def run_once(self, app: str) -> None:
         """Do what is due for ``app`` now, if anything."""
@@ -211,6 +236,10 @@ class AcmeManager:
             self.files.save_account(account | {"uri": None})
 
     async def _connect(self) -> AcmeClient:
+        async with self._connecting:  # one account registration, however many apps order
+            return await self._connect_once()
+
+    async def _connect_once(self) -> AcmeClient:
         if self._client is not None:
             return self._client
         s = self.settings
