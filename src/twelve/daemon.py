@@ -262,7 +262,7 @@ class Daemon:
             if tls:
                 log.info("router serving HTTPS on %s (certs:add -a APP CERT KEY)", tls)
             self.acme = platform.acme = AcmeManager(
-                s, graph.store, lambda app, text: platform.event(app, "acme", text),
+                s, graph.store, lambda app, text: _acme_line(platform, app, text),
                 self._publish_edges,
             )  # fmt: skip
             await self._restore(graph)
@@ -377,6 +377,12 @@ async def end_orphans(orphans: list[KeptChild], grace: float) -> int:
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+def _acme_line(platform: Platform, app: str, text: str) -> None:
+    """An automatic certificate's step: in the app's stream, and in the daemon's own log."""
+    platform.event(app, "acme", text)
+    logging.getLogger("acme").info("%s: %s", app, text)
 
 
 def _service_line(service: str, text: str) -> None:

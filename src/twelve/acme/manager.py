@@ -131,10 +131,17 @@ class AcmeManager:
         self.poke()
 
     def disable(self, app: str) -> None:
+        task = self._running.pop(app, None)
+        if task is not None:
+            task.cancel()
         self.files.save_state(app, st.disable(self.files.state(app)))
         self.challenges.pop(app, None)
 
     def forget(self, app: str) -> None:
+        """The app is destroyed: its order stops and its state and keys go."""
+        task = self._running.pop(app, None)
+        if task is not None:
+            task.cancel()
         self.files.remove(app)
         self.challenges.pop(app, None)
 
