@@ -1,5 +1,8 @@
 """Automatic HTTPS against Pebble, the ACME test CA: certificates ordered, validated over HTTP-01
-through the real router, renewed and swapped under live connections, failures retried."""
+through the real router, renewed and swapped under live connections, failures retried.
+
+The tests share one daemon and one Pebble; the module's fixture deploys two apps with two domains
+each and has their certificates issued, so each test stands on its own (in any order)."""
 
 from __future__ import annotations
 
@@ -72,6 +75,16 @@ def world(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Iterator[
         try:
             endpoints = json.loads((d.home / "run" / "endpoints.json").read_text())
             tls_port = int(endpoints["router_tls_url"].rpartition(":")[2])
+            for app, domains in APPS.items():
+                d.cli("apps:create", app)
+                for domain in domains:
+                    d.cli("domains:add", "-a", app, domain)
+                d.cli("deploy", "-a", app, str(HELLO))
+            for app in APPS:
+                out = d.cli("certs:auto:enable", "-a", app).stdout
+                assert f"Automatic certificates enabled for {app} ({pebble.directory})" in out
+            for app in APPS:
+                wait_for(lambda app=app: all_issued(d, app), 90, f"{app}'s certificate")
             yield World(d, pebble, http_port, tls_port, base)
         finally:
             d.stop()
@@ -125,17 +138,10 @@ def app_log(d: Daemon, app: str) -> str:
 
 
 def test_two_apps_with_two_domains_each_get_certificates_through_the_router(world: World) -> None:
+    """(The fixture deployed them and waited for every domain to show ``issued``.)"""
     d, pebble = world.d, world.pebble
     for app, domains in APPS.items():
-        d.cli("apps:create", app)
-        for domain in domains:
-            d.cli("domains:add", "-a", app, domain)
-        d.cli("deploy", "-a", app, str(HELLO))
-    for app in APPS:
-        out = d.cli("certs:auto:enable", "-a", app).stdout
-        assert f"Automatic certificates enabled for {app} ({pebble.directory})" in out
-    for app, domains in APPS.items():
-        data = wait_for(lambda app=app: all_issued(d, app), 90, f"{app}'s certificate")
+        data = wait_for(lambda app=app: all_issued(d, app), 60, f"{app}'s certificate")
         assert [x["domain"] for x in data["domains"]] == list(domains)
         assert all(x["expires"] and x["renews"] for x in data["domains"])
         assert "issued" in d.cli("certs:auto", "-a", app).stdout
@@ -388,9 +394,7 @@ def test_a_restart_in_the_middle_of_an_order_resumes_it(world: World) -> None:
         gate.close()
 
 
-def test_rejected_nonces_become_visible_errors_and_retries(
-    world: World, tmp_path: Path, uv_cache: Path
-) -> None:
+def test_rejected_nonces_become_visible_errors_and_retries(tmp_path: Path, uv_cache: Path) -> None:
     port = free_port()
     with running_pebble(tmp_path / "pebble", port, PEBBLE_WFE_NONCEREJECT="100") as pebble:
         d = start_daemon(tmp_path, uv_cache, port, pebble, "nonce-home")
