@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,11 @@ def route_table(
     backends: dict[str, list[Backend]],
     domains: list[tuple[str, str]],
     certs: Mapping[str, StoredCert] | None = None,
+    maintenance: Collection[str] = (),
 ) -> dict[str, Any]:
     """The router's JSON document (see twelve.router): apps with their domains and backends,
-    and, for apps with a certificate, its files and hostnames under ``tls``. Pure."""
+    for apps with a certificate, its files and hostnames under ``tls``, and ``maintenance`` for
+    apps whose requests answer H80 for now. Pure."""
     apps: dict[str, Any] = {
         app: {
             "domains": [],
@@ -35,6 +37,8 @@ def route_table(
             "key": str(cert.key_path),
             "hostnames": list(cert.info.hostnames),
         }
+    for app in maintenance:
+        apps.setdefault(app, {"domains": [], "backends": []})["maintenance"] = True
     return {"version": version, "apps": apps}
 
 

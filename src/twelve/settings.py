@@ -200,6 +200,8 @@ class Settings:
     keeper_buffer: int  # TWELVE_KEEPER_BUFFER: output kept for the daemon while none runs
     stop_apps: bool  # TWELVE_STOP_APPS: the daemon's SIGTERM stops the apps too
     audit_drain: str | None  # TWELVE_AUDIT_DRAIN: syslog+tcp/tls or https URL audit entries go to
+    backup_url: str | None  # TWELVE_BACKUP_URL: a directory or s3://bucket/prefix (home/backups)
+    backup_s3_endpoint: str | None  # TWELVE_BACKUP_S3_ENDPOINT: an S3-compatible server's URL
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # How this machine reaches package registries (proxies, CA bundles): builds need it to
     # download dependencies; app processes never get it.
@@ -259,6 +261,8 @@ class Settings:
             keeper_buffer=r.get("TWELVE_KEEPER_BUFFER", parse_size, 16 << 20),
             stop_apps=r.get("TWELVE_STOP_APPS", _flag, False),
             audit_drain=r.get("TWELVE_AUDIT_DRAIN", _drain_url, None),
+            backup_url=r.optional("TWELVE_BACKUP_URL"),
+            backup_s3_endpoint=r.optional("TWELVE_BACKUP_S3_ENDPOINT"),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},
         )

@@ -167,7 +167,7 @@ class AddonManager:
                 f"to proceed, add --confirm {addon.app}",
             )
         async with self._locks[addon.app]:
-            provider = await self._provider_of(addon) if addon.provisioned else None
+            provider = await self.provider_of(addon) if addon.provisioned else None
             release = await self._unset(addon, "Detach") if addon.attached else None
             if provider is not None:
                 await provider.deprovision(addon.resource)
@@ -183,7 +183,7 @@ class AddonManager:
         async with self._locks[app]:
             for addon in self.addons.live(app):
                 if addon.provisioned:
-                    await (await self._provider_of(addon)).deprovision(addon.resource)
+                    await (await self.provider_of(addon)).deprovision(addon.resource)
                 self.addons.mark_destroyed(addon.name)
                 self._event(app, "api", f"Add-on {addon.name} destroyed")
 
@@ -228,7 +228,7 @@ class AddonManager:
             description=f"{verb} {addon.config_var} ({addon.name})",
         )
 
-    async def _provider_of(self, addon: Addon) -> Provider:
+    async def provider_of(self, addon: Addon) -> Provider:
         """The provider that made ``addon``, checked to still point at the same server."""
         if "dedicated" in addon.resource:
             return self.registry.dedicated_redis()

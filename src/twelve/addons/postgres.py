@@ -40,6 +40,11 @@ class PostgresProvider:
         self.server = server_id(admin_url)
         self.origin = origin
 
+    @property
+    def admin_url(self) -> str:
+        """The admin URL (a credential: for twelve's own connections and client programs)."""
+        return self._admin_url
+
     @asynccontextmanager
     async def admin(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """An autocommit admin connection; driver errors become ServiceErrors naming the server."""

@@ -75,6 +75,7 @@ class Route:
     backends: tuple[Backend, ...]
     domains: tuple[str, ...] = ()
     tls: TlsFiles | None = None
+    maintenance: bool = False  # every request answers H80 (a backup restore is under way)
     # The app's name as the access line's JSON value (app names need no escaping).
     app_json: bytes = field(init=False, repr=False, compare=False)
 
@@ -132,6 +133,8 @@ def _route_json(route: Route) -> dict[str, Any]:
     if route.tls is not None:
         tls = route.tls
         entry["tls"] = {"cert": tls.cert, "key": tls.key, "hostnames": list(tls.hostnames)}
+    if route.maintenance:
+        entry["maintenance"] = True
     return entry
 
 
@@ -245,7 +248,8 @@ def table_from_json(data: object, domain: str) -> tuple[RouteTable, list[str]]:
             elif host not in domains:
                 domains.append(host)
         tls = _tls(name, entry.get("tls"), warnings)
-        routes[name] = Route(name, tuple(backends), tuple(domains), tls)
+        maintenance = entry.get("maintenance") is True
+        routes[name] = Route(name, tuple(backends), tuple(domains), tls, maintenance)
     hosts: dict[str, Route] = {f"{name}.{domain}": route for name, route in routes.items()}
     for name, route in routes.items():
         for host in route.domains:
