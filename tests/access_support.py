@@ -17,6 +17,8 @@ from twelve.addons.registry import Registry
 from twelve.addons.services import ServiceRunner
 from twelve.api.app import create_app
 from twelve.api.context import Platform
+from twelve.backups.manager import BackupManager
+from twelve.backups.scheduler import Scheduler
 from twelve.deploy import Deployer
 from twelve.logs.hub import LogHub
 from twelve.settings import Settings
@@ -86,6 +88,8 @@ def make_platform(home: Path, **environ: str) -> Platform:
     platform = Platform(settings, store, deployer, supervisor, hub, ADMIN_TOKEN)
     services = ServiceRunner(settings.services_dir, store, _quiet, "")
     platform.addons = AddonManager(store, Registry(settings, services), deployer, _quiet)
+    platform.backups = BackupManager(settings, store, platform.addons, deployer, _quiet)
+    platform.scheduler = Scheduler(platform.backups)
     return platform
 
 

@@ -18,6 +18,7 @@ from twelve.api import (
     addons,
     apps,
     audit,
+    backups,
     certs,
     config,
     domains,
@@ -64,8 +65,8 @@ def create_app(platform: Platform, clock: Callable[[], float] = time.time) -> St
     """The API for one platform; every request passes the guard (api/guard.py) first."""
     routes = [Route("/", server_info, methods=["GET"])]
     modules = (
-        apps, config, releases, ps, logs, git, export, domains, certs, addons, runtimes, users,
-        audit, openapi,
+        apps, config, releases, ps, logs, git, export, domains, certs, addons, backups, runtimes,
+        users, audit, openapi,
     )  # fmt: skip
     for module in modules:
         routes += module.routes

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "domains",
     "certs",
     "addons",
+    "backups",
     "runtimes",
     "check",
     "export",
