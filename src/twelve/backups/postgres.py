@@ -104,7 +104,7 @@ async def table_sums(conn: psycopg.AsyncConnection[Any]) -> Sums:
 
 async def capture(url: str, path: str, sink: Callable[[bytes], None]) -> tuple[Sums, str]:
     """pg_dump of ``url``'s database to ``sink``, with the sums of the same snapshot."""
-    conn = await connect(url)
+    conn = await connect(url, autocommit=True)
     program: pipes.Program | None = None
     try:
         major, version = await server_version(conn)
@@ -151,7 +151,9 @@ async def restore(
     ]
     if clean:
         argv += ["--clean", "--if-exists"]
-    program = await pipes.start(argv, libpq_env(url, database), "pg_restore", stdin=True)
+    env = libpq_env(url, database)
+    argv.append(f"--dbname={env['PGDATABASE']}")  # a name only: the password is in PGPASSWORD
+    program = await pipes.start(argv, env, "pg_restore", stdin=True)
     try:
         await pipes.write_in(program, chunks)
         await program.finish()
