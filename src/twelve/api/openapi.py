@@ -75,6 +75,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
     ("post", "/apps/{app}/addons", "Create an add-on", _body({"service": _STR, "as": _STR, "name": _STR}, ["service"]), []),
     ("post", "/apps/{app}/addon-attachments", "Attach a URL or add-on", _body({"target": _STR, "as": _STR, "replace": {"type": "boolean"}}, ["target"]), []),
     ("delete", "/apps/{app}/addon-attachments/{name}", "Detach an add-on", None, []),
+    ("post", "/apps/{app}/addons/{name}/credentials/rotate", "New credentials for an add-on; the old ones revoked once unused", None, []),
     ("post", "/auth/login", "Exchange an invitation code for a token", _body({"invitation": _STR}, ["invitation"]), []),
     ("get", "/auth/whoami", "The caller", None, []),
     ("delete", "/auth/session", "Revoke the token of this request (log out)", None, []),

@@ -134,6 +134,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("delete", "/apps/{app}/addon-attachments/{name}"): Rule(
         A, "app", "addons:detach", _fields("name")
     ),
+    ("post", "/apps/{app}/addons/{name}/credentials/rotate"): Rule(
+        A, "app", "addons:credentials:rotate", _fields("name")
+    ),
     # Backups hold all of an add-on's data: reading one whole, or writing one back, is admin's.
     ("get", "/apps/{app}/backups"): Rule(V, "app"),
     ("post", "/apps/{app}/backups"): Rule(D, "app", "backups:capture", _fields("addon")),
