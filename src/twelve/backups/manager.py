@@ -149,9 +149,14 @@ class BackupManager:
                 emit(f"  {mib(writer.size)} captured")
 
         problems: list[str] = []
+        dumped = [0.0]
+
+        def mark() -> None:
+            dumped[0] = self.clock()
+
         try:
             try:
-                details, version = await self._dump(addon, sink)
+                details, version = await self._dump(addon, sink, mark)
             except BaseException:
                 writer.abandon()
                 raise
@@ -165,7 +170,7 @@ class BackupManager:
                 checksum=writer.hash.hexdigest(),
                 server_version=version,
                 details=details,
-                finished_at=self.clock(),
+                finished_at=dumped[0] or self.clock(),
             )
             emit(f"Captured {mib(writer.size)} in {record.duration or 0:.1f}s; verifying")
             problems = await self._check(record, addon, lambda: staging.open("rb"))
@@ -196,9 +201,11 @@ class BackupManager:
         self._event(record.app, "backups", text)
         return record
 
-    async def _dump(self, addon: Addon, sink: Callable[[bytes], None]) -> tuple[Any, str]:
+    async def _dump(
+        self, addon: Addon, sink: Callable[[bytes], None], dumped: Callable[[], None]
+    ) -> tuple[Any, str]:
         if addon.service == "postgres":
-            sums, version = await postgres.capture(addon.url, self._path, sink)
+            sums, version = await postgres.capture(addon.url, self._path, sink, dumped)
             return {"tables": sums}, version
         sync_url, database = await self._redis_admin(addon)
         return await redis.capture(

@@ -7,7 +7,6 @@ The client tools are those of the server's own major version (Debian's
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import secrets
@@ -102,8 +101,11 @@ async def table_sums(conn: psycopg.AsyncConnection[Any]) -> Sums:
     return sums
 
 
-async def capture(url: str, path: str, sink: Callable[[bytes], None]) -> tuple[Sums, str]:
-    """pg_dump of ``url``'s database to ``sink``, with the sums of the same snapshot."""
+async def capture(
+    url: str, path: str, sink: Callable[[bytes], None], dumped: Callable[[], None] = lambda: None
+) -> tuple[Sums, str]:
+    """pg_dump of ``url``'s database to ``sink``, then the sums of the same snapshot (read
+    after the dump, so they do not slow it; ``dumped`` marks the moment between)."""
     conn = await connect(url, autocommit=True)
     program: pipes.Program | None = None
     try:
@@ -120,10 +122,10 @@ async def capture(url: str, path: str, sink: Callable[[bytes], None]) -> tuple[S
                 "pg_dump",
                 stdout=True,
             )
-            dumping = asyncio.create_task(pipes.read_out(program, sink))
-            sums = await table_sums(conn)
-            await dumping
+            await pipes.read_out(program, sink)
             await program.finish()
+            dumped()
+            sums = await table_sums(conn)
         return sums, version
     except psycopg.Error as exc:
         raise ServiceError(f"cannot read the database: {first_line(exc)}") from None
