@@ -180,3 +180,21 @@ def test_rotating_the_database_password_under_load_fails_no_request(daemon: Daem
     with psycopg.connect(new) as conn:
         assert conn.execute("SELECT count(*) FROM notes").fetchone() == (1200,)
     assert "verified" in d.cli("backups:capture", "-a", APP).stdout, "backups use the new login"
+
+
+def test_psql_and_redis_cli_open_on_the_apps_add_ons_with_its_credentials(daemon: Daemon) -> None:
+    d = daemon
+    psql = subprocess.run(
+        [*d.cli_argv(), "addons:psql", "-a", APP],
+        input="SELECT current_database(), count(*) FROM notes;\n",
+        env=d.env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert psql.returncode == 0, psql.stderr
+    assert "1200" in psql.stdout
+    assert urlsplit(config(d)["DATABASE_URL"]).password not in " ".join(psql.args)
+    cli = subprocess.run(
+        [*d.cli_argv(), "addons:redis-cli", "-a", APP],
+        input="DBSIZE\n", env=d.env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.strip() == "301"

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "certs",
     "addons",
     "backups",
+    "dbshell",
     "runtimes",
     "check",
     "export",
