@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -308,7 +309,8 @@ class BackupManager:
         return record, chunks
 
     def recover(self) -> int:
-        """Backups a previous daemon left half-made are failed (daemon start)."""
+        """Backups a previous daemon left half-made are failed, their files removed (start)."""
+        shutil.rmtree(self.work, ignore_errors=True)
         left = self.records.unfinished()
         for record in left:
             self.records.update(

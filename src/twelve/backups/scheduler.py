@@ -71,6 +71,11 @@ class Scheduler:
                 continue
             try:
                 made.append(await self.manager.capture(app, addon, scheduled=True))
+            except NotFound:
+                # The add-on (or its app) was destroyed: its schedule goes with it.
+                self.records.remove_schedule(addon)
+                log.info("%s: %s is gone; its backup schedule is removed", app, addon)
+                continue
             except TwelveError as exc:
                 log.error("%s: the scheduled backup of %s failed: %s", app, addon, exc.message)
             self.records.ran(addon, now)
