@@ -74,14 +74,14 @@ class BackupManager:
         self.records = BackupStore(store)
         self.addons = addons
         self.deployer = deployer
-        self._event = event
-        self._routes_changed = routes_changed
+        self.event = event
+        self.routes_changed = routes_changed
         self.clock = clock
-        self._path = os.environ.get("PATH", "") if path is None else path
+        self.path = os.environ.get("PATH", "") if path is None else path
         self.keys = store.cipher.subkeys(seal.PURPOSE)
         self.work = settings.home / "work" / "backups"
         self.maintenance: set[str] = set()  # apps whose web answers H80 (a restore is under way)
-        self._busy: set[str] = set()  # add-ons being captured or restored
+        self.busy: set[str] = set()  # add-ons being captured or restored
         self._storage: Storage | None = None
 
     @property
@@ -100,7 +100,7 @@ class BackupManager:
             addon = self.addons.info(name)
             if addon.app != app:
                 raise Conflict(f"{name} belongs to {addon.app}, not {app}")
-            self._backupable(addon)
+            self.backupable(addon)
             return addon
         candidates = [a for a in self.addons.list(app) if a.provisioned and a.service in SERVICES]
         candidates.sort(key=lambda a: (a.config_var != "DATABASE_URL", a.service != "postgres"))
@@ -112,7 +112,7 @@ class BackupManager:
         return candidates[0]
 
     @staticmethod
-    def _backupable(addon: Addon) -> None:
+    def backupable(addon: Addon) -> None:
         if not addon.provisioned or addon.service not in SERVICES:
             raise UsageError(
                 f"{addon.name} is an attached URL; twelve backs up the add-ons it made",
@@ -126,13 +126,13 @@ class BackupManager:
     ) -> Backup:
         """Capture and verify a backup of an add-on of ``app``; the record, verified or not."""
         addon = self.addon_of(app, name)
-        if addon.name in self._busy:
+        if addon.name in self.busy:
             raise Conflict(f"a backup or restore of {addon.name} is under way", "wait for it")
-        self._busy.add(addon.name)
+        self.busy.add(addon.name)
         try:
             return await self._capture(addon, emit, scheduled)
         finally:
-            self._busy.discard(addon.name)
+            self.busy.discard(addon.name)
 
     async def _capture(self, addon: Addon, emit: Emit, scheduled: bool) -> Backup:
         if not self.keys:
@@ -191,7 +191,7 @@ class BackupManager:
         )
         text = f"Backup {record.id} of {addon.name} verified ({mib(record.size)})"
         emit(text)
-        self._event(addon.app, "backups", text)
+        self.event(addon.app, "backups", text)
         return record
 
     def _failed(self, record: Backup, reason: str, emit: Emit) -> Backup:
@@ -199,19 +199,17 @@ class BackupManager:
         text = f"Backup {record.id} of {record.addon} failed: {reason}"
         emit(text)
         log.error("%s: %s", record.app, text)
-        self._event(record.app, "backups", text)
+        self.event(record.app, "backups", text)
         return record
 
     async def _dump(
         self, addon: Addon, sink: Callable[[bytes], None], dumped: Callable[[], None]
     ) -> tuple[Any, str]:
         if addon.service == "postgres":
-            sums, version = await postgres.capture(addon.url, self._path, sink, dumped)
+            sums, version = await postgres.capture(addon.url, self.path, sink, dumped)
             return {"tables": sums}, version
-        sync_url, database = await self._redis_admin(addon)
-        return await redis.capture(
-            addon.url, sync_url, database, self._redis_bin(), self.work, sink
-        )
+        sync_url, database = await self.redis_admin(addon)
+        return await redis.capture(addon.url, sync_url, database, self.redis_bin(), self.work, sink)
 
     async def _check(self, record: Backup, addon: Addon | None, opener: files.Opener) -> list[str]:
         """Restore the sealed file into a scratch copy and compare: the problems found."""
@@ -219,11 +217,11 @@ class BackupManager:
         chunks = files.plaintext(opener, self.keys, f"backup {record.id}", digest)
         async with contextlib.aclosing(chunks):
             if record.service == "postgres":
-                admin = await self._postgres_admin(addon)
+                admin = await self.postgres_admin(addon)
                 expected = record.details.get("tables", {})
-                problems = await postgres.verify(admin, self._path, chunks, expected)
+                problems = await postgres.verify(admin, self.path, chunks, expected)
             else:
-                problems = await redis.verify(chunks, self._redis_bin(), self.work, record.details)
+                problems = await redis.verify(chunks, self.redis_bin(), self.work, record.details)
         if digest.hexdigest() != record.checksum:
             problems.insert(0, "its checksum differs from the one taken at capture")
         return problems
@@ -253,7 +251,7 @@ class BackupManager:
         except NotFound:
             return None
 
-    async def _postgres_admin(self, addon: Addon | None) -> str:
+    async def postgres_admin(self, addon: Addon | None) -> str:
         """An admin URL of the server ``addon`` is on (else of the one twelve provisions on)."""
         if addon is not None:
             provider = await self.addons.provider_of(addon)
@@ -263,7 +261,7 @@ class BackupManager:
             raise ServiceError("no PostgreSQL server to verify the backup on")
         return provider.admin_url
 
-    async def _redis_admin(self, addon: Addon) -> tuple[str, int | None]:
+    async def redis_admin(self, addon: Addon) -> tuple[str, int | None]:
         """A URL allowed to take a snapshot of ``addon``'s server, and its database when shared."""
         if "dedicated" in addon.resource:
             return addon.url, None
@@ -272,7 +270,7 @@ class BackupManager:
             raise ServiceError(f"cannot reach the Redis server of {addon.name} as an admin")
         return provider.admin_url, int(addon.resource["database"])
 
-    def _redis_bin(self) -> str:
+    def redis_bin(self) -> str:
         bins = self.addons.registry.runner.binaries("redis")
         if bins is None:
             raise ServiceError(

@@ -52,7 +52,7 @@ def target_of(manager: BackupManager, app: str, backup: Backup, to: str | None) 
                 "name one with --to ADDON",
             )
         addon = (same or mine)[0]
-    manager._backupable(addon)
+    manager.backupable(addon)
     if addon.service != backup.service:
         raise UsageError(
             f"{backup.id} is a {backup.service} backup; {addon.name} is {addon.service}",
@@ -89,13 +89,13 @@ async def restore(
             f"restoring {backup.id} replaces the data of {target.name}",
             f"to proceed, add --confirm {target.app}",
         )
-    if target.name in manager._busy:
+    if target.name in manager.busy:
         raise Conflict(f"a backup or restore of {target.name} is under way", "wait for it")
-    manager._busy.add(target.name)
+    manager.busy.add(target.name)
     try:
         await _into(manager, backup, target, emit)
     finally:
-        manager._busy.discard(target.name)
+        manager.busy.discard(target.name)
     return backup, target
 
 
@@ -104,21 +104,21 @@ async def _into(manager: BackupManager, backup: Backup, target: Addon, emit: Emi
     label = f"{backup.app}::{backup.id}" if backup.app != owner else backup.id
     async with manager.deployer.workers_paused(owner):
         manager.maintenance.add(owner)
-        manager._routes_changed()
+        manager.routes_changed()
         emit(f"{owner} is in maintenance (H80) with its workers stopped")
-        manager._event(owner, "backups", f"Restoring {label} into {target.name}")
+        manager.event(owner, "backups", f"Restoring {label} into {target.name}")
         try:
             await _write(manager, backup, target)
         except Exception as exc:
             log.error("%s: restoring %s into %s failed: %s", owner, label, target.name, exc)
-            manager._event(owner, "backups", f"Restoring {label} failed: {exc}")
+            manager.event(owner, "backups", f"Restoring {label} failed: {exc}")
             raise
         finally:
             manager.maintenance.discard(owner)
-            manager._routes_changed()
+            manager.routes_changed()
     text = f"Restored {label} into {target.name}"
     emit(text)
-    manager._event(owner, "backups", text)
+    manager.event(owner, "backups", text)
 
 
 async def _write(manager: BackupManager, backup: Backup, target: Addon) -> None:
@@ -127,16 +127,16 @@ async def _write(manager: BackupManager, backup: Backup, target: Addon) -> None:
     )
     async with contextlib.aclosing(chunks):
         if backup.service == "postgres":
-            admin = await manager._postgres_admin(target)
+            admin = await manager.postgres_admin(target)
             await postgres.end_sessions(admin, str(target.resource["database"]))
-            await postgres.restore(target.url, manager._path, chunks, clean=True)
+            await postgres.restore(target.url, manager.path, chunks, clean=True)
             return
         admin_url = (
-            None if "dedicated" in target.resource else (await manager._redis_admin(target))[0]
+            None if "dedicated" in target.resource else (await manager.redis_admin(target))[0]
         )
         await redis.restore(
             chunks,
-            manager._redis_bin(),
+            manager.redis_bin(),
             manager.work,
             int(backup.details.get("database", 0)),
             manager.restore_target_url(target, admin_url),
