@@ -182,6 +182,18 @@ def test_rotating_the_database_password_under_load_fails_no_request(daemon: Daem
     assert "verified" in d.cli("backups:capture", "-a", APP).stdout, "backups use the new login"
 
 
+def test_rotating_the_password_of_a_redis_of_its_own(daemon: Daemon) -> None:
+    d = daemon
+    old = config(d)["REDIS_URL"]
+    d.cli("addons:credentials:rotate", addons(d)["redis"]["name"], "-a", APP)
+    new = config(d)["REDIS_URL"]
+    assert new != old
+    with redis.Redis.from_url(new) as r:
+        assert r.dbsize() == 301
+    with pytest.raises(redis.AuthenticationError), redis.Redis.from_url(old) as r:
+        r.ping()
+
+
 def test_psql_and_redis_cli_open_on_the_apps_add_ons_with_its_credentials(daemon: Daemon) -> None:
     d = daemon
     psql = subprocess.run(

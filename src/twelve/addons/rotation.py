@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from psycopg import sql
 
+from twelve.addons.dedicated import DedicatedRedisProvider, heroku_url
 from twelve.addons.naming import (
     new_password,
     postgres_url,
@@ -52,11 +53,9 @@ async def begin(provider: Provider, addon: Addon) -> Rotation:
         return await _postgres(provider, addon)
     if isinstance(provider, RedisProvider):
         return await _redis(provider, addon)
-    raise UsageError(
-        f"{addon.name} runs on a Redis server of its own, whose password cannot change yet "
-        "without a restart",
-        "make a new add-on and move the data with backups:restore --to",
-    )
+    if isinstance(provider, DedicatedRedisProvider):
+        return await _dedicated(provider, addon)
+    raise UsageError(f"{addon.name}'s credentials cannot be rotated by twelve")
 
 
 async def _postgres(provider: PostgresProvider, addon: Addon) -> Rotation:
@@ -119,3 +118,27 @@ async def _redis(provider: RedisProvider, addon: Addon) -> Rotation:
         lambda: remove(old_password),
         lambda: remove(password),
     )
+
+
+async def _dedicated(provider: DedicatedRedisProvider, addon: Addon) -> Rotation:
+    """A Redis of its own: twelve's admin login gives the default user a second password."""
+    server = provider.servers.server(str(addon.resource["dedicated"]))
+    state = server.state()
+    assert state is not None
+    old, password = state.password, new_password()
+    admin = RedisProvider(server.admin_url(), "the add-on's own redis-server")
+
+    async def change(*rules: str) -> None:
+        async with admin.admin() as conn:
+            await _command(conn, "ACL", "SETUSER", "default", *rules)
+
+    await change(redis_password_hash(password))
+
+    async def revoke() -> None:
+        await change("!" + redis_password_hash(old)[1:])
+        server.set_password(password)
+
+    async def undo() -> None:
+        await change("!" + redis_password_hash(password)[1:])
+
+    return Rotation(heroku_url(password, state.port), dict(addon.resource), revoke, undo)
