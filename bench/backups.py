@@ -12,15 +12,23 @@ run: a database with one table of ``--size-mib`` MiB is made through twelve's ad
 - this process's peak RSS during capture and verification over its baseline (goal: under 50 MiB
   whatever the size; ``--size-mib 1024`` is the 1 GiB proof, a few minutes on two cores).
 
-Run: ``.venv/bin/python bench/backups.py [--size-mib 256] [--admin-url URL]``.
+With ``--daemon``, the memory figure is the daemon's own: a ``twelve server`` is started in a
+temporary home, the table made through its add-on, and its RSS sampled from /proc while
+``twelve backups:capture`` runs (capture and verification).
+
+Run: ``.venv/bin/python bench/backups.py [--size-mib 256] [--admin-url URL] [--daemon]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,8 +45,8 @@ GOAL = 1.2
 MEMORY_GOAL_MIB = 50
 
 
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mib(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -47,17 +55,18 @@ def rss_mib() -> float:
 class PeakRss:
     """This process's highest RSS while the block runs, sampled every 20 ms."""
 
-    def __init__(self) -> None:
+    def __init__(self, pid: int | str = "self") -> None:
+        self.pid = pid
         self.peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, rss_mib())
+            self.peak = max(self.peak, rss_mib(self.pid))
 
     def __enter__(self) -> PeakRss:
-        self.peak = rss_mib()
+        self.peak = rss_mib(self.pid)
         self._thread.start()
         return self
 
@@ -92,9 +101,69 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--daemon", action="store_true", help="measure a daemon's RSS instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-backups-") as tmp:
-        asyncio.run(run(Path(tmp), args.size_mib, args.admin_url))
+        if args.daemon:
+            daemon_memory(Path(tmp), args.size_mib, args.admin_url)
+        else:
+            asyncio.run(run(Path(tmp), args.size_mib, args.admin_url))
+
+
+def daemon_memory(tmp: Path, size_mib: int, admin_url: str) -> None:
+    """The daemon's RSS while ``backups:capture`` runs, against its RSS just before."""
+    env = {
+        **os.environ,
+        "TWELVE_HOME": str(tmp / "home"),
+        "TWELVE_API_BIND": "127.0.0.1:0",
+        "TWELVE_ROUTER_BIND": "127.0.0.1:0",
+        "TWELVE_ROUTER_WORKERS": "1",
+        "TWELVE_POSTGRES_ADMIN_URL": admin_url,
+        "TWELVE_STOP_APPS": "1",
+        "XDG_CONFIG_HOME": str(tmp / "cli"),
+    }
+    twelve = [sys.executable, "-m", "twelve"]
+    log = (tmp / "daemon.log").open("wb")
+    daemon = subprocess.Popen(
+        [*twelve, "server"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    app = f"bench-{os.getpid()}"
+
+    def cli(*argv: str) -> str:
+        done = subprocess.run([*twelve, *argv], env=env, capture_output=True, text=True, check=True)
+        return done.stdout
+
+    try:
+        endpoints = tmp / "home" / "run" / "endpoints.json"
+        deadline = time.monotonic() + 60
+        while not endpoints.exists():
+            if time.monotonic() > deadline or daemon.poll() is not None:
+                raise SystemExit((tmp / "daemon.log").read_text()[-2000:])
+            time.sleep(0.1)
+        cli("apps:create", app)
+        cli("addons:create", "postgres", "-a", app)
+        url = json.loads(cli("config", "-a", app, "--reveal", "--json"))["DATABASE_URL"]
+        table = fill(url, size_mib)
+        time.sleep(1)
+        baseline = rss_mib(daemon.pid)
+        start = time.perf_counter()
+        with PeakRss(daemon.pid) as memory:
+            out = cli("backups:capture", "-a", app)
+        seconds = time.perf_counter() - start
+        growth = memory.peak - baseline
+        verdict = "ok" if growth < MEMORY_GOAL_MIB else "OVER"
+        print(f"table: {table:.0f} MiB; capture and verification {seconds:.1f} s")
+        print(out.strip().splitlines()[-1])
+        print(
+            f"daemon RSS: baseline {baseline:.0f} MiB, peak {memory.peak:.0f} MiB, "
+            f"+{growth:.1f} MiB (goal < {MEMORY_GOAL_MIB}) {verdict}"
+        )
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            cli("apps:destroy", app, "--confirm", app)
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(60)
+        log.close()
 
 
 async def run(tmp: Path, size_mib: int, admin_url: str) -> None:
