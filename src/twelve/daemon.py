@@ -29,7 +29,7 @@ from twelve.settings import Settings
 from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.isolation import Users, isolation_problem
-from twelve.supervisor.limits import CgroupManager
+from twelve.supervisor.limits import CgroupManager, cgroup_name
 from twelve.supervisor.scratch import clear_all
 
 log = logging.getLogger("twelve")
@@ -70,7 +70,7 @@ def prepare_home(settings: Settings) -> Confiner:
     for shared in (s.builds_dir, s.scratch_dir):
         os.chmod(shared, 0o700 if problem else 0o711)
     users = Users(enabled=problem is None)
-    cgroups = CgroupManager(pids_max=s.process_pids_max or None)
+    cgroups = CgroupManager(pids_max=s.process_pids_max or None, name=cgroup_name(s.home))
     if problem:
         log.warning("apps are not isolated from each other: %s", problem)
     else:
@@ -217,8 +217,8 @@ class Daemon:
                 log.info("ended %d processes left by a previous run", ended)
             await clear_all(s.scratch_dir, keep=adopted.scratch)
             # Add-ons: the servers twelve runs itself come back before the apps that use them.
-            stack.push_async_callback(graph.services.stop, s.stop_timeout)
-            await graph.services.start()
+            stack.push_async_callback(self._stop_services)
+            await graph.services.start(adopted.services)
             router_address, tls = await self._start_router(stack, adopted.router)
             platform = graph.platform
             platform.router_url = f"http://{_url_host(router_address, s.domain)}"
@@ -340,6 +340,13 @@ class Daemon:
         else:
             log.info("leaving app processes running for the next daemon")
             self.graph.supervisor.let_go()
+
+    async def _stop_services(self) -> None:
+        assert self.graph is not None
+        if self.settings.stop_apps:
+            await self.graph.services.stop(self.settings.stop_timeout)
+        else:
+            await self.graph.services.let_go()
 
     async def _stop_router(self) -> None:
         if self.router is None:

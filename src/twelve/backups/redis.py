@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import redis.asyncio as aioredis
 from redis.exceptions import BusyLoadingError, RedisError
 
-from twelve.addons.services import free_port
+from twelve.addons.selfrun import free_port
 from twelve.backups import pipes
 from twelve.errors import ServiceError
 
