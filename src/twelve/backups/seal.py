@@ -77,8 +77,19 @@ class Sealer:
         self._pending.clear()
 
 
-def _read_exactly(inp: BinaryIO, size: int) -> bytes:
+def _read_up_to(inp: BinaryIO, size: int) -> bytes:
+    """``size`` bytes, fewer only at the end (a network stream may return less per read)."""
     data = inp.read(size)
+    while 0 < len(data) < size:
+        more = inp.read(size - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _read_exactly(inp: BinaryIO, size: int) -> bytes:
+    data = _read_up_to(inp, size)
     if len(data) != size:
         raise Unreadable("the backup file is cut short")
     return data
@@ -86,7 +97,7 @@ def _read_exactly(inp: BinaryIO, size: int) -> bytes:
 
 def open_chunks(keys: list[bytes], inp: BinaryIO) -> Iterator[bytes]:
     """The plaintext of a sealed file, chunk by chunk; Unreadable on any alteration."""
-    header = inp.read(_HEADER)
+    header = _read_up_to(inp, _HEADER)
     if len(header) != _HEADER or not header.startswith(MAGIC):
         raise Unreadable("the file is not a twelve backup")
     wanted = header[len(MAGIC) : len(MAGIC) + 8]
@@ -99,10 +110,7 @@ def open_chunks(keys: list[bytes], inp: BinaryIO) -> Iterator[bytes]:
     aead = _file_key(key, header[len(MAGIC) + 8 :])
     index = 0
     while True:
-        head = inp.read(4)
-        if len(head) != 4:
-            raise Unreadable("the backup file is cut short")
-        (size,) = struct.unpack(">I", head)
+        (size,) = struct.unpack(">I", _read_exactly(inp, 4))
         if size < _TAG or size > CHUNK + _TAG:
             raise Unreadable("the backup file is damaged")
         sealed = _read_exactly(inp, size)

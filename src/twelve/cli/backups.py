@@ -93,12 +93,21 @@ def backups_info(app: str, backup_id: str, as_json: bool) -> None:
         ("Checksum", f"sha256:{b['checksum']}"),
         ("Taken", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(b["started_at"]))),
         ("Duration", f"{b['duration']:.1f}s" if b["duration"] is not None else ""),
+        ("Verified", _verified(b)),
         ("By", "schedule" if b["scheduled"] else "manual"),
     ]
     rows += [(f"  {name}", f"{count} rows") for name, count in b["tables"].items()]
     if b["keys"]:
         rows.append(("Keys", str(b["keys"][1])))
     output.emit_table(("FIELD", "VALUE"), rows)
+
+
+def _verified(b: dict[str, Any]) -> str:
+    if not b["verified_at"] or b["duration"] is None:
+        return "no"
+    took = b["verified_at"] - b["started_at"] - b["duration"]
+    at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(b["verified_at"]))
+    return f"{at} (restored and compared in {took:.1f}s)"
 
 
 @click.command("backups:download")

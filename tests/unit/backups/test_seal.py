@@ -67,3 +67,15 @@ def test_chunks_swapped_are_refused() -> None:
     swapped = blob[:header] + second + first + blob[header + 2 * frame :]
     with pytest.raises(seal.Unreadable):
         opened(swapped)
+
+
+class Trickle(io.BytesIO):
+    """A network stream: each read returns at most 1000 bytes."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(1000 if size is None or size < 0 else min(size, 1000))
+
+
+def test_a_stream_that_returns_little_at_a_time_still_opens() -> None:
+    data = os.urandom(seal.CHUNK + 5000)
+    assert b"".join(seal.open_chunks([KEY], Trickle(sealed(data)))) == data
