@@ -98,6 +98,8 @@ def test_seeded_rows_are_backed_up_verified_and_restored_byte_for_byte(daemon: D
     info = d.cli_json("backups:info", "-a", APP, "b001")
     assert info["tables"] == {"public.notes": 1200, "public.tags": 3}  # type: ignore[index]
     assert info["server_version"].startswith("PostgreSQL")  # type: ignore[index]
+    shown = d.cli("backups:info", "-a", APP, "b001").stdout
+    assert "restored and compared in" in shown and "public.notes" in shown, shown
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE tags")
