@@ -14,7 +14,7 @@ from twelve.api.context import existing_app, platform
 from twelve.api.guard import principal_of
 from twelve.api.streaming import Emit, stream_operation
 from twelve.backups.manager import BackupManager
-from twelve.backups.restoring import restore
+from twelve.backups.restoring import parse_ref, restore, target_of
 from twelve.backups.scheduler import Scheduler
 from twelve.errors import Forbidden, ServiceError, UsageError
 from twelve.store.backups import Backup
@@ -159,6 +159,17 @@ async def restore_backup(request: Request) -> StreamingResponse:
             raise Forbidden(f"{principal.name} may not read the backups of {other}")
 
     ident, to, confirm = request.path_params["id"], _text(body, "to"), _text(body, "confirm")
+    # Refusals answer as errors before any work streams: which backup, whose, and the confirm.
+    ref = parse_ref(app, ident)
+    if ref.app != app:
+        may_read(ref.app)
+    backup = manager.records.get(ref.app, ref.number)
+    target = target_of(manager, app, backup, to)
+    if confirm != target.app:
+        raise UsageError(
+            f"restoring {backup.id} replaces the data of {target.name}",
+            f"to proceed, add --confirm {target.app}",
+        )
 
     async def work(emit: Emit) -> dict[str, Any]:
         backup, target = await restore(manager, app, ident, to, confirm, emit, may_read)
