@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,3 +213,25 @@ def test_psql_and_redis_cli_open_on_the_apps_add_ons_with_its_credentials(daemon
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     assert cli.stdout.strip() == "301"
+
+
+def test_a_scheduled_backup_missed_while_the_daemon_was_down_runs_at_start(
+    daemon: Daemon,
+) -> None:
+    d = daemon
+    d.cli("backups:schedule", "-a", APP, "--at", "00:00 UTC")
+    before = len(d.cli_json("backups", "-a", APP)["backups"])  # type: ignore[index]
+    d.stop()
+    # The daemon was down for two days: the last run was long before the last 00:00.
+    with sqlite3.connect(d.home / "twelve.db") as db:
+        db.execute("UPDATE backup_schedules SET since = since - 2 * 86400")
+    d.start()
+
+    def made() -> list[dict[str, Any]]:
+        found = d.cli_json("backups", "-a", APP)["backups"]  # type: ignore[index]
+        done = [b for b in found if b["scheduled"] and b["status"] == "verified"]
+        return done if len(found) > before else []
+
+    backup = wait_for(made, 60, "the missed scheduled backup")[0]
+    assert backup["addon"] == addons(d)["postgres"]["name"]
+    d.cli("backups:unschedule", "-a", APP)
