@@ -43,8 +43,33 @@ async def _cmd(conn: aioredis.Redis, *args: Any) -> Any:
     return await conn.execute_command(*args)  # type: ignore[no-untyped-call]
 
 
+async def _content(conn: aioredis.Redis, key: bytes) -> bytes | None:
+    """A key's type and value in a form that does not depend on the server's version or
+    encoding (a DUMP payload does): what a sampled key is compared by."""
+    kind = await conn.type(key)
+    kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+    value: Any
+    if kind == "none":
+        return None
+    if kind == "string":
+        value = await conn.get(key)
+    elif kind == "hash":
+        value = sorted((await conn.hgetall(key)).items())
+    elif kind == "list":
+        value = await conn.lrange(key, 0, -1)
+    elif kind == "set":
+        value = sorted(await conn.smembers(key))
+    elif kind == "zset":
+        value = await conn.zrange(key, 0, -1, withscores=True)
+    elif kind == "stream":
+        value = await conn.xrange(key)
+    else:  # a module's type: only its own serialization says what it holds
+        value = await conn.dump(key)
+    return repr((kind, value)).encode()
+
+
 async def _sample(conn: aioredis.Redis, keys: list[bytes] | None = None) -> dict[str, str]:
-    """sha256 of the DUMP of ``keys`` (else of up to SAMPLE random keys); never the values."""
+    """sha256 of the content of ``keys`` (else of up to SAMPLE random keys); never the values."""
     if keys is None:
         found: set[bytes] = set()
         for _ in range(SAMPLE * 2):
@@ -57,8 +82,8 @@ async def _sample(conn: aioredis.Redis, keys: list[bytes] | None = None) -> dict
         keys = sorted(found)
     sums = {}
     for key in keys:
-        payload = await conn.dump(key)
-        sums[key.hex()] = hashlib.sha256(payload).hexdigest() if payload is not None else ""
+        content = await _content(conn, key)
+        sums[key.hex()] = hashlib.sha256(content).hexdigest() if content is not None else ""
     return sums
 
 
