@@ -129,6 +129,14 @@ def _drain_url(name: str, value: str) -> str | None:
         raise ConfigError(f"{name}: {exc.message}", exc.hint) from None
 
 
+def _backup_url(name: str, value: str) -> str:
+    """A directory (absolute) or ``s3://BUCKET/PREFIX``, checked at start, not at the first backup."""
+    from twelve.backups.storage import check_url  # noqa: PLC0415 (keeps settings light)
+
+    check_url(name, value)
+    return value
+
+
 class _Reader:
     """Reads one variable at a time, casting it and naming it in errors."""
 
@@ -261,7 +269,7 @@ class Settings:
             keeper_buffer=r.get("TWELVE_KEEPER_BUFFER", parse_size, 16 << 20),
             stop_apps=r.get("TWELVE_STOP_APPS", _flag, False),
             audit_drain=r.get("TWELVE_AUDIT_DRAIN", _drain_url, None),
-            backup_url=r.optional("TWELVE_BACKUP_URL"),
+            backup_url=r.get("TWELVE_BACKUP_URL", _backup_url, None),
             backup_s3_endpoint=r.optional("TWELVE_BACKUP_S3_ENDPOINT"),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},

@@ -122,23 +122,27 @@ class S3Storage:
             raise self._fail(f"delete {name} from", exc) from None
 
 
+def check_url(name: str, url: str) -> None:
+    """A ConfigError naming ``name`` unless ``url`` is an absolute directory or s3://BUCKET."""
+    if url.startswith("s3://"):
+        if not urlsplit(url).hostname:
+            raise ConfigError(f"{name}={url!r} names no bucket", "use s3://BUCKET/PREFIX")
+        return
+    if "://" in url and not url.startswith("file://"):
+        raise ConfigError(
+            f"{name}={url!r} is neither a directory nor s3://",
+            "use an absolute path or s3://BUCKET/PREFIX",
+        )
+    if not Path(url.removeprefix("file://")).expanduser().is_absolute():
+        raise ConfigError(f"{name}={url!r} is not an absolute path")
+
+
 def storage_from_url(url: str | None, home: Path, endpoint: str | None) -> Storage:
     """The storage ``TWELVE_BACKUP_URL`` names (None: ``home/backups``)."""
     if not url:
         return LocalStorage(home / "backups")
+    check_url("TWELVE_BACKUP_URL", url)
     if url.startswith("s3://"):
         parts = urlsplit(url)
-        if not parts.hostname:
-            raise ConfigError(
-                f"TWELVE_BACKUP_URL={url!r} names no bucket", "use s3://BUCKET/PREFIX"
-            )
         return S3Storage(parts.netloc, parts.path, endpoint)
-    if "://" in url and not url.startswith("file://"):
-        raise ConfigError(
-            f"TWELVE_BACKUP_URL={url!r} is neither a directory nor s3://",
-            "use an absolute path or s3://BUCKET/PREFIX",
-        )
-    path = Path(url.removeprefix("file://")).expanduser()
-    if not path.is_absolute():
-        raise ConfigError(f"TWELVE_BACKUP_URL={url!r} is not an absolute path")
-    return LocalStorage(path)
+    return LocalStorage(Path(url.removeprefix("file://")).expanduser())

@@ -8,6 +8,7 @@ import pytest
 
 from twelve.backups.storage import LocalStorage, S3Storage, storage_from_url
 from twelve.errors import ConfigError
+from twelve.settings import Settings
 
 
 def test_the_default_is_a_directory_in_the_home(tmp_path: Path) -> None:
@@ -41,3 +42,9 @@ def test_what_cannot_be_a_backup_url_names_the_variable(
     with pytest.raises(ConfigError, match="TWELVE_BACKUP_URL") as caught:
         storage_from_url(url, tmp_path, None)
     assert says in str(caught.value)
+
+
+def test_a_bad_backup_url_stops_the_platform_at_start() -> None:
+    with pytest.raises(ConfigError, match="TWELVE_BACKUP_URL"):
+        Settings.from_environ({"TWELVE_BACKUP_URL": "relative/dir"})
+    assert Settings.from_environ({"TWELVE_BACKUP_URL": "s3://b/p"}).backup_url == "s3://b/p"
