@@ -12,19 +12,22 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from twelve.acme.manager import AcmeManager
 from twelve.adoption import adopt, table_version
 from twelve.api.app import create_app
 from twelve.api.context import Platform
 from twelve.certs import CertStore
 from twelve.compose import Graph, compose
+from twelve.features import FeatureStore
 from twelve.keeper.client import KeeperClient, KeptChild
 from twelve.keeper.launcher import KeeperLauncher
 from twelve.logs.line import make_line
 from twelve.router_process import ROUTER_KEY, RouterProcess
-from twelve.routes import route_table, write_atomically
+from twelve.routes import edge_entries, route_table, write_atomically
 from twelve.settings import Settings
 from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
@@ -88,6 +91,7 @@ class Daemon:
         self._routes_held = False  # while adopted processes are checked, the table stays as it is
         self.graph: Graph | None = None
         self.router: RouterProcess | None = None
+        self.acme: AcmeManager | None = None
         self.keeper = KeeperClient(
             settings.keeper_socket,
             settings.keeper_buffer,
@@ -138,6 +142,8 @@ class Daemon:
     # -- the route table -----------------------------------------------------------------------
 
     def _routes_changed(self) -> None:
+        if self.acme is not None:
+            self.acme.poke()  # a domain added or removed may need a certificate
         if not self._table_dirty:
             self._table_dirty = True
             if not self._routes_held:
@@ -165,11 +171,29 @@ class Daemon:
             self.graph.supervisor.backends(),
             self.graph.store.list_domains(),
             CertStore(self.settings.certs_dir).all(),
+            self._edges(),
             self.graph.platform.backups.maintenance if self.graph.platform.backups else (),
         )
         write_atomically(self.settings.routes_path, table)
         if self.router is not None:
             self.router.reload()
+
+    def _edges(self) -> dict[str, dict[str, Any]]:
+        """What the router answers itself, app by app (ACME challenges, https-redirect, HSTS)."""
+        tls = self.router.tls_address if self.router is not None else None
+        return edge_entries(
+            FeatureStore(self.settings.features_path).all(),
+            self.acme.enabled_apps() if self.acme is not None else [],
+            self.acme.challenges if self.acme is not None else {},
+            int(tls.rsplit(":", 1)[1]) if tls else 0,
+        )
+
+    async def _publish_edges(self) -> None:
+        """Write the route table now and wait until every router worker has loaded it."""
+        self._table_dirty = True
+        self._write_routes()
+        if self.router is not None and not self._routes_held:
+            await self.router.wait_drained(0, self._table_version, 10.0)
 
     # -- running -------------------------------------------------------------------------------
 
@@ -227,6 +251,8 @@ class Daemon:
             if api_url is None:
                 return 1
             platform.api_url = api_url
+            if tls:
+                platform.router_tls_url = f"https://{_url_host(tls, s.domain)}"
             write_atomically(
                 s.endpoints_path,
                 {"api_url": api_url, "router_url": platform.router_url, "pid": os.getpid()}
@@ -236,7 +262,13 @@ class Daemon:
             log.info("router listening on %s (apps at http://APP.%s)", router_address, s.domain)
             if tls:
                 log.info("router serving HTTPS on %s (certs:add -a APP CERT KEY)", tls)
+            self.acme = platform.acme = AcmeManager(
+                s, graph.store, lambda app, text: _acme_line(platform, app, text),
+                self._publish_edges,
+            )  # fmt: skip
             await self._restore(graph)
+            self.acme.start()
+            stack.push_async_callback(self.acme.stop)
             await self._start_backups(stack, graph)
             await self._shutdown.wait()
         log.info("stopped")
@@ -371,6 +403,12 @@ async def end_orphans(orphans: list[KeptChild], grace: float) -> int:
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+def _acme_line(platform: Platform, app: str, text: str) -> None:
+    """An automatic certificate's step: in the app's stream, and in the daemon's own log."""
+    platform.event(app, "acme", text)
+    logging.getLogger("acme").info("%s: %s", app, text)
 
 
 def _service_line(service: str, text: str) -> None:

@@ -161,6 +161,9 @@ def _default_cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the platform, with its variable name in the comment beside it."""
@@ -210,6 +213,11 @@ class Settings:
     audit_drain: str | None  # TWELVE_AUDIT_DRAIN: syslog+tcp/tls or https URL audit entries go to
     backup_url: str | None  # TWELVE_BACKUP_URL: a directory or s3://bucket/prefix (home/backups)
     backup_s3_endpoint: str | None  # TWELVE_BACKUP_S3_ENDPOINT: an S3-compatible server's URL
+    acme_directory: str  # TWELVE_ACME_DIRECTORY: the ACME CA's directory URL (certs:auto)
+    acme_email: str | None  # TWELVE_ACME_EMAIL: the ACME account's contact
+    acme_ca_bundle: Path | None  # TWELVE_ACME_CA_BUNDLE: trusts a private CA's directory
+    acme_retry_base: float  # TWELVE_ACME_RETRY_BASE: first wait after a failed order, doubling
+    acme_order_timeout: float  # TWELVE_ACME_ORDER_TIMEOUT: validation and issuance, per order
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # How this machine reaches package registries (proxies, CA bundles): builds need it to
     # download dependencies; app processes never get it.
@@ -271,6 +279,13 @@ class Settings:
             audit_drain=r.get("TWELVE_AUDIT_DRAIN", _drain_url, None),
             backup_url=r.get("TWELVE_BACKUP_URL", _backup_url, None),
             backup_s3_endpoint=r.optional("TWELVE_BACKUP_S3_ENDPOINT"),
+            acme_directory=r.text("TWELVE_ACME_DIRECTORY", LETS_ENCRYPT),
+            acme_email=r.optional("TWELVE_ACME_EMAIL"),
+            acme_ca_bundle=Path(bundle)
+            if (bundle := r.optional("TWELVE_ACME_CA_BUNDLE"))
+            else None,
+            acme_retry_base=r.get("TWELVE_ACME_RETRY_BASE", _seconds, 60.0),
+            acme_order_timeout=r.get("TWELVE_ACME_ORDER_TIMEOUT", _seconds, 120.0),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},
         )
@@ -333,6 +348,16 @@ class Settings:
     def certs_dir(self) -> Path:
         """TLS certificates and keys, one directory per app (0700; files 0600)."""
         return self.home / "certs"
+
+    @property
+    def features_path(self) -> Path:
+        """Each app's router features (https-redirect, hsts), JSON, 0600."""
+        return self.home / "features.json"
+
+    @property
+    def acme_dir(self) -> Path:
+        """The ACME account key, each app's order state and key being ordered (0700; files 0600)."""
+        return self.home / "acme"
 
 
 def twelve_executable() -> list[str]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from twelve.supervisor.limits import CgroupManager, Limits, cgroup_name
+from twelve.supervisor.limits import CgroupManager, cgroup_name
+from twelve.values import Limits
 
 
 def test_each_installation_has_a_cgroup_directory_of_its_own(tmp_path: Path) -> None:

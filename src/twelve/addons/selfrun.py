@@ -63,8 +63,15 @@ def postgres_initdb(bins: Binaries, data_dir: Path, password_file: Path) -> list
     ]
 
 
+# The longest path a Unix socket can have (sun_path holds 108 bytes with its terminating NUL).
+MAX_SOCKET_PATH = 107
+
+
 def postgres_server(bins: Binaries, data_dir: Path, socket_dir: Path, port: int) -> list[str]:
     """postgres in the foreground on 127.0.0.1:``port``, logging to stdout."""
+    # twelve connects over TCP; the Unix socket is for an operator's psql, and PostgreSQL will not
+    # start when its path is too long for one (a deep TWELVE_HOME), so it is left out then.
+    socket_path = f"{socket_dir}/.s.PGSQL.{port}"
     return [
         bins.tool("postgres"),
         "-D",
@@ -72,7 +79,7 @@ def postgres_server(bins: Binaries, data_dir: Path, socket_dir: Path, port: int)
         "-p",
         str(port),
         "-k",
-        str(socket_dir),
+        str(socket_dir) if len(socket_path.encode()) <= MAX_SOCKET_PATH else "",
         "-c",
         "listen_addresses=127.0.0.1",
         "-c",

@@ -17,26 +17,10 @@ from pathlib import Path
 
 from twelve.errors import UsageError
 from twelve.settings import parse_size
+from twelve.values import Limits
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CFS_PERIOD_US = 100_000
-
-
-@dataclass(frozen=True)
-class Limits:
-    memory: int | None = None  # bytes
-    cpu: float | None = None  # cores
-
-    def describe(self) -> str:
-        parts = []
-        if self.memory is not None:
-            parts.append(f"memory={self.memory // (1 << 20)}M")
-        if self.cpu is not None:
-            parts.append(f"cpu={self.cpu:g}")
-        return " ".join(parts) or "none"
-
-
-NO_LIMITS = Limits()
 
 
 def parse_limits(args: list[str]) -> Limits:

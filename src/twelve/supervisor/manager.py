@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
 from pathlib import Path
 
 from twelve.errors import DeployError, NotFound
@@ -23,12 +22,7 @@ from twelve.supervisor.process import Adoption, Hooks, LineSink, ProcessSpec, Su
 from twelve.supervisor.rollout import goes_live, plan_rollout
 from twelve.supervisor.scratch import remove_scratch
 from twelve.supervisor.states import State
-
-
-@dataclass(frozen=True)
-class Backend:
-    dyno: str
-    port: int
+from twelve.values import Backend
 
 
 class Supervisor:
