@@ -15,6 +15,8 @@ from twelve.addons.manager import AddonManager
 from twelve.addons.registry import Registry
 from twelve.addons.services import ServiceRunner
 from twelve.api.context import Platform
+from twelve.backups.manager import BackupManager
+from twelve.backups.scheduler import Scheduler
 from twelve.deploy import Deployer
 from twelve.logs.hub import LogHub
 from twelve.logs.line import make_line
@@ -100,5 +102,18 @@ def compose(
         launcher,
     )
     addons = AddonManager(store, Registry(settings, services), deployer, event)
-    platform = Platform(settings, store, deployer, supervisor, hub, token, addons=addons)
+    backups = BackupManager(
+        settings, store, addons, deployer, event, routes_changed, path=services.path
+    )
+    platform = Platform(
+        settings,
+        store,
+        deployer,
+        supervisor,
+        hub,
+        token,
+        addons=addons,
+        backups=backups,
+        scheduler=Scheduler(backups),
+    )
     return Graph(settings, store, hub, supervisor, deployer, services, platform)

@@ -172,6 +172,7 @@ class Daemon:
             self.graph.store.list_domains(),
             CertStore(self.settings.certs_dir).all(),
             self._edges(),
+            self.graph.platform.backups.maintenance if self.graph.platform.backups else (),
         )
         write_atomically(self.settings.routes_path, table)
         if self.router is not None:
@@ -268,6 +269,7 @@ class Daemon:
             await self._restore(graph)
             self.acme.start()
             stack.push_async_callback(self.acme.stop)
+            await self._start_backups(stack, graph)
             await self._shutdown.wait()
         log.info("stopped")
         return 0
@@ -343,6 +345,23 @@ class Daemon:
         # Adopted processes are checked: the table is written once, with all of them.
         self._routes_held = False
         self._write_routes()
+
+    async def _start_backups(self, stack: contextlib.AsyncExitStack, graph: Graph) -> None:
+        """Fail what a previous daemon left half-made, then run schedules (missed ones first)."""
+        platform = graph.platform
+        if platform.backups is None or platform.scheduler is None:
+            return
+        left = platform.backups.recover()
+        if left:
+            logging.getLogger("backups").error("%d backups were cut short by a stop", left)
+        task = asyncio.create_task(platform.scheduler.run(), name="backup-schedules")
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        stack.push_async_callback(stop)
 
     async def _stop_apps(self) -> None:
         assert self.graph is not None

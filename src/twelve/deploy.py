@@ -8,9 +8,10 @@ One lock per app: a second deploy, config change or scale of the same app waits 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -381,6 +382,27 @@ class Deployer:
                 formation = self.store.get_formation(app)
                 await self.supervisor.apply(app, self._specs(release, formation))
             self._event(app, "api", f"Limits of {process_type} set to {limits.describe()}")
+
+    @contextlib.asynccontextmanager
+    async def workers_paused(self, app: str) -> AsyncIterator[None]:
+        """Hold the app's lock with only its web processes running, then bring the rest back.
+
+        A backup restore runs inside: no worker writes meanwhile, and no deploy starts.
+        """
+        self.store.get_app(app)
+        async with self.lock(app):
+            release = self.store.current_release(app)
+            formation = self.store.get_formation(app)
+            if release is None:
+                yield
+                return
+            web_only = {kind: (n if kind == "web" else 0) for kind, n in formation.items()}
+            await self.supervisor.apply(app, self._specs(release, web_only))
+            await self.supervisor.retired(app, self.settings.stop_timeout + 5)
+            try:
+                yield
+            finally:
+                await self.supervisor.apply(app, self._specs(release, formation), gate=False)
 
     async def restore(self, app: str) -> None:
         """Bring the app's formation of its live release back (daemon start)."""
