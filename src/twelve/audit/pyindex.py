@@ -280,3 +280,38 @@ def _record(index: PyIndex, node: ast.AST, in_main: bool, optional: bool, top: b
         index.env_reads.append(read)
         if read.default is not None:
             index.fallback_ids.update(id(n) for n in ast.walk(read.default))
+
+
+def settings_classes(tree: ast.Module) -> list[ast.ClassDef]:
+    """pydantic ``BaseSettings`` classes, whose field defaults the environment overrides."""
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        and any(dotted(base).split(".")[-1] in {"BaseSettings", "Settings"} for base in node.bases)
+    ]
+
+
+def settings_class_lines(tree: ast.Module) -> set[int]:
+    """Lines inside settings classes (see ``settings_classes``)."""
+    lines: set[int] = set()
+    for node in settings_classes(tree):
+        lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
+def settings_fields(tree: ast.Module) -> list[ast.Assign | ast.AnnAssign]:
+    """The field declarations of settings classes that have a default (``NAME: str = "..."``)."""
+    return [
+        statement
+        for node in settings_classes(tree)
+        for statement in node.body
+        if isinstance(statement, ast.Assign | ast.AnnAssign) and statement.value is not None
+    ]
+
+
+def field_default(value: ast.expr) -> ast.expr:
+    """The default of a field: ``v`` itself, or the default given to ``Field(v)``/``Field(default=v)``."""
+    if isinstance(value, ast.Call) and dotted(value.func).split(".")[-1] == "Field":
+        return kwarg(value, "default") or (value.args[0] if value.args else value)
+    return value

@@ -186,6 +186,9 @@ def plausible_secret(value: str, *, setting: bool = False) -> bool:
         return False
     if _REGEX.search(stripped):
         return False
+    # An elided value (``"eyJhbGciOi..."``) is a sample in documentation; no working secret has one.
+    if "..." in stripped:
+        return False
     # A lowercase word naming the secret (``"_password_reset_token"``) is a key, not a value.
     if _IDENTIFIER.match(stripped) and set(re.split(r"[_.-]", lowered)) & _NAMING_WORDS:
         return False
