@@ -155,3 +155,9 @@ def test_third_party_base_urls_are_not_deploy_hosts() -> None:
     assert found(code, "config.hardcoded-deploy-host") == [3, 4]
     vendor = 'BASE_URL = "https://api.fpt.com.vn/v1"\nSITE_URL = "https://shop.example.org"\n'
     assert found(vendor, "config.hardcoded-deploy-host", "fpt_client.py") == [2]
+
+
+def test_a_tool_config_file_names_no_vendor() -> None:
+    """``gatsby-config.js`` configures Gatsby; its ``siteUrl`` is the app's own deploy."""
+    code = 'module.exports = { siteMetadata: { siteUrl: "https://starter.gatsbyjs.io/" } };\n'
+    assert found(code, "config.hardcoded-deploy-host", "gatsby-config.js") == [1]

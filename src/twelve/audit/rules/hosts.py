@@ -185,8 +185,18 @@ _GENERIC_STEMS = frozenset(
 )
 
 
+_CONFIG_WORDS = frozenset({"config", "conf", "rc", "settings"})
+
+
 def vendor_words(path: str) -> frozenset[str]:
-    """Words of a module's name that could name a vendor (``fpt`` of ``fpt.service.js``)."""
+    """Words of a module's name that could name a vendor (``fpt`` of ``fpt.service.js``).
+
+    None for a tool's config file (``gatsby-config.js``): it names the tool it configures, and the
+    URLs in it are the app's own.
+    """
+    parts = words(os.path.basename(path))
+    if set(parts) & _CONFIG_WORDS:
+        return frozenset()
     stem = os.path.basename(path).split(".")[0]
     return frozenset(w for w in words(stem) if len(w) >= 3 and w not in _GENERIC_STEMS)
 
