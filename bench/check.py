@@ -13,8 +13,10 @@ A tree can be any directory: an installed package set (``pip install --target``)
 Run: ``.venv/bin/python bench/check.py [TREE ...] [--repeat N] [--generated N]``; with no TREE, the
 ``site-packages`` of the running interpreter. ``--generated 100000`` also times twelve alone on a
 generated 1,500-file tree and a 100,000-file one and prints files/s and peak memory of each: the cost
-should grow linearly. semgrep runs from PyPI in its own tool environment (``uv tool run``), pinned
-below, with a local rule set looking for what twelve's rules look for, and no network.
+should grow linearly. semgrep runs with a local rule set looking for what twelve's rules look for,
+and no network. bandit and semgrep come from the locked ``bench`` dependency group, in an environment
+of its own because semgrep pins click below the version twelve runs with:
+``UV_PROJECT_ENVIRONMENT=.venv-bench .venv/bin/uv sync --frozen --no-dev --group bench``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,27 @@ def source_counts(tree: Path) -> tuple[int, int]:
     snapshot = take_snapshot(tree)
     kinds = [language(p) for p, f in snapshot.files.items() if f.text is not None]
     return kinds.count("python"), kinds.count("js")
+
+
+_SOURCE_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx")
+
+
+def source_copy(tree: Path, into: Path) -> Path:
+    """The source files of ``tree`` copied under ``into``, with an empty ``.semgrepignore``.
+
+    Every tool then reads the same files: semgrep's built-in ignore list would otherwise skip any
+    ``.venv``, ``tests`` or ``build`` folder (a whole ``site-packages`` inside a virtualenv).
+    """
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        return [
+            n for n in names if not (Path(folder) / n).is_dir() and not n.endswith(_SOURCE_SUFFIXES)
+        ]
+
+    copy = into / "tree"
+    shutil.copytree(tree, copy, ignore=ignore, symlinks=True, ignore_dangling_symlinks=True)
+    (copy / ".semgrepignore").write_text("")
+    return copy
 
 
 def timed(argv: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
@@ -74,8 +97,8 @@ def run_twelve(tree: Path, out: Path) -> tuple[float, float, int]:
 
 
 def run_bandit(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
-    bandit = shutil.which("bandit") or str(Path(sys.executable).with_name("bandit"))
-    if not Path(bandit).exists():
+    bandit = peer("bandit")
+    if bandit is None:
         return None
     wall, cpu, done = timed([bandit, "-r", str(tree), "-q", "-f", "json", "-o", str(out)])
     if done.returncode not in {0, 1}:
@@ -85,7 +108,6 @@ def run_bandit(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
     return wall, cpu, files, len(data.get("results", []))
 
 
-SEMGREP = "semgrep==1.187.0"
 # Rules that look for what twelve's rules look for, in both languages, so the work compares.
 SEMGREP_RULES = """rules:
 - id: literal-port-python
@@ -146,25 +168,29 @@ SEMGREP_RULES = """rules:
 """
 
 
-def semgrep_argv() -> list[str] | None:
-    """semgrep from PATH, else from PyPI in an isolated tool environment (its pins stay out of ours)."""
-    found = shutil.which("semgrep")
-    if found:
-        return [found]
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-    return [uv, "tool", "run", "--from", SEMGREP, "semgrep"] if Path(uv).exists() else None
+ROOT = Path(__file__).resolve().parents[1]
+# The locked ``bench`` dependency group, synced apart from the dev environment (see the docstring).
+BENCH_ENV = ROOT / ".venv-bench" / "bin"
+
+
+def peer(name: str) -> str | None:
+    """A peer tool beside the running interpreter, in the bench environment, or on PATH."""
+    for candidate in (Path(sys.executable).with_name(name), BENCH_ENV / name):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which(name)
 
 
 def run_semgrep(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
-    argv = semgrep_argv()
-    if argv is None:
+    semgrep = peer("semgrep")
+    if semgrep is None:
         return None
     rules = out.with_suffix(".rules.yml")
     rules.write_text(SEMGREP_RULES)
     # --metrics=off and a local rules file keep it offline; one job per core, like twelve's one.
     wall, cpu, done = timed(
         [
-            *argv,
+            semgrep,
             "scan",
             "--config",
             str(rules),
@@ -270,11 +296,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     trees = args.trees or [Path(sysconfig.get_paths()["purelib"])]
-    with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch)
-        for tree in trees:
+    for given in trees:
+        with tempfile.TemporaryDirectory() as scratch:
+            out = Path(scratch)
+            tree = source_copy(given, out)
             python_files, js_files = source_counts(tree)
-            print(f"\n{tree}: {python_files} Python and {js_files} JavaScript/TypeScript files")
+            print(f"\n{given}: {python_files} Python and {js_files} JavaScript/TypeScript files")
             print(
                 f"  {'tool':<8} {'wall s':>8} {'cpu s':>8} {'files':>7} {'files/s':>9} {'findings':>9}"
             )
@@ -293,8 +320,10 @@ def main() -> None:
                     continue
                 o_wall, o_cpu, o_files, o_findings = min(measured)
                 rate = o_files / o_wall if o_wall else 0.0
+                # Per CPU second too: on a shared machine wall time also measures the neighbours.
+                cpu_ratio = (total / cpu) / (o_files / o_cpu) if o_files and o_cpu else 0.0
                 verdict = (
-                    f"twelve is {twelve_rate / rate:.1f}x its files/s"
+                    f"twelve is {twelve_rate / rate:.1f}x its files/s ({cpu_ratio:.1f}x per CPU s)"
                     if o_files
                     else "no files it reads"
                 )
