@@ -11,7 +11,7 @@ from tree_sitter import Node
 
 from twelve.audit.jsindex import string_value, text
 from twelve.audit.pyindex import PyIndex, settings_class_lines, str_value
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 
 BACKING = "config.hardcoded-backing-service"
 SERVICE_URL = re.compile(
@@ -67,6 +67,7 @@ def _django_databases(scan: Scan, path: str, assigns: list[ast.Assign]) -> None:
                     )
 
 
+@per_file
 def backing_service(scan: Scan) -> None:
     """Database, cache and broker URLs (and ``HOST`` settings) written in code; env fallbacks are fine."""
     for file in scan.files("python"):

@@ -22,7 +22,7 @@ from tree_sitter import Node
 from twelve.audit.jsindex import JsIndex, string_value, text
 from twelve.audit.pyindex import PyIndex, settings_class_lines, str_value
 from twelve.audit.rules.backing import LOCAL_HOSTS
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 from twelve.audit.secretish import words
 
 DEPLOY_HOST = "config.hardcoded-deploy-host"
@@ -244,6 +244,7 @@ def _configured_py(index: PyIndex) -> set[str]:
     return configured
 
 
+@per_file
 def python_hosts(scan: Scan) -> None:
     for file in scan.files("python"):
         index = scan.py(file)
@@ -297,6 +298,7 @@ def _configured_js(js: JsIndex) -> set[str]:
     }
 
 
+@per_file
 def js_hosts(scan: Scan) -> None:
     for file in scan.files("js"):
         js = scan.js(file)

@@ -17,7 +17,7 @@ from twelve.audit.pyindex import (
     settings_fields,
     str_value,
 )
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 from twelve.audit.secretish import (
     is_placeholder,
     is_secret_name,
@@ -138,6 +138,7 @@ def _secret_severity(value: str) -> Severity | None:
     return Severity.LOW if is_placeholder(value) else None
 
 
+@per_file
 def hardcoded_secret(scan: Scan) -> None:
     """A literal bound to a secret-like name, a literal JWT key, or a well-known token shape."""
     for file in scan.files("python"):
@@ -230,6 +231,7 @@ def hardcoded_secret(scan: Scan) -> None:
                 scan.report(SECRET, file.path, line, f"{label} is written in code", secret=value)
 
 
+@per_file
 def secret_default_fallback(scan: Scan) -> None:
     """An env read of a secret whose fallback is a literal (a random fallback is fine)."""
     for file in scan.files("python"):
