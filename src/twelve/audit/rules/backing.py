@@ -81,7 +81,7 @@ def backing_service(scan: Scan) -> None:
         # Whole-tree walks only where the text says they can find something.
         from_env = _lookup_defaults(index)
         if "Settings" in text:
-            from_env |= settings_class_lines(index.tree)
+            from_env |= settings_class_lines(index)
         assigns = _databases_assigns(index.tree) if "DATABASES" in text else []
         # DATABASES set in several branches means the literal one is a default for some of them.
         database_from_env = bool(_DB_FROM_ENV.search(text)) or len(assigns) > 1
@@ -148,7 +148,7 @@ def _rebound_literals(index: PyIndex) -> set[int]:
     """
     functions = [
         (node.lineno, node.end_lineno or node.lineno)
-        for node in ast.walk(index.tree)
+        for node in index.definitions
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     ]
     computed = {

@@ -253,7 +253,7 @@ def python_hosts(scan: Scan) -> None:
         configured = _configured_py(index)
         vendors = vendor_words(file.path)
         # A settings class's field defaults are what the environment overrides: fallbacks.
-        fields = settings_class_lines(index.tree) if "Settings" in (file.text or "") else set()
+        fields = settings_class_lines(index) if "Settings" in (file.text or "") else set()
         for binding in index.bindings:
             kind = _kind(binding.name)
             if id(binding.value) in index.fallback_ids or binding.name in configured:

@@ -158,8 +158,8 @@ def daemonize_in_code(scan: Scan) -> None:
                     scan.report(DAEMON, file.path, binding.line, "gunicorn is told to daemonize")
                 elif binding.name == "pidfile" and str_value(binding.value):
                     scan.report(PIDFILE, file.path, binding.line, "gunicorn writes a pid file")
+        uses_python_daemon = any(name == "daemon" for name, _, _ in index.imports)
         for call in index.calls:
-            uses_python_daemon = any(name == "daemon" for name, _, _ in index.imports)
             if call.callee == "daemon.DaemonContext" or (
                 call.callee == "DaemonContext" and uses_python_daemon
             ):

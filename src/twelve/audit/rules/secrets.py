@@ -147,7 +147,7 @@ def hardcoded_secret(scan: Scan) -> None:
             continue
         seen: set[int] = set()
         # Fields of a settings class are defaults the environment overrides (see the fallback rule).
-        from_env = settings_class_lines(index.tree) if "Settings" in (file.text or "") else set()
+        from_env = settings_class_lines(index) if "Settings" in (file.text or "") else set()
         accounts: set[int] | None = None
         for binding in index.bindings:
             value = str_value(binding.value)
@@ -249,7 +249,7 @@ def secret_default_fallback(scan: Scan) -> None:
                     secret=value,
                 )
         if "Settings" in (file.text or ""):
-            _settings_defaults(scan, file.path, index.tree)
+            _settings_defaults(scan, file.path, index)
     for file in scan.files("js"):
         js = scan.js(file)
         if js is None:
@@ -266,9 +266,9 @@ def secret_default_fallback(scan: Scan) -> None:
                 )
 
 
-def _settings_defaults(scan: Scan, path: str, tree: ast.Module) -> None:
+def _settings_defaults(scan: Scan, path: str, index: PyIndex) -> None:
     """A settings-class field named for a secret with a literal default: the same fallback."""
-    for field in settings_fields(tree):
+    for field in settings_fields(index):
         target = field.target if isinstance(field, ast.AnnAssign) else field.targets[0]
         name = target.id if isinstance(target, ast.Name) else ""
         value = str_value(field_default(field.value)) if field.value is not None else None
