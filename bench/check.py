@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -252,18 +251,33 @@ def generate(root: Path, files: int) -> Path:
     return root
 
 
+# Runs the command as its own child and prints that child's peak memory. Linux keeps a process's
+# peak across fork and exec, so a child forked straight from this (large) bench would report the
+# bench's memory; forked from this small launcher it reports its own.
+_LAUNCHER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(argv: list[str]) -> tuple[float, int]:
     """Wall seconds and peak resident memory (MiB) of one child."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", _LAUNCHER, *argv],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
     wall = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.stderr is not None:
-        child.stderr.close()
-    if child.returncode != 0:
-        raise SystemExit(f"{argv[:4]} failed ({child.returncode})")
-    return wall, usage.ru_maxrss // 1024
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed ({done.returncode}): {done.stderr.strip()[-300:]}")
+    return wall, int(done.stdout.split()[-1]) // 1024
 
 
 _BASE_FILES = 20
