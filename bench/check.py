@@ -289,7 +289,7 @@ def scaling(large: int, repeat: int) -> None:
     Also the marginal rate: files beyond a 20-file tree over the seconds beyond its run, which
     leaves out what every run pays once (interpreter, imports, loading parsers) and a small tree
     pays in a larger share. Equal marginal rates mean each file costs the same however many there
-    are. Small trees run at least three times (the best is kept): one run is noise on a shared
+    are. Small trees run at least five times (the best is kept): one run is noise on a shared
     machine.
     """
     with tempfile.TemporaryDirectory() as scratch:
@@ -302,7 +302,7 @@ def scaling(large: int, repeat: int) -> None:
             out = Path(scratch) / f"out{size}.json"
             argv = [sys.executable, "-m", "twelve", "check", str(tree), "--format", "json"]
             argv += ["-o", str(out), "--fail-on", "critical"]
-            runs = repeat if size == large else max(repeat, 3)
+            runs = repeat if size == large else max(repeat, 5)
             wall, peak = min(run_measured(argv) for _ in range(runs))
             shutil.rmtree(tree)
             if size == _BASE_FILES:
