@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -34,6 +35,7 @@ from twelve.supervisor.scratch import clear_all
 
 log = logging.getLogger("twelve")
 ROUTER_RECORD = ("-twelve-", "router")
+AUDIT_DRAIN_GRACE = 5.0  # seconds the audit drain has at shutdown to send what it holds
 
 
 def ensure_token(settings: Settings) -> str:
@@ -210,6 +212,8 @@ class Daemon:
             if adopted.count:
                 log.info("adopted %d running processes", adopted.count)
                 self._routes_held = True
+            for child in adopted.oneoffs:
+                await graph.supervisor.oneoffs.adopt(child, partial(self.launcher.attach, child))
             ended = await graph.supervisor.end_previous_life(keep=adopted.pids)
             ended += await end_orphans(adopted.orphans, s.stop_timeout)
             if ended:
@@ -269,9 +273,10 @@ class Daemon:
     async def _start_api(self, stack: contextlib.AsyncExitStack, platform: Platform) -> str | None:
         """Serve the API; its URL, None when it could not bind."""
         s = self.settings
+        api = create_app(platform)
         server = _ApiServer(
             uvicorn.Config(
-                create_app(platform),
+                api,
                 host=s.api_bind.host,
                 port=s.api_bind.port,
                 log_level="warning",
@@ -287,6 +292,9 @@ class Daemon:
             platform.hub.end_readers()  # live tails end now; clients reconnect to the next daemon
             server.should_exit = True
             await api_task
+            drain = api.state.guard.drain
+            if drain is not None:  # the last entries (this shutdown's too) leave the machine
+                await drain.stop(AUDIT_DRAIN_GRACE)
 
         stack.push_async_callback(stop_api)
         while not server.started:
@@ -315,6 +323,8 @@ class Daemon:
     async def _stop_apps(self) -> None:
         assert self.graph is not None
         self._routes_held = True  # a stopping daemon leaves the router's table as it is
+        # An attached one-off cannot outlive the connection its caller holds to this daemon.
+        await self.graph.supervisor.oneoffs.end_attached("the daemon stopped")
         if self.settings.stop_apps:
             log.info("stopping app processes")
             await self.graph.supervisor.stop_all()

@@ -149,6 +149,18 @@ class _Reader:
         return raw if raw else None
 
 
+def _time_zone(name: str, value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
+
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name}={value!r} is not a time zone", "for example UTC or Europe/Paris"
+        ) from None
+    return value.strip()
+
+
 def _default_cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -200,6 +212,11 @@ class Settings:
     keeper_buffer: int  # TWELVE_KEEPER_BUFFER: output kept for the daemon while none runs
     stop_apps: bool  # TWELVE_STOP_APPS: the daemon's SIGTERM stops the apps too
     audit_drain: str | None  # TWELVE_AUDIT_DRAIN: syslog+tcp/tls or https URL audit entries go to
+    run_disconnect_grace: (
+        float  # TWELVE_RUN_DISCONNECT_GRACE: an attached one-off outlives its caller
+    )
+    cron_tz: str  # TWELVE_CRON_TZ: the time zone of app.json cron schedules
+    cron_catchup: float  # TWELVE_CRON_CATCHUP: a tick missed while down runs if younger than this
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # How this machine reaches package registries (proxies, CA bundles): builds need it to
     # download dependencies; app processes never get it.
@@ -259,6 +276,9 @@ class Settings:
             keeper_buffer=r.get("TWELVE_KEEPER_BUFFER", parse_size, 16 << 20),
             stop_apps=r.get("TWELVE_STOP_APPS", _flag, False),
             audit_drain=r.get("TWELVE_AUDIT_DRAIN", _drain_url, None),
+            run_disconnect_grace=r.get("TWELVE_RUN_DISCONNECT_GRACE", _seconds, 10.0),
+            cron_tz=r.get("TWELVE_CRON_TZ", _time_zone, "UTC"),
+            cron_catchup=r.get("TWELVE_CRON_CATCHUP", _seconds, 0.0),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},
         )

@@ -104,7 +104,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("patch", "/apps/{app}/formation"): Rule(D, "app", "scale", _counts),
     ("get", "/apps/{app}/limits"): Rule(V, "app"),
     ("patch", "/apps/{app}/limits"): Rule(D, "app", "limits", _fields("type", "memory", "cpu")),
-    ("post", "/apps/{app}/run"): Rule(D, "app", "run", _fields("command")),
+    ("post", "/apps/{app}/run"): Rule(D, "app", "run", _fields("command", "detached")),
+    # An attached one-off: the WebSocket's handshake, with the command in its query.
+    ("get", "/apps/{app}/run"): Rule(D, "app", "run", _fields("command")),
+    ("post", "/apps/{app}/ps/stop"): Rule(D, "app", "ps:stop", _fields("process")),
     ("get", "/apps/{app}/logs"): Rule(V, "app"),
     ("get", "/apps/{app}/domains"): Rule(V, "app"),
     ("post", "/apps/{app}/domains"): Rule(A, "app", "domains:add", _fields("hostname")),

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "deploy",
     "config",
     "ps",
+    "run",
     "logs",
     "git",
     "domains",
