@@ -15,6 +15,8 @@ from twelve.addons.manager import AddonManager
 from twelve.addons.registry import Registry
 from twelve.addons.services import ServiceRunner
 from twelve.api.context import Platform
+from twelve.cron.clock import CronClock, ScaledClock, SystemClock
+from twelve.cron.scheduler import Scheduler
 from twelve.deploy import Deployer
 from twelve.logs.hub import LogHub
 from twelve.logs.line import make_line
@@ -41,6 +43,7 @@ class Graph:
     deployer: Deployer
     services: ServiceRunner
     platform: Platform
+    scheduler: Scheduler
 
 
 def timing(settings: Settings) -> Timing:
@@ -50,6 +53,12 @@ def timing(settings: Settings) -> Timing:
         drain_pause=min(settings.drain_timeout, 1.0),
         backoff=Backoff(cap=settings.restart_backoff_max, reset_after=settings.restart_reset_after),
     )
+
+
+def _cron_clock(settings: Settings) -> CronClock:
+    if settings.cron_speedup == 1:
+        return SystemClock()
+    return ScaledClock(settings.run_dir / "cron-origin", settings.cron_speedup)
 
 
 def compose(
@@ -62,6 +71,7 @@ def compose(
     routes_changed: Callable[[], None] = lambda: None,
     drain: Callable[[int], Awaitable[None]] | None = None,
     launcher: Launcher | None = None,
+    cron_clock: CronClock | None = None,
 ) -> Graph:
     """The platform on ``settings``: its store, log hub, supervisor, deployer and add-ons.
 
@@ -99,5 +109,15 @@ def compose(
         os.environ.get("PATH", "") if path is None else path,
     )
     addons = AddonManager(store, Registry(settings, services), deployer, event)
-    platform = Platform(settings, store, deployer, supervisor, hub, token, addons=addons)
-    return Graph(settings, store, hub, supervisor, deployer, services, platform)
+    scheduler = Scheduler(
+        store,
+        supervisor.oneoffs,
+        cron_clock or _cron_clock(settings),
+        event,
+        tz=settings.cron_tz,
+        catchup=settings.cron_catchup,
+    )
+    platform = Platform(
+        settings, store, deployer, supervisor, hub, token, addons=addons, scheduler=scheduler
+    )
+    return Graph(settings, store, hub, supervisor, deployer, services, platform, scheduler)

@@ -96,6 +96,7 @@ class Daemon:
             on_line=self._kept_line,
             on_drops=self._kept_drops,
             after_batch=self._lines_taken,
+            on_exit=self._kept_exit,
         )
         self.launcher = KeeperLauncher(self.keeper, self._unfollowed_line)
 
@@ -131,6 +132,10 @@ class Daemon:
                     " (TWELVE_KEEPER_BUFFER was full)",
                 ),
             )
+
+    def _kept_exit(self, child: KeptChild) -> None:
+        if self.graph is not None and child.meta.get("cron_run") is not None:
+            self.graph.scheduler.exited(child.key, child.meta, child.returncode)
 
     def _lines_taken(self) -> None:
         """Lines from the keeper are in the journal before the keeper forgets them."""
@@ -240,6 +245,8 @@ class Daemon:
             if tls:
                 log.info("router serving HTTPS on %s (certs:add -a APP CERT KEY)", tls)
             await self._restore(graph)
+            scheduler = asyncio.create_task(graph.scheduler.run(), name="scheduler")
+            stack.push_async_callback(_stop_scheduler, graph, scheduler)
             await self._shutdown.wait()
         log.info("stopped")
         return 0
@@ -350,6 +357,13 @@ async def end_orphans(orphans: list[KeptChild], grace: float) -> int:
     """Processes the keeper holds that no record names (started as a daemon died): ended."""
     await asyncio.gather(*(spawn.stop_group(c.pgid, grace, c) for c in orphans))
     return len(orphans)
+
+
+async def _stop_scheduler(graph: Graph, task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await graph.scheduler.close()
 
 
 def _unlink(path: Path) -> None:

@@ -217,6 +217,7 @@ class Settings:
     )
     cron_tz: str  # TWELVE_CRON_TZ: the time zone of app.json cron schedules
     cron_catchup: float  # TWELVE_CRON_CATCHUP: a tick missed while down runs if younger than this
+    cron_speedup: float  # TWELVE_CRON_SPEEDUP: the scheduler's clock runs this much faster (tests)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # How this machine reaches package registries (proxies, CA bundles): builds need it to
     # download dependencies; app processes never get it.
@@ -279,6 +280,7 @@ class Settings:
             run_disconnect_grace=r.get("TWELVE_RUN_DISCONNECT_GRACE", _seconds, 10.0),
             cron_tz=r.get("TWELVE_CRON_TZ", _time_zone, "UTC"),
             cron_catchup=r.get("TWELVE_CRON_CATCHUP", _seconds, 0.0),
+            cron_speedup=max(1.0, r.get("TWELVE_CRON_SPEEDUP", _seconds, 1.0)),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},
         )

@@ -221,7 +221,11 @@ def test_a_revoked_token_ends_an_open_one_off_at_once(daemon: Daemon, tmp_path: 
 
 def test_the_terminal_is_restored_when_the_api_goes_away(daemon: Daemon, tmp_path: Path) -> None:
     """The daemon is killed with the one-off running: the CLI says so and exits non-zero, the
-    terminal's mode is as it was, and the next daemon ends the one-off and says so in its log."""
+    terminal's mode is as it was, and the next daemon ends the one-off and says so in its log;
+    a detached one-off carries on under the next daemon."""
+    detached = daemon.cli("run", "--detached", "-a", APP, "sleep 303").stdout
+    kept = detached.split("up, ", 1)[1].split()[0]
+    pid = wait_for(lambda: oneoffs(daemon).get(kept, {}).get("pid"), 30, f"{kept} in ps")
     before, after = tmp_path / "before", tmp_path / "after"
     twelve = " ".join([sys.executable, "-m", "twelve"])
     shell = (
@@ -248,3 +252,7 @@ def test_the_terminal_is_restored_when_the_api_goes_away(daemon: Daemon, tmp_pat
     wait_for(lambda: name not in oneoffs(daemon), 30, f"{name} ended by the next daemon")
     log = daemon.cli("logs", "-a", APP, "-p", name).stdout
     assert "its connection was lost when the daemon stopped" in log
+    # A detached one-off outlives the daemon: the next one adopts it, and can stop it.
+    assert oneoffs(daemon)[kept]["pid"] == pid
+    daemon.cli("ps:stop", "-a", APP, kept)
+    assert kept not in oneoffs(daemon)

@@ -20,6 +20,7 @@ from twelve.api import (
     audit,
     certs,
     config,
+    cron,
     domains,
     export,
     git,
@@ -65,7 +66,7 @@ def create_app(platform: Platform, clock: Callable[[], float] = time.time) -> St
     """The API for one platform; every request passes the guard (api/guard.py) first."""
     routes = [Route("/", server_info, methods=["GET"])]
     modules = (
-        apps, config, releases, ps, run, logs, git, export, domains, certs, addons, runtimes, users,
+        apps, config, releases, ps, run, cron, logs, git, export, domains, certs, addons, runtimes, users,
         audit, openapi,
     )  # fmt: skip
     for module in modules:

@@ -14,6 +14,7 @@ from twelve.store import Store
 
 if TYPE_CHECKING:
     from twelve.addons.manager import AddonManager
+    from twelve.cron.scheduler import Scheduler
     from twelve.deploy import Deployer
     from twelve.logs.hub import LogHub
     from twelve.supervisor.manager import Supervisor
@@ -31,6 +32,7 @@ class Platform:
     api_url: str = ""
     push_tokens: PushTokens = field(default_factory=PushTokens)
     addons: AddonManager | None = None
+    scheduler: Scheduler | None = None
 
     def event(self, app: str, process: str, text: str) -> None:
         """A ``twelve[process]`` line in the app's stream."""

@@ -108,6 +108,9 @@ RULES: dict[tuple[str, str], Rule] = {
     # An attached one-off: the WebSocket's handshake, with the command in its query.
     ("get", "/apps/{app}/run"): Rule(D, "app", "run", _fields("command")),
     ("post", "/apps/{app}/ps/stop"): Rule(D, "app", "ps:stop", _fields("process")),
+    ("get", "/apps/{app}/cron"): Rule(V, "app"),
+    ("get", "/apps/{app}/cron/runs"): Rule(V, "app"),
+    ("post", "/apps/{app}/cron/{job}/run"): Rule(D, "app", "cron:run", _fields("job")),
     ("get", "/apps/{app}/logs"): Rule(V, "app"),
     ("get", "/apps/{app}/domains"): Rule(V, "app"),
     ("post", "/apps/{app}/domains"): Rule(A, "app", "domains:add", _fields("hostname")),

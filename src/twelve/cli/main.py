@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "config",
     "ps",
     "run",
+    "cron",
     "logs",
     "git",
     "domains",

@@ -101,12 +101,14 @@ class KeeperClient:
         on_line: OnLine,
         on_drops: OnDrops,
         after_batch: Callable[[], None] = lambda: None,
+        on_exit: Callable[[KeptChild], None] = lambda _child: None,
     ) -> None:
         self.socket_path = socket_path
         self.buffer = buffer
         self.on_line = on_line
         self.on_drops = on_drops
         self.after_batch = after_batch
+        self.on_exit = on_exit  # called before the exit is acknowledged, so it is never lost
         self.children: dict[int, KeptChild] = {}
         self._seen = 0  # the last numbered message taken in
         self._next_request = 1
@@ -174,6 +176,7 @@ class KeeperClient:
                 self.children[child.cid] = child
             if item["exited"] and not child.exit.done():  # it exited while no daemon ran
                 child.exit.set_result(item["code"])
+                self.on_exit(child)
             table.append(child)
         self._connected.set()
         return table
@@ -245,6 +248,7 @@ class KeeperClient:
         elif "x" in message:
             if not child.exit.done():
                 child.exit.set_result(message["x"])
+                self.on_exit(child)
         elif "eof" in message:
             if not child.output_end.done():
                 child.output_end.set_result(None)

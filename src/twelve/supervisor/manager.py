@@ -242,7 +242,12 @@ class Supervisor:
         procs = list(self._current.pop(app, {}).values())
         procs += [p for p in self._retiring if p.spec.app == app]
         self._on_routes_changed()
-        await asyncio.gather(*(p.stop() for p in procs))
+        oneoffs = self.oneoffs.of_app(app)
+        await asyncio.gather(
+            *(p.stop() for p in procs),
+            *(self.oneoffs.stop(o, "the app was destroyed") for o in oneoffs),
+        )
+        await asyncio.gather(*(asyncio.shield(o.finished) for o in oneoffs))
 
     async def stop_all(self) -> None:
         apps = list(self._current)
