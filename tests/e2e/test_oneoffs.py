@@ -5,13 +5,16 @@ their caller goes away (after the grace) or loses its access (at once)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +259,54 @@ def test_the_terminal_is_restored_when_the_api_goes_away(daemon: Daemon, tmp_pat
     assert oneoffs(daemon)[kept]["pid"] == pid
     daemon.cli("ps:stop", "-a", APP, kept)
     assert kept not in oneoffs(daemon)
+
+
+def test_the_audit_entry_of_a_one_off_ended_by_shutdown_reaches_the_drain(
+    make_daemon: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    """TWELVE_AUDIT_DRAIN: what the stopping daemon writes last (the one-off it ended) is sent
+    before it exits."""
+    received = bytearray()
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def collect() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    while chunk := conn.recv(65536):
+                        received.extend(chunk)
+
+    threading.Thread(target=collect, daemon=True).start()
+    try:
+        d = make_daemon(TWELVE_AUDIT_DRAIN=f"syslog+tcp://127.0.0.1:{port}")
+        source = tmp_path / "app"
+        source.mkdir()
+        (source / "Procfile").write_text("worker: sleep 100000\n")
+        d.cli("apps:create", "oo-drained")
+        d.cli("deploy", "-a", "oo-drained", str(source))
+        cli = subprocess.Popen(
+            [*d.cli_argv(), "run", "-a", "oo-drained", "--", "sleep", "304"],
+            env=d.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            wait_for(
+                lambda: any(
+                    r["command"] == "sleep 304" for r in d.cli_json("ps", "-a", "oo-drained")
+                ),  # type: ignore[union-attr]
+                30,
+                "the one-off in ps",
+            )
+            assert d.stop() == 0
+            cli.wait(30)
+        finally:
+            if cli.poll() is None:
+                os.killpg(cli.pid, signal.SIGKILL)
+                cli.wait(10)
+        text = received.decode(errors="replace")
+        entries = [line for line in text.split("twelve-audit") if '"action": "run"' in line]
+        assert entries and "sleep 304" in entries[-1], text[-2000:]
+    finally:
+        listener.close()

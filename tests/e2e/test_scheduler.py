@@ -1,7 +1,7 @@
 """app.json cron jobs as a user meets them: a job every minute runs on the real clock, by hand, and
-within its timeout; a bad entry fails the deploy with its line; and, with deploys and daemon
-SIGKILLs fired at random moments around ticks, every tick runs exactly once, counted in the store
-and in the rows the job itself writes to PostgreSQL."""
+within its timeout; a bad entry fails the deploy with its line; and, with deploys, rollbacks,
+config changes and daemon SIGKILLs fired at random moments around ticks, every tick runs exactly
+once, counted in the store and in the rows the job itself writes to PostgreSQL."""
 
 from __future__ import annotations
 
@@ -184,11 +184,13 @@ Action = tuple[str, float]
 
 
 @settings(
-    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     actions=st.lists(
-        st.tuples(st.sampled_from(["deploy", "kill"]), st.floats(-0.8, 0.8)), min_size=1, max_size=3
+        st.tuples(st.sampled_from(["deploy", "rollback", "config", "kill"]), st.floats(-0.8, 0.8)),
+        min_size=1,
+        max_size=3,
     )
 )
 def test_deploys_and_daemon_kills_around_ticks_run_each_tick_exactly_once(
@@ -203,6 +205,10 @@ def test_deploys_and_daemon_kills_around_ticks_run_each_tick_exactly_once(
             d.cli(
                 "deploy", "-a", "cr-kills", str(generic_app(base, TICK_JOB, "again")), check=False
             )
+        elif kind == "rollback":
+            d.cli("rollback", "-a", "cr-kills", check=False)
+        elif kind == "config":
+            d.cli("config:set", "-a", "cr-kills", f"NOISE={secrets.token_hex(4)}", check=False)
         else:
             d.stop(signal.SIGKILL)
             d.start()
