@@ -65,6 +65,7 @@ def _open(api: Client, url: str) -> ClientConnection:
             additional_headers={"Authorization": f"Bearer {api.token}"},
             max_size=None,
             open_timeout=30,
+            compression=None,  # a terminal's bytes are small, a pipe's often compressed already
             ssl=ssl.create_default_context() if url.startswith("wss://") else None,
         )
     except InvalidStatus as exc:
