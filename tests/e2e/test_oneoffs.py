@@ -63,7 +63,7 @@ def terminal(d: Daemon, *command: str, rows: int = 30, cols: int = 100) -> pexpe
     return pexpect.spawn(
         sys.executable,
         ["-m", "twelve", "run", "-a", APP, "--", *command],
-        env=d.env,
+        env=dict(d.env, TERM="screen-256color"),
         dimensions=(rows, cols),
         timeout=30,
         encoding="utf-8",
@@ -71,13 +71,15 @@ def terminal(d: Daemon, *command: str, rows: int = 30, cols: int = 100) -> pexpe
 
 
 def test_a_python_repl_on_a_terminal_reads_config_resizes_and_keeps_ctrl_c(daemon: Daemon) -> None:
-    """The REPL reads the app's config; ``stty size`` follows a resize; Ctrl-C interrupts the
-    command (not the CLI); ``SystemExit(7)`` is the CLI's exit code."""
+    """The REPL reads the app's config and knows the terminal's type; ``stty size`` follows a
+    resize; Ctrl-C interrupts the command (not the CLI); ``SystemExit(7)`` is the CLI's exit code."""
     repl = terminal(daemon, "python3", "-q")
     try:
         repl.expect(">>> ")
         repl.sendline("import os, subprocess, time; print(os.environ['GREETING'].upper())")
         repl.expect("HELLO FROM CONFIG")
+        repl.sendline("print('term', os.environ['TERM'])")
+        repl.expect("term screen-256color")
         repl.sendline("print(subprocess.run(['stty', 'size'], capture_output=True).stdout)")
         repl.expect(r"b'30 100\\n'")
         repl.setwinsize(40, 132)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -33,6 +34,7 @@ from twelve.supervisor.oneoffs import ATTACHED, DETACHED, OneOff
 STDOUT, STDERR = 1, 2
 OUTPUT_AFTER_EXIT = 2.0  # a grandchild holding the output open is not waited for longer
 _background: set[asyncio.Task[Any]] = set()
+_TERM = re.compile(r"^[A-Za-z0-9._+-]{1,64}$")  # the caller's terminal type, as a name only
 
 
 def _platform(conn: Request | WebSocket) -> Platform:
@@ -91,9 +93,11 @@ async def attach(websocket: WebSocket) -> None:
         release = _release(p, app)
         name = p.supervisor.oneoffs.next_name(app, ATTACHED)
         size = (_size(query.get("rows"), 24), _size(query.get("cols"), 80))
+        term = query.get("term", "")
         oneoff = await p.supervisor.oneoffs.start(
-            release, command, name, ATTACHED, stdio="tty" if tty else "pipes", size=size
-        )
+            release, command, name, ATTACHED, stdio="tty" if tty else "pipes", size=size,
+            term=term if _TERM.match(term) else None,
+        )  # fmt: skip
     except TwelveError as exc:
         await websocket.send_denial_response(JSONResponse(error_body(exc), status_for(exc)))
         return

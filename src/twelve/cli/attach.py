@@ -53,7 +53,8 @@ def window_size(fd: int) -> tuple[int, int]:
 def attach_url(api: Client, request: Request, size: tuple[int, int]) -> str:
     query = {"command": request.command, "tty": "1" if request.tty else "0"}
     if request.tty:
-        query |= {"rows": str(size[0]), "cols": str(size[1])}
+        term = os.environ.get("TERM") or "xterm-256color"
+        query |= {"rows": str(size[0]), "cols": str(size[1]), "term": term}
     base = api.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
     return f"{base}/apps/{request.app}/run?{urlencode(query)}"
 

@@ -116,6 +116,7 @@ class OneOffs:
         timeout: float | None = None,
         extra: dict[str, Any] | None = None,
         also: Callable[[str], None] | None = None,
+        term: str | None = None,
     ) -> OneOff:
         """Start ``command`` as ``name`` in ``release``'s exact environment.
 
@@ -142,8 +143,8 @@ class OneOffs:
             commit=release.commit,
             port=None,
         )
-        if stdio == "tty":
-            env.setdefault("TERM", "xterm-256color")
+        if stdio == "tty":  # the caller's terminal type, so colours and full-screen programs work
+            env.setdefault("TERM", term or "xterm-256color")
         key = f"{app}/{name}/{release.version}/{secrets.token_hex(4)}"
         meta = adoption_meta(release.version, None, scratch, placement.cgroups) | {
             "oneoff": kind,
