@@ -99,6 +99,22 @@ def test_a_python_repl_on_a_terminal_reads_config_resizes_and_keeps_ctrl_c(daemo
     assert repl.exitstatus == 7
 
 
+def test_input_and_ctrl_d_reach_the_command_on_a_terminal(daemon: Daemon) -> None:
+    repl = terminal(daemon, "python3", "-q")
+    try:
+        repl.expect(">>> ")
+        repl.sendline("input('name? ') + '!'")
+        repl.expect("name\\? ")
+        repl.sendline("ada")
+        repl.expect("'ada!'")
+        repl.expect(">>> ")
+        repl.sendeof()  # Ctrl-D: the REPL's end of input, and it exits 0
+        repl.expect(pexpect.EOF)
+    finally:
+        repl.close(force=True)
+    assert repl.exitstatus == 0
+
+
 def test_a_pipe_carries_10_mib_byte_for_byte_with_stderr_apart(
     daemon: Daemon, tmp_path: Path
 ) -> None:
