@@ -5,11 +5,13 @@ their caller goes away (after the grace) or loses its access (at once)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -21,6 +23,7 @@ from typing import Any
 import pexpect
 import pytest
 
+from certmaker import TestCA
 from support import Daemon, wait_for
 
 pytestmark = pytest.mark.slow
@@ -149,6 +152,77 @@ def test_a_pipe_carries_10_mib_byte_for_byte_with_stderr_apart(
         env=daemon.env, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert forced.returncode == 0 and b"tty" in forced.stdout
+
+
+class TlsTerminator:
+    """A TLS terminator in front of the API, as a deployment puts one (its own event loop)."""
+
+    def __init__(self, upstream: int, cert: Path, key: Path) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.upstream = upstream
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.port = 0
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    async def _serve(self) -> None:
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", 0, ssl=self.context)
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.ready.set()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while chunk := await src.read(65536):
+                    dst.write(chunk)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    def __enter__(self) -> TlsTerminator:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._serve(), self.loop)
+        assert self.ready.wait(10)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        async def stop() -> None:
+            self.server.close()
+            await self.server.wait_closed()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def test_a_one_off_works_through_a_tls_terminator_in_front_of_the_api(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    ca = TestCA()
+    cert, key = ca.issue_files(tmp_path, "localhost")
+    (tmp_path / "ca.pem").write_bytes(ca.pem)
+    api_port = int(daemon.api_url.rsplit(":", 1)[1])
+    with TlsTerminator(api_port, cert, key) as tls:
+        env = dict(
+            daemon.env,
+            TWELVE_API_URL=f"https://localhost:{tls.port}",
+            SSL_CERT_FILE=str(tmp_path / "ca.pem"),
+        )
+        done = subprocess.run(
+            [*daemon.cli_argv(), "run", "-a", APP, "--", "sh", "-c", "echo over-tls; cat"],
+            env=env, input=b"piped through TLS", capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"over-tls\npiped through TLS"
 
 
 def test_a_detached_run_logs_and_is_stopped_with_ps_stop(daemon: Daemon) -> None:
