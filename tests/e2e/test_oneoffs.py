@@ -152,6 +152,17 @@ def test_a_pipe_carries_10_mib_byte_for_byte_with_stderr_apart(
         env=daemon.env, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert forced.returncode == 0 and b"tty" in forced.stdout
+    with_env = subprocess.run(
+        [*daemon.cli_argv(), "run", "-a", APP, "--env", "FOO=1;BAR=two words", "echo $FOO-$BAR"],
+        env=daemon.env, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert with_env.stdout == b"1-two words\n"
+    missing = subprocess.run(
+        [*daemon.cli_argv(), "run", "-a", "oo-nope", "--", "true"],
+        env=daemon.env, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert missing.returncode == 1 and b"oo-nope" in missing.stderr
+    assert missing.stderr.count(b"\n") == 1  # one line, no traceback
 
 
 class TlsTerminator:

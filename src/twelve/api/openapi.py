@@ -44,7 +44,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
     ("patch", "/apps/{app}/formation", "Scale process types", {"type": "object", "propertyNames": _PROCESS_TYPE, "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 100}}, []),
     ("get", "/apps/{app}/limits", "Limits per process type", None, []),
     ("patch", "/apps/{app}/limits", "Set a type's limits", _body({"type": _PROCESS_TYPE, "memory": {"type": ["integer", "null"]}, "cpu": {"type": ["number", "null"]}}, ["type"]), []),
-    ("post", "/apps/{app}/run", "Run a one-off command: its output as NDJSON, or detached (name at once, output to the log); attached with stdin and a terminal: GET /apps/{app}/run as a WebSocket (?command=&tty=1&rows=&cols=)", _body({"command": _STR, "detached": {"type": "boolean"}}, ["command"]), []),
+    ("post", "/apps/{app}/run", "Run a one-off command: its output as NDJSON, or detached (name at once, output to the log); attached with stdin and a terminal: GET /apps/{app}/run as a WebSocket (?command=&tty=1&rows=&cols=)", _body({"command": _STR, "detached": {"type": "boolean"}, "env": {"type": "object", "propertyNames": _CONFIG_KEY, "additionalProperties": _STR}}, ["command"]), []),
     ("get", "/apps/{app}/cron", "The live release's cron jobs: next tick, last run", None, []),
     ("get", "/apps/{app}/cron/runs", "Cron runs, newest first", None, ["n", "job"]),
     ("post", "/apps/{app}/cron/{job}/run", "Run a cron job now", None, []),

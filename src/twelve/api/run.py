@@ -2,10 +2,11 @@
 streamed as NDJSON, or detached; and ``ps:stop``.
 
 The WebSocket (``GET /apps/{app}/run`` upgraded; query: ``command``, ``tty=1``, ``rows``,
-``cols``) speaks in frames. The server's text frames are events (``{"event": "started", "name"}``,
-then ``{"event": "done", "exit_code"}`` or ``{"event": "error", ...}``); its binary frames are
-output, the first byte the stream (1 stdout, 2 stderr). The caller's binary frames are stdin; its
-text frames are ``{"resize": [rows, cols]}`` and ``{"eof": true}``.
+``cols``, ``term``, ``env`` as a JSON object) speaks in frames. The server's text frames are
+events (``{"event": "started", "name"}``, then ``{"event": "done", "exit_code"}`` or
+``{"event": "error", ...}``); its binary frames are output, the first byte the stream (1 stdout,
+2 stderr). The caller's binary frames are stdin; its text frames are ``{"resize": [rows, cols]}``
+and ``{"eof": true}``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from twelve.api.context import Platform
 from twelve.api.errors import error_body, status_for
 from twelve.api.relay import FdStream
 from twelve.api.streaming import ndjson
+from twelve.appspec.names import validate_config_key
 from twelve.errors import Conflict, NotFound, TwelveError, UsageError
 from twelve.keeper.stdio import set_window
 from twelve.store import Release
@@ -55,6 +57,26 @@ def _command(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise UsageError("run needs a command", "twelve run -a APP -- COMMAND")
     return value
+
+
+def _env(value: object) -> dict[str, str]:
+    """``run --env``: variables for this run only, over the release's config."""
+    if value in (None, "", {}):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise UsageError("env must be a JSON object of NAME: value") from None
+    if not isinstance(value, dict):
+        raise UsageError("env must be an object of NAME: value")
+    env = {}
+    for name, text in value.items():
+        validate_config_key(str(name))
+        if not isinstance(text, str) or "\x00" in text:
+            raise UsageError(f"env {name} must be a string an environment can hold")
+        env[str(name)] = text
+    return env
 
 
 def _size(value: str | None, default: int) -> int:
@@ -94,9 +116,10 @@ async def attach(websocket: WebSocket) -> None:
         name = p.supervisor.oneoffs.next_name(app, ATTACHED)
         size = (_size(query.get("rows"), 24), _size(query.get("cols"), 80))
         term = query.get("term", "")
+        env = _env(query.get("env"))
         oneoff = await p.supervisor.oneoffs.start(
             release, command, name, ATTACHED, stdio="tty" if tty else "pipes", size=size,
-            term=term if _TERM.match(term) else None,
+            term=term if _TERM.match(term) else None, env_extra=env,
         )  # fmt: skip
     except TwelveError as exc:
         await websocket.send_denial_response(JSONResponse(error_body(exc), status_for(exc)))
@@ -221,16 +244,19 @@ async def run(request: Request) -> Response:
     app = request.path_params["app"]
     body = await json_body(request)
     command = _command(body.get("command"))
+    env = _env(body.get("env"))
     release = _release(p, app)
     oneoffs = p.supervisor.oneoffs
     if body.get("detached"):
         name = oneoffs.next_name(app, DETACHED)
-        await oneoffs.start(release, command, name, DETACHED)
+        await oneoffs.start(release, command, name, DETACHED, env_extra=env)
         p.event(app, name, f"Starting process with command `{command}` (detached)")
         return JSONResponse({"name": name, "command": command, "release": release.version})
     name = oneoffs.next_name(app, ATTACHED)
     queue: asyncio.Queue[str] = asyncio.Queue()
-    oneoff = await oneoffs.start(release, command, name, ATTACHED, also=queue.put_nowait)
+    oneoff = await oneoffs.start(
+        release, command, name, ATTACHED, also=queue.put_nowait, env_extra=env
+    )
     p.event(app, name, f"Starting process with command `{command}` by user")
     return StreamingResponse(_stream(p, request, oneoff, queue), media_type="application/x-ndjson")
 

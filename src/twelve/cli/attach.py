@@ -19,7 +19,7 @@ import termios
 import threading
 import tty
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 from urllib.parse import urlencode
@@ -39,6 +39,7 @@ class Request:
     app: str
     command: str
     tty: bool
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def window_size(fd: int) -> tuple[int, int]:
@@ -52,6 +53,8 @@ def window_size(fd: int) -> tuple[int, int]:
 
 def attach_url(api: Client, request: Request, size: tuple[int, int]) -> str:
     query = {"command": request.command, "tty": "1" if request.tty else "0"}
+    if request.env:
+        query["env"] = json.dumps(request.env)
     if request.tty:
         term = os.environ.get("TERM") or "xterm-256color"
         query |= {"rows": str(size[0]), "cols": str(size[1]), "term": term}

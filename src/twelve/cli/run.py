@@ -11,6 +11,7 @@ import click
 from twelve.cli import output
 from twelve.cli.attach import Request, run_attached
 from twelve.cli.common import app_option, client
+from twelve.cli.logs import logs
 from twelve.errors import UsageError
 
 
@@ -22,8 +23,21 @@ from twelve.errors import UsageError
     default=None,
     help="Give the command a terminal (the default when this one is a terminal).",
 )
+@click.option("-e", "--env", "env", help="Variables for this run only: 'FOO=1;BAR=2'.")
+@click.option("--tail", "-t", is_flag=True, help="With --detached: follow its output.")
+@click.option("--exit-code", "-x", is_flag=True, hidden=True)  # Heroku's; the code always passes
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def run(app: str, detached: bool, tty: bool | None, command: tuple[str, ...]) -> None:
+@click.pass_context
+def run(
+    ctx: click.Context,
+    app: str,
+    detached: bool,
+    tty: bool | None,
+    env: str | None,
+    tail: bool,
+    exit_code: bool,
+    command: tuple[str, ...],
+) -> None:
     """Run a one-off command in the live release's environment; exits with its code.
 
     On a terminal the command gets one (a REPL, a shell, top); otherwise stdin is passed to it and
@@ -35,14 +49,32 @@ def run(app: str, detached: bool, tty: bool | None, command: tuple[str, ...]) ->
     text = command[0] if len(command) == 1 else shlex.join(command)
     if not text.strip():
         raise UsageError("run needs a command", "twelve run -a APP -- COMMAND")
+    variables = parse_env(env)
     api = client()
     if detached:
-        data = api.request("POST", f"/apps/{app}/run", json={"command": text, "detached": True})
+        body = {"command": text, "detached": True, "env": variables}
+        data = api.request("POST", f"/apps/{app}/run", json=body)
         output.emit(f"Running `{text}` on {app}... up, {data['name']}")
-        output.emit(f"See its output with 'twelve logs -a {app} -p {data['name']} --tail'")
+        if tail:
+            ctx.invoke(logs, app=app, num=100, tail=True, process=data["name"])
+        else:
+            output.emit(f"See its output with 'twelve logs -a {app} -p {data['name']} --tail'")
         return
     wants_tty = tty if tty is not None else (os.isatty(0) and os.isatty(1))
-    sys.exit(run_attached(api, Request(app, text, wants_tty)))
+    sys.exit(run_attached(api, Request(app, text, wants_tty, variables)))
+
+
+def parse_env(text: str | None) -> dict[str, str]:
+    """Heroku's ``--env 'FOO=1;BAR=2'``."""
+    variables: dict[str, str] = {}
+    for pair in (text or "").split(";"):
+        if not pair.strip():
+            continue
+        name, equals, value = pair.partition("=")
+        if not equals or not name.strip():
+            raise UsageError(f"--env {pair!r} is not NAME=value", "for example --env 'FOO=1;BAR=2'")
+        variables[name.strip()] = value
+    return variables
 
 
 commands = [run]

@@ -117,6 +117,7 @@ class OneOffs:
         extra: dict[str, Any] | None = None,
         also: Callable[[str], None] | None = None,
         term: str | None = None,
+        env_extra: dict[str, str] | None = None,
     ) -> OneOff:
         """Start ``command`` as ``name`` in ``release``'s exact environment.
 
@@ -143,6 +144,7 @@ class OneOffs:
             commit=release.commit,
             port=None,
         )
+        env.update(env_extra or {})  # run --env: over the release's config, for this run only
         if stdio == "tty":  # the caller's terminal type, so colours and full-screen programs work
             env.setdefault("TERM", term or "xterm-256color")
         key = f"{app}/{name}/{release.version}/{secrets.token_hex(4)}"
