@@ -124,3 +124,78 @@ def test_a_job_every_minute_runs_once_per_tick_on_the_clock_it_is_given(tmp_path
     home = tmp_path / "home"
     home.mkdir()
     asyncio.run(scenario(home, tmp_path))
+
+
+async def downtime_and_overlap(home: Path, base: Path) -> None:
+    clock = FakeClock(at(0, 30))
+    settings = Settings.from_environ({"TWELVE_HOME": str(home)})
+    graph = compose(settings, "token", path="", cron_clock=clock)
+    source = base / "src-slow"
+    source.mkdir()
+    (source / "Procfile").write_text("worker: sleep 1000\n")
+    jobs = [
+        {"name": "slow", "command": "sleep 30", "schedule": "* * * * *"},
+        {"name": "quick", "command": "true", "schedule": "* * * * *"},
+    ]
+    (source / "app.json").write_text(json.dumps({"cron": jobs}))
+    runs = CronStore(graph.store)
+    try:
+        graph.store.create_app(APP)
+        await deploy(graph, source)
+        first = Scheduler(graph.store, graph.supervisor.oneoffs, clock, lambda *_a: None)
+        loop = asyncio.create_task(first.run())
+        await until(lambda: runs.seen(APP, "slow") is not None)
+        clock.set(at(1))
+        await until(lambda: [r.state for r in runs.runs(APP, job="slow")] == ["running"])
+        await until(lambda: [r.state for r in runs.runs(APP, job="quick")] == ["finished"])
+        # Its next tick comes while it still runs: not started again, and said so.
+        clock.set(at(2))
+        await until(lambda: len(runs.runs(APP, job="slow")) == 2)
+        await until(lambda: [r.state for r in runs.runs(APP, job="quick")] == ["finished"] * 2)
+        skipped = runs.runs(APP, job="slow")[0]
+        assert skipped.state == "skipped" and "still running" in (skipped.note or "")
+        assert len([o for o in graph.supervisor.oneoffs.of_app(APP) if "sleep" in o.command]) == 1
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+        # Ten minutes with no scheduler: with no catch-up the missed ticks are skipped, once.
+        clock.set(at(12, 30))
+        later = Scheduler(graph.store, graph.supervisor.oneoffs, clock, lambda *_a: None)
+        loop = asyncio.create_task(later.run())
+        await until(
+            lambda: (
+                runs.cursor(APP, "quick") == at(12)
+                and not [r for r in runs.unfinished() if r.job == "quick"]
+            )
+        )
+        quick = runs.runs(APP, job="quick")
+        assert [r.state for r in quick] == ["skipped", "finished", "finished"]
+        assert quick[0].tick == at(12) and "10 tick(s) missed" in (quick[0].note or "")
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+        # With a catch-up of two minutes, a restart after a short outage runs what it missed.
+        clock.set(at(14, 30))
+        catching = Scheduler(
+            graph.store, graph.supervisor.oneoffs, clock, lambda *_a: None, catchup=120
+        )
+        loop = asyncio.create_task(catching.run())
+        await until(
+            lambda: (
+                runs.cursor(APP, "quick") == at(14)
+                and not [r for r in runs.unfinished() if r.job == "quick"]
+            )
+        )
+        ran = [r.tick for r in runs.runs(APP, job="quick") if r.state != "skipped"]
+        assert sorted(t or 0 for t in ran)[-2:] == [at(13), at(14)]
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    finally:
+        await graph.supervisor.stop_all()
+        graph.store.close()
+
+
+def test_missed_ticks_are_skipped_or_caught_up_and_a_running_job_is_not_doubled(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    asyncio.run(downtime_and_overlap(home, tmp_path))
