@@ -152,6 +152,13 @@ def test_a_pipe_carries_10_mib_byte_for_byte_with_stderr_apart(
         env=daemon.env, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert forced.returncode == 0 and b"tty" in forced.stdout
+    # A command that closes its input early carries on, and ends as itself.
+    closing = "head -c 5; exec 0<&-; sleep 1; echo; echo after"
+    head = subprocess.run(
+        [*daemon.cli_argv(), "run", "-a", APP, "--", "sh", "-c", closing],
+        env=daemon.env, input=data[: 1 << 20], capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert head.returncode == 0 and head.stdout == data[:5] + b"\nafter\n", head.stderr
     with_env = subprocess.run(
         [*daemon.cli_argv(), "run", "-a", APP, "--env", "FOO=1;BAR=two words", "echo $FOO-$BAR"],
         env=daemon.env, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False,

@@ -194,7 +194,11 @@ class Session:
                 self.caller_gone = True
                 return
             if message.get("bytes") is not None:
-                await self.stdin.write(message["bytes"])
+                try:
+                    await self.stdin.write(message["bytes"])
+                except OSError:  # the command closed its stdin (head -c 10): the rest is dropped
+                    if not self.tty:
+                        self.stdin.close()
             elif message.get("text"):
                 self._control(message["text"])
 
