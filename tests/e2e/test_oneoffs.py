@@ -332,6 +332,43 @@ def test_a_revoked_token_ends_an_open_one_off_at_once(daemon: Daemon, tmp_path: 
             cli.communicate(timeout=10)
 
 
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def test_the_terminal_is_restored_when_the_cli_is_terminated(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    before, after = tmp_path / "before", tmp_path / "after"
+    twelve = " ".join([sys.executable, "-m", "twelve"])
+    shell = (
+        f"stty -g > {before}; {twelve} run -a {APP} -- sleep 306; echo cli-exit=$?;"
+        f" stty -g > {after}"
+    )
+    session = pexpect.spawn("sh", ["-c", shell], env=daemon.env, timeout=30, encoding="utf-8")
+    try:
+        wait_for(
+            lambda: any(r["command"] == "sleep 306" for r in oneoffs(daemon).values()),
+            30,
+            "the one-off in ps",
+        )
+        (cli,) = children_of(session.pid)
+        os.kill(cli, signal.SIGTERM)
+        session.expect(r"cli-exit=(\d+)")
+        assert session.match.group(1) == str(128 + signal.SIGTERM)
+        session.expect(pexpect.EOF)
+    finally:
+        session.close(force=True)
+    assert before.read_text() == after.read_text()
+
+
 def test_the_terminal_is_restored_when_the_api_goes_away(daemon: Daemon, tmp_path: Path) -> None:
     """The daemon is killed with the one-off running: the CLI says so and exits non-zero, the
     terminal's mode is as it was, and the next daemon ends the one-off and says so in its log;

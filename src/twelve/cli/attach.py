@@ -150,6 +150,10 @@ class Attached:
             self.send(json.dumps({"resize": [rows, cols]}))
 
 
+def _exit_on(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 def exit_status(code: Any) -> int:
     """The CLI's exit code for the command's: itself, or 128 + the signal that killed it."""
     if isinstance(code, int) and 0 <= code < 256:
@@ -176,4 +180,7 @@ def run_attached(api: Client, request: Request) -> int:
             stack.enter_context(raw_terminal(0))
             previous = signal.signal(signal.SIGWINCH, session.resized)
             stack.callback(signal.signal, signal.SIGWINCH, previous)
+            # Killed politely (SIGTERM, SIGHUP), the CLI still leaves the terminal as it found it.
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                stack.callback(signal.signal, signum, signal.signal(signum, _exit_on))
         return session.run()
