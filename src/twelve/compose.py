@@ -107,6 +107,7 @@ def compose(
         store,
         service_line or (lambda _service, _text: None),
         os.environ.get("PATH", "") if path is None else path,
+        launcher,
     )
     addons = AddonManager(store, Registry(settings, services), deployer, event)
     scheduler = Scheduler(

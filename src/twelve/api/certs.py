@@ -71,6 +71,8 @@ async def remove_cert(request: Request) -> JSONResponse:
         raise NotFound(f"{app} has no certificate", "add one with twelve certs:add -a APP CERT KEY")
     p.supervisor.routes_changed()
     p.event(app, "api", "Certificate removed; HTTPS shows the router's default certificate")
+    if p.acme is not None and p.acme.files.state(app).enabled:
+        p.event(app, "acme", "automatic certificates are on: a new one is ordered now")
     return JSONResponse({"removed": True})
 
 

@@ -123,6 +123,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "/apps/{app}/certs"): Rule(V, "app"),
     ("post", "/apps/{app}/certs"): Rule(A, "app", "certs:add"),
     ("delete", "/apps/{app}/certs"): Rule(A, "app", "certs:remove"),
+    ("get", "/apps/{app}/certs/auto"): Rule(V, "app"),
+    ("post", "/apps/{app}/certs/auto"): Rule(A, "app", "certs:auto:enable"),
+    ("delete", "/apps/{app}/certs/auto"): Rule(A, "app", "certs:auto:disable"),
+    ("get", "/apps/{app}/features"): Rule(V, "app"),
+    ("post", "/apps/{app}/features/{name}"): Rule(A, "app", "features:enable", _fields("name")),
+    ("delete", "/apps/{app}/features/{name}"): Rule(A, "app", "features:disable", _fields("name")),
     ("get", "/apps/{app}/export"): Rule(A, "app"),  # holds config values
     ("get", "/addons"): Rule(Need.PLATFORM_READ),
     ("get", "/addons/{name}"): Rule(V, "addon"),

@@ -13,7 +13,7 @@ from twelve.appspec.formation import MAX_QUANTITY
 from twelve.appspec.names import validate_process_type
 from twelve.errors import UsageError
 from twelve.store.limits import LimitStore
-from twelve.supervisor.limits import Limits
+from twelve.values import Limits
 
 
 async def list_processes(request: Request) -> JSONResponse:

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "git",
     "domains",
     "certs",
+    "acme",
     "addons",
     "runtimes",
     "check",

@@ -9,7 +9,8 @@ import click
 from twelve.appspec.formation import parse_scale_args
 from twelve.cli import output
 from twelve.cli.common import app_option, client, format_age, json_option
-from twelve.supervisor.limits import Limits, parse_limits
+from twelve.supervisor.limits import parse_limits
+from twelve.values import Limits
 
 
 @click.command("ps")

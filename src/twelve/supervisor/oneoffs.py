@@ -30,9 +30,10 @@ from twelve.supervisor.confine import Confiner
 from twelve.supervisor.environment import slug_environment
 from twelve.supervisor.launch import exec_simple, launch_argv
 from twelve.supervisor.launcher import Launcher
-from twelve.supervisor.limits import NO_LIMITS, ProcessCgroups
+from twelve.supervisor.limits import ProcessCgroups
 from twelve.supervisor.process import adoption_meta, from_meta
 from twelve.supervisor.scratch import Scratch, make_scratch, remove_scratch
+from twelve.values import NO_LIMITS
 
 log = logging.getLogger(__name__)
 ATTACHED, DETACHED, SCHEDULED = "attached", "detached", "scheduler"
