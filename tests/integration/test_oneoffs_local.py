@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 from twelve.compose import compose
-from twelve.keeper.stdio import set_window
 from twelve.settings import Settings
 from twelve.store import Release
 from twelve.supervisor.oneoffs import ATTACHED, DETACHED, OneOffs
+from twelve.supervisor.stdio import set_window
 
 
 def release(tmp_path: Path) -> Release:

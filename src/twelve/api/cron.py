@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from twelve.api.context import existing_app, platform
-from twelve.cron.jobs import next_tick
+from twelve.appspec.cron import next_tick
 from twelve.cron.scheduler import Scheduler, jobs_of
 from twelve.errors import Conflict, NotFound
 from twelve.store.cron import CronRun, CronStore

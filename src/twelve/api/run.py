@@ -29,9 +29,9 @@ from twelve.api.relay import FdStream
 from twelve.api.streaming import ndjson
 from twelve.appspec.names import validate_config_key
 from twelve.errors import Conflict, NotFound, TwelveError, UsageError
-from twelve.keeper.stdio import set_window
 from twelve.store import Release
 from twelve.supervisor.oneoffs import ATTACHED, DETACHED, OneOff
+from twelve.supervisor.stdio import set_window
 
 STDOUT, STDERR = 1, 2
 OUTPUT_AFTER_EXIT = 2.0  # a grandchild holding the output open is not waited for longer

@@ -10,9 +10,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from twelve.appspec.cron import Job, parse_jobs
 from twelve.appspec.formation import MAX_QUANTITY
 from twelve.appspec.names import validate_config_key, validate_process_type
-from twelve.cron.jobs import Job, parse_jobs
 from twelve.errors import SpecError, UsageError
 
 FILENAME = "app.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from twelve.cron.jobs import Job, next_tick, ticks_between
+from twelve.appspec.cron import Job, next_tick, ticks_between
 
 ON_TIME = 5.0  # seconds late a tick still counts as on time (a busy loop, a quick restart)
 LOOK_AGAIN = 30.0  # seconds at most between looks, so jobs a deploy adds are seen soon

@@ -15,8 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from twelve.appspec.cron import Job
 from twelve.cron.clock import CronClock
-from twelve.cron.jobs import Job
 from twelve.cron.plan import JobPlan, plan_job, wake_at
 from twelve.errors import NotFound
 from twelve.store import Release, Store

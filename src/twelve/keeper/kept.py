@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from twelve.keeper.stdio import Stdio, take_terminal
 from twelve.logs.capture import READ_SIZE, LineSplitter
+from twelve.supervisor.stdio import Stdio, take_terminal
 
 FLUSH_PARTIAL_AFTER = 0.2
 

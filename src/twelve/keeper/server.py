@@ -21,8 +21,8 @@ from twelve import __version__
 from twelve.keeper import kept as kp
 from twelve.keeper.kept import Kept
 from twelve.keeper.outbox import Entry, Outbox
-from twelve.keeper.stdio import Stdio, open_stdio
 from twelve.keeper.wire import Message, decode, encode, to_text
+from twelve.supervisor.stdio import Stdio, open_stdio
 
 log = logging.getLogger("keeper")
 SEND_HIGH_WATER = 1 << 20  # bytes in the socket's buffer before sending waits for it to drain

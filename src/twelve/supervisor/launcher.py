@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from twelve.keeper.stdio import open_stdio
 from twelve.logs.capture import capture_output, read_lines
 from twelve.supervisor import spawn
+from twelve.supervisor.stdio import open_stdio
 
 # One line of a process's output and, when known, when it was read.
 OnOutput = Callable[[str, datetime | None], None]

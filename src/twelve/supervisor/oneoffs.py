@@ -20,9 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from twelve.keeper.client import KeptChild
 from twelve.store import Release, Store
 from twelve.store.limits import LimitStore
 from twelve.supervisor import spawn
@@ -40,6 +39,19 @@ ATTACHED, DETACHED, SCHEDULED = "attached", "detached", "scheduler"
 
 LineSink = Callable[[str, str, str, datetime | None], None]  # app, process, text, when
 EventSink = Callable[[str, str, str], None]  # app, process, text
+
+
+class Held(spawn.Running, Protocol):
+    """A process an earlier daemon started, as the keeper still holds it."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def meta(self) -> dict[str, Any]: ...
+
+    @property
+    def running(self) -> bool: ...
 
 
 @dataclass(eq=False)
@@ -263,7 +275,7 @@ class OneOffs:
     # -- an earlier daemon's -------------------------------------------------------------------
 
     async def adopt(
-        self, child: KeptChild, follow: Callable[[Callable[[str, datetime | None], None]], None]
+        self, child: Held, follow: Callable[[Callable[[str, datetime | None], None]], None]
     ) -> OneOff | None:
         """A one-off the keeper still holds: a detached or scheduled one is followed again; an
         attached one lost its connection with the daemon before, so it is ended."""

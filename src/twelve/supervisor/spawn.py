@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from twelve.keeper.stdio import Stdio, take_terminal
 from twelve.logs.capture import capture_output
+from twelve.supervisor.stdio import Stdio, take_terminal
 
 
 class Running(Protocol):

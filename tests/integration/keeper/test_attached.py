@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from twelve.keeper.client import KeeperClient, KeptChild
-from twelve.keeper.stdio import set_window
+from twelve.supervisor.stdio import set_window
 
 ENV = {"PATH": "/usr/bin:/bin"}
 

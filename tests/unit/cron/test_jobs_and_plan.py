@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from twelve.appspec.appjson import parse_app_json
-from twelve.cron.jobs import Job, next_tick, schedule_problem, ticks_between
+from twelve.appspec.cron import Job, next_tick, schedule_problem, ticks_between
 from twelve.cron.plan import LOOK_AGAIN, ON_TIME, plan_job, wake_at
 from twelve.errors import SpecError
 
