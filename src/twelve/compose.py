@@ -16,7 +16,9 @@ from twelve.addons.registry import Registry
 from twelve.addons.services import ServiceRunner
 from twelve.api.context import Platform
 from twelve.backups.manager import BackupManager
-from twelve.backups.scheduler import Scheduler
+from twelve.backups.scheduler import Scheduler as BackupScheduler
+from twelve.cron.clock import CronClock, ScaledClock, SystemClock
+from twelve.cron.scheduler import Scheduler
 from twelve.deploy import Deployer
 from twelve.logs.hub import LogHub
 from twelve.logs.line import make_line
@@ -43,6 +45,7 @@ class Graph:
     deployer: Deployer
     services: ServiceRunner
     platform: Platform
+    scheduler: Scheduler
 
 
 def timing(settings: Settings) -> Timing:
@@ -52,6 +55,12 @@ def timing(settings: Settings) -> Timing:
         drain_pause=min(settings.drain_timeout, 1.0),
         backoff=Backoff(cap=settings.restart_backoff_max, reset_after=settings.restart_reset_after),
     )
+
+
+def _cron_clock(settings: Settings) -> CronClock:
+    if settings.cron_speedup == 1:
+        return SystemClock()
+    return ScaledClock(settings.run_dir / "cron-origin", settings.cron_speedup)
 
 
 def compose(
@@ -64,6 +73,7 @@ def compose(
     routes_changed: Callable[[], None] = lambda: None,
     drain: Callable[[int], Awaitable[None]] | None = None,
     launcher: Launcher | None = None,
+    cron_clock: CronClock | None = None,
 ) -> Graph:
     """The platform on ``settings``: its store, log hub, supervisor, deployer and add-ons.
 
@@ -105,6 +115,14 @@ def compose(
     backups = BackupManager(
         settings, store, addons, deployer, event, routes_changed, path=services.path
     )
+    scheduler = Scheduler(
+        store,
+        supervisor.oneoffs,
+        cron_clock or _cron_clock(settings),
+        event,
+        tz=settings.cron_tz,
+        catchup=settings.cron_catchup,
+    )
     platform = Platform(
         settings,
         store,
@@ -114,6 +132,7 @@ def compose(
         token,
         addons=addons,
         backups=backups,
-        scheduler=Scheduler(backups),
+        backup_schedules=BackupScheduler(backups),
+        scheduler=scheduler,
     )
-    return Graph(settings, store, hub, supervisor, deployer, services, platform)
+    return Graph(settings, store, hub, supervisor, deployer, services, platform, scheduler)

@@ -102,6 +102,8 @@ class Deployer:
                 runtime["healthcheck_path"] = web_checks[0].path
             if manifest.postdeploy:
                 runtime["postdeploy"] = manifest.postdeploy  # exports replay it
+            if manifest.cron:
+                runtime["cron"] = [job.to_json() for job in manifest.cron]  # part of the release
             build = self.store.finish_build(
                 build.id,
                 status="succeeded",

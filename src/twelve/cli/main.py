@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "deploy",
     "config",
     "ps",
+    "run",
+    "cron",
     "logs",
     "git",
     "domains",
