@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from support import ROOT, Daemon, daemon_env, wait_for
+from support import ROOT, Daemon, daemon_env, requires_service, wait_for
 
 pytestmark = pytest.mark.slow
 PINS: list[dict[str, Any]] = json.loads((ROOT / "tests" / "e2e" / "real_apps.json").read_text())[
@@ -127,6 +127,9 @@ def test_a_real_heroku_app_pushed_unchanged_serves_its_page(
     checkout = CHECKOUTS / pin["name"]
     if not (checkout / ".git").is_dir():
         pytest.skip(f"no checkout of {pin['repo']} in {checkout}: run scripts/prepare-real-apps")
+    for tool in pin.get("tools", ()):
+        # What the app's build or add-ons use from the machine (Heroku's stack has them all).
+        requires_service(tool, shutil.which(tool) is not None)
     d, name = server, pin["name"]
     for runtime in pin.get("runtimes", ()):
         made = d.cli("runtimes:install", runtime, check=False, timeout=900)
