@@ -17,6 +17,7 @@ from pathlib import Path
 from twelve.appspec.appjson import initial_config
 from twelve.appspec.formation import merge_formation
 from twelve.appspec.procfile import Procfile
+from twelve.build import environments
 from twelve.build.detect import read_app_json
 from twelve.build.runner import build_slug
 from twelve.build.source import extract_tarball, fetch_git
@@ -96,6 +97,7 @@ class Deployer:
             identity = await self.supervisor.confiner.users.ensure(app)
             await give_to(slug_dir.parent, identity, recursive=False)
             await give_to(slug_dir, identity)
+            await environments.give_to_app(slug_dir / "venv", identity)
             web_checks = manifest.healthchecks.get("web", ())
             runtime = dict(outcome.runtime)
             if web_checks:
