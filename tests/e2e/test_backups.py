@@ -216,6 +216,29 @@ def test_psql_and_redis_cli_open_on_the_apps_add_ons_with_its_credentials(daemon
         assert cli.stdout.strip() == str(r.dbsize())
 
 
+def test_away_from_the_server_psql_and_redis_cli_run_as_one_offs_of_the_app(
+    daemon: Daemon,
+) -> None:
+    """What a CLI elsewhere does (--on-server): the client runs on the server as a one-off, on
+    this side's stdin and stdout, and reads the credentials from the one-off's environment."""
+    d = daemon
+    psql = subprocess.run(
+        [*d.cli_argv(), "addons:psql", "--on-server", "-a", APP],
+        input="SELECT 'answer', 41 + 1;\n", env=d.env, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert psql.returncode == 0, psql.stderr
+    assert "answer" in psql.stdout and "42" in psql.stdout
+    cli = subprocess.run(
+        [*d.cli_argv(), "addons:redis-cli", "--on-server", "-a", APP],
+        input="DBSIZE\n", env=d.env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    with redis.Redis.from_url(config(d)["REDIS_URL"]) as r:
+        assert cli.stdout.strip() == str(r.dbsize())
+    assert "password" not in cli.stderr.lower()
+
+
 def test_a_scheduled_backup_missed_while_the_daemon_was_down_runs_at_start(
     daemon: Daemon,
 ) -> None:
