@@ -23,6 +23,7 @@ from twelve.compose import Graph, compose
 from twelve.keeper.client import KeeperClient, KeptChild
 from twelve.keeper.launcher import KeeperLauncher
 from twelve.logs.line import make_line
+from twelve.metrics.server import start_metrics
 from twelve.router_process import ROUTER_KEY, RouterProcess
 from twelve.routes import route_table, write_atomically
 from twelve.settings import Settings
@@ -236,6 +237,7 @@ class Daemon:
             if tls:
                 log.info("router serving HTTPS on %s (certs:add -a APP CERT KEY)", tls)
             await self._restore(graph)
+            await start_metrics(stack, graph)
             await self._shutdown.wait()
         log.info("stopped")
         return 0
@@ -245,8 +247,14 @@ class Daemon:
     ) -> tuple[str, str | None]:
         assert self.graph is not None
         s = self.settings
+        recorder = self.graph.platform.metrics
         self.router = RouterProcess(
-            s, self.graph.store, self.graph.hub, self.launcher, self._note_router
+            s,
+            self.graph.store,
+            self.graph.hub,
+            self.launcher,
+            self._note_router,
+            recorder.add_tallies if recorder is not None else None,
         )
         stack.push_async_callback(self._stop_router)
         if adopted is not None and "address" in adopted.meta:

@@ -190,6 +190,9 @@ class Settings:
     router_max_client_connections: int  # TWELVE_ROUTER_MAX_CLIENT_CONNECTIONS: per address, 0: any
     router_sanitized: bool  # TWELVE_ROUTER_SANITIZED: the compiled build with ASan and UBSan (CI)
     router_preload: tuple[str, ...]  # TWELVE_ROUTER_PRELOAD: libraries the router loads first
+    router_metrics_interval: (
+        float  # TWELVE_ROUTER_METRICS_INTERVAL: how often workers report counts
+    )
     process_pids_max: int  # TWELVE_PROCESS_PIDS_MAX: tasks one process group may have (0: none)
     secret_key: str | None  # TWELVE_SECRET_KEY: encrypts config at rest
     secret_key_previous: str | None  # TWELVE_SECRET_KEY_PREVIOUS: the key being rotated away from
@@ -200,6 +203,10 @@ class Settings:
     keeper_buffer: int  # TWELVE_KEEPER_BUFFER: output kept for the daemon while none runs
     stop_apps: bool  # TWELVE_STOP_APPS: the daemon's SIGTERM stops the apps too
     audit_drain: str | None  # TWELVE_AUDIT_DRAIN: syslog+tcp/tls or https URL audit entries go to
+    metrics_bind: Bind | None  # TWELVE_METRICS_BIND: GET /metrics without a token (off when unset)
+    metrics_sample_interval: float  # TWELVE_METRICS_SAMPLE_INTERVAL: process samples, seconds
+    metrics_max_series: int  # TWELVE_METRICS_MAX_SERIES: app and process type pairs kept
+    webhook_retry_base: float  # TWELVE_WEBHOOK_RETRY_BASE: first retry's delay, doubling to 1 h
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # How this machine reaches package registries (proxies, CA bundles): builds need it to
     # download dependencies; app processes never get it.
@@ -213,6 +220,7 @@ class Settings:
         home_text = r.text("TWELVE_HOME", "")
         home = Path(home_text).expanduser() if home_text else Path.home() / ".twelve"
         tls = r.optional("TWELVE_ROUTER_TLS_BIND")
+        metrics_bind = r.optional("TWELVE_METRICS_BIND")
         return cls(
             home=home.absolute(),
             api_bind=r.get("TWELVE_API_BIND", parse_bind, Bind("127.0.0.1", 7700)),
@@ -249,6 +257,9 @@ class Settings:
             router_max_client_connections=r.get("TWELVE_ROUTER_MAX_CLIENT_CONNECTIONS", _int, 1024),
             router_sanitized=r.get("TWELVE_ROUTER_SANITIZED", _flag, False),
             router_preload=r.get("TWELVE_ROUTER_PRELOAD", _libraries, ()),
+            router_metrics_interval=max(
+                0.1, r.get("TWELVE_ROUTER_METRICS_INTERVAL", _seconds, 5.0)
+            ),
             process_pids_max=r.get("TWELVE_PROCESS_PIDS_MAX", _int, 1024),
             secret_key=r.optional("TWELVE_SECRET_KEY"),
             secret_key_previous=r.optional("TWELVE_SECRET_KEY_PREVIOUS"),
@@ -259,6 +270,12 @@ class Settings:
             keeper_buffer=r.get("TWELVE_KEEPER_BUFFER", parse_size, 16 << 20),
             stop_apps=r.get("TWELVE_STOP_APPS", _flag, False),
             audit_drain=r.get("TWELVE_AUDIT_DRAIN", _drain_url, None),
+            metrics_bind=parse_bind("TWELVE_METRICS_BIND", metrics_bind) if metrics_bind else None,
+            metrics_sample_interval=max(
+                0.1, r.get("TWELVE_METRICS_SAMPLE_INTERVAL", _seconds, 10.0)
+            ),
+            metrics_max_series=max(1, r.get("TWELVE_METRICS_MAX_SERIES", _int, 1000)),
+            webhook_retry_base=max(0.01, r.get("TWELVE_WEBHOOK_RETRY_BASE", _seconds, 5.0)),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},
         )

@@ -24,11 +24,13 @@ from twelve.api import (
     export,
     git,
     logs,
+    metrics,
     openapi,
     ps,
     releases,
     runtimes,
     users,
+    webhooks,
 )
 from twelve.api.context import Platform
 from twelve.api.errors import http_error_handler, twelve_error_handler
@@ -65,7 +67,7 @@ def create_app(platform: Platform, clock: Callable[[], float] = time.time) -> St
     routes = [Route("/", server_info, methods=["GET"])]
     modules = (
         apps, config, releases, ps, logs, git, export, domains, certs, addons, runtimes, users,
-        audit, openapi,
+        audit, metrics, webhooks, openapi,
     )  # fmt: skip
     for module in modules:
         routes += module.routes

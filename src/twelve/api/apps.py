@@ -71,6 +71,8 @@ async def destroy_app(request: Request) -> JSONResponse:
     if p.addons is not None:
         await p.addons.destroy_all(name)  # the app's databases and key spaces go with it
     await p.deployer.destroy(name)
+    if p.metrics is not None:
+        p.metrics.forget(name)
     if CertStore(p.settings.certs_dir).remove(name):  # a new app of that name starts without it
         p.supervisor.routes_changed()
     await p.hub.remove_app(name)

@@ -32,6 +32,8 @@ COMMAND_MODULES = (
     "users",
     "access",
     "audit",
+    "metrics",
+    "webhooks",
 )
 
 

@@ -42,6 +42,7 @@ COMPILED = (
     "exchange",
     "hotpath",
     "messages",
+    "metrics",
     "pool",
     "proxy",
     "table",

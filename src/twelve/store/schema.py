@@ -140,4 +140,54 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_app ON audit (app, seq);
     """,
+    # Metrics: one row per app, process type, resolution (10 or 60 seconds) and interval start;
+    # ``data`` is a metrics.point.Point as JSON. Old rows are pruned as new ones come. Features:
+    # the ones an app enabled (``twelve labs:enable``). Webhooks, each event's delivery to each
+    # (its retries on the row), and alert thresholds.
+    """
+    CREATE TABLE metrics (
+        app TEXT NOT NULL,
+        type TEXT NOT NULL,
+        resolution INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (app, type, resolution, at)
+    );
+    CREATE INDEX metrics_age ON metrics (resolution, at);
+    CREATE TABLE features (
+        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        PRIMARY KEY (app, name)
+    );
+    CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        include TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        webhook TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        app TEXT NOT NULL,
+        event TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        last_status INTEGER,
+        last_error TEXT,
+        created_at REAL NOT NULL,
+        next_at REAL
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_at);
+    CREATE INDEX webhook_deliveries_app ON webhook_deliveries (app, created_at);
+    CREATE TABLE alerts (
+        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        metric TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        PRIMARY KEY (app, metric)
+    );
+    """,
 ]

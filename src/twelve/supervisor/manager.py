@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from twelve.errors import DeployError, NotFound
 from twelve.store import ProcessRecord, Store
@@ -22,6 +23,9 @@ from twelve.supervisor.ports import PortPool
 from twelve.supervisor.process import Adoption, Hooks, LineSink, ProcessSpec, Supervised, Timing
 from twelve.supervisor.scratch import remove_scratch
 from twelve.supervisor.states import State
+
+# The process states a ``dyno`` webhook event is sent for.
+_NOTIFIED = frozenset({State.UP, State.CRASHED})
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class Supervisor:
         self.clock = clock
         self.ports = PortPool()
         self._on_routes_changed = on_routes_changed
+        # (app, resource, action, data) → the app's webhooks (Platform.notify once composed).
+        self.notify: Callable[[str, str, str, dict[str, Any]], None] = lambda *_: None
         self._current: dict[str, dict[str, Supervised]] = {}
         self._retiring: set[Supervised] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -76,6 +82,13 @@ class Supervisor:
     def _state_changed(self, proc: Supervised) -> None:
         if proc.spec.is_web and self._is_current(proc):
             self._on_routes_changed()
+        if proc.state in _NOTIFIED:
+            self.notify(
+                proc.spec.app,
+                "dyno",
+                "update",
+                {"name": proc.spec.name, "state": proc.state.value, "release": proc.spec.release},
+            )
 
     def _started(self, proc: Supervised) -> None:
         assert proc.child is not None
@@ -114,6 +127,10 @@ class Supervisor:
                 if p.spec.is_web and p.state is State.UP and p.port is not None
             ]
         return table
+
+    def current(self) -> dict[str, list[Supervised]]:
+        """Every app's processes of its live formation (the ones retiring left out)."""
+        return {app: list(procs.values()) for app, procs in self._current.items()}
 
     def processes(self, app: str) -> list[Supervised]:
         procs = list(self._current.get(app, {}).values())

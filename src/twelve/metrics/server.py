@@ -1,0 +1,101 @@
+"""The daemon's metrics parts: the sampling task (judging alerts after each round), the webhook
+sender, and ``GET /metrics`` on a bind of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from twelve.compose import Graph
+from twelve.metrics.prometheus import CONTENT_TYPE, exposition
+from twelve.metrics.recorder import Recorder
+from twelve.metrics.sampler import Sampler
+from twelve.settings import Bind
+from twelve.store.features import FeatureStore
+from twelve.webhooks.alerts import Alerts, AlertStore
+
+log = logging.getLogger("twelve")
+
+
+async def start_metrics(stack: contextlib.AsyncExitStack, graph: Graph) -> None:
+    """Sample processes every interval, send webhooks; serve ``GET /metrics`` on
+    TWELVE_METRICS_BIND if set.
+
+    Each part's stop goes on ``stack``; the open intervals are written as the daemon stops, so a
+    restart loses none.
+    """
+    recorder = graph.platform.metrics
+    if recorder is None:
+        return
+    features = FeatureStore(graph.store)
+    alerts = Alerts(AlertStore(graph.store), recorder, graph.platform.notify, graph.platform.event)
+    sampler = Sampler(
+        graph.supervisor,
+        recorder,
+        graph.settings.metrics_sample_interval,
+        lambda app: "log-runtime-metrics" in features.enabled(app),
+        graph.platform.event,
+        alerts.check,
+    )
+    tasks = [asyncio.create_task(sampler.run(), name="metrics")]
+    if graph.platform.webhooks is not None:
+        tasks.append(asyncio.create_task(graph.platform.webhooks.run(), name="webhooks"))
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        recorder.flush(everything=True)
+
+    stack.push_async_callback(stop)
+    bind = graph.settings.metrics_bind
+    if bind is not None:
+        url = await serve_metrics(stack, recorder, bind)
+        log.info("metrics for Prometheus on %s/metrics", url)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM and SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_metrics(stack: contextlib.AsyncExitStack, recorder: Recorder, bind: Bind) -> str:
+    """``GET /metrics`` without a token on ``bind`` (a scraper on a private network); its URL."""
+
+    async def metrics(_request: Request) -> Response:
+        return Response(exposition(recorder), media_type=CONTENT_TYPE)
+
+    app = Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])
+    server = _Server(
+        uvicorn.Config(
+            app, host=bind.host, port=bind.port, log_level="warning", lifespan="off",
+            access_log=False,
+        )
+    )  # fmt: skip
+    task = asyncio.create_task(server.serve())
+
+    async def stop() -> None:
+        server.should_exit = True
+        await task
+
+    stack.push_async_callback(stop)
+    while not server.started:
+        if task.done():
+            await task
+            raise OSError(f"TWELVE_METRICS_BIND: cannot listen on {bind}")
+        await asyncio.sleep(0.02)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
