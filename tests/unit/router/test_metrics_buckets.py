@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from twelve.metrics.histogram import empty, percentile
-from twelve.router.metrics import BOUNDS, BUCKETS, Meter, bucket
+from twelve.router.metrics import BOUNDS, BUCKETS, SERVICE, TOTAL, Meter, bucket
 
 
 def test_every_duration_falls_in_the_bucket_its_bounds_say():
     assert len(BOUNDS) + 1 == BUCKETS
+    assert TOTAL == SERVICE + BUCKETS
     assert list(BOUNDS) == sorted(BOUNDS)
     assert bucket(0.0) == 0
     assert bucket(BOUNDS[0]) == 0  # a bound belongs to its own bucket
