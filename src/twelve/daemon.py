@@ -9,7 +9,7 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Iterator
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -20,12 +20,16 @@ from twelve.api.app import create_app
 from twelve.api.context import Platform
 from twelve.certs import CertStore
 from twelve.compose import Graph, compose
+from twelve.dashboard.app import create_dashboard
+from twelve.dashboard.mount import with_dashboard
+from twelve.dashboard.sessions import Sessions
 from twelve.keeper.client import KeeperClient, KeptChild
 from twelve.keeper.launcher import KeeperLauncher
 from twelve.logs.line import make_line
 from twelve.metrics.server import start_metrics
 from twelve.router_process import ROUTER_KEY, RouterProcess
 from twelve.routes import route_table, write_atomically
+from twelve.serving import QuietServer, serve_asgi
 from twelve.settings import Settings
 from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
@@ -49,14 +53,6 @@ def ensure_token(settings: Settings) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
     return token
-
-
-class _ApiServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM and SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def prepare_home(settings: Settings) -> Confiner:
@@ -277,9 +273,14 @@ class Daemon:
     async def _start_api(self, stack: contextlib.AsyncExitStack, platform: Platform) -> str | None:
         """Serve the API; its URL, None when it could not bind."""
         s = self.settings
-        server = _ApiServer(
+        api = create_app(platform)
+        dashboard = create_dashboard(lambda: platform.api_url, Sessions(time.time))
+        if s.dashboard_bind is not None:
+            url = await serve_asgi(stack, dashboard, s.dashboard_bind, "TWELVE_DASHBOARD_BIND")
+            log.info("dashboard on %s/ui", url)
+        server = QuietServer(
             uvicorn.Config(
-                create_app(platform),
+                api if s.dashboard_bind is not None else with_dashboard(api, dashboard),
                 host=s.api_bind.host,
                 port=s.api_bind.port,
                 log_level="warning",

@@ -207,6 +207,9 @@ class Settings:
     metrics_sample_interval: float  # TWELVE_METRICS_SAMPLE_INTERVAL: process samples, seconds
     metrics_max_series: int  # TWELVE_METRICS_MAX_SERIES: app and process type pairs kept
     webhook_retry_base: float  # TWELVE_WEBHOOK_RETRY_BASE: first retry's delay, doubling to 1 h
+    dashboard_bind: (
+        Bind | None
+    )  # TWELVE_DASHBOARD_BIND: the dashboard's own bind (else the API's /ui)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # How this machine reaches package registries (proxies, CA bundles): builds need it to
     # download dependencies; app processes never get it.
@@ -221,6 +224,7 @@ class Settings:
         home = Path(home_text).expanduser() if home_text else Path.home() / ".twelve"
         tls = r.optional("TWELVE_ROUTER_TLS_BIND")
         metrics_bind = r.optional("TWELVE_METRICS_BIND")
+        dashboard_bind = r.optional("TWELVE_DASHBOARD_BIND")
         return cls(
             home=home.absolute(),
             api_bind=r.get("TWELVE_API_BIND", parse_bind, Bind("127.0.0.1", 7700)),
@@ -276,6 +280,9 @@ class Settings:
             ),
             metrics_max_series=max(1, r.get("TWELVE_METRICS_MAX_SERIES", _int, 1000)),
             webhook_retry_base=max(0.01, r.get("TWELVE_WEBHOOK_RETRY_BASE", _seconds, 5.0)),
+            dashboard_bind=(
+                parse_bind("TWELVE_DASHBOARD_BIND", dashboard_bind) if dashboard_bind else None
+            ),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},
         )

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +16,7 @@ from twelve.compose import Graph
 from twelve.metrics.prometheus import CONTENT_TYPE, exposition
 from twelve.metrics.recorder import Recorder
 from twelve.metrics.sampler import Sampler
+from twelve.serving import serve_asgi
 from twelve.settings import Bind
 from twelve.store.features import FeatureStore
 from twelve.webhooks.alerts import Alerts, AlertStore
@@ -64,14 +63,6 @@ async def start_metrics(stack: contextlib.AsyncExitStack, graph: Graph) -> None:
         log.info("metrics for Prometheus on %s/metrics", url)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM and SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def serve_metrics(stack: contextlib.AsyncExitStack, recorder: Recorder, bind: Bind) -> str:
     """``GET /metrics`` without a token on ``bind`` (a scraper on a private network); its URL."""
 
@@ -79,23 +70,4 @@ async def serve_metrics(stack: contextlib.AsyncExitStack, recorder: Recorder, bi
         return Response(exposition(recorder), media_type=CONTENT_TYPE)
 
     app = Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])
-    server = _Server(
-        uvicorn.Config(
-            app, host=bind.host, port=bind.port, log_level="warning", lifespan="off",
-            access_log=False,
-        )
-    )  # fmt: skip
-    task = asyncio.create_task(server.serve())
-
-    async def stop() -> None:
-        server.should_exit = True
-        await task
-
-    stack.push_async_callback(stop)
-    while not server.started:
-        if task.done():
-            await task
-            raise OSError(f"TWELVE_METRICS_BIND: cannot listen on {bind}")
-        await asyncio.sleep(0.02)
-    host, port = server.servers[0].sockets[0].getsockname()[:2]
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    return await serve_asgi(stack, app, bind, "TWELVE_METRICS_BIND")
