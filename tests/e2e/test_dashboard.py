@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -222,3 +223,23 @@ def test_a_user_scales_configures_rolls_back_follows_logs_and_sees_metrics(
     foreign = [u for u in seen if not (u.startswith(origin + "/") or u.startswith("data:"))]
     assert seen and foreign == []
     assert {p.name for p in shots.iterdir()} >= {"login.png", "overview.png", "metrics.png"}
+
+
+def test_the_dashboard_can_have_a_bind_of_its_own(make_daemon):
+    """With TWELVE_DASHBOARD_BIND, the dashboard answers there, logs in against the API, and the
+    API's own address no longer serves it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    d = make_daemon(TWELVE_DASHBOARD_BIND=f"127.0.0.1:{port}")
+    with httpx.Client() as client:
+        page = client.get(f"http://127.0.0.1:{port}/ui/login")
+        assert page.status_code == 200
+        nonce = re.search(r'name="nonce" value="([^"]+)"', page.text)
+        assert nonce
+        done = client.post(
+            f"http://127.0.0.1:{port}/ui/login", data={"nonce": nonce[1], "token": _token(d)}
+        )
+        assert done.status_code == 303
+        assert client.get(f"http://127.0.0.1:{port}/ui/apps").status_code == 200
+    assert httpx.get(f"{d.api_url}/ui/login").status_code == 401

@@ -144,13 +144,18 @@ def test_webhooks_carry_signed_platform_events_and_alerts(
         app = "hooked-e2e"
         d.cli("apps:create", app)
         url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-        added = d.cli_json("webhooks:add", "-a", app, url, "--include", "release,build,alert")
+        included = "release,build,dyno,alert"
+        added = d.cli_json("webhooks:add", "-a", app, url, "--include", included)
         assert isinstance(added, dict)
         secret = added["secret"]
         listed = d.cli_json("webhooks", "-a", app)
         assert isinstance(listed, list) and "secret" not in listed[0]
         d.cli("deploy", "-a", app, str(METERED))
-        wait_for(lambda: {"build", "release"} <= {e["resource"] for e in received}, 30, "events")
+        wait_for(
+            lambda: {"build", "release", "dyno"} <= {e["resource"] for e in received}, 30, "events"
+        )
+        dyno = next(e for e in received if e["resource"] == "dyno")
+        assert dyno["data"]["name"] == "web.1" and dyno["data"]["state"] == "up"
         d.cli("alerts:set", "-a", app, "p95=100ms")
         for _ in range(5):
             d.get(app, "/slow")
@@ -159,7 +164,7 @@ def test_webhooks_carry_signed_platform_events_and_alerts(
         assert alert["action"] == "fire" and alert["data"]["metric"] == "p95"
         assert alert["data"]["value"] > 100
         assert all(verify(secret, body, sig) for body, sig in signatures)
-        assert "dyno" not in {e["resource"] for e in received}  # not included
+        assert {e["resource"] for e in received} <= set(included.split(","))
         deliveries = d.cli_json("webhooks:deliveries", "-a", app)
         assert isinstance(deliveries, list)
         assert {x["last_status"] for x in deliveries} == {204}
