@@ -81,39 +81,48 @@ class Webhooks:
 
     async def run(self) -> None:
         """Send due deliveries until cancelled."""
+        pruned = 0.0
         async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
             try:
                 while True:
                     self._wake.clear()
-                    room = CONCURRENCY - len(self._sending)
-                    if room > 0:
-                        now = self.clock()
-                        busy = Counter(self._sending.values())
-                        for delivery in self.store.due(now, 500):
-                            if room <= 0:
-                                break
-                            hook = delivery.webhook
-                            if delivery.id in self._sending or busy[hook] >= PER_WEBHOOK:
-                                continue
-                            room -= 1
-                            busy[hook] += 1
-                            self._sending[delivery.id] = hook
-                            task = asyncio.create_task(self._send(client, delivery))
-                            self._tasks.add(task)
-                            task.add_done_callback(self._tasks.discard)
+                    blocked = self._start_due(client)
+                    now = self.clock()
+                    if now - pruned > 60:
+                        pruned = now
                         self.store.prune(now - KEEP_SETTLED)
-                    await self._sleep()
+                    await self._sleep(blocked=blocked)
             finally:
                 for task in list(self._tasks):
                     task.cancel()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _sleep(self) -> None:
-        """Until a new event, a try ends, or the next retry is due (a second at most)."""
-        due = self.store.next_due()
+    def _start_due(self, client: httpx.AsyncClient) -> bool:
+        """Start the due deliveries there is room for; whether some due ones had to wait."""
+        room = CONCURRENCY - len(self._sending)
+        if room <= 0:
+            return True
+        started = waiting = 0
+        busy = Counter(self._sending.values())
+        for delivery in self.store.due(self.clock(), 500):
+            hook = delivery.webhook
+            if started >= room or delivery.id in self._sending or busy[hook] >= PER_WEBHOOK:
+                waiting += 1
+                continue
+            started += 1
+            busy[hook] += 1
+            self._sending[delivery.id] = hook
+            task = asyncio.create_task(self._send(client, delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return waiting > 0
+
+    async def _sleep(self, *, blocked: bool) -> None:
+        """Until a new event, a try ends, or the next retry is due (a second at most). With
+        ``blocked`` (nothing could start: every due delivery's webhook has its tries in flight),
+        only a try's end or a new event can change that."""
+        due = None if blocked else self.store.next_due()
         wait = 1.0 if due is None else min(1.0, max(0.0, due - self.clock()))
-        if len(self._sending) >= CONCURRENCY:
-            wait = 1.0
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), wait or 0.01)
 
