@@ -12,19 +12,11 @@ import httpx
 from starlette.applications import Starlette
 
 from twelve.access.roles import Role, parse_role
-from twelve.addons.manager import AddonManager
-from twelve.addons.registry import Registry
-from twelve.addons.services import ServiceRunner
 from twelve.api.app import create_app
 from twelve.api.context import Platform
-from twelve.deploy import Deployer
-from twelve.logs.hub import LogHub
+from twelve.compose import compose
 from twelve.settings import Settings
-from twelve.store import Store
 from twelve.store.users import UserStore
-from twelve.supervisor.manager import Supervisor
-from twelve.supervisor.policy import Backoff
-from twelve.supervisor.process import Timing
 
 ADMIN_TOKEN = "access-platform-token"
 APP = "ac-shop"
@@ -36,10 +28,6 @@ PEOPLE: dict[str, tuple[bool, str | None]] = {
     "outsider": (False, None),
     "operator": (True, None),
 }
-
-
-def _quiet(*_args: Any) -> None:
-    return None
 
 
 @dataclass
@@ -77,16 +65,11 @@ class Api:
 
 
 def make_platform(home: Path, **environ: str) -> Platform:
-    settings = Settings.from_environ({"TWELVE_HOME": str(home), **environ})
-    store = Store(home / "twelve.db")
-    hub = LogHub(home / "logs", 1 << 20, 2)
-    timing = Timing(boot_timeout=5, stop_timeout=1, drain_pause=0, backoff=Backoff())
-    supervisor = Supervisor(store, home / "scratch", timing, _quiet, _quiet, lambda: None)
-    deployer = Deployer(settings, store, supervisor, _quiet, _quiet)
-    platform = Platform(settings, store, deployer, supervisor, hub, ADMIN_TOKEN)
-    services = ServiceRunner(settings.services_dir, store, _quiet, "")
-    platform.addons = AddonManager(store, Registry(settings, services), deployer, _quiet)
-    return platform
+    """The platform on ``home``, built by the function the daemon builds it with."""
+    settings = Settings.from_environ(
+        {"TWELVE_HOME": str(home), "TWELVE_BOOT_TIMEOUT": "5", "TWELVE_STOP_TIMEOUT": "1"} | environ
+    )
+    return compose(settings, ADMIN_TOKEN, path="").platform
 
 
 def make_access_api(home: Path, **environ: str) -> Api:

@@ -23,12 +23,14 @@ def make_daemon(tmp_path: Path, uv_cache: Path) -> Iterator[object]:
     """Start daemons in a temporary home; every one is stopped, and its processes ended, at the end."""
     started: list[Daemon] = []
 
-    def make(home: Path | None = None, **extra: str) -> Daemon:
+    def make(home: Path | None = None, *, python: str | None = None, **extra: str) -> Daemon:
         home = home or tmp_path / f"home{len(started)}"
         home.mkdir(exist_ok=True)
         daemon = Daemon(
             home, daemon_env(home, uv_cache, **extra), tmp_path / f"daemon{len(started)}.log"
         )
+        if python is not None:  # another installation of twelve
+            daemon.python = python
         daemon.start()
         started.append(daemon)
         return daemon

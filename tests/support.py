@@ -14,11 +14,12 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import httpx
 import pytest
@@ -42,7 +43,9 @@ def requires_service(name: str, available: bool) -> None:
     pytest.skip(f"{name} is not running on this machine")
 
 
-def wait_for(predicate, timeout: float, message: str, interval: float = 0.05):  # type: ignore[no-untyped-def]
+def wait_for(
+    predicate: Callable[[], Any], timeout: float, message: str, interval: float = 0.02
+) -> Any:
     """Poll ``predicate`` until it returns something truthy, up to ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:

@@ -2,7 +2,8 @@
 
 The keeper says what runs; the store says what each process was (its app, name and record). A
 process both know, with the same start time, is adopted: the router directly, an app process by
-the slot of its app, name and release when the formation comes back. The rest is ended.
+the slot of its app, name and release when the formation comes back, an add-on server by its
+server. The rest is ended.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from twelve.addons.services import AdoptedServer
 from twelve.compose import Graph
 from twelve.keeper.client import KeptChild
 from twelve.keeper.launcher import KeeperLauncher
@@ -26,6 +28,7 @@ class Adopted:
     pids: set[int] = field(default_factory=set)
     scratch: set[Path] = field(default_factory=set)
     router: KeptChild | None = None
+    services: dict[str, AdoptedServer] = field(default_factory=dict)  # by record name
     orphans: list[KeptChild] = field(default_factory=list)  # held, but no record names them
 
     @property
@@ -45,7 +48,7 @@ def adopt(graph: Graph, kept: list[KeptChild], launcher: KeeperLauncher) -> Adop
         if (record.app, record.name) == ROUTER_RECORD:
             adopted.router = child
         elif record.app == "-twelve-":
-            continue  # an add-on server: not held by the keeper
+            adopted.services[record.name] = AdoptedServer(child, partial(launcher.attach, child))
         else:
             release, port, scratch, cgroups = from_meta(child.meta)
             offer = Adoption(

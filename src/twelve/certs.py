@@ -157,8 +157,8 @@ class CertStore:
         for path in (self.root, directory):
             path.mkdir(mode=0o700, exist_ok=True)
             os.chmod(path, 0o700)
-        _write_private(directory / KEY_FILE, key_pem)
-        _write_private(directory / CERT_FILE, cert_pem)
+        write_private(directory / KEY_FILE, key_pem)
+        write_private(directory / CERT_FILE, cert_pem)
         stored = self.get(app)
         assert stored is not None
         return stored
@@ -195,7 +195,7 @@ class CertStore:
         return found
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     """Write a 0600 file through a temporary name, so a reader never sees half of it."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -102,6 +102,7 @@ def compose(
         store,
         service_line or (lambda _service, _text: None),
         os.environ.get("PATH", "") if path is None else path,
+        launcher,
     )
     addons = AddonManager(store, Registry(settings, services), deployer, event)
     metrics = Recorder(MetricStore(store), time.time, settings.metrics_max_series)

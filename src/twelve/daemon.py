@@ -12,9 +12,11 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from twelve.acme.manager import AcmeManager
 from twelve.adoption import adopt, table_version
 from twelve.api.app import create_app
 from twelve.api.context import Platform
@@ -23,18 +25,19 @@ from twelve.compose import Graph, compose
 from twelve.dashboard.app import create_dashboard
 from twelve.dashboard.mount import with_dashboard
 from twelve.dashboard.sessions import Sessions
+from twelve.features import FeatureStore
 from twelve.keeper.client import KeeperClient, KeptChild
 from twelve.keeper.launcher import KeeperLauncher
 from twelve.logs.line import make_line
 from twelve.metrics.server import start_metrics
 from twelve.router_process import ROUTER_KEY, RouterProcess
-from twelve.routes import route_table, write_atomically
+from twelve.routes import edge_entries, route_table, write_atomically
 from twelve.serving import QuietServer, serve_asgi
 from twelve.settings import Settings
 from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.isolation import Users, isolation_problem
-from twelve.supervisor.limits import CgroupManager
+from twelve.supervisor.limits import CgroupManager, cgroup_name
 from twelve.supervisor.scratch import clear_all
 
 log = logging.getLogger("twelve")
@@ -67,7 +70,7 @@ def prepare_home(settings: Settings) -> Confiner:
     for shared in (s.builds_dir, s.scratch_dir):
         os.chmod(shared, 0o700 if problem else 0o711)
     users = Users(enabled=problem is None)
-    cgroups = CgroupManager(pids_max=s.process_pids_max or None)
+    cgroups = CgroupManager(pids_max=s.process_pids_max or None, name=cgroup_name(s.home))
     if problem:
         log.warning("apps are not isolated from each other: %s", problem)
     else:
@@ -85,6 +88,7 @@ class Daemon:
         self._routes_held = False  # while adopted processes are checked, the table stays as it is
         self.graph: Graph | None = None
         self.router: RouterProcess | None = None
+        self.acme: AcmeManager | None = None
         self.keeper = KeeperClient(
             settings.keeper_socket,
             settings.keeper_buffer,
@@ -135,6 +139,8 @@ class Daemon:
     # -- the route table -----------------------------------------------------------------------
 
     def _routes_changed(self) -> None:
+        if self.acme is not None:
+            self.acme.poke()  # a domain added or removed may need a certificate
         if not self._table_dirty:
             self._table_dirty = True
             if not self._routes_held:
@@ -162,10 +168,28 @@ class Daemon:
             self.graph.supervisor.backends(),
             self.graph.store.list_domains(),
             CertStore(self.settings.certs_dir).all(),
+            self._edges(),
         )
         write_atomically(self.settings.routes_path, table)
         if self.router is not None:
             self.router.reload()
+
+    def _edges(self) -> dict[str, dict[str, Any]]:
+        """What the router answers itself, app by app (ACME challenges, https-redirect, HSTS)."""
+        tls = self.router.tls_address if self.router is not None else None
+        return edge_entries(
+            FeatureStore(self.settings.features_path).all(),
+            self.acme.enabled_apps() if self.acme is not None else [],
+            self.acme.challenges if self.acme is not None else {},
+            int(tls.rsplit(":", 1)[1]) if tls else 0,
+        )
+
+    async def _publish_edges(self) -> None:
+        """Write the route table now and wait until every router worker has loaded it."""
+        self._table_dirty = True
+        self._write_routes()
+        if self.router is not None and not self._routes_held:
+            await self.router.wait_drained(0, self._table_version, 10.0)
 
     # -- running -------------------------------------------------------------------------------
 
@@ -213,8 +237,8 @@ class Daemon:
                 log.info("ended %d processes left by a previous run", ended)
             await clear_all(s.scratch_dir, keep=adopted.scratch)
             # Add-ons: the servers twelve runs itself come back before the apps that use them.
-            stack.push_async_callback(graph.services.stop, s.stop_timeout)
-            await graph.services.start()
+            stack.push_async_callback(self._stop_services)
+            await graph.services.start(adopted.services)
             router_address, tls = await self._start_router(stack, adopted.router)
             platform = graph.platform
             platform.router_url = f"http://{_url_host(router_address, s.domain)}"
@@ -223,6 +247,8 @@ class Daemon:
             if api_url is None:
                 return 1
             platform.api_url = api_url
+            if tls:
+                platform.router_tls_url = f"https://{_url_host(tls, s.domain)}"
             write_atomically(
                 s.endpoints_path,
                 {"api_url": api_url, "router_url": platform.router_url, "pid": os.getpid()}
@@ -232,7 +258,13 @@ class Daemon:
             log.info("router listening on %s (apps at http://APP.%s)", router_address, s.domain)
             if tls:
                 log.info("router serving HTTPS on %s (certs:add -a APP CERT KEY)", tls)
+            self.acme = platform.acme = AcmeManager(
+                s, graph.store, lambda app, text: _acme_line(platform, app, text),
+                self._publish_edges,
+            )  # fmt: skip
             await self._restore(graph)
+            self.acme.start()
+            stack.push_async_callback(self.acme.stop)
             await start_metrics(stack, graph)
             await self._shutdown.wait()
         log.info("stopped")
@@ -331,6 +363,13 @@ class Daemon:
             log.info("leaving app processes running for the next daemon")
             self.graph.supervisor.let_go()
 
+    async def _stop_services(self) -> None:
+        assert self.graph is not None
+        if self.settings.stop_apps:
+            await self.graph.services.stop(self.settings.stop_timeout)
+        else:
+            await self.graph.services.let_go()
+
     async def _stop_router(self) -> None:
         if self.router is None:
             return
@@ -354,6 +393,12 @@ async def end_orphans(orphans: list[KeptChild], grace: float) -> int:
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+def _acme_line(platform: Platform, app: str, text: str) -> None:
+    """An automatic certificate's step: in the app's stream, and in the daemon's own log."""
+    platform.event(app, "acme", text)
+    logging.getLogger("acme").info("%s: %s", app, text)
 
 
 def _service_line(service: str, text: str) -> None:

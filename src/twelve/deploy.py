@@ -27,11 +27,11 @@ from twelve.settings import Settings
 from twelve.store import Build, Release, Store
 from twelve.store.limits import LimitStore
 from twelve.supervisor.isolation import give_to
-from twelve.supervisor.limits import NO_LIMITS, Limits
 from twelve.supervisor.manager import Supervisor
 from twelve.supervisor.oneoff import run_in_release
 from twelve.supervisor.process import ProcessSpec
 from twelve.supervisor.spawn import describe_exit
+from twelve.values import NO_LIMITS, Limits
 
 Emit = Callable[[str], None]
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from twelve.certs import StoredCert
-from twelve.supervisor.manager import Backend
+from twelve.features import HSTS, HTTPS_REDIRECT
+from twelve.values import Backend
 
 
 def route_table(
@@ -17,6 +18,7 @@ def route_table(
     backends: dict[str, list[Backend]],
     domains: list[tuple[str, str]],
     certs: Mapping[str, StoredCert] | None = None,
+    edges: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The router's JSON document (see twelve.router): apps with their domains and backends,
     and, for apps with a certificate, its files and hostnames under ``tls``. Pure."""
@@ -35,7 +37,34 @@ def route_table(
             "key": str(cert.key_path),
             "hostnames": list(cert.info.hostnames),
         }
+    for app, edge in (edges or {}).items():
+        apps.setdefault(app, {"domains": [], "backends": []})["edge"] = edge
     return {"version": version, "apps": apps}
+
+
+def edge_entries(
+    features: Mapping[str, Mapping[str, Any]],
+    acme_apps: Iterable[str],
+    challenges: Mapping[str, Mapping[str, str]],
+    tls_port: int,
+) -> dict[str, dict[str, Any]]:
+    """Each app's ``edge`` entry (see twelve.router.edge): the HTTP-01 answers of its order under
+    way, whether challenge paths are the router's (automatic certificates on), and its
+    https-redirect and HSTS, which need the router to serve HTTPS (``tls_port``). Pure."""
+    acme = set(acme_apps)
+    entries: dict[str, dict[str, Any]] = {}
+    for app in sorted(set(features) | acme | set(challenges)):
+        wanted = features.get(app, {})
+        max_age = wanted.get(HSTS)
+        entry = {
+            "challenges": dict(challenges.get(app, {})),
+            "acme": app in acme,
+            "redirect_port": tls_port if tls_port and wanted.get(HTTPS_REDIRECT) else 0,
+            "hsts": f"max-age={int(max_age)}" if tls_port and max_age is not None else "",
+        }
+        if entry["challenges"] or entry["acme"] or entry["redirect_port"] or entry["hsts"]:
+            entries[app] = entry
+    return entries
 
 
 def write_atomically(path: Path, document: dict[str, Any]) -> None:

@@ -153,6 +153,9 @@ def _default_cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the platform, with its variable name in the comment beside it."""
@@ -203,6 +206,11 @@ class Settings:
     keeper_buffer: int  # TWELVE_KEEPER_BUFFER: output kept for the daemon while none runs
     stop_apps: bool  # TWELVE_STOP_APPS: the daemon's SIGTERM stops the apps too
     audit_drain: str | None  # TWELVE_AUDIT_DRAIN: syslog+tcp/tls or https URL audit entries go to
+    acme_directory: str  # TWELVE_ACME_DIRECTORY: the ACME CA's directory URL (certs:auto)
+    acme_email: str | None  # TWELVE_ACME_EMAIL: the ACME account's contact
+    acme_ca_bundle: Path | None  # TWELVE_ACME_CA_BUNDLE: trusts a private CA's directory
+    acme_retry_base: float  # TWELVE_ACME_RETRY_BASE: first wait after a failed order, doubling
+    acme_order_timeout: float  # TWELVE_ACME_ORDER_TIMEOUT: validation and issuance, per order
     metrics_bind: Bind | None  # TWELVE_METRICS_BIND: GET /metrics without a token (off when unset)
     metrics_sample_interval: float  # TWELVE_METRICS_SAMPLE_INTERVAL: process samples, seconds
     metrics_max_series: int  # TWELVE_METRICS_MAX_SERIES: app and process type pairs kept
@@ -274,6 +282,13 @@ class Settings:
             keeper_buffer=r.get("TWELVE_KEEPER_BUFFER", parse_size, 16 << 20),
             stop_apps=r.get("TWELVE_STOP_APPS", _flag, False),
             audit_drain=r.get("TWELVE_AUDIT_DRAIN", _drain_url, None),
+            acme_directory=r.text("TWELVE_ACME_DIRECTORY", LETS_ENCRYPT),
+            acme_email=r.optional("TWELVE_ACME_EMAIL"),
+            acme_ca_bundle=Path(bundle)
+            if (bundle := r.optional("TWELVE_ACME_CA_BUNDLE"))
+            else None,
+            acme_retry_base=r.get("TWELVE_ACME_RETRY_BASE", _seconds, 60.0),
+            acme_order_timeout=r.get("TWELVE_ACME_ORDER_TIMEOUT", _seconds, 120.0),
             metrics_bind=parse_bind("TWELVE_METRICS_BIND", metrics_bind) if metrics_bind else None,
             metrics_sample_interval=max(
                 0.1, r.get("TWELVE_METRICS_SAMPLE_INTERVAL", _seconds, 10.0)
@@ -345,6 +360,16 @@ class Settings:
     def certs_dir(self) -> Path:
         """TLS certificates and keys, one directory per app (0700; files 0600)."""
         return self.home / "certs"
+
+    @property
+    def features_path(self) -> Path:
+        """Each app's router features (https-redirect, hsts), JSON, 0600."""
+        return self.home / "features.json"
+
+    @property
+    def acme_dir(self) -> Path:
+        """The ACME account key, each app's order state and key being ordered (0700; files 0600)."""
+        return self.home / "acme"
 
 
 def twelve_executable() -> list[str]:

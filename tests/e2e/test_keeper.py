@@ -19,8 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
-from support import EXAMPLES, Daemon, Load, group_alive, until_requests, wait_for
+from support import (
+    EXAMPLES,
+    ROOT,
+    Daemon,
+    Load,
+    group_alive,
+    requires_service,
+    until_requests,
+    wait_for,
+)
+from twelve.addons.binaries import find_redis
 
 pytestmark = pytest.mark.slow
 APP = "kp-tick"
@@ -43,14 +54,21 @@ def up(d: Daemon) -> bool:
 
 
 def ticking_app(
-    make_daemon: Callable[..., Daemon], tmp_path: Path, home: Path | None = None
+    make_daemon: Callable[..., Daemon],
+    tmp_path: Path,
+    home: Path | None = None,
+    *,
+    redis_addon: bool = False,
+    python: str | None = None,
 ) -> Daemon:
     source = tmp_path / "ticker"
     shutil.copytree(EXAMPLES / "hello-python", source)
     (source / "ticker.py").write_text(TICKER)
     (source / "Procfile").write_text("web: python app.py\nclock: python -u ticker.py\n")
-    d = make_daemon(home, TWELVE_STOP_APPS="0")
+    d = make_daemon(home, python=python, TWELVE_STOP_APPS="0")
     d.cli("apps:create", APP)
+    if redis_addon:  # a redis-server twelve runs for this add-on alone
+        d.cli("addons:create", "redis", "-a", APP)
     d.cli("deploy", "-a", APP, str(source))
     d.cli("ps:scale", "-a", APP, "web=2", "clock=1")
     wait_for(lambda: up(d), 60, "the formation up")
@@ -105,14 +123,19 @@ def assert_every_tick_once_in_order(d: Daemon) -> None:
 def test_restart_kill_and_keeper_hand_over_keep_apps_serving_and_logging(
     make_daemon: Callable[..., Daemon], tmp_path: Path
 ) -> None:
-    d = ticking_app(make_daemon, tmp_path)
+    requires_service("redis-server", find_redis(os.environ["PATH"]) is not None)
+    d = ticking_app(make_daemon, tmp_path, redis_addon=True)
     before = running(d)
     keeper = d.keeper_pid()
     assert keeper is not None
+    addon = redis.Redis.from_url(d.cli_json("config", "-a", APP, "--reveal")["REDIS_URL"])  # type: ignore[index]
+    addon.set("kept", "across restarts")
+    redis_pid = addon.info("server")["process_id"]
     with steady_load(d) as loads:
         more_requests(loads, 50)
         for how in (signal.SIGTERM, signal.SIGKILL):
             assert d.stop(how) == (0 if how == signal.SIGTERM else -signal.SIGKILL)
+            assert addon.get("kept") == b"across restarts", "the add-on serves with no daemon"
             gap_start = max(ticks(d), default=0)
             more_requests(loads, 100)  # served while no daemon runs
             time.sleep(3)  # the app writes lines while no daemon runs: the gap is the point
@@ -122,6 +145,7 @@ def test_restart_kill_and_keeper_hand_over_keep_apps_serving_and_logging(
             wait_for(lambda: max(ticks(d)) >= gap_start + 3, 30, "the gap's lines")  # noqa: B023
             more_requests(loads, 50)
             assert failures(loads) == {}, f"requests failed across {how.name}: {failures(loads)}"
+            assert addon.info("server")["process_id"] == redis_pid, "the add-on's server adopted"
         # The keeper hands over to a new start of itself: same pid, same children.
         os.kill(keeper, signal.SIGHUP)
         wait_for(lambda: "resumed with" in keeper_log(d), 30, "the keeper's successor")
@@ -134,6 +158,8 @@ def test_restart_kill_and_keeper_hand_over_keep_apps_serving_and_logging(
     tick_now = max(ticks(d))
     wait_for(lambda: max(ticks(d)) > tick_now + 1, 30, "lines after the hand-over")
     assert_every_tick_once_in_order(d)
+    assert addon.info("server")["process_id"] == redis_pid
+    addon.close()
 
 
 def test_a_process_that_exits_while_no_daemon_runs_is_restarted_and_scale_down_leaves_nothing(
@@ -160,15 +186,33 @@ def keeper_log(d: Daemon) -> str:
     return (d.home / "run" / "keeper.log").read_text(errors="replace")
 
 
-def another_installation(tmp_path: Path) -> str:
-    """A second virtualenv that runs this twelve: an upgrade as the keeper sees one (another
-    interpreter path, so the new daemon hands the keeper over to it)."""
-    venv = tmp_path / "upgraded"
+def previous_commit_installation(tmp_path: Path) -> str:
+    """A virtualenv running the previous commit of twelve, with this run's dependencies: what a
+    server had before it was upgraded to the twelve under test."""
+    found = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", "HEAD~1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        pytest.skip("this checkout has no previous commit (a shallow clone) to upgrade from")
+    source = tmp_path / "previous"
+    source.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", found.stdout.strip(), "src"],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
+    venv = tmp_path / "previous-venv"
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = Path(sysconfig.get_paths()["purelib"])
-    (venv_site(venv) / "twelve-upgrade.pth").write_text(
-        f"import site; site.addsitedir({str(site)!r})\n"
+    # This run's packages, then the previous twelve ahead of the one installed among them.
+    (venv_site(venv) / "twelve-previous.pth").write_text(
+        f"import site, sys; site.addsitedir({str(site)!r}); "
+        f"sys.path.insert(0, {str(source / 'src')!r})\n"
     )
     return str(venv / "bin" / "python")
 
@@ -178,19 +222,21 @@ def venv_site(venv: Path) -> Path:
     return venv / "lib" / version / "site-packages"
 
 
-def test_an_upgrade_to_another_installation_keeps_apps_serving_and_hands_the_keeper_over(
+def test_an_upgrade_from_the_previous_commit_keeps_apps_serving_and_hands_the_keeper_over(
     make_daemon: Callable[..., Daemon], tmp_path: Path
 ) -> None:
-    upgraded = another_installation(tmp_path)
-    d = ticking_app(make_daemon, tmp_path)
-    before = running(d)
+    previous = previous_commit_installation(tmp_path)
+    d = ticking_app(make_daemon, tmp_path, python=previous)
     keeper = d.keeper_pid()
     assert keeper is not None
+    keeper_command = Path(f"/proc/{keeper}/cmdline").read_bytes().split(b"\0")
+    assert keeper_command[0].decode() == previous, "the previous twelve started the keeper"
+    before = running(d)
     with steady_load(d) as loads:
         more_requests(loads, 50)
         assert d.stop(signal.SIGTERM) == 0
         more_requests(loads, 100)
-        d.python = upgraded
+        d.python = sys.executable
         d.start()
         assert_adopted(d, before)
         wait_for(lambda: "resumed with" in keeper_log(d), 30, "the keeper handed over")
@@ -198,7 +244,7 @@ def test_an_upgrade_to_another_installation_keeps_apps_serving_and_hands_the_kee
     assert failures(loads) == {}, f"requests failed across the upgrade: {failures(loads)}"
     assert d.keeper_pid() == keeper
     keeper_command = Path(f"/proc/{keeper}/cmdline").read_bytes().split(b"\0")
-    assert keeper_command[0].decode() == upgraded
+    assert keeper_command[0].decode() == sys.executable
     tick_now = max(ticks(d))
     wait_for(lambda: max(ticks(d)) > tick_now + 1, 30, "lines after the upgrade")
     assert_every_tick_once_in_order(d)

@@ -93,7 +93,7 @@ def test_metrics_read_back_a_known_load_memory_and_prometheus(
     assert "P95" in table and "web" in table and "big" in table
     assert "16.67%" in table
 
-    d.cli("labs:enable", "-a", app, "log-runtime-metrics")
+    d.cli("features:enable", "-a", app, "log-runtime-metrics")
     wait_for(
         lambda: "sample#memory_rss=" in d.cli("logs", "-a", app, "-n", "200").stdout,
         30,
@@ -106,8 +106,8 @@ def test_metrics_read_back_a_known_load_memory_and_prometheus(
     )
     rss = float(line.split("sample#memory_rss=")[1].split("MB")[0])
     assert rss >= 64
-    bad = d.cli("labs:enable", "-a", app, "no-such-feature", check=False)
-    assert bad.returncode != 0 and "no feature named" in bad.stderr
+    bad = d.cli("features:enable", "-a", app, "no-such-feature", check=False)
+    assert bad.returncode != 0 and "unknown feature" in bad.stderr
     bad = d.cli("metrics", "-a", app, "--since", "30d", check=False)
     assert bad.returncode != 0 and "7d" in bad.stderr
 

@@ -3,7 +3,7 @@
 from twelve.deploy import Source, config_description, process_specs
 from twelve.routes import route_table
 from twelve.store import Release
-from twelve.supervisor.manager import Backend
+from twelve.values import Backend
 
 
 def _release(**overrides: object) -> Release:

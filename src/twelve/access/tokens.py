@@ -36,7 +36,7 @@ def digest(secret: str) -> str:
 
 def parse_duration(text: str) -> float:
     """Seconds in ``30d``, ``12h``, ``90m`` or ``2w``."""
-    match = _DURATION.match(text.strip())
+    match = _DURATION.fullmatch(text.strip())
     if not match or int(match.group(1)) == 0:
         raise UsageError(f"{text!r} is not a lifetime", "for example 30d, 12h, 90m or 2w")
     return float(int(match.group(1)) * _UNIT[match.group(2)])

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,15 @@ from twelve.addons import selfrun
 from twelve.addons.binaries import find_redis
 from twelve.addons.naming import new_password, redis_password_hash, resource_identifier
 from twelve.addons.provider import Provisioned
-from twelve.addons.services import OnLine, SelfRunServer, ServiceState, free_port
+from twelve.addons.services import (
+    AdoptedServer,
+    OnLine,
+    SelfRunServer,
+    ServiceState,
+)
 from twelve.errors import ServiceError
 from twelve.store import Store
+from twelve.supervisor.launcher import Launcher
 
 log = logging.getLogger("twelve.services")
 SERVER_LABEL = "own redis-server"  # what `addons` shows as the server of such an add-on
@@ -37,12 +44,19 @@ class DedicatedRedis(SelfRunServer):
     """One add-on's server: the supervision of SelfRunServer, with its own config."""
 
     def __init__(
-        self, name: str, home: Path, store: Store, on_line: OnLine, path: str, maxmemory: int
+        self,
+        name: str,
+        home: Path,
+        store: Store,
+        on_line: OnLine,
+        path: str,
+        maxmemory: int,
+        launcher: Launcher | None = None,
     ) -> None:
         bins = find_redis(path)
         if bins is None:
             raise ServiceError("this machine has no Redis server to run")
-        super().__init__("redis", home, bins, store, on_line)
+        super().__init__("redis", home, bins, store, on_line, launcher)
         self.record_name = f"service.redis.{name}"
         self.maxmemory = maxmemory
 
@@ -51,7 +65,7 @@ class DedicatedRedis(SelfRunServer):
 
     async def _set_up(self) -> ServiceState:
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        state = ServiceState(free_port(), new_password())
+        state = ServiceState(selfrun.free_port(), new_password())
         (self.dir / "data").mkdir(mode=0o700, exist_ok=True)
         self._write_state(state)
         self._settings_file().write_text(json.dumps({"maxmemory": self.maxmemory}))
@@ -78,17 +92,20 @@ class DedicatedServers:
     """The add-ons' own servers: made on provision, back at every daemon start, removed with
     their add-on."""
 
-    def __init__(self, root: Path, store: Store, on_line: OnLine, path: str) -> None:
+    def __init__(
+        self, root: Path, store: Store, on_line: OnLine, path: str, launcher: Launcher | None
+    ) -> None:
         self.root = root
         self.store = store
         self._on_line = on_line
         self._path = path
+        self._launcher = launcher
         self._servers: dict[str, DedicatedRedis] = {}
         self._lock = asyncio.Lock()
 
     def _server(self, name: str, maxmemory: int) -> DedicatedRedis:
         return DedicatedRedis(
-            name, self.root / name, self.store, self._on_line, self._path, maxmemory
+            name, self.root / name, self.store, self._on_line, self._path, maxmemory, self._launcher
         )
 
     async def create(self, name: str, maxmemory: int) -> str:
@@ -116,8 +133,9 @@ class DedicatedServers:
                 await server.stop(5.0)
             shutil.rmtree(self.root / name, ignore_errors=True)
 
-    async def start_all(self) -> None:
-        """Bring back every add-on's server (daemon start); a failure is logged, not fatal."""
+    async def start_all(self, adopted: Mapping[str, AdoptedServer]) -> None:
+        """Bring back every add-on's server (daemon start), following those still running
+        (``adopted``, by record name); a failure is logged, not fatal."""
         if not self.root.is_dir():
             return
         for entry in sorted(self.root.iterdir()):
@@ -125,7 +143,7 @@ class DedicatedServers:
                 continue
             server = self._server(entry.name, 0)
             try:
-                await server.start()
+                await server.start(adopted.get(server.record_name))
             except ServiceError as exc:
                 log.error("Redis of %s: %s", entry.name, exc)
                 continue
@@ -133,6 +151,10 @@ class DedicatedServers:
 
     async def stop_all(self, grace: float) -> None:
         await asyncio.gather(*(s.stop(grace) for s in self._servers.values()))
+        self._servers.clear()
+
+    async def let_go_all(self) -> None:
+        await asyncio.gather(*(s.let_go() for s in self._servers.values()))
         self._servers.clear()
 
 

@@ -1,4 +1,5 @@
-"""Plans for the servers twelve runs itself, as data: command lines, config files, who runs them.
+"""Plans for the servers twelve runs itself, as data: command lines, config files, who runs them
+(with the two facts of the machine they rest on: a free port, the unprivileged account).
 
 PostgreSQL refuses to run as root. When twelve is root, the server runs as an unprivileged account
 (``postgres`` when the machine has one, else ``nobody``) through ``setpriv``, keeping only the
@@ -7,10 +8,15 @@ ability to traverse directories so it can reach its data under a private TWELVE_
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pwd
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from twelve.addons.binaries import Binaries
+from twelve.errors import ServiceError
 
 ADMIN_USER = "twelve"
 UNPRIVILEGED_ACCOUNTS = ("postgres", "nobody")
@@ -57,8 +63,15 @@ def postgres_initdb(bins: Binaries, data_dir: Path, password_file: Path) -> list
     ]
 
 
+# The longest path a Unix socket can have (sun_path holds 108 bytes with its terminating NUL).
+MAX_SOCKET_PATH = 107
+
+
 def postgres_server(bins: Binaries, data_dir: Path, socket_dir: Path, port: int) -> list[str]:
     """postgres in the foreground on 127.0.0.1:``port``, logging to stdout."""
+    # twelve connects over TCP; the Unix socket is for an operator's psql, and PostgreSQL will not
+    # start when its path is too long for one (a deep TWELVE_HOME), so it is left out then.
+    socket_path = f"{socket_dir}/.s.PGSQL.{port}"
     return [
         bins.tool("postgres"),
         "-D",
@@ -66,7 +79,7 @@ def postgres_server(bins: Binaries, data_dir: Path, socket_dir: Path, port: int)
         "-p",
         str(port),
         "-k",
-        str(socket_dir),
+        str(socket_dir) if len(socket_path.encode()) <= MAX_SOCKET_PATH else "",
         "-c",
         "listen_addresses=127.0.0.1",
         "-c",
@@ -131,3 +144,21 @@ def dedicated_redis_config(port: int, data_dir: Path, password_hash: str, maxmem
             "",
         ]
     )
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the server binds it a moment later; a clash is retried)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unprivileged_account() -> Account | None:
+    """The account PostgreSQL runs as: None unless twelve is root."""
+    if os.geteuid() != 0:
+        return None
+    for name in UNPRIVILEGED_ACCOUNTS:
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            return Account(name, entry.pw_uid, entry.pw_gid)
+    raise ServiceError("twelve runs as root and the machine has no postgres or nobody account")

@@ -1,10 +1,11 @@
 """The PostgreSQL and Redis servers twelve runs itself, under TWELVE_HOME/services/KIND.
 
 A server is set up the first time an add-on needs it (initdb, or a redis.conf with an ACL file),
-then supervised as app processes are: its own process group, its output as lines, restarted with
-a doubling backoff when it dies, recorded so a later daemon ends it, and started again whenever the
-daemon starts. Its data directory is never touched by deploys or restarts. The admin password is in
-a 0600 file beside the data and reaches nothing but twelve's own admin connections.
+then supervised as app processes are: launched through the keeper in its own process group, its
+output as lines, restarted with a doubling backoff when it dies, and recorded, so that a daemon
+that stops without ``--stop-apps`` (or dies) leaves it serving the apps and the next one adopts
+it. Its data directory is never touched by deploys or restarts. The admin password is in a 0600
+file beside the data and reaches nothing but twelve's own admin connections.
 """
 
 from __future__ import annotations
@@ -14,22 +15,21 @@ import contextlib
 import json
 import logging
 import os
-import pwd
 import shutil
 import signal
-import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from twelve.addons import postgres, redis, selfrun
 from twelve.addons.binaries import Binaries, find_postgres, find_redis
 from twelve.addons.naming import new_password, postgres_url, redis_password_hash
 from twelve.errors import ServiceError
-from twelve.logs.capture import capture_output
 from twelve.store import ProcessRecord, Store
 from twelve.supervisor import spawn
+from twelve.supervisor.launcher import Launcher, LocalLauncher, OnOutput
 from twelve.supervisor.policy import SERVER_BACKOFF, Restarts
 from twelve.supervisor.restart import keep_running
 
@@ -42,6 +42,14 @@ _PINGS: dict[str, Callable[[str], Awaitable[None]]] = {
     "redis": redis.ping,
 }
 _LABELS = {"postgres": "PostgreSQL", "redis": "Redis"}
+
+
+@dataclass(frozen=True)
+class AdoptedServer:
+    """A server an earlier daemon started that still runs, and how to follow its output."""
+
+    child: spawn.Running
+    follow: Callable[[OnOutput], None]
 
 
 @dataclass(frozen=True)
@@ -59,40 +67,30 @@ class ServiceState:
         return f"redis://default:{self.password}@127.0.0.1:{self.port}/0"
 
 
-def free_port() -> int:
-    """A port nobody listens on now (the server binds it a moment later; a clash is retried)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def unprivileged_account() -> selfrun.Account | None:
-    """The account PostgreSQL runs as: None unless twelve is root."""
-    if os.geteuid() != 0:
-        return None
-    for name in selfrun.UNPRIVILEGED_ACCOUNTS:
-        with contextlib.suppress(KeyError):
-            entry = pwd.getpwnam(name)
-            return selfrun.Account(name, entry.pw_uid, entry.pw_gid)
-    raise ServiceError("twelve runs as root and the machine has no postgres or nobody account")
-
-
 class SelfRunServer:
     """One server twelve runs: set up once, then started, supervised and stopped."""
 
     def __init__(
-        self, kind: str, home: Path, bins: Binaries, store: Store, on_line: OnLine
+        self,
+        kind: str,
+        home: Path,
+        bins: Binaries,
+        store: Store,
+        on_line: OnLine,
+        launcher: Launcher | None = None,
     ) -> None:
         self.kind = kind
         self.dir = home
         self.bins = bins
         self.store = store
         self._on_line = on_line
-        self.child: spawn.Child | None = None
+        self.launcher = launcher or LocalLauncher()
+        self.child: spawn.Running | None = None
+        self._adopted: AdoptedServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._grace = 10.0  # what stop() was given, for a server that starts as it stops
-        self._account = unprivileged_account() if kind == "postgres" else None
+        self._account = selfrun.unprivileged_account() if kind == "postgres" else None
         self.record_name = f"service.{kind}"  # an add-on's own server names itself
 
     @property
@@ -116,6 +114,9 @@ class SelfRunServer:
     def _line(self, text: str) -> None:
         self._on_line(self.kind, text)
 
+    def _output(self, text: str, _stamp: datetime | None) -> None:
+        self._on_line(self.kind, text)
+
     def _own(self, path: Path) -> None:
         """Make ``path`` a 0700 directory of the account the server runs as."""
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -125,7 +126,7 @@ class SelfRunServer:
     async def _set_up(self) -> ServiceState:
         """First use: make the data directory and the admin login; nothing is left on failure."""
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        state = ServiceState(free_port(), new_password())
+        state = ServiceState(selfrun.free_port(), new_password())
         data = self.dir / "data"
         shutil.rmtree(data, ignore_errors=True)
         try:
@@ -188,12 +189,15 @@ class SelfRunServer:
         )
         return selfrun.redis_server(self.bins, config)
 
-    async def start(self) -> str:
-        """Set up if needed, start, wait until it answers; its admin URL."""
+    async def start(self, adopted: AdoptedServer | None = None) -> str:
+        """Set up if needed, start (or follow the ``adopted`` server), wait until it answers;
+        its admin URL."""
         state = self.state()
         fresh = state is None
         if state is None:
             state = await self._set_up()
+        elif adopted is not None:
+            self._adopted = adopted
         for attempt in range(3):
             self._stopping = False
             self._task = asyncio.create_task(self._life(state), name=f"service-{self.kind}")
@@ -203,7 +207,7 @@ class SelfRunServer:
             if not fresh or attempt == 2:
                 break
             # The port chosen at set-up was taken before the server bound it: choose again.
-            state = ServiceState(free_port(), state.password)
+            state = ServiceState(selfrun.free_port(), state.password)
             self._write_state(state)
         raise ServiceError(
             f"the {_LABELS[self.kind]} twelve runs did not start on 127.0.0.1:{state.port}",
@@ -231,25 +235,36 @@ class SelfRunServer:
         )
 
     async def _run_once(self, state: ServiceState) -> int | None:
-        self.child = await spawn.start(self._argv(state), cwd=self.dir, env=self._environment())
+        adopted, self._adopted = self._adopted, None
+        if adopted is not None:
+            adopted.follow(self._output)
+            child = adopted.child
+        else:
+            child = await self.launcher.launch(
+                f"{RECORD_APP}/{self.record_name}",
+                self._argv(state),
+                self.dir,
+                self._environment(),
+                self._output,
+            )
+        self.child = child
         if self._stopping:
             # stop() came while the server was being started, so it could not signal it.
-            await spawn.stop_group(self.child.pgid, self._grace, self.child)
+            await spawn.stop_group(child.pgid, self._grace, child)
             return None
         record = ProcessRecord(
             RECORD_APP,
             self.record_name,
-            self.child.pid,
-            self.child.pgid,
-            self.child.start_ticks,
+            child.pid,
+            child.pgid,
+            child.start_ticks,
             state.port,
             0,
             None,
         )
         self.store.record_process(record)
-        assert self.child.process.stdout is not None
-        await capture_output(self.child.process.stdout, self._line)
-        code = await self.child.process.wait()
+        code = await child.wait()
+        await child.output_done(5.0)
         self.store.forget_process(RECORD_APP, record.name, record.pid)
         return code
 
@@ -261,12 +276,12 @@ class SelfRunServer:
         self._stopping = True
         self._grace = grace
         child = self.child
-        if child is not None and child.process.returncode is None:
+        if child is not None and child.returncode is None:
             if self.kind == "postgres":
                 # SIGINT is PostgreSQL's fast shutdown: it ends sessions instead of waiting for them.
                 spawn.signal_group(child.pgid, signal.SIGINT)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(child.process.wait(), grace)
+                    await asyncio.wait_for(child.wait(), grace)
             await spawn.stop_group(child.pgid, grace, child)
         if self._task is not None:
             # The life task forgets the server's process record once it has read the last of its
@@ -278,22 +293,41 @@ class SelfRunServer:
                 await self._task
             self._task = None
 
+    async def let_go(self) -> None:
+        """Stop following the server and leave it serving, recorded for the next daemon."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
 
 class ServiceRunner:
     """The servers twelve runs itself, started on first use and again at every daemon start."""
 
-    def __init__(self, services_dir: Path, store: Store, on_line: OnLine, path: str) -> None:
+    def __init__(
+        self,
+        services_dir: Path,
+        store: Store,
+        on_line: OnLine,
+        path: str,
+        launcher: Launcher | None = None,
+    ) -> None:
         self.services_dir = services_dir
         self.store = store
         self._on_line = on_line
         self._path = path
+        self._launcher = launcher
         self._servers: dict[str, SelfRunServer] = {}
         self._urls: dict[str, str] = {}
         self._lock = asyncio.Lock()
         # Each Redis add-on's own server; that module builds on SelfRunServer above.
         from twelve.addons.dedicated import DedicatedServers  # noqa: PLC0415
 
-        self.dedicated = DedicatedServers(services_dir / "redis-addons", store, on_line, path)
+        self.dedicated = DedicatedServers(
+            services_dir / "redis-addons", store, on_line, path, launcher
+        )
 
     def binaries(self, kind: str) -> Binaries | None:
         """Where this machine's server binaries for ``kind`` are, if anywhere."""
@@ -302,36 +336,49 @@ class ServiceRunner:
     def initialized(self, kind: str) -> bool:
         return (self.services_dir / kind / "service.json").exists()
 
-    async def admin_url(self, kind: str) -> str:
-        """The admin URL of the ``kind`` server twelve runs, starting (and setting up) it first."""
+    async def admin_url(self, kind: str, adopted: AdoptedServer | None = None) -> str:
+        """The admin URL of the ``kind`` server twelve runs, starting (and setting up) it first,
+        or following the ``adopted`` one."""
         async with self._lock:
             if kind in self._urls:
                 return self._urls[kind]
             bins = self.binaries(kind)
             if bins is None:
                 raise ServiceError(f"this machine has no {_LABELS[kind]} server to run")
-            server = SelfRunServer(kind, self.services_dir / kind, bins, self.store, self._on_line)
-            url = await server.start()
+            server = SelfRunServer(
+                kind, self.services_dir / kind, bins, self.store, self._on_line, self._launcher
+            )
+            url = await server.start(adopted)
             self._servers[kind] = server
             self._urls[kind] = url
             log.info("%s running on 127.0.0.1 from %s", _LABELS[kind], bins.origin)
             return url
 
-    async def start(self) -> None:
-        """Bring back every server set up earlier (daemon start); a failure is logged, not fatal."""
+    async def start(self, adopted: Mapping[str, AdoptedServer] | None = None) -> None:
+        """Bring back every server set up earlier (daemon start), following those still running
+        (``adopted``, by record name); a failure is logged, not fatal."""
+        adopted = adopted or {}
         for kind in ("postgres", "redis"):
             if self.initialized(kind):
                 try:
-                    await self.admin_url(kind)
+                    await self.admin_url(kind, adopted.get(f"service.{kind}"))
                 except ServiceError as exc:
                     log.error("%s: %s", _LABELS[kind], exc)
-        await self.dedicated.start_all()
+        await self.dedicated.start_all(adopted)
 
     async def stop(self, grace: float) -> None:
         """Stop every server (after the apps, so they shut down cleanly)."""
         await asyncio.gather(
             *(server.stop(grace) for server in self._servers.values()),
             self.dedicated.stop_all(grace),
+        )
+        self._servers.clear()
+        self._urls.clear()
+
+    async def let_go(self) -> None:
+        """Leave every server running for the next daemon (a daemon stopping without its apps)."""
+        await asyncio.gather(
+            *(server.let_go() for server in self._servers.values()), self.dedicated.let_go_all()
         )
         self._servers.clear()
         self._urls.clear()

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from twelve import __version__
 from twelve.access.drain import AuditDrain
 from twelve.api import (
+    acme,
     addons,
     apps,
     audit,
@@ -66,8 +67,8 @@ def create_app(platform: Platform, clock: Callable[[], float] = time.time) -> St
     """The API for one platform; every request passes the guard (api/guard.py) first."""
     routes = [Route("/", server_info, methods=["GET"])]
     modules = (
-        apps, config, releases, ps, logs, git, export, domains, certs, addons, runtimes, users,
-        audit, metrics, webhooks, openapi,
+        apps, config, releases, ps, logs, git, export, domains, certs, acme, addons, runtimes,
+        users, audit, metrics, webhooks, openapi,
     )  # fmt: skip
     for module in modules:
         routes += module.routes

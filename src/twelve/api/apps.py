@@ -12,6 +12,7 @@ from twelve.api.guard import principal_of
 from twelve.appspec.names import validate_app_name
 from twelve.certs import CertStore
 from twelve.errors import UsageError
+from twelve.features import FeatureStore
 
 
 async def list_apps(request: Request) -> JSONResponse:
@@ -54,6 +55,7 @@ async def app_info(request: Request) -> JSONResponse:
             "name": app.name,
             "created_at": app.created_at,
             "url": p.app_url(name),
+            "https_url": p.https_url(name),
             "release": release.version if release else None,
             "commit": release.commit if release else None,
             "formation": p.store.get_formation(name),
@@ -73,6 +75,9 @@ async def destroy_app(request: Request) -> JSONResponse:
     await p.deployer.destroy(name)
     if p.metrics is not None:
         p.metrics.forget(name)
+    if p.acme is not None:
+        p.acme.forget(name)  # its order state and keys: a new app of that name orders its own
+    FeatureStore(p.settings.features_path).forget(name)
     if CertStore(p.settings.certs_dir).remove(name):  # a new app of that name starts without it
         p.supervisor.routes_changed()
     await p.hub.remove_app(name)

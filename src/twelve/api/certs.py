@@ -78,6 +78,8 @@ async def remove_cert(request: Request) -> JSONResponse:
     p.supervisor.routes_changed()
     p.event(app, "api", "Certificate removed; HTTPS shows the router's default certificate")
     p.notify(app, "cert", "destroy", {})
+    if p.acme is not None and p.acme.files.state(app).enabled:
+        p.event(app, "acme", "automatic certificates are on: a new one is ordered now")
     return JSONResponse({"removed": True})
 
 

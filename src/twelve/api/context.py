@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from twelve.certs import CertStore, covers
 from twelve.gitpush import PushTokens
 from twelve.logs.line import make_line
 from twelve.settings import Settings
 from twelve.store import Store
 
 if TYPE_CHECKING:
+    from twelve.acme.manager import AcmeManager
     from twelve.addons.manager import AddonManager
     from twelve.deploy import Deployer
     from twelve.logs.hub import LogHub
@@ -35,6 +38,8 @@ class Platform:
     addons: AddonManager | None = None
     metrics: Recorder | None = None
     webhooks: Webhooks | None = None
+    acme: AcmeManager | None = None
+    router_tls_url: str = ""  # https://DOMAIN:PORT when the router serves HTTPS
 
     def event(self, app: str, process: str, text: str) -> None:
         """A ``twelve[process]`` line in the app's stream."""
@@ -47,6 +52,21 @@ class Platform:
 
     def app_url(self, app: str) -> str:
         return self.router_url.replace("://", f"://{app}.", 1) if self.router_url else ""
+
+    def https_url(self, app: str) -> str:
+        """``https://HOST[:PORT]`` for the app's first name its certificate covers, else ""."""
+        if not self.router_tls_url:
+            return ""
+        stored = CertStore(self.settings.certs_dir).get(app)
+        if stored is None or stored.info.expired(datetime.now(UTC)):
+            return ""
+        port = self.router_tls_url.rpartition(":")[2]
+        suffix = f":{port}" if port.isdigit() and port != "443" else ""
+        names = [h for h, _ in self.store.list_domains(app)] + [f"{app}.{self.settings.domain}"]
+        for name in names:
+            if any(covers(n, name) for n in stored.info.hostnames):
+                return f"https://{name}{suffix}"
+        return ""
 
 
 def platform(request: Request) -> Platform:

@@ -1,4 +1,4 @@
-"""Metrics: an app's figures and chart points, Prometheus' exposition, and the app's features."""
+"""Metrics: an app's figures and chart points, and Prometheus' exposition."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from twelve.api.body import json_body
 from twelve.api.context import existing_app, platform
 from twelve.errors import UsageError
 from twelve.metrics.prometheus import CONTENT_TYPE, exposition
 from twelve.metrics.recorder import Recorder
 from twelve.metrics.summary import chart, summarize
-from twelve.store.features import FEATURES, FeatureStore, check_feature
 
 MAX_SINCE = 7 * 86400  # what the store keeps
 
@@ -63,32 +61,7 @@ async def prometheus(request: Request) -> Response:
     return Response(exposition(_recorder(request)), media_type=CONTENT_TYPE)
 
 
-async def get_features(request: Request) -> JSONResponse:
-    p, app = existing_app(request)
-    enabled = FeatureStore(p.store).enabled(app)
-    return JSONResponse(
-        [{"name": n, "enabled": n in enabled, "description": d} for n, d in FEATURES.items()]
-    )
-
-
-async def patch_features(request: Request) -> JSONResponse:
-    """Body: ``{"log-runtime-metrics": true}``."""
-    p, app = existing_app(request)
-    body = await json_body(request)
-    if not body:
-        raise UsageError("no feature to change", "twelve labs:enable -a APP FEATURE")
-    store = FeatureStore(p.store)
-    for name, on in body.items():
-        if not isinstance(on, bool):
-            raise UsageError(f"{name} must be true or false")
-        store.set(app, check_feature(name), on)
-        p.event(app, "api", f"{'Enabled' if on else 'Disabled'} feature {name}")
-    return JSONResponse(sorted(store.enabled(app)))
-
-
 routes = [
     Route("/metrics", prometheus, methods=["GET"]),
     Route("/apps/{app}/metrics", app_metrics, methods=["GET"]),
-    Route("/apps/{app}/features", get_features, methods=["GET"]),
-    Route("/apps/{app}/features", patch_features, methods=["PATCH"]),
 ]

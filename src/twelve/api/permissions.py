@@ -117,6 +117,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "/apps/{app}/certs"): Rule(V, "app"),
     ("post", "/apps/{app}/certs"): Rule(A, "app", "certs:add"),
     ("delete", "/apps/{app}/certs"): Rule(A, "app", "certs:remove"),
+    ("get", "/apps/{app}/certs/auto"): Rule(V, "app"),
+    ("post", "/apps/{app}/certs/auto"): Rule(A, "app", "certs:auto:enable"),
+    ("delete", "/apps/{app}/certs/auto"): Rule(A, "app", "certs:auto:disable"),
+    ("get", "/apps/{app}/features"): Rule(V, "app"),
+    ("post", "/apps/{app}/features/{name}"): Rule(A, "app", "features:enable", _fields("name")),
+    ("delete", "/apps/{app}/features/{name}"): Rule(A, "app", "features:disable", _fields("name")),
     ("get", "/apps/{app}/export"): Rule(A, "app"),  # holds config values
     ("get", "/addons"): Rule(Need.PLATFORM_READ),
     ("get", "/addons/{name}"): Rule(V, "addon"),
@@ -166,7 +172,6 @@ RULES: dict[tuple[str, str], Rule] = {
     # Metrics (api/metrics.py): every app's figures in Prometheus' format, or one app's.
     ("get", "/metrics"): Rule(Need.PLATFORM_READ),
     ("get", "/apps/{app}/metrics"): Rule(V, "app"),
-    ("get", "/apps/{app}/features"): Rule(V, "app"),
     # Webhooks (api/webhooks.py): a webhook's URL may carry a credential, as a drain's may.
     ("get", "/apps/{app}/webhooks"): Rule(A, "app"),
     ("post", "/apps/{app}/webhooks"): Rule(A, "app", "webhooks:add", _url_field("url")),
@@ -175,12 +180,6 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "/apps/{app}/alerts"): Rule(V, "app"),
     ("patch", "/apps/{app}/alerts"): Rule(
         A, "app", "alerts:set", lambda p, b, q: {str(k)[:63]: str(v)[:20] for k, v in b.items()}
-    ),
-    ("patch", "/apps/{app}/features"): Rule(
-        A,
-        "app",
-        "labs",
-        lambda p, b, q: {str(k)[:63]: v for k, v in b.items() if isinstance(v, bool)},
     ),
 }
 

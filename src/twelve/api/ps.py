@@ -17,7 +17,7 @@ from twelve.appspec.names import validate_process_type
 from twelve.errors import Conflict, UsageError
 from twelve.logs.line import make_line
 from twelve.store.limits import LimitStore
-from twelve.supervisor.limits import Limits
+from twelve.values import Limits
 
 
 async def list_processes(request: Request) -> JSONResponse:

@@ -39,7 +39,10 @@ async def create_deploy(request: Request) -> Response:
     async def work(emit: Emit) -> dict[str, Any]:
         release = await p.deployer.deploy(app, source, emit)
         emit(f"-----> {p.app_url(app) or app} deployed")
-        return {"release": release_json(release), "url": p.app_url(app)}
+        https = p.https_url(app)
+        if https:
+            emit(f"       {https} (HTTPS)")
+        return {"release": release_json(release), "url": p.app_url(app), "https_url": https}
 
     return stream_operation(work)
 

@@ -17,7 +17,7 @@ def parse_scale_args(args: list[str]) -> dict[str, int]:
     wanted: dict[str, int] = {}
     for arg in args:
         for part in filter(None, (p.strip() for p in arg.split(","))):
-            match = _PAIR.match(part)
+            match = _PAIR.fullmatch(part)
             if not match:
                 raise UsageError(f"{part!r} is not TYPE=COUNT", "for example: web=2 worker=1")
             name, count = validate_process_type(match.group(1)), int(match.group(2))

@@ -38,7 +38,7 @@ def parse_procfile(text: str, filename: str = "Procfile") -> Procfile:
         line = raw.strip()  # also drops a \r of CRLF files
         if not line or line.startswith("#"):
             continue
-        match = _LINE.match(line)
+        match = _LINE.fullmatch(line)
         if "\x00" in line:  # no command line can hold one
             raise SpecError(f"{filename}:{number}: holds a NUL character")
         if not match:

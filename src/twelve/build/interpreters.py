@@ -37,7 +37,7 @@ def parse_requested(text: str, filename: str) -> tuple[int, int, int | None]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        match = _VERSION.match(line)
+        match = _VERSION.fullmatch(line)
         if not match:
             raise BuildError(
                 f"{filename}: {line!r} is not a Python version",

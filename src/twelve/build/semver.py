@@ -52,7 +52,7 @@ def satisfies(version: Version, spec: str) -> bool | None:
             return True
         results = []
         for token in tokens:
-            match = _PART.match(token)
+            match = _PART.fullmatch(token)
             if not match:
                 return None
             op, *parts = match.groups()

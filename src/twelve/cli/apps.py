@@ -46,6 +46,7 @@ def apps_info(app: str, as_json: bool) -> None:
     rows = [
         ("Name", data["name"]),
         ("URL", data["url"]),
+        *([("HTTPS URL", data["https_url"])] if data.get("https_url") else []),
         ("Release", f"v{data['release']}" if data["release"] else "-"),
         ("Commit", data["commit"] or "-"),
         ("Formation", formation),

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "git",
     "domains",
     "certs",
+    "acme",
     "addons",
     "runtimes",
     "check",

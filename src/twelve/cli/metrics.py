@@ -1,4 +1,4 @@
-"""``metrics``, and ``labs``, ``labs:enable``, ``labs:disable`` (the app's optional features)."""
+"""``metrics``."""
 
 from __future__ import annotations
 
@@ -58,45 +58,4 @@ def metrics(app: str, kind: str | None, since: str, as_json: bool) -> None:
     )
 
 
-@click.command("labs")
-@app_option
-@json_option
-def labs(app: str, as_json: bool) -> None:
-    """The app's optional features, and whether each is enabled."""
-    data = client().request("GET", f"/apps/{app}/features")
-    if as_json:
-        output.emit_json(data)
-        return
-    output.emit_table(
-        ("FEATURE", "ENABLED", "DESCRIPTION"),
-        [(f["name"], "yes" if f["enabled"] else "no", f["description"]) for f in data],
-    )
-
-
-def _switch(app: str, feature: str, on: bool, as_json: bool) -> None:
-    data = client().request("PATCH", f"/apps/{app}/features", json={feature: on})
-    if as_json:
-        output.emit_json(data)
-    else:
-        output.emit(f"{'Enabled' if on else 'Disabled'} {feature} for {app}")
-
-
-@click.command("labs:enable")
-@app_option
-@click.argument("feature")
-@json_option
-def labs_enable(app: str, feature: str, as_json: bool) -> None:
-    """Enable a feature: log-runtime-metrics."""
-    _switch(app, feature, True, as_json)
-
-
-@click.command("labs:disable")
-@app_option
-@click.argument("feature")
-@json_option
-def labs_disable(app: str, feature: str, as_json: bool) -> None:
-    """Disable a feature."""
-    _switch(app, feature, False, as_json)
-
-
-commands = [metrics, labs, labs_enable, labs_disable]
+commands = [metrics]

@@ -12,7 +12,8 @@ from twelve.appspec.formation import parse_scale_args
 from twelve.cli import output
 from twelve.cli.common import app_option, client, follow_operation, format_age, json_option
 from twelve.errors import UsageError
-from twelve.supervisor.limits import Limits, parse_limits
+from twelve.supervisor.limits import parse_limits
+from twelve.values import Limits
 
 
 @click.command("ps")

@@ -13,12 +13,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from twelve.compose import Graph
+from twelve.features import RUNTIME_METRICS, FeatureStore
 from twelve.metrics.prometheus import CONTENT_TYPE, exposition
 from twelve.metrics.recorder import Recorder
 from twelve.metrics.sampler import Sampler
 from twelve.serving import serve_asgi
 from twelve.settings import Bind
-from twelve.store.features import FeatureStore
 from twelve.webhooks.alerts import Alerts, AlertStore
 
 log = logging.getLogger("twelve")
@@ -34,13 +34,13 @@ async def start_metrics(stack: contextlib.AsyncExitStack, graph: Graph) -> None:
     recorder = graph.platform.metrics
     if recorder is None:
         return
-    features = FeatureStore(graph.store)
+    features = FeatureStore(graph.settings.features_path)
     alerts = Alerts(AlertStore(graph.store), recorder, graph.platform.notify, graph.platform.event)
     sampler = Sampler(
         graph.supervisor,
         recorder,
         graph.settings.metrics_sample_interval,
-        lambda app: "log-runtime-metrics" in features.enabled(app),
+        lambda app: RUNTIME_METRICS in features.of(app),
         graph.platform.event,
         alerts.check,
     )

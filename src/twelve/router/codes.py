@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 _REASONS = {
+    200: "OK",
+    308: "Permanent Redirect",
     400: "Bad Request",
     404: "Not Found",
     408: "Request Timeout",
@@ -30,10 +32,23 @@ class RouterError:
     code: str
     status: int
     desc: str
+    # An answer of the router's own that is no error (an ACME challenge, a redirect, see
+    # ``edge``): its extra header lines and its body, sent instead of the error page.
+    headers: str = ""
+    body: bytes | None = None
 
     def response(self, request_id: bytes, close: bool) -> bytes:
         """The full HTTP/1.1 response the client gets: a small plain-text page naming the code."""
         rid = request_id.decode("ascii")
+        if self.body is not None:
+            return (
+                f"HTTP/1.1 {self.status} {_REASONS.get(self.status, 'OK')}\r\n"
+                f"{self.headers}Content-Length: {len(self.body)}\r\n"
+                f"X-Request-Id: {rid}\r\n"
+                "Cache-Control: no-store\r\n"
+                "Via: 1.1 twelve\r\n"
+                f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n"
+            ).encode("latin-1") + self.body
         body = (
             f"{self.status} {_REASONS.get(self.status, 'Error')}\n"
             f"{self.code}: {self.desc}\n"

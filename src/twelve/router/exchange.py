@@ -59,6 +59,7 @@ class Exchange:
         "held",
         "held_size",
         "host",
+        "hsts",
         "http10",
         "is_head",
         "keep_alive",
@@ -147,6 +148,7 @@ class Exchange:
         self.until_close = False
         self.status = 0
         self.nbytes = 0
+        self.hsts = b""  # a Strict-Transport-Security line added to the response head
 
     # the request side
 
@@ -332,6 +334,8 @@ class Exchange:
         self.status = status
         self.head_sent = True
         head.append(_VIA)
+        if self.hsts:
+            head.append(self.hsts)
         if status == 101 and self.upgrade:
             head.append(b"Connection: Upgrade\r\nUpgrade: %b\r\n" % conn.upgrade)
         elif not (self.is_head or status in _NO_BODY_STATUS or conn.has_length):
@@ -496,7 +500,7 @@ class Exchange:
         worker.log.write(
             access_line(
                 route.app_json if route is not None else b"null",
-                INFO if error is None else error_at(error),
+                INFO if error is None or error.body is not None else error_at(error),
                 self.method,
                 self.path,
                 self.host,

@@ -38,6 +38,7 @@ PACKAGE = Path(twelve.router.__file__).resolve().parent
 COMPILED = (
     "accesslog",
     "codes",
+    "edge",
     "endings",
     "exchange",
     "hotpath",

@@ -21,6 +21,7 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
 from twelve.router import codes, endings
 from twelve.router.codes import RouterError
+from twelve.router.edge import answer as edge_answer
 from twelve.router.exchange import Exchange
 from twelve.router.hotpath import header_kind, header_table, line_version, upstream_head
 from twelve.router.messages import (
@@ -391,10 +392,14 @@ class ClientConnection(asyncio.Protocol):
         head = upstream_head(
             parts, fwd_block, host, request_id, int(wall_clock() * 1000), tail + CRLF
         )
+        error = None if route is not None else codes.UNKNOWN_HOST
+        edge = route.edge if route is not None else None
+        if edge is not None:
+            error = edge_answer(edge, url, self.proto, host)
         ex = Exchange(
             self,
             route,
-            None if route is not None else codes.UNKNOWN_HOST,
+            error,
             head,
             method,
             url,
@@ -407,6 +412,9 @@ class ClientConnection(asyncio.Protocol):
             self.transfer_encoding is not None,
             upgrade,
         )
+        if edge is not None and edge.hsts and self.proto == b"https":
+            ex.plain = False  # the head is written again, with the header added
+            ex.hsts = b"Strict-Transport-Security: %b\r\n" % edge.hsts
         self._reset_message()
         self.parsing = ex
         if self.active is None:

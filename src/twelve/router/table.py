@@ -2,7 +2,8 @@
 
 The daemon writes the table as JSON (``{"version": 3, "apps": {"hello": {"domains": [...],
 "backends": [{"dyno": "web.1", "host": "127.0.0.1", "port": 5001}], "tls": {"cert": PATH,
-"key": PATH, "hostnames": [...]}}}}``, ``tls`` only for an app with a certificate); every router
+"key": PATH, "hostnames": [...]}, "edge": {...}}}}``, ``tls`` only for an app with a certificate,
+``edge`` only for one whose requests the router may answer itself, see ``edge``); every router
 worker parses it into one immutable ``RouteTable`` and swaps its reference in one assignment, so a
 request sees either the old table or the new one, never a mix. Requests keep the ``Route`` they
 started with, so in-flight requests to a process that left the table still finish.
@@ -17,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from twelve.router.edge import Edge, edge_from_json, edge_json
 
 _APP = re.compile(r"[a-z][a-z0-9-]{0,29}")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
@@ -75,6 +78,7 @@ class Route:
     backends: tuple[Backend, ...]
     domains: tuple[str, ...] = ()
     tls: TlsFiles | None = None
+    edge: Edge | None = None  # what the router answers itself for this app (``edge``)
     # The app's name as the access line's JSON value (app names need no escaping).
     app_json: bytes = field(init=False, repr=False, compare=False)
 
@@ -132,6 +136,8 @@ def _route_json(route: Route) -> dict[str, Any]:
     if route.tls is not None:
         tls = route.tls
         entry["tls"] = {"cert": tls.cert, "key": tls.key, "hostnames": list(tls.hostnames)}
+    if route.edge is not None:
+        entry["edge"] = edge_json(route.edge)
     return entry
 
 
@@ -245,7 +251,10 @@ def table_from_json(data: object, domain: str) -> tuple[RouteTable, list[str]]:
             elif host not in domains:
                 domains.append(host)
         tls = _tls(name, entry.get("tls"), warnings)
-        routes[name] = Route(name, tuple(backends), tuple(domains), tls)
+        edge, problem = edge_from_json(entry.get("edge"))
+        if problem is not None:
+            warnings.append(f"app {name}: {problem}; serving it without")
+        routes[name] = Route(name, tuple(backends), tuple(domains), tls, edge)
     hosts: dict[str, Route] = {f"{name}.{domain}": route for name, route in routes.items()}
     for name, route in routes.items():
         for host in route.domains:

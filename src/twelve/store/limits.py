@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from twelve.store.db import Store
-from twelve.supervisor.limits import Limits
+from twelve.values import Limits
 
 
 class LimitStore:

@@ -141,9 +141,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX audit_app ON audit (app, seq);
     """,
     # Metrics: one row per app, process type, resolution (10 or 60 seconds) and interval start;
-    # ``data`` is a metrics.point.Point as JSON. Old rows are pruned as new ones come. Features:
-    # the ones an app enabled (``twelve labs:enable``). Webhooks, each event's delivery to each
-    # (its retries on the row), and alert thresholds.
+    # ``data`` is a metrics.point.Point as JSON. Old rows are pruned as new ones come.
+    # Webhooks, each event's delivery to each (its retries on the row), and alert thresholds.
     """
     CREATE TABLE metrics (
         app TEXT NOT NULL,
@@ -154,11 +153,6 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (app, type, resolution, at)
     );
     CREATE INDEX metrics_age ON metrics (resolution, at);
-    CREATE TABLE features (
-        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-        name TEXT NOT NULL,
-        PRIMARY KEY (app, name)
-    );
     CREATE TABLE webhooks (
         id TEXT PRIMARY KEY,
         app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,

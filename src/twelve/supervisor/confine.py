@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from twelve.supervisor.isolation import Users
 from twelve.supervisor.launch import Confinement, Identity
-from twelve.supervisor.limits import CgroupManager, Limits, ProcessCgroups
+from twelve.supervisor.limits import CgroupManager, ProcessCgroups
+from twelve.values import Limits
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,9 @@ from twelve.supervisor import spawn
 from twelve.supervisor.launch import Identity, user_name
 
 _ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+# useradd and userdel give up at once when another program holds the lock on /etc/passwd (another
+# twelve, a package install): they are tried again for this long.
+ACCOUNTS_LOCK_WAIT = 10.0
 
 
 def world_reachable(path: Path) -> bool:
@@ -54,6 +57,7 @@ class Users:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self._lock = asyncio.Lock()  # this daemon's own changes to the accounts, one at a time
 
     def identity(self, app: str) -> Identity | None:
         if not self.enabled:
@@ -72,12 +76,11 @@ class Users:
         if found is not None:
             return found
         name = user_name(app)
-        lines: list[str] = []
         argv = [
             "useradd", "--system", "--user-group", "--no-create-home",
             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name,
         ]  # fmt: skip
-        code = await spawn.run_to_completion(argv, cwd=Path("/"), env=_ENV, on_line=lines.append)
+        code, lines = await self._change(argv)
         if code != 0 and self.identity(app) is None:
             raise OSError(f"could not create the user {name}: {' '.join(lines)}")
         created = self.identity(app)
@@ -87,9 +90,21 @@ class Users:
     async def remove(self, app: str) -> None:
         if self.identity(app) is None:
             return
-        await spawn.run_to_completion(
-            ["userdel", user_name(app)], cwd=Path("/"), env=_ENV, on_line=lambda _t: None
-        )
+        await self._change(["userdel", user_name(app)])
+
+    async def _change(self, argv: list[str]) -> tuple[int | None, list[str]]:
+        """Run useradd or userdel, again while another program holds the accounts' lock."""
+        async with self._lock:
+            deadline = asyncio.get_running_loop().time() + ACCOUNTS_LOCK_WAIT
+            while True:
+                lines: list[str] = []
+                code = await spawn.run_to_completion(
+                    argv, cwd=Path("/"), env=_ENV, on_line=lines.append
+                )
+                locked = code != 0 and any("lock" in line for line in lines)
+                if not locked or asyncio.get_running_loop().time() > deadline:
+                    return code, lines
+                await asyncio.sleep(0.2)
 
 
 async def give_to(

@@ -1,13 +1,15 @@
 """Memory and CPU limits per process type: parsing (pure) and cgroups (v2, else v1, else rlimits).
 
-A process's cgroups are made under the daemon's own (``twelve/APP/PROCESS``), joined by the
-process itself before its command runs (see launch.py), read for OOM kills when it exits, and
-removed when it is gone.
+A process's cgroups are made under the daemon's own (``twelve-HOME/APP/PROCESS``, HOME a short
+hash of ``TWELVE_HOME``, so that two installations on one machine never share an app's), joined
+by the process itself before its command runs (see launch.py), read for OOM kills when it exits,
+and removed when it is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -15,26 +17,10 @@ from pathlib import Path
 
 from twelve.errors import UsageError
 from twelve.settings import parse_size
+from twelve.values import Limits
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CFS_PERIOD_US = 100_000
-
-
-@dataclass(frozen=True)
-class Limits:
-    memory: int | None = None  # bytes
-    cpu: float | None = None  # cores
-
-    def describe(self) -> str:
-        parts = []
-        if self.memory is not None:
-            parts.append(f"memory={self.memory // (1 << 20)}M")
-        if self.cpu is not None:
-            parts.append(f"cpu={self.cpu:g}")
-        return " ".join(parts) or "none"
-
-
-NO_LIMITS = Limits()
 
 
 def parse_limits(args: list[str]) -> Limits:
@@ -101,11 +87,19 @@ class ProcessCgroups:
                 directory.parent.rmdir()  # the app's directory, once its last process is gone
 
 
+def cgroup_name(home: Path) -> str:
+    """The cgroup directory of the installation whose home is ``home``."""
+    return f"twelve-{hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:8]}"
+
+
 class CgroupManager:
     """Makes per-process cgroups where the machine lets the daemon, and says which way it limits."""
 
-    def __init__(self, root: Path = CGROUP_ROOT, pids_max: int | None = None) -> None:
+    def __init__(
+        self, root: Path = CGROUP_ROOT, pids_max: int | None = None, name: str = "twelve"
+    ) -> None:
         self.root = root
+        self.name = name  # the directory every app's cgroups are made under
         self.pids_max = pids_max  # every process group's task cap: a fork bomb stops there
         self.version, self.bases = self._detect()
 
@@ -121,13 +115,13 @@ class CgroupManager:
         if os.geteuid() != 0:
             return 0, {}
         if (self.root / "cgroup.controllers").is_file():
-            base = self.root / self._own_path("") / "twelve"
+            base = self.root / self._own_path("") / self.name
             return 2, {"": base}
         bases = {}
         for controller in ("memory", "cpu", "pids"):
             mount = self.root / controller
             if (mount / "cgroup.procs").is_file():
-                bases[controller] = mount / self._own_path(controller) / "twelve"
+                bases[controller] = mount / self._own_path(controller) / self.name
         return (1, bases) if bases else (0, {})
 
     @property

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +20,13 @@ from twelve.supervisor.confine import Confiner
 from twelve.supervisor.launcher import Launcher, LocalLauncher
 from twelve.supervisor.ports import PortPool
 from twelve.supervisor.process import Adoption, Hooks, LineSink, ProcessSpec, Supervised, Timing
+from twelve.supervisor.rollout import goes_live, plan_rollout
 from twelve.supervisor.scratch import remove_scratch
 from twelve.supervisor.states import State
+from twelve.values import Backend
 
 # The process states a ``dyno`` webhook event is sent for.
 _NOTIFIED = frozenset({State.UP, State.CRASHED})
-
-
-@dataclass(frozen=True)
-class Backend:
-    dyno: str
-    port: int
 
 
 class Supervisor:
@@ -198,15 +193,12 @@ class Supervisor:
         """
         current = self._current.setdefault(app, {})
         wanted = {s.name: s for s in specs}
-        starting = {
-            name: self._new(spec)
-            for name, spec in wanted.items()
-            if name not in current or current[name].spec != spec or name in replace
-        }
+        rollout = plan_rollout({n: p.spec for n, p in current.items()}, specs, replace)
+        starting = {name: self._new(wanted[name]) for name in rollout.start}
         results = await asyncio.gather(
             *(_first_health(p) for p in starting.values() if p.spec.is_web)
         )
-        if gate and not all(results):
+        if not goes_live(gate, results):
             failed = [p for p in starting.values() if p.spec.is_web and not _healthy_now(p)]
             lines = list(failed[0].last_lines) if failed else []
             await asyncio.gather(*(p.stop() for p in starting.values()))
@@ -215,10 +207,7 @@ class Supervisor:
                 f"new web processes did not become healthy{detail}",
                 "the previous release keeps serving; see the app's logs",
             ) from None
-        retiring = [p for name, p in current.items() if name not in wanted or name in starting]
-        for name in list(current):
-            if name not in wanted:
-                del current[name]
+        retiring = [current.pop(name) for name in rollout.retire]
         current.update(starting)
         self._on_routes_changed()
         # The new release is live once the route table switched: the old processes drain and

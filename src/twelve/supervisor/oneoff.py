@@ -10,8 +10,8 @@ from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.environment import slug_environment
 from twelve.supervisor.launch import launch_argv
-from twelve.supervisor.limits import NO_LIMITS, Limits
 from twelve.supervisor.scratch import make_scratch, remove_scratch
+from twelve.values import NO_LIMITS, Limits
 
 
 async def run_in_release(

@@ -25,10 +25,11 @@ from twelve.supervisor.environment import slug_environment
 from twelve.supervisor.health import wait_until_bound, wait_until_http_ok
 from twelve.supervisor.launch import launch_argv
 from twelve.supervisor.launcher import Launcher, LocalLauncher, OnOutput
-from twelve.supervisor.limits import NO_LIMITS, Limits, ProcessCgroups
+from twelve.supervisor.limits import ProcessCgroups
 from twelve.supervisor.policy import Backoff
 from twelve.supervisor.scratch import Scratch, make_scratch, remove_scratch
 from twelve.supervisor.states import State, transition
+from twelve.values import NO_LIMITS, Limits
 
 
 @dataclass(frozen=True)

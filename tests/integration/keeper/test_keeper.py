@@ -99,7 +99,9 @@ async def _while_no_daemon_runs_output_is_never_blocked_and_drops_are_counted(
     await first.client.connect()
     await first.client.close()
     # 4 MiB of output with no daemon to take it: the writer finishes, the oldest lines go.
-    flood = "seq -f \"line %.0f $(printf '%080d' 0)\" 1 40000"
+    # One write per line (stdbuf -oL): a line cut across two writes far enough apart would be
+    # emitted in two pieces, as a partial line is after a pause; a loaded machine makes such gaps.
+    flood = "stdbuf -oL seq -f \"line %.0f $(printf '%080d' 0)\" 1 40000"
     second = Daemonish(run / "keeper.sock", buffer=64 << 10)
     await second.client.connect()
     child = await second.client.spawn("a/flood.1", ["/bin/sh", "-c", flood], run, ENV)

@@ -22,21 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from integration.router.rawapp import RawApp, Script
-from support import SANITIZER_ENV, require_native_build
+from support import SANITIZER_ENV, require_native_build, wait_for
 
 TIMEOUT = 10.0
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``predicate`` until it returns something truthy, up to ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -67,3 +67,14 @@ def test_the_servers_twelve_runs_listen_on_loopback_and_keep_their_data(tmp_path
     conf = selfrun.redis_config(6390, tmp_path / "data", tmp_path / "users.acl")
     assert "bind 127.0.0.1" in conf and "appendonly yes" in conf and "port 6390" in conf
     assert selfrun.redis_acl_file("#abc") == "user default on #abc ~* &* +@all\n"
+
+
+def test_postgres_leaves_out_its_unix_socket_when_the_home_is_too_deep_for_one(
+    tmp_path: Path,
+) -> None:
+    bins = Binaries(Path("/pg/bin"), "PATH")
+    short = selfrun.postgres_server(bins, Path("/d"), Path("/srv/twelve/services/run"), 5499)
+    assert short[short.index("-k") + 1] == "/srv/twelve/services/run"
+    deep = Path("/srv") / ("x" * 90) / "services/postgres/run"
+    argv = selfrun.postgres_server(bins, Path("/d"), deep, 5499)
+    assert argv[argv.index("-k") + 1] == "", "PostgreSQL refuses to start on a socket path over 107"

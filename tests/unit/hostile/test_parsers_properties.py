@@ -214,3 +214,44 @@ def test_git_sources_are_remote_urls_never_options_or_local_paths(text: str) -> 
     ref = _accepted(validate_git_ref, text)
     if ref is not None:
         assert not ref.startswith("-") and ".." not in ref and not any(c.isspace() for c in ref)
+
+
+# The other way round: what each validator's hint describes is accepted, so a validator that
+# refused everything would fail here.
+@settings(max_examples=300)
+@given(
+    st.from_regex(r"[a-z](-?[a-z0-9]){0,14}", fullmatch=True),
+    st.from_regex(r"[A-Za-z0-9_-]{1,63}", fullmatch=True),
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,40}", fullmatch=True),
+)
+def test_names_that_follow_the_rules_are_accepted(app: str, kind: str, key: str) -> None:
+    assert validate_app_name(app) == app
+    assert validate_process_type(kind) == kind
+    assert validate_config_key(key) == key
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True), min_size=2, max_size=5
+    ),
+    st.sampled_from(["", ".", "  "]),
+)
+def test_hostnames_are_accepted_lowercased(labels: list[str], trailing: str) -> None:
+    domain = ".".join(labels)
+    assert validate_domain(domain.upper() + trailing) == domain
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["https://", "http://", "ssh://", "git://"]),
+    st.from_regex(r"[a-z0-9.-]{1,20}/[A-Za-z0-9._/-]{1,40}", fullmatch=True),
+    st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,40}", fullmatch=True).filter(
+        lambda r: ".." not in r
+    ),
+)
+def test_remote_git_urls_and_refs_are_accepted(scheme: str, rest: str, ref: str) -> None:
+    assert validate_git_url(scheme + rest) == scheme + rest
+    scp_like = f"git@{rest.partition('/')[0]}:{rest}"
+    assert validate_git_url(scp_like) == scp_like
+    assert validate_git_ref(ref) == ref

@@ -9,7 +9,7 @@ from pathlib import Path
 from twelve.certs import CertInfo, StoredCert
 from twelve.router.table import TlsFiles, parse_table, table_from_json
 from twelve.routes import route_table
-from twelve.supervisor.manager import Backend
+from twelve.values import Backend
 
 TLS = {"cert": "/home/certs/hello/cert.pem", "key": "/home/certs/hello/key.pem"}
 

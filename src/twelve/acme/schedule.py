@@ -1,0 +1,52 @@
+"""When to renew a certificate and when to try again after a failure. Pure: the clock is given.
+
+Renewal starts once a third of the certificate's lifetime is left (at 60 of Let's Encrypt's 90
+days), or earlier when the CA's renewal information (ACME ARI) suggests a window that starts
+sooner. Failures are retried with a doubling delay up to a cap, so a CA that refuses is asked
+again within hours, never hammered, and never forgotten until the certificate expires.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+RENEW_FRACTION_LEFT = 1 / 3
+RETRY_BASE = timedelta(minutes=1)
+RETRY_CAP = timedelta(hours=6)
+
+
+def renew_at(
+    not_before: datetime, not_after: datetime, ari_start: datetime | None = None
+) -> datetime:
+    """When to start renewing: one third of the lifetime before expiry, or ARI's start if earlier."""
+    lifetime = not_after - not_before
+    due = not_after - lifetime * RENEW_FRACTION_LEFT
+    if ari_start is not None and ari_start < due:
+        return ari_start
+    return due
+
+
+def retry_delay(
+    failures: int, base: timedelta = RETRY_BASE, cap: timedelta = RETRY_CAP
+) -> timedelta:
+    """How long to wait after the ``failures``-th failure in a row (1, 2, 4... times ``base``)."""
+    if failures <= 0:
+        return timedelta(0)
+    steps = min(failures - 1, 30)  # past 2**30 times any base is over any sensible cap
+    delay: timedelta = base * (2**steps)
+    return min(delay, cap)
+
+
+def retry_at(
+    now: datetime,
+    failures: int,
+    not_after: datetime | None,
+    base: timedelta = RETRY_BASE,
+    cap: timedelta = RETRY_CAP,
+) -> datetime:
+    """The next try after a failure: backed off, but never after the current certificate expires
+    (a last try just before expiry is still worth it)."""
+    at = now + retry_delay(failures, base, cap)
+    if not_after is not None and now < not_after < at:
+        return max(now + base, not_after - base)
+    return at

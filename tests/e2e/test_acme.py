@@ -1,0 +1,412 @@
+"""Automatic HTTPS against Pebble, the ACME test CA: certificates ordered, validated over HTTP-01
+through the real router, renewed and swapped under live connections, failures retried.
+
+The tests share one daemon and one Pebble; the module's fixture deploys two apps with two domains
+each and has their certificates issued, so each test stands on its own (in any order)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import re
+import signal
+import socket
+import ssl
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pebble_support import Pebble, free_port, require_pebble, running_pebble
+from support import EXAMPLES, Daemon, daemon_env, wait_for
+
+pytestmark = pytest.mark.slow
+HELLO = EXAMPLES / "hello-python"
+VALIDITY = 45  # seconds: Pebble's certificates renew 30 s after they are issued
+APPS = {"acme-one": ("a.one.test", "b.one.test"), "acme-two": ("a.two.test", "b.two.test")}
+
+
+@dataclass
+class World:
+    d: Daemon
+    pebble: Pebble
+    http_port: int
+    tls_port: int
+    base: Path
+
+
+def start_daemon(base: Path, uv_cache: Path, http_port: int, pebble: Pebble, name: str) -> Daemon:
+    home = base / name
+    home.mkdir()
+    env = daemon_env(
+        home,
+        uv_cache,
+        TWELVE_ROUTER_BIND=f"127.0.0.1:{http_port}",
+        TWELVE_ROUTER_TLS_BIND="127.0.0.1:0",
+        TWELVE_ACME_DIRECTORY=pebble.directory,
+        TWELVE_ACME_CA_BUNDLE=str(pebble.ca_bundle),
+        TWELVE_ACME_EMAIL="ops@example.test",
+        TWELVE_ACME_RETRY_BASE="1",
+        TWELVE_ACME_ORDER_TIMEOUT="60",
+        TWELVE_ROUTER_WORKERS="2",  # a new certificate must reach every worker
+    )
+    d = Daemon(home, env, base / f"{name}.log")
+    d.start()
+    return d
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Iterator[World]:
+    require_pebble()
+    base = tmp_path_factory.mktemp("acme")
+    http_port = free_port()
+    # Pebble rejects some good nonces, as Let's Encrypt may: the library retries them once.
+    with running_pebble(
+        base / "pebble", http_port, validity=VALIDITY, PEBBLE_WFE_NONCEREJECT="10"
+    ) as pebble:
+        d = start_daemon(base, uv_cache, http_port, pebble, "home")
+        try:
+            endpoints = json.loads((d.home / "run" / "endpoints.json").read_text())
+            tls_port = int(endpoints["router_tls_url"].rpartition(":")[2])
+            for app, domains in APPS.items():
+                d.cli("apps:create", app)
+                for domain in domains:
+                    d.cli("domains:add", "-a", app, domain)
+                d.cli("deploy", "-a", app, str(HELLO))
+            for app in APPS:
+                out = d.cli("certs:auto:enable", "-a", app).stdout
+                assert f"Automatic certificates enabled for {app} ({pebble.directory})" in out
+            for app in APPS:
+                wait_for(lambda app=app: all_issued(d, app), 90, f"{app}'s certificate")
+            yield World(d, pebble, http_port, tls_port, base)
+        finally:
+            d.stop()
+            d.end_recorded_processes()
+            d.unmount_scratch()
+
+
+def auto(d: Daemon, app: str) -> dict[str, Any]:
+    data = d.cli_json("certs:auto", "-a", app)
+    assert isinstance(data, dict)
+    return data
+
+
+def all_issued(d: Daemon, app: str) -> dict[str, Any] | None:
+    data = auto(d, app)
+    ok = data["domains"] and all(x["state"] == "issued" for x in data["domains"])
+    return data if ok else None
+
+
+def fingerprint(port: int, name: str) -> str:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=name) as sock,
+    ):
+        return hashlib.sha256(sock.getpeercert(binary_form=True) or b"").hexdigest()
+
+
+class SniHttps(http.client.HTTPSConnection):
+    """HTTPS to the router on 127.0.0.1, naming ``name`` by SNI and checking it."""
+
+    def __init__(self, port: int, name: str, context: ssl.SSLContext) -> None:
+        super().__init__("127.0.0.1", port, timeout=10, context=context)
+        self.name = name
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.name)  # type: ignore[attr-defined]
+
+    def get(self, path: str = "/") -> http.client.HTTPResponse:
+        self.request("GET", path, headers={"Host": self.name})
+        response = self.getresponse()
+        response.read()
+        return response
+
+
+def app_log(d: Daemon, app: str) -> str:
+    return d.cli("logs", "-a", app, "-n", "1000").stdout
+
+
+def test_two_apps_with_two_domains_each_get_certificates_through_the_router(world: World) -> None:
+    """(The fixture deployed them and waited for every domain to show ``issued``.)"""
+    d, pebble = world.d, world.pebble
+    for app, domains in APPS.items():
+        data = wait_for(lambda app=app: all_issued(d, app), 60, f"{app}'s certificate")
+        assert [x["domain"] for x in data["domains"]] == list(domains)
+        assert all(x["expires"] and x["renews"] for x in data["domains"])
+        assert "issued" in d.cli("certs:auto", "-a", app).stdout
+
+    root = world.base / "pebble-root.pem"
+    root.write_bytes(pebble.root_pem())
+    trusted = ssl.create_default_context(cadata=root.read_text())
+    for app, domains in APPS.items():
+        for domain in domains:
+            # openssl: the chain the router presents for this name verifies against Pebble's root.
+            shown = subprocess.run(
+                ["openssl", "s_client", "-connect", f"127.0.0.1:{world.tls_port}",
+                 "-servername", domain, "-showcerts"],
+                input=b"", capture_output=True, timeout=20, check=False,
+            ).stdout.decode()  # fmt: skip
+            pems = re.findall(
+                r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", shown, re.S
+            )
+            assert len(pems) >= 2, shown  # the leaf and Pebble's intermediate
+            leaf, chain = world.base / f"{domain}.pem", world.base / f"{domain}-chain.pem"
+            leaf.write_text(pems[0] + "\n")
+            chain.write_text("\n".join(pems[1:]) + "\n")
+            verified = subprocess.run(
+                ["openssl", "verify", "-CAfile", str(root), "-untrusted", str(chain),
+                 "-verify_hostname", domain, str(leaf)],
+                capture_output=True, text=True, timeout=20, check=False,
+            )  # fmt: skip
+            assert verified.returncode == 0 and ": OK" in verified.stdout, verified
+            # Python's TLS client, trusting only Pebble's root, checking the name.
+            conn = SniHttps(world.tls_port, domain, trusted)
+            try:
+                response = conn.get("/over-https")
+            finally:
+                conn.close()
+            assert response.status == 200
+        info = d.cli("apps:info", "-a", app).stdout
+        assert f"https://{domains[0]}:{world.tls_port}" in info
+
+    home = d.home
+    for path in (home / "acme" / "account.json", *(home / "acme" / "acme-one").iterdir()):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE((home / "acme").stat().st_mode) == 0o700
+    assert "BEGIN" not in (home / "twelve.db").read_bytes().decode("latin-1")
+
+    log = app_log(d, "acme-one")
+    assert "twelve[acme]" in log and "certificate issued for a.one.test, b.one.test" in log
+    # Pebble asked for the challenges over HTTP; the router answered, the app never saw them.
+    challenge_lines = [line for line in log.splitlines() if "acme-challenge" in line]
+    assert challenge_lines and all("router" in line for line in challenge_lines), log
+    assert not any(re.search(r"app\[web\.\d+\].*acme-challenge", x) for x in log.splitlines())
+
+
+def test_renewal_swaps_the_certificate_under_kept_alive_clients(world: World) -> None:
+    d = world.d
+    domain = APPS["acme-one"][0]
+    root = ssl.create_default_context(cadata=world.pebble.root_pem().decode())
+    before = fingerprint(world.tls_port, domain)
+    errors: list[str] = []
+    counts = [0, 0, 0]
+    stop = threading.Event()
+
+    def client(index: int) -> None:
+        conn = SniHttps(world.tls_port, domain, root)
+        try:
+            while not stop.is_set():
+                response = conn.get(f"/keep-alive/{index}")
+                if response.status != 200 or response.will_close:
+                    errors.append(f"client {index}: {response.status}")
+                counts[index] += 1
+                time.sleep(0.05)
+        except (OSError, http.client.HTTPException) as exc:
+            errors.append(f"client {index}: {exc!r}")
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(lambda: fingerprint(world.tls_port, domain) != before, VALIDITY + 30, "renewal")
+        seen = list(counts)
+        # New connections, spread over both router workers by the kernel, all get the new one
+        # (unless yet another renewal came meanwhile: then none gets the old one).
+        assert before not in {fingerprint(world.tls_port, domain) for _ in range(12)}
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(15)
+    assert errors == []
+    assert all(c > s for c, s in zip(counts, seen, strict=True))  # still served after the swap
+    assert "renewing a certificate for a.one.test, b.one.test" in app_log(d, "acme-one")
+    assert all_issued(d, "acme-one")
+
+
+def certified_names(d: Daemon, app: str) -> list[str]:
+    listed = d.cli_json("certs", "-a", app)
+    assert isinstance(listed, list)
+    return list(listed[0]["hostnames"]) if listed else []
+
+
+def test_a_domain_added_or_removed_changes_the_next_certificate(world: World) -> None:
+    d = world.d
+    d.cli("domains:add", "-a", "acme-two", "c.two.test")  # no other command
+    wait_for(
+        lambda: certified_names(d, "acme-two") == ["a.two.test", "b.two.test", "c.two.test"],
+        60,
+        "the new domain in the certificate",
+    )
+    assert fingerprint(world.tls_port, "c.two.test") == fingerprint(world.tls_port, "a.two.test")
+    d.cli("domains:remove", "-a", "acme-two", "c.two.test")
+    wait_for(
+        lambda: certified_names(d, "acme-two") == ["a.two.test", "b.two.test"],
+        60,
+        "the removed domain dropped",
+    )
+    rows = auto(d, "acme-two")["domains"]
+    assert [r["domain"] for r in rows] == ["a.two.test", "b.two.test"]
+
+
+def test_a_failed_authorization_is_shown_retried_and_then_issued(world: World) -> None:
+    d, pebble = world.d, world.pebble
+    pebble.point("bad.three.test", "127.0.0.2")  # nothing answers there: validation fails
+    d.cli("apps:create", "acme-three")
+    d.cli("domains:add", "-a", "acme-three", "bad.three.test")
+    d.cli("certs:auto:enable", "-a", "acme-three")
+
+    def failing() -> dict[str, Any] | None:
+        rows = auto(d, "acme-three")["domains"]
+        return rows[0] if rows and rows[0]["state"] == "failing" else None
+
+    row = wait_for(failing, 60, "the failed authorization")
+    assert "bad.three.test" in row["error"] or "connection" in row["error"].lower(), row
+    assert row["next_try"]
+    shown = d.cli("certs:auto", "-a", "acme-three").stdout
+    assert "failing" in shown and "next try" in shown
+    wait_for(
+        lambda: app_log(d, "acme-three").count("certificate order failed: authorization") >= 2,
+        60,
+        "a second try",
+    )
+    pebble.unpoint("bad.three.test")
+    wait_for(lambda: all_issued(d, "acme-three"), 90, "the certificate after the retry")
+
+
+def test_https_redirect_and_hsts(world: World) -> None:
+    d = world.d
+    domain = APPS["acme-two"][1]
+    d.cli("features:enable", "-a", "acme-two", "https-redirect")
+    d.cli("features:enable", "-a", "acme-two", "hsts", "--max-age", "600")
+    assert "https-redirect" in d.cli("features", "-a", "acme-two").stdout
+
+    def plain(path: str) -> http.client.HTTPResponse:
+        conn = http.client.HTTPConnection("127.0.0.1", world.http_port, timeout=10)
+        try:
+            conn.request("GET", path, headers={"Host": domain})
+            response = conn.getresponse()
+            response.read()
+            return response
+        finally:
+            conn.close()
+
+    response = wait_for(lambda: (r := plain("/x?y=1")).status == 308 and r, 20, "the redirect")
+    assert response.getheader("Location") == f"https://{domain}:{world.tls_port}/x?y=1"
+    assert plain("/.well-known/acme-challenge/unknown").status == 404  # challenges excepted
+    conn = SniHttps(world.tls_port, domain, ssl.create_default_context(
+        cadata=world.pebble.root_pem().decode()))  # fmt: skip
+    try:
+        response = conn.get("/")
+    finally:
+        conn.close()
+    assert response.getheader("Strict-Transport-Security") == "max-age=600"
+    d.cli("features:disable", "-a", "acme-two", "https-redirect")
+    wait_for(lambda: plain("/").status == 200, 20, "plain HTTP again")
+    deployed = d.cli("deploy", "-a", "acme-two", str(HELLO)).stdout
+    assert f"https://a.two.test:{world.tls_port} (HTTPS)" in deployed
+
+
+class Gate:
+    """A listener holding Pebble's validation request until released, then passing it to the
+    router: the order stays mid-validation for as long as the test wants."""
+
+    def __init__(self, address: str, port: int, target: int) -> None:
+        self.listener = socket.create_server((address, port))
+        self.target = target
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._pass, args=(client,), daemon=True).start()
+
+    def _pass(self, client: socket.socket) -> None:
+        self.arrived.set()
+        self.release.wait(120)
+        with client, socket.create_connection(("127.0.0.1", self.target), timeout=10) as up:
+            client.settimeout(10)
+            request = client.recv(65536)
+            up.sendall(request)
+            while data := up.recv(65536):
+                client.sendall(data)
+
+    def close(self) -> None:
+        self.release.set()
+        self.listener.close()
+
+
+def test_a_restart_in_the_middle_of_an_order_resumes_it(world: World) -> None:
+    d, pebble = world.d, world.pebble
+    gate = Gate("127.0.0.3", world.http_port, world.http_port)
+    try:
+        pebble.point("held.four.test", "127.0.0.3")
+        d.cli("apps:create", "acme-four")
+        d.cli("domains:add", "-a", "acme-four", "held.four.test")
+        d.cli("certs:auto:enable", "-a", "acme-four")
+        assert gate.arrived.wait(60), "Pebble never came to validate"
+        state_file = d.home / "acme" / "acme-four" / "state.json"
+        state = wait_for(
+            lambda: (s := json.loads(state_file.read_text()))["phase"] == "validating" and s,
+            20,
+            "the validating phase",
+        )
+        d.stop(signal.SIGKILL)  # mid-order: the router and the keeper stay
+        d.start()
+        wait_for(
+            lambda: (
+                f"resuming the order for held.four.test (validating): {state['order_url']}"
+                in app_log(d, "acme-four")
+            ),
+            60,
+            "the order resumed",
+        )
+        routes = d.home / "run" / "routes.json"
+        wait_for(
+            lambda: json.loads(routes.read_text())["apps"]["acme-four"]["edge"]["challenges"],
+            20,
+            "the challenge back in the route table",
+        )
+        gate.release.set()
+        wait_for(lambda: all_issued(d, "acme-four"), 60, "the resumed order's certificate")
+        log = app_log(d, "acme-four")
+        assert log.count("ordering a certificate for held.four.test") == 1  # no second order
+    finally:
+        gate.close()
+
+
+def test_rejected_nonces_become_visible_errors_and_retries(tmp_path: Path, uv_cache: Path) -> None:
+    port = free_port()
+    with running_pebble(tmp_path / "pebble", port, PEBBLE_WFE_NONCEREJECT="100") as pebble:
+        d = start_daemon(tmp_path, uv_cache, port, pebble, "nonce-home")
+        try:
+            d.cli("apps:create", "acme-five")
+            d.cli("domains:add", "-a", "acme-five", "a.five.test")
+            d.cli("certs:auto:enable", "-a", "acme-five")
+            wait_for(lambda: app_log(d, "acme-five").count("failed: badNonce") >= 2, 60, "retries")
+            row = auto(d, "acme-five")["domains"][0]
+            assert row["state"] == "failing" and row["error"].startswith("badNonce"), row
+            assert row["next_try"]
+        finally:
+            d.stop()
+            d.end_recorded_processes()
+            d.unmount_scratch()
