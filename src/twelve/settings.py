@@ -293,7 +293,7 @@ class Settings:
             metrics_sample_interval=max(
                 0.1, r.get("TWELVE_METRICS_SAMPLE_INTERVAL", _seconds, 10.0)
             ),
-            metrics_max_series=max(1, r.get("TWELVE_METRICS_MAX_SERIES", _int, 1000)),
+            metrics_max_series=max(1, r.get("TWELVE_METRICS_MAX_SERIES", _int, 200)),
             webhook_retry_base=max(0.01, r.get("TWELVE_WEBHOOK_RETRY_BASE", _seconds, 5.0)),
             dashboard_bind=(
                 parse_bind("TWELVE_DASHBOARD_BIND", dashboard_bind) if dashboard_bind else None

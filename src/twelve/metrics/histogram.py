@@ -19,6 +19,25 @@ def add(into: list[int], counts: Sequence[int]) -> None:
         into[index] += int(count)
 
 
+def sparse(counts: Sequence[int]) -> dict[str, int]:
+    """The buckets that counted anything, by index: how the store keeps a histogram (most of a
+    quiet app's 24 buckets are empty)."""
+    return {str(index): count for index, count in enumerate(counts) if count}
+
+
+def dense(stored: object) -> list[int]:
+    """A histogram from its stored form (``sparse``'s, or a whole list); a bucket out of range,
+    or anything else, is left out."""
+    counts = empty()
+    if isinstance(stored, list):
+        add(counts, stored)
+    elif isinstance(stored, dict):
+        for key, value in stored.items():
+            if str(key).isdigit() and int(key) < BUCKETS:
+                counts[int(key)] += int(value)
+    return counts
+
+
 def percentile(counts: Sequence[int], fraction: float) -> float | None:
     """The duration (seconds) below which ``fraction`` of the counted requests fell, or None for
     none counted.

@@ -62,8 +62,8 @@ class Point:
         return {
             "requests": self.requests,
             "codes": self.codes,
-            "service": self.service,
-            "total": self.total,
+            "service": histogram.sparse(self.service),
+            "total": histogram.sparse(self.total),
             "service_sum": round(self.service_sum, 6),
             "total_sum": round(self.total_sum, 6),
             "cpu": round(self.cpu, 6),
@@ -81,8 +81,8 @@ class Point:
             {
                 "statuses": data.get("requests"),
                 "codes": data.get("codes"),
-                "service": data.get("service"),
-                "total": data.get("total"),
+                "service": histogram.dense(data.get("service")),
+                "total": histogram.dense(data.get("total")),
                 "service_sum": data.get("service_sum"),
                 "total_sum": data.get("total_sum"),
             }

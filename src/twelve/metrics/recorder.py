@@ -40,7 +40,7 @@ def process_type(dyno: str) -> str:
 
 class Recorder:
     def __init__(
-        self, store: MetricStore, clock: Callable[[], float], max_series: int = 1000
+        self, store: MetricStore, clock: Callable[[], float], max_series: int = 200
     ) -> None:
         self.store = store
         self.clock = clock

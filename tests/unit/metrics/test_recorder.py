@@ -99,8 +99,11 @@ def test_series_past_the_cap_are_refused_and_an_app_destroyed_is_forgotten(tmp_p
     assert sorted(recorder.totals) == [("b", "web")]
 
 
-def test_a_point_survives_its_json_form():
+def test_a_point_survives_its_json_form_which_keeps_only_buckets_that_counted():
     point = Point(cpu=1.5, memory=3, memory_limit=4, processes=1, restarts=2, crashes=2)
     point.add_tally(_tallies("a", "web.1", [200, 503])[0])
-    again = Point.from_json(point.to_json())
-    assert again.to_json() == point.to_json()
+    stored = point.to_json()
+    assert stored["service"] == {"3": 2}  # both 5 ms: the (4 ms, 6 ms] bucket
+    again = Point.from_json(stored)
+    assert again.to_json() == stored
+    assert again.service == point.service
