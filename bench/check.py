@@ -13,15 +13,16 @@ A tree can be any directory: an installed package set (``pip install --target``)
 Run: ``.venv/bin/python bench/check.py [TREE ...] [--repeat N] [--generated N]``; with no TREE, the
 ``site-packages`` of the running interpreter. ``--generated 100000`` also times twelve alone on a
 generated 1,500-file tree and a 100,000-file one and prints files/s and peak memory of each: the cost
-should grow linearly. semgrep runs from PyPI in its own tool environment (``uv tool run``), pinned
-below, with a local rule set looking for what twelve's rules look for, and no network.
+should grow linearly. semgrep runs with a local rule set looking for what twelve's rules look for,
+and no network. bandit and semgrep come from the locked ``bench`` dependency group, in an environment
+of its own because semgrep pins click below the version twelve runs with:
+``UV_PROJECT_ENVIRONMENT=.venv-bench .venv/bin/uv sync --frozen --no-dev --group bench``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -40,6 +41,27 @@ def source_counts(tree: Path) -> tuple[int, int]:
     snapshot = take_snapshot(tree)
     kinds = [language(p) for p, f in snapshot.files.items() if f.text is not None]
     return kinds.count("python"), kinds.count("js")
+
+
+_SOURCE_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx")
+
+
+def source_copy(tree: Path, into: Path) -> Path:
+    """The source files of ``tree`` copied under ``into``, with an empty ``.semgrepignore``.
+
+    Every tool then reads the same files: semgrep's built-in ignore list would otherwise skip any
+    ``.venv``, ``tests`` or ``build`` folder (a whole ``site-packages`` inside a virtualenv).
+    """
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        return [
+            n for n in names if not (Path(folder) / n).is_dir() and not n.endswith(_SOURCE_SUFFIXES)
+        ]
+
+    copy = into / "tree"
+    shutil.copytree(tree, copy, ignore=ignore, symlinks=True, ignore_dangling_symlinks=True)
+    (copy / ".semgrepignore").write_text("")
+    return copy
 
 
 def timed(argv: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
@@ -74,8 +96,8 @@ def run_twelve(tree: Path, out: Path) -> tuple[float, float, int]:
 
 
 def run_bandit(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
-    bandit = shutil.which("bandit") or str(Path(sys.executable).with_name("bandit"))
-    if not Path(bandit).exists():
+    bandit = peer("bandit")
+    if bandit is None:
         return None
     wall, cpu, done = timed([bandit, "-r", str(tree), "-q", "-f", "json", "-o", str(out)])
     if done.returncode not in {0, 1}:
@@ -85,7 +107,6 @@ def run_bandit(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
     return wall, cpu, files, len(data.get("results", []))
 
 
-SEMGREP = "semgrep==1.187.0"
 # Rules that look for what twelve's rules look for, in both languages, so the work compares.
 SEMGREP_RULES = """rules:
 - id: literal-port-python
@@ -146,25 +167,29 @@ SEMGREP_RULES = """rules:
 """
 
 
-def semgrep_argv() -> list[str] | None:
-    """semgrep from PATH, else from PyPI in an isolated tool environment (its pins stay out of ours)."""
-    found = shutil.which("semgrep")
-    if found:
-        return [found]
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-    return [uv, "tool", "run", "--from", SEMGREP, "semgrep"] if Path(uv).exists() else None
+ROOT = Path(__file__).resolve().parents[1]
+# The locked ``bench`` dependency group, synced apart from the dev environment (see the docstring).
+BENCH_ENV = ROOT / ".venv-bench" / "bin"
+
+
+def peer(name: str) -> str | None:
+    """A peer tool beside the running interpreter, in the bench environment, or on PATH."""
+    for candidate in (Path(sys.executable).with_name(name), BENCH_ENV / name):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which(name)
 
 
 def run_semgrep(tree: Path, out: Path) -> tuple[float, float, int, int] | None:
-    argv = semgrep_argv()
-    if argv is None:
+    semgrep = peer("semgrep")
+    if semgrep is None:
         return None
     rules = out.with_suffix(".rules.yml")
     rules.write_text(SEMGREP_RULES)
     # --metrics=off and a local rules file keep it offline; one job per core, like twelve's one.
     wall, cpu, done = timed(
         [
-            *argv,
+            semgrep,
             "scan",
             "--config",
             str(rules),
@@ -226,36 +251,71 @@ def generate(root: Path, files: int) -> Path:
     return root
 
 
+# Runs the command as its own child and prints that child's peak memory. Linux keeps a process's
+# peak across fork and exec, so a child forked straight from this (large) bench would report the
+# bench's memory; forked from this small launcher it reports its own.
+_LAUNCHER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(argv: list[str]) -> tuple[float, int]:
     """Wall seconds and peak resident memory (MiB) of one child."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", _LAUNCHER, *argv],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
     wall = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.stderr is not None:
-        child.stderr.close()
-    if child.returncode != 0:
-        raise SystemExit(f"{argv[:4]} failed ({child.returncode})")
-    return wall, usage.ru_maxrss // 1024
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed ({done.returncode}): {done.stderr.strip()[-300:]}")
+    return wall, int(done.stdout.split()[-1]) // 1024
+
+
+_BASE_FILES = 20
 
 
 def scaling(large: int, repeat: int) -> None:
-    """files/s and peak memory on a generated 1,500-file tree and on a ``large`` one, same run."""
+    """files/s and peak memory on a generated 1,500-file tree and on a ``large`` one, same run.
+
+    Also the marginal rate: files beyond a 20-file tree over the seconds beyond its run, which
+    leaves out what every run pays once (interpreter, imports, loading parsers) and a small tree
+    pays in a larger share. Equal marginal rates mean each file costs the same however many there
+    are. Small trees run at least five times (the best is kept): one run is noise on a shared
+    machine.
+    """
     with tempfile.TemporaryDirectory() as scratch:
         print(f"\ngenerated trees (Python and Node modules): 1500 and {large} files")
-        print(f"  {'files':>7} {'wall s':>8} {'files/s':>9} {'peak MiB':>9}")
-        rates = []
-        for size in (1500, large):
+        print(f"  {'files':>7} {'wall s':>8} {'files/s':>9} {'marginal/s':>11} {'peak MiB':>9}")
+        rates, marginal = [], []
+        base = 0.0
+        for size in (_BASE_FILES, 1500, large):
             tree = generate(Path(scratch) / f"tree{size}", size)
             out = Path(scratch) / f"out{size}.json"
             argv = [sys.executable, "-m", "twelve", "check", str(tree), "--format", "json"]
             argv += ["-o", str(out), "--fail-on", "critical"]
-            wall, peak = min(run_measured(argv) for _ in range(repeat))
-            rates.append(size / wall)
-            print(f"  {size:7d} {wall:8.2f} {size / wall:9.0f} {peak:9d}")
+            runs = repeat if size == large else max(repeat, 5)
+            wall, peak = min(run_measured(argv) for _ in range(runs))
             shutil.rmtree(tree)
-        print(f"  files/s at {large} files is {rates[1] / rates[0]:.2f}x the 1500-file rate")
+            if size == _BASE_FILES:
+                base = wall
+                print(f"  {size:7d} {wall:8.2f} {size / wall:9.0f} {'-':>11} {peak:9d}")
+                continue
+            rates.append(size / wall)
+            marginal.append((size - _BASE_FILES) / max(wall - base, 1e-9))
+            print(f"  {size:7d} {wall:8.2f} {rates[-1]:9.0f} {marginal[-1]:11.0f} {peak:9d}")
+        print(
+            f"  files/s at {large} files is {rates[1] / rates[0]:.2f}x the 1500-file rate"
+            f" (marginal: {marginal[1] / marginal[0]:.2f}x)"
+        )
 
 
 def main() -> None:
@@ -270,11 +330,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     trees = args.trees or [Path(sysconfig.get_paths()["purelib"])]
-    with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch)
-        for tree in trees:
+    for given in trees:
+        with tempfile.TemporaryDirectory() as scratch:
+            out = Path(scratch)
+            tree = source_copy(given, out)
             python_files, js_files = source_counts(tree)
-            print(f"\n{tree}: {python_files} Python and {js_files} JavaScript/TypeScript files")
+            print(f"\n{given}: {python_files} Python and {js_files} JavaScript/TypeScript files")
             print(
                 f"  {'tool':<8} {'wall s':>8} {'cpu s':>8} {'files':>7} {'files/s':>9} {'findings':>9}"
             )
@@ -293,8 +354,10 @@ def main() -> None:
                     continue
                 o_wall, o_cpu, o_files, o_findings = min(measured)
                 rate = o_files / o_wall if o_wall else 0.0
+                # Per CPU second too: on a shared machine wall time also measures the neighbours.
+                cpu_ratio = (total / cpu) / (o_files / o_cpu) if o_files and o_cpu else 0.0
                 verdict = (
-                    f"twelve is {twelve_rate / rate:.1f}x its files/s"
+                    f"twelve is {twelve_rate / rate:.1f}x its files/s ({cpu_ratio:.1f}x per CPU s)"
                     if o_files
                     else "no files it reads"
                 )

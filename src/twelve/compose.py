@@ -16,6 +16,8 @@ from twelve.addons.manager import AddonManager
 from twelve.addons.registry import Registry
 from twelve.addons.services import ServiceRunner
 from twelve.api.context import Platform
+from twelve.backups.manager import BackupManager
+from twelve.backups.scheduler import Scheduler
 from twelve.deploy import Deployer
 from twelve.logs.hub import LogHub
 from twelve.logs.line import make_line
@@ -105,6 +107,9 @@ def compose(
         launcher,
     )
     addons = AddonManager(store, Registry(settings, services), deployer, event)
+    backups = BackupManager(
+        settings, store, addons, deployer, event, routes_changed, path=services.path
+    )
     metrics = Recorder(MetricStore(store), time.time, settings.metrics_max_series)
     webhooks = Webhooks(WebhookStore(store), time.time, settings.webhook_retry_base)
     platform = Platform(
@@ -115,6 +120,8 @@ def compose(
         hub,
         token,
         addons=addons,
+        backups=backups,
+        scheduler=Scheduler(backups),
         metrics=metrics,
         webhooks=webhooks,
     )

@@ -6,10 +6,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 import signal
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,61 +20,22 @@ from twelve.api.app import create_app
 from twelve.api.context import Platform
 from twelve.certs import CertStore
 from twelve.compose import Graph, compose
-from twelve.dashboard.app import create_dashboard
 from twelve.dashboard.mount import with_dashboard
-from twelve.dashboard.sessions import Sessions
 from twelve.features import FeatureStore
+from twelve.home import ensure_token, prepare_home
 from twelve.keeper.client import KeeperClient, KeptChild
 from twelve.keeper.launcher import KeeperLauncher
 from twelve.logs.line import make_line
 from twelve.metrics.server import start_metrics
 from twelve.router_process import ROUTER_KEY, RouterProcess
 from twelve.routes import edge_entries, route_table, write_atomically
-from twelve.serving import QuietServer, serve_asgi
+from twelve.serving import QuietServer
 from twelve.settings import Settings
 from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
-from twelve.supervisor.isolation import Users, isolation_problem
-from twelve.supervisor.limits import CgroupManager, cgroup_name
 from twelve.supervisor.scratch import clear_all
 
 log = logging.getLogger("twelve")
-ROUTER_RECORD = ("-twelve-", "router")
-
-
-def ensure_token(settings: Settings) -> str:
-    """The API token: from TWELVE_API_TOKEN, else generated once into a 0600 file."""
-    if settings.api_token:
-        return settings.api_token
-    path = settings.token_path
-    if path.exists():
-        return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
-    return token
-
-
-def prepare_home(settings: Settings) -> Confiner:
-    """Make the home's directories with their modes; how processes will be confined."""
-    s = settings
-    for path in (s.home, s.run_dir, s.logs_dir, s.builds_dir, s.scratch_dir):
-        path.mkdir(parents=True, exist_ok=True)
-    problem = isolation_problem(s.home)
-    # With per-app users, they must be able to reach their own slug and scratch directories
-    # (and nothing else: home is searchable, not listable, by others).
-    os.chmod(s.home, 0o700 if problem else 0o711)
-    for shared in (s.builds_dir, s.scratch_dir):
-        os.chmod(shared, 0o700 if problem else 0o711)
-    users = Users(enabled=problem is None)
-    cgroups = CgroupManager(pids_max=s.process_pids_max or None, name=cgroup_name(s.home))
-    if problem:
-        log.warning("apps are not isolated from each other: %s", problem)
-    else:
-        log.info("each app runs as its own system user (tw-APP)")
-    log.info("process limits are enforced with %s", cgroups.mode)
-    return Confiner(users, cgroups)
 
 
 class Daemon:
@@ -169,6 +128,7 @@ class Daemon:
             self.graph.store.list_domains(),
             CertStore(self.settings.certs_dir).all(),
             self._edges(),
+            self.graph.platform.backups.maintenance if self.graph.platform.backups else (),
         )
         write_atomically(self.settings.routes_path, table)
         if self.router is not None:
@@ -265,6 +225,7 @@ class Daemon:
             await self._restore(graph)
             self.acme.start()
             stack.push_async_callback(self.acme.stop)
+            await self._start_backups(stack, graph)
             await start_metrics(stack, graph)
             await self._shutdown.wait()
         log.info("stopped")
@@ -275,14 +236,9 @@ class Daemon:
     ) -> tuple[str, str | None]:
         assert self.graph is not None
         s = self.settings
-        recorder = self.graph.platform.metrics
+        g = self.graph
         self.router = RouterProcess(
-            s,
-            self.graph.store,
-            self.graph.hub,
-            self.launcher,
-            self._note_router,
-            recorder.add_tallies if recorder is not None else None,
+            s, g.store, g.hub, self.launcher, self._note_router, g.platform.metrics
         )
         stack.push_async_callback(self._stop_router)
         if adopted is not None and "address" in adopted.meta:
@@ -305,14 +261,10 @@ class Daemon:
     async def _start_api(self, stack: contextlib.AsyncExitStack, platform: Platform) -> str | None:
         """Serve the API; its URL, None when it could not bind."""
         s = self.settings
-        api = create_app(platform)
-        dashboard = create_dashboard(lambda: platform.api_url, Sessions(time.time))
-        if s.dashboard_bind is not None:
-            url = await serve_asgi(stack, dashboard, s.dashboard_bind, "TWELVE_DASHBOARD_BIND")
-            log.info("dashboard on %s/ui", url)
+        app = await with_dashboard(stack, create_app(platform), platform)
         server = QuietServer(
             uvicorn.Config(
-                api if s.dashboard_bind is not None else with_dashboard(api, dashboard),
+                app,
                 host=s.api_bind.host,
                 port=s.api_bind.port,
                 log_level="warning",
@@ -352,6 +304,23 @@ class Daemon:
         # Adopted processes are checked: the table is written once, with all of them.
         self._routes_held = False
         self._write_routes()
+
+    async def _start_backups(self, stack: contextlib.AsyncExitStack, graph: Graph) -> None:
+        """Fail what a previous daemon left half-made, then run schedules (missed ones first)."""
+        platform = graph.platform
+        if platform.backups is None or platform.scheduler is None:
+            return
+        left = platform.backups.recover()
+        if left:
+            logging.getLogger("backups").error("%d backups were cut short by a stop", left)
+        task = asyncio.create_task(platform.scheduler.run(), name="backup-schedules")
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        stack.push_async_callback(stop)
 
     async def _stop_apps(self) -> None:
         assert self.graph is not None

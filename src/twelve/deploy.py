@@ -8,10 +8,10 @@ One lock per app: a second deploy, config change or scale of the same app waits 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,15 @@ from twelve.build.detect import read_app_json
 from twelve.build.runner import build_slug
 from twelve.build.source import extract_tarball, fetch_git
 from twelve.errors import Conflict, ReleasePhaseError, TwelveError, UsageError
-from twelve.logs.drain_url import redact
+from twelve.releases import (
+    Source,
+    config_description,
+    deploy_description,
+    health_path,
+    process_specs,
+)
 from twelve.settings import Settings
-from twelve.store import Build, Release, Store
+from twelve.store import Release, Store
 from twelve.store.limits import LimitStore
 from twelve.supervisor.isolation import give_to
 from twelve.supervisor.manager import Supervisor
@@ -34,78 +40,6 @@ from twelve.supervisor.spawn import describe_exit
 from twelve.values import NO_LIMITS, Limits
 
 Emit = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a deploy's code comes from: an uploaded tarball or a git URL."""
-
-    tarball: bytes | None = None
-    commit: str | None = None
-    git_url: str | None = None
-    ref: str | None = None
-
-    def describe(self) -> str:
-        if self.git_url:
-            url = redact(self.git_url)  # credentials in a URL stay out of logs and releases
-            return f"{url}@{self.ref}" if self.ref else url
-        return "upload"
-
-
-def process_specs(
-    release: Release,
-    formation: dict[str, int],
-    health: str | None = None,
-    limits: dict[str, Limits] | None = None,
-) -> list[ProcessSpec]:
-    """The processes a release runs with a formation, named ``type.N``. Pure."""
-    if release.slug_dir is None:
-        return []
-    config = tuple(sorted(release.config.items()))
-    return [
-        ProcessSpec(
-            app=release.app,
-            name=f"{kind}.{n}",
-            command=release.procfile[kind],
-            release=release.version,
-            slug_dir=release.slug_dir,
-            config=config,
-            commit=release.commit,
-            health_path=health if kind == "web" else None,
-            limits=(limits or {}).get(kind, NO_LIMITS),
-        )
-        for kind, count in formation.items()
-        if kind in release.procfile
-        for n in range(1, count + 1)
-    ]
-
-
-def health_path(build: Build, config: dict[str, str]) -> str | None:
-    """The HTTP path that must answer before a web process gets traffic, if the app names one.
-
-    ``TWELVE_HEALTHCHECK_PATH`` in the app's config wins over app.json's ``healthchecks``.
-    """
-    return config.get("TWELVE_HEALTHCHECK_PATH") or build.runtime.get("healthcheck_path") or None
-
-
-def deploy_description(short_commit: str, check: str | None) -> str:
-    """``Deploy abc1234``, with twelve check's count when it found anything."""
-    text = f"Deploy {short_commit}".rstrip()
-    if check and check not in {"no findings", "not checked"}:
-        text += f" (check: {check})"
-    return text
-
-
-def config_description(changes: dict[str, str | None]) -> str:
-    """``Set A, B`` / ``Unset C``: names only, never values."""
-    parts = []
-    set_keys = sorted(k for k, v in changes.items() if v is not None)
-    unset_keys = sorted(k for k, v in changes.items() if v is None)
-    if set_keys:
-        parts.append("Set " + ", ".join(set_keys))
-    if unset_keys:
-        parts.append("Unset " + ", ".join(unset_keys))
-    return "; ".join(parts)
 
 
 class Deployer:
@@ -402,6 +336,27 @@ class Deployer:
                 formation = self.store.get_formation(app)
                 await self.supervisor.apply(app, self._specs(release, formation))
             self._event(app, "api", f"Limits of {process_type} set to {limits.describe()}")
+
+    @contextlib.asynccontextmanager
+    async def workers_paused(self, app: str) -> AsyncIterator[None]:
+        """Hold the app's lock with only its web processes running, then bring the rest back.
+
+        A backup restore runs inside: no worker writes meanwhile, and no deploy starts.
+        """
+        self.store.get_app(app)
+        async with self.lock(app):
+            release = self.store.current_release(app)
+            formation = self.store.get_formation(app)
+            if release is None:
+                yield
+                return
+            web_only = {kind: (n if kind == "web" else 0) for kind, n in formation.items()}
+            await self.supervisor.apply(app, self._specs(release, web_only))
+            await self.supervisor.retired(app, self.settings.stop_timeout + 5)
+            try:
+                yield
+            finally:
+                await self.supervisor.apply(app, self._specs(release, formation), gate=False)
 
     async def restore(self, app: str) -> None:
         """Bring the app's formation of its live release back (daemon start)."""

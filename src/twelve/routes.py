@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,11 @@ def route_table(
     domains: list[tuple[str, str]],
     certs: Mapping[str, StoredCert] | None = None,
     edges: Mapping[str, dict[str, Any]] | None = None,
+    maintenance: Collection[str] = (),
 ) -> dict[str, Any]:
     """The router's JSON document (see twelve.router): apps with their domains and backends,
-    and, for apps with a certificate, its files and hostnames under ``tls``. Pure."""
+    for apps with a certificate, its files and hostnames under ``tls``, and ``maintenance`` for
+    apps whose requests answer H80 for now. Pure."""
     apps: dict[str, Any] = {
         app: {
             "domains": [],
@@ -39,6 +41,8 @@ def route_table(
         }
     for app, edge in (edges or {}).items():
         apps.setdefault(app, {"domains": [], "backends": []})["edge"] = edge
+    for app in maintenance:
+        apps.setdefault(app, {"domains": [], "backends": []})["maintenance"] = True
     return {"version": version, "apps": apps}
 
 

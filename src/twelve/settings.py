@@ -129,6 +129,14 @@ def _drain_url(name: str, value: str) -> str | None:
         raise ConfigError(f"{name}: {exc.message}", exc.hint) from None
 
 
+def _backup_url(name: str, value: str) -> str:
+    """A directory (absolute) or ``s3://BUCKET/PREFIX``, checked at start, not at the first backup."""
+    from twelve.backups.storage import check_url  # noqa: PLC0415 (keeps settings light)
+
+    check_url(name, value)
+    return value
+
+
 class _Reader:
     """Reads one variable at a time, casting it and naming it in errors."""
 
@@ -206,6 +214,8 @@ class Settings:
     keeper_buffer: int  # TWELVE_KEEPER_BUFFER: output kept for the daemon while none runs
     stop_apps: bool  # TWELVE_STOP_APPS: the daemon's SIGTERM stops the apps too
     audit_drain: str | None  # TWELVE_AUDIT_DRAIN: syslog+tcp/tls or https URL audit entries go to
+    backup_url: str | None  # TWELVE_BACKUP_URL: a directory or s3://bucket/prefix (home/backups)
+    backup_s3_endpoint: str | None  # TWELVE_BACKUP_S3_ENDPOINT: an S3-compatible server's URL
     acme_directory: str  # TWELVE_ACME_DIRECTORY: the ACME CA's directory URL (certs:auto)
     acme_email: str | None  # TWELVE_ACME_EMAIL: the ACME account's contact
     acme_ca_bundle: Path | None  # TWELVE_ACME_CA_BUNDLE: trusts a private CA's directory
@@ -282,6 +292,8 @@ class Settings:
             keeper_buffer=r.get("TWELVE_KEEPER_BUFFER", parse_size, 16 << 20),
             stop_apps=r.get("TWELVE_STOP_APPS", _flag, False),
             audit_drain=r.get("TWELVE_AUDIT_DRAIN", _drain_url, None),
+            backup_url=r.get("TWELVE_BACKUP_URL", _backup_url, None),
+            backup_s3_endpoint=r.optional("TWELVE_BACKUP_S3_ENDPOINT"),
             acme_directory=r.text("TWELVE_ACME_DIRECTORY", LETS_ENCRYPT),
             acme_email=r.optional("TWELVE_ACME_EMAIL"),
             acme_ca_bundle=Path(bundle)

@@ -1,6 +1,6 @@
 """What a release runs and how releases are described: pure rules of the deployer."""
 
-from twelve.deploy import Source, config_description, process_specs
+from twelve.releases import Source, config_description, process_specs
 from twelve.routes import route_table
 from twelve.store import Release
 from twelve.values import Backend

@@ -63,6 +63,27 @@ class DedicatedRedis(SelfRunServer):
     def _settings_file(self) -> Path:
         return self.dir / "addon.json"
 
+    def admin_password(self) -> str:
+        """twelve's own login on this server (made on first use, 0600 beside the data)."""
+        path = self.dir / "admin-password"
+        with contextlib.suppress(FileNotFoundError):
+            return path.read_text().strip()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new_password())
+        return path.read_text().strip()
+
+    def admin_url(self) -> str:
+        state = self.state()
+        assert state is not None
+        return f"redis://{selfrun.ADMIN_USER_REDIS}:{self.admin_password()}@127.0.0.1:{state.port}"
+
+    def set_password(self, password: str) -> None:
+        """Record the app's new password: the config written at the next start has it."""
+        state = self.state()
+        assert state is not None
+        self._write_state(ServiceState(state.port, password))
+
     async def _set_up(self) -> ServiceState:
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         state = ServiceState(selfrun.free_port(), new_password())
@@ -83,6 +104,7 @@ class DedicatedRedis(SelfRunServer):
                     self.dir / "data",
                     redis_password_hash(state.password),
                     self.maxmemory,
+                    redis_password_hash(self.admin_password()),
                 )
             )
         return selfrun.redis_server(self.bins, config)
@@ -125,6 +147,13 @@ class DedicatedServers:
             assert state is not None
             return heroku_url(state.password, state.port)
 
+    def server(self, name: str) -> DedicatedRedis:
+        """The running server of add-on ``name``."""
+        server = self._servers.get(name)
+        if server is None:
+            raise ServiceError(f"the Redis server of {name} is not running")
+        return server
+
     async def remove(self, name: str) -> None:
         """Stop the server of ``name`` and delete its data; one already gone is not an error."""
         async with self._lock:
@@ -165,6 +194,7 @@ class DedicatedRedisProvider:
     server = SERVER_LABEL
 
     def __init__(self, servers: DedicatedServers, maxmemory: int) -> None:
+        self.servers = servers
         self._servers = servers
         self._maxmemory = maxmemory
         self.origin = "a redis-server twelve runs for each add-on"

@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
-from twelve.addons import naming
+from twelve.addons import naming, rotation
 from twelve.addons.provider import Provider
 from twelve.addons.registry import Registry
 from twelve.addons.url import external, name_stem
@@ -167,7 +167,7 @@ class AddonManager:
                 f"to proceed, add --confirm {addon.app}",
             )
         async with self._locks[addon.app]:
-            provider = await self._provider_of(addon) if addon.provisioned else None
+            provider = await self.provider_of(addon) if addon.provisioned else None
             release = await self._unset(addon, "Detach") if addon.attached else None
             if provider is not None:
                 await provider.deprovision(addon.resource)
@@ -183,9 +183,37 @@ class AddonManager:
         async with self._locks[app]:
             for addon in self.addons.live(app):
                 if addon.provisioned:
-                    await (await self._provider_of(addon)).deprovision(addon.resource)
+                    await (await self.provider_of(addon)).deprovision(addon.resource)
                 self.addons.mark_destroyed(addon.name)
                 self._event(app, "api", f"Add-on {addon.name} destroyed")
+
+    async def rotate(self, app: str, name: str) -> Release | None:
+        """New credentials for ``name``, released to ``app``; the old ones revoked once the
+        processes that used them are gone (so no request fails on the way)."""
+        addon = self.addons.get(name)
+        if addon.app != app:
+            raise Conflict(f"{name} is not an add-on of {app}", f"it belongs to {addon.app}")
+        if not addon.provisioned or addon.service not in ("postgres", "redis"):
+            raise UsageError(f"{name} is an attached URL: rotate its credentials where it lives")
+        async with self._locks[app]:
+            turn = await rotation.begin(await self.provider_of(addon), addon)
+            self.addons.set_credentials(name, turn.url, turn.resource)
+            try:
+                release = None
+                if addon.attached and self.store.get_config(app).get(addon.config_var) == addon.url:
+                    release = await self.deployer.set_config(
+                        app,
+                        {addon.config_var: turn.url},
+                        description=f"Rotate {addon.config_var} ({name}) credentials",
+                    )
+            except BaseException:
+                self.addons.set_credentials(name, addon.url, addon.resource)
+                await asyncio.shield(turn.undo())
+                raise
+            await self.deployer.supervisor.retired(app, self.deployer.settings.stop_timeout + 30)
+            await turn.revoke()
+        self._event(app, "api", f"Credentials of {name} rotated; the old ones are revoked")
+        return release
 
     def rollback_notice(self, app: str, version: int) -> str | None:
         """What a rollback to ``version`` should say when add-on variables would change."""
@@ -228,7 +256,7 @@ class AddonManager:
             description=f"{verb} {addon.config_var} ({addon.name})",
         )
 
-    async def _provider_of(self, addon: Addon) -> Provider:
+    async def provider_of(self, addon: Addon) -> Provider:
         """The provider that made ``addon``, checked to still point at the same server."""
         if "dedicated" in addon.resource:
             return self.registry.dedicated_redis()

@@ -40,6 +40,11 @@ class PostgresProvider:
         self.server = server_id(admin_url)
         self.origin = origin
 
+    @property
+    def admin_url(self) -> str:
+        """The admin URL (a credential: for twelve's own connections and client programs)."""
+        return self._admin_url
+
     @asynccontextmanager
     async def admin(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """An autocommit admin connection; driver errors become ServiceErrors naming the server."""
@@ -101,12 +106,21 @@ class PostgresProvider:
 
     async def deprovision(self, resource: dict[str, Any]) -> None:
         async with self.admin() as conn:
-            await _drop(conn, str(resource["database"]), str(resource["role"]))
+            await _drop(
+                conn, str(resource["database"]), str(resource["role"]), resource.get("login")
+            )
 
 
-async def _drop(conn: psycopg.AsyncConnection[Any], database: str, role: str | None = None) -> None:
+async def _drop(
+    conn: psycopg.AsyncConnection[Any],
+    database: str,
+    role: str | None = None,
+    login: str | None = None,
+) -> None:
     # WITH (FORCE) ends the sessions still connected (PostgreSQL 13+), as destroying must.
     await conn.execute(
         sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
     )
+    if login and login != (role or database):  # the login role of a rotated credential
+        await conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(login)))
     await conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role or database)))

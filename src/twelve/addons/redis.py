@@ -56,6 +56,11 @@ class RedisProvider:
         self.server = server_id(admin_url)
         self.origin = origin
 
+    @property
+    def admin_url(self) -> str:
+        """The admin URL (a credential: for twelve's own connections and client programs)."""
+        return self._admin_url
+
     @asynccontextmanager
     async def admin(self) -> AsyncIterator[aioredis.Redis]:
         """One admin connection (SELECT must not leak into a pool); errors become ServiceErrors."""

@@ -124,10 +124,21 @@ def redis_server(bins: Binaries, config_file: Path) -> list[str]:
 DEDICATED_REDIS_DENIED = ("config", "debug", "acl", "module", "shutdown", "monitor", "replicaof")
 
 
-def dedicated_redis_config(port: int, data_dir: Path, password_hash: str, maxmemory: int) -> str:
+ADMIN_USER_REDIS = "twelve"
+
+
+def dedicated_redis_config(
+    port: int,
+    data_dir: Path,
+    password_hash: str,
+    maxmemory: int,
+    admin_hash: str | None = None,
+) -> str:
     """redis.conf of one add-on's own Redis: Heroku's shape, a password and no user name, so
-    clients written before Redis 6 log in with ``AUTH PASSWORD``; persistence on; a memory cap."""
+    clients written before Redis 6 log in with ``AUTH PASSWORD``; persistence on; a memory cap.
+    With ``admin_hash``, a ``twelve`` user that may change the app's password (rotation)."""
     denied = " ".join(f"-{command}" for command in DEDICATED_REDIS_DENIED)
+    admin = [f"user {ADMIN_USER_REDIS} on {admin_hash} ~* &* +@all"] if admin_hash else []
     return "\n".join(
         [
             "bind 127.0.0.1",
@@ -139,6 +150,7 @@ def dedicated_redis_config(port: int, data_dir: Path, password_hash: str, maxmem
             f"maxmemory {maxmemory}",
             "maxmemory-policy noeviction",
             f"user default on {password_hash} ~* &* +@all {denied}",
+            *admin,
             "daemonize no",
             'logfile ""',
             "",

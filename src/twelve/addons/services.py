@@ -318,6 +318,7 @@ class ServiceRunner:
         self.store = store
         self._on_line = on_line
         self._path = path
+        self.path = path  # where server and client binaries are looked up
         self._launcher = launcher
         self._servers: dict[str, SelfRunServer] = {}
         self._urls: dict[str, str] = {}

@@ -143,6 +143,14 @@ async def destroy(request: Request) -> JSONResponse:
     return _changed(None, release)
 
 
+async def rotate(request: Request) -> JSONResponse:
+    """New credentials for an add-on, released to its app; the old ones revoked after."""
+    manager = _manager(request)
+    name = request.path_params["name"]
+    release = await manager.rotate(request.path_params["app"], name)
+    return _changed(manager.info(name), release)
+
+
 routes = [
     Route("/addons", list_all, methods=["GET"]),
     Route("/addons/{name}", info, methods=["GET"]),
@@ -151,4 +159,5 @@ routes = [
     Route("/apps/{app}/addons", create, methods=["POST"]),
     Route("/apps/{app}/addon-attachments", attach, methods=["POST"]),
     Route("/apps/{app}/addon-attachments/{name}", detach, methods=["DELETE"]),
+    Route("/apps/{app}/addons/{name}/credentials/rotate", rotate, methods=["POST"]),
 ]

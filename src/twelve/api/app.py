@@ -19,6 +19,7 @@ from twelve.api import (
     addons,
     apps,
     audit,
+    backups,
     certs,
     config,
     domains,
@@ -67,8 +68,8 @@ def create_app(platform: Platform, clock: Callable[[], float] = time.time) -> St
     """The API for one platform; every request passes the guard (api/guard.py) first."""
     routes = [Route("/", server_info, methods=["GET"])]
     modules = (
-        apps, config, releases, ps, logs, git, export, domains, certs, acme, addons, runtimes,
-        users, audit, metrics, webhooks, openapi,
+        apps, config, releases, ps, logs, git, export, domains, certs, acme, addons, backups,
+        runtimes, users, audit, metrics, webhooks, openapi,
     )  # fmt: skip
     for module in modules:
         routes += module.routes

@@ -17,6 +17,8 @@ from twelve.store import Store
 if TYPE_CHECKING:
     from twelve.acme.manager import AcmeManager
     from twelve.addons.manager import AddonManager
+    from twelve.backups.manager import BackupManager
+    from twelve.backups.scheduler import Scheduler
     from twelve.deploy import Deployer
     from twelve.logs.hub import LogHub
     from twelve.metrics.recorder import Recorder
@@ -38,6 +40,8 @@ class Platform:
     addons: AddonManager | None = None
     metrics: Recorder | None = None
     webhooks: Webhooks | None = None
+    backups: BackupManager | None = None
+    scheduler: Scheduler | None = None
     acme: AcmeManager | None = None
     router_tls_url: str = ""  # https://DOMAIN:PORT when the router serves HTTPS
 

@@ -7,8 +7,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from twelve.api.context import existing_app
-from twelve.deploy import health_path
 from twelve.errors import Conflict, UsageError
+from twelve.releases import health_path
 from twelve.store.limits import LimitStore
 
 

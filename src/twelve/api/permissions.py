@@ -140,6 +140,25 @@ RULES: dict[tuple[str, str], Rule] = {
     ("delete", "/apps/{app}/addon-attachments/{name}"): Rule(
         A, "app", "addons:detach", _fields("name")
     ),
+    ("post", "/apps/{app}/addons/{name}/credentials/rotate"): Rule(
+        A, "app", "addons:credentials:rotate", _fields("name")
+    ),
+    # Backups hold all of an add-on's data: reading one whole, or writing one back, is admin's.
+    ("get", "/apps/{app}/backups"): Rule(V, "app"),
+    ("post", "/apps/{app}/backups"): Rule(D, "app", "backups:capture", _fields("addon")),
+    ("get", "/apps/{app}/backups/{id}"): Rule(V, "app"),
+    ("delete", "/apps/{app}/backups/{id}"): Rule(A, "app", "backups:delete", _fields("id")),
+    ("get", "/apps/{app}/backups/{id}/download"): Rule(A, "app", "backups:download", _fields("id")),
+    ("post", "/apps/{app}/backups/{id}/verify"): Rule(D, "app", "backups:verify", _fields("id")),
+    ("post", "/apps/{app}/backups/{id}/restore"): Rule(
+        A, "app", "backups:restore", _fields("id", "to")
+    ),
+    ("post", "/apps/{app}/backup-schedules"): Rule(
+        A, "app", "backups:schedule", _fields("addon", "at", "daily", "weekly")
+    ),
+    ("delete", "/apps/{app}/backup-schedules"): Rule(
+        A, "app", "backups:unschedule", _fields("addon")
+    ),
     ("get", "/runtimes"): Rule(Need.PLATFORM_READ),
     ("post", "/runtimes"): Rule(Need.PLATFORM, None, "runtimes:add", _fields("spec", "path")),
     ("delete", "/runtimes/{spec}"): Rule(Need.PLATFORM, None, "runtimes:remove", _fields("spec")),

@@ -13,8 +13,8 @@ from twelve.api.context import existing_app, platform
 from twelve.api.serialize import release_json
 from twelve.api.streaming import Emit, stream_operation
 from twelve.appspec.names import validate_git_ref, validate_git_url
-from twelve.deploy import Source
 from twelve.errors import UsageError
+from twelve.releases import Source
 
 MAX_UPLOAD = 1 << 30
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from twelve.audit.config import CheckConfig, load_config
 from twelve.audit.findings import Finding, ScanError, Severity
 from twelve.audit.report import DEFAULT_FAIL_ON, Report
+from twelve.audit.roles import language
 from twelve.audit.ruledocs import RULES
 from twelve.audit.rules import (
     backing,
@@ -29,7 +30,7 @@ from twelve.audit.rules import (
     state,
     uploads,
 )
-from twelve.audit.scan import Scan
+from twelve.audit.scan import PER_FILE, Scan
 from twelve.audit.snapshot import Snapshot, read_config_files, take_snapshot
 from twelve.audit.suppress import apply_suppressions
 from twelve.errors import UsageError
@@ -85,17 +86,35 @@ def check_snapshot(
     return _report(scan, snapshot, settings, fail_on)
 
 
+# Source files parsed and held at once: memory stays bounded however large the repository is.
+BATCH = 1000
+
+
 def _run_checks(scan: Scan) -> None:
+    sources = [f for f in scan.snapshot.files.values() if f.text is not None and language(f.path)]
+    per_file = [c for c in CHECKS if c in PER_FILE]
+    for start in range(0, max(len(sources), 1), BATCH):
+        scan.start_batch(sources[start : start + BATCH])
+        for check in per_file:
+            _run(scan, check)
+    # Whole-repository checks last: they read what the per-file ones gathered.
+    scan.start_batch(None)
     for check in CHECKS:
-        try:
-            check(scan)
-        except Exception as exc:
-            # A rule that breaks means the audit is incomplete: say so, never report partial results.
-            raise ScanError(
-                f"the check {check.__module__.rsplit('.', 1)[-1]}.{check.__name__} failed: "
-                f"{type(exc).__name__}: {exc}",
-                "run with --verbose and report it",
-            ) from exc
+        if check not in PER_FILE:
+            _run(scan, check)
+    scan.start_batch(None)
+
+
+def _run(scan: Scan, check: Callable[[Scan], None]) -> None:
+    try:
+        check(scan)
+    except Exception as exc:
+        # A rule that breaks means the audit is incomplete: say so, never report partial results.
+        raise ScanError(
+            f"the check {check.__module__.rsplit('.', 1)[-1]}.{check.__name__} failed: "
+            f"{type(exc).__name__}: {exc}",
+            "run with --verbose and report it",
+        ) from exc
 
 
 def _report(

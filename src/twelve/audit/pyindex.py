@@ -88,6 +88,9 @@ class PyIndex:
     compares: list[ast.Compare] = field(default_factory=list)
     strings: list[Text] = field(default_factory=list)
     dicts: list[ast.Dict] = field(default_factory=list)
+    definitions: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = field(
+        default_factory=list
+    )
     fallback_ids: set[int] = field(default_factory=set)
     fstring_ids: set[int] = field(default_factory=set)
     while_true: bool = False
@@ -176,8 +179,6 @@ def _target_name(target: ast.expr) -> str | None:
     return None
 
 
-# Leaves with nothing to record (contexts and operators): never pushed on the walk's stack.
-_INERT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 _RECORDED = frozenset(
     {
         ast.Call,
@@ -195,6 +196,43 @@ _RECORDED = frozenset(
     }
 )
 _SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+_DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+# Fields that never hold a node worth visiting: names, flags, operators and expression contexts.
+_SCALAR_FIELDS = frozenset(
+    {
+        "ctx",
+        "id",
+        "attr",
+        "kind",
+        "type_comment",
+        "level",
+        "module",
+        "op",
+        "ops",
+        "names",
+        "name",
+        "arg",
+        "is_async",
+        "conversion",
+        "simple",
+        "tag",
+        "kwd_attrs",
+        "rest",
+    }
+)
+# Leaves whose ``value`` is a Python value, not a node.
+_LEAVES = frozenset({ast.Constant, ast.MatchSingleton})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node class that can hold child nodes (cached per class)."""
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        names: tuple[str, ...] = getattr(kind, "_fields", ())
+        fields = () if kind in _LEAVES else tuple(f for f in names if f not in _SCALAR_FIELDS)
+        _CHILD_FIELDS[kind] = fields
+    return fields
 
 
 def build_index(tree: ast.Module) -> PyIndex:
@@ -216,21 +254,33 @@ def build_index(tree: ast.Module) -> PyIndex:
             child_optional = True
         elif kind in _SCOPES:
             child_top = False
+            if kind in _DEFINITIONS:
+                index.definitions.append(node)  # type: ignore[arg-type]
         if kind in _RECORDED:
             _record(index, node, in_main, optional, top)
-        # A hand-written ast.iter_child_nodes: this loop is most of the cost of a scan.
-        for name in node._fields:
+        # A hand-written ast.iter_child_nodes over the fields that can hold nodes: this loop is most
+        # of the cost of a scan.
+        fields = _CHILD_FIELDS.get(kind)
+        for name in fields if fields is not None else _child_fields(kind):
             value = getattr(node, name, None)
+            if value is None:
+                continue
             if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, ast.AST) and not isinstance(item, _INERT):
+                    if isinstance(item, ast.AST):
                         push((item, child_main, child_optional, child_top))
-            elif isinstance(value, ast.AST) and not isinstance(value, _INERT):
+            elif isinstance(value, ast.AST):
                 push((value, child_main, child_optional, child_top))
     return index
 
 
 def _record(index: PyIndex, node: ast.AST, in_main: bool, optional: bool, top: bool) -> None:
+    # String constants are most of what is recorded: take them first, and nothing else of them.
+    if type(node) is ast.Constant:
+        constant = node.value
+        if constant.__class__ is str and id(node) not in index.fstring_ids:
+            index.strings.append(Text(constant, node.lineno, id(node)))
+        return
     if isinstance(node, ast.Call):
         index.calls.append(Call(node, dotted(node.func), in_main))
         for keyword in node.keywords:
@@ -280,3 +330,38 @@ def _record(index: PyIndex, node: ast.AST, in_main: bool, optional: bool, top: b
         index.env_reads.append(read)
         if read.default is not None:
             index.fallback_ids.update(id(n) for n in ast.walk(read.default))
+
+
+def settings_classes(index: PyIndex) -> list[ast.ClassDef]:
+    """pydantic ``BaseSettings`` classes, whose field defaults the environment overrides."""
+    return [
+        node
+        for node in index.definitions
+        if isinstance(node, ast.ClassDef)
+        and any(dotted(base).split(".")[-1] in {"BaseSettings", "Settings"} for base in node.bases)
+    ]
+
+
+def settings_class_lines(index: PyIndex) -> set[int]:
+    """Lines inside settings classes (see ``settings_classes``)."""
+    lines: set[int] = set()
+    for node in settings_classes(index):
+        lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
+def settings_fields(index: PyIndex) -> list[ast.Assign | ast.AnnAssign]:
+    """The field declarations of settings classes that have a default (``NAME: str = "..."``)."""
+    return [
+        statement
+        for node in settings_classes(index)
+        for statement in node.body
+        if isinstance(statement, ast.Assign | ast.AnnAssign) and statement.value is not None
+    ]
+
+
+def field_default(value: ast.expr) -> ast.expr:
+    """The default of a field: ``v`` itself, or the default given to ``Field(v)``/``Field(default=v)``."""
+    if isinstance(value, ast.Call) and dotted(value.func).split(".")[-1] == "Field":
+        return kwarg(value, "default") or (value.args[0] if value.args else value)
+    return value

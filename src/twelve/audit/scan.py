@@ -5,8 +5,9 @@ from __future__ import annotations
 import ast
 import fnmatch
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
+from typing import Any, TypeVar
 
 from twelve.audit import jsindex, pyindex
 from twelve.audit.findings import Finding, Severity, mask, secret_digest
@@ -16,21 +17,52 @@ from twelve.audit.ruledocs import RULES
 from twelve.audit.snapshot import Snapshot, SourceFile
 from twelve.errors import SpecError
 
+T = TypeVar("T")
+Check = Callable[["Scan"], None]
+# Checks that judge each source file on its own (with repository-wide facts from ``Scan.once``):
+# they run over one batch of files at a time, so parses need not outlive their batch.
+PER_FILE: set[Check] = set()
+
+
+def per_file(check: Check) -> Check:
+    PER_FILE.add(check)
+    return check
+
 
 class Scan:
-    """What every rule receives. Parses are done once per file and cached."""
+    """What every rule receives. Parses are done once per file and kept for the current batch."""
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.findings: list[Finding] = []
         self.unparsed: dict[str, str] = {}
+        # What per-file checks gather across batches for a later whole-repository check.
+        self.gathered: dict[str, list[Any]] = {}
         self._py: dict[str, pyindex.PyIndex | None] = {}
         self._js: dict[str, jsindex.JsIndex | None] = {}
+        self._batch: list[SourceFile] | None = None
+        self._once: dict[str, Any] = {}
+
+    def start_batch(self, files: list[SourceFile] | None) -> None:
+        """Limit ``files()`` to ``files`` (None: every file) and drop the parses of the last batch."""
+        self._batch = files
+        self._py.clear()
+        self._js.clear()
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """A repository-wide fact computed once per scan, whatever the batch."""
+        if key not in self._once:
+            self._once[key] = compute()
+        value: T = self._once[key]
+        return value
+
+    def gather(self, key: str) -> list[Any]:
+        return self.gathered.setdefault(key, [])
 
     # Files -----------------------------------------------------------------------------------------
     def files(self, lang: str, *, runtime_only: bool = True) -> Iterator[SourceFile]:
         """Source files of one language with text; by default only runtime code, never generated."""
-        for file in self.snapshot.files.values():
+        for file in self._batch if self._batch is not None else self.snapshot.files.values():
             if file.text is None or language(file.path) != lang:
                 continue
             if runtime_only and self.role(file.path) != "runtime":

@@ -120,6 +120,8 @@ KNOWN_TOKENS = (
     ("a private key", re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----")),
     ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
 )
+# The fixed part of each shape: one cheap pass tells whether any can be there (most strings hold none).
+_TOKEN_MARKS = re.compile(r"A[KS]IA|k_live_|k_test_|gh[pousr]_|xox[abposr]-|-----BEGIN|AIza")
 _NOT_VALUES = frozenset(
     {
         "true",
@@ -186,6 +188,9 @@ def plausible_secret(value: str, *, setting: bool = False) -> bool:
         return False
     if _REGEX.search(stripped):
         return False
+    # An elided value (``"eyJhbGciOi..."``) is a sample in documentation; no working secret has one.
+    if "..." in stripped:
+        return False
     # A lowercase word naming the secret (``"_password_reset_token"``) is a key, not a value.
     if _IDENTIFIER.match(stripped) and set(re.split(r"[_.-]", lowered)) & _NAMING_WORDS:
         return False
@@ -233,6 +238,8 @@ def entropy(value: str) -> float:
 
 def known_token(value: str) -> str | None:
     """What kind of well-known credential ``value`` contains, if any."""
+    if not _TOKEN_MARKS.search(value):
+        return None
     for label, pattern in KNOWN_TOKENS:
         if pattern.search(value):
             return label

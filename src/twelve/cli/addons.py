@@ -134,4 +134,26 @@ def addons_detach(name: str, app: str, as_json: bool) -> None:
     output.emit(f"Detached {name} from {app}; {_release_line(app, data)}")
 
 
-commands = [addons, addons_create, addons_info, addons_destroy, addons_attach, addons_detach]
+@click.command("addons:credentials:rotate")
+@click.argument("name")
+@app_option
+@json_option
+def addons_credentials_rotate(name: str, app: str, as_json: bool) -> None:
+    """Give NAME a new password: APP is released with it, then the old one stops working."""
+    data = client().request("POST", f"/apps/{app}/addons/{name}/credentials/rotate")
+    if as_json:
+        output.emit_json(data)
+        return
+    output.emit(f"Rotated the credentials of {name}; {_release_line(app, data)}")
+    output.emit("The old credentials are revoked: the processes that used them have ended")
+
+
+commands = [
+    addons,
+    addons_create,
+    addons_info,
+    addons_destroy,
+    addons_attach,
+    addons_detach,
+    addons_credentials_rotate,
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -85,6 +86,13 @@ class Client:
             ) from None
         self._check(response)
         return response.json()
+
+    @contextlib.contextmanager
+    def download(self, path: str) -> Iterator[httpx.Response]:
+        """A GET whose body is bytes to save; the response, checked, to read as it arrives."""
+        with self._http.stream("GET", path) as response:
+            self._check(response)
+            yield response
 
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Send a request whose reply is NDJSON; yield each event as it arrives."""

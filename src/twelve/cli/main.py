@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "certs",
     "acme",
     "addons",
+    "backups",
+    "dbshell",
     "runtimes",
     "check",
     "export",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from twelve import __version__
-from twelve.keeper.wire import Message, decode, encode
+from twelve.keeper.wire import Message, decode, encode, socket_address
 
 log = logging.getLogger("twelve.keeper")
 CONNECT_TIMEOUT = 15.0
@@ -116,7 +116,8 @@ class KeeperClient:
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while True:
             try:
-                return await asyncio.open_unix_connection(str(self.socket_path), limit=1 << 24)
+                with socket_address(self.socket_path) as address:
+                    return await asyncio.open_unix_connection(address, limit=1 << 24)
             except (FileNotFoundError, ConnectionRefusedError):
                 if not started:
                     self._start_keeper()

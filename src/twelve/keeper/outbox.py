@@ -18,7 +18,7 @@ class Entry:
 class Outbox:
     """Messages in order: sent ones wait for their ack, unsent ones for a daemon.
 
-    Over ``limit`` bytes the oldest output lines go (sent or not), counted per child in
+    Over ``limit`` bytes a new output line pushes out the oldest (sent or not), counted per child in
     ``dropped`` until ``take_drops`` collects the counts for a report. A sent line is counted
     too: unacknowledged, it may not have reached a journal (so a count may include a few that
     did).
@@ -39,7 +39,9 @@ class Outbox:
         payload = make(seq)
         self.unsent.append(Entry(seq, child, payload, droppable))
         self.size += len(payload)
-        if self.size > self.limit:
+        # Only output makes room: an exit, an end of output or a count of drops never pushes out
+        # a line, so the count that precedes an end of output is the last one that process needs.
+        if droppable and self.size > self.limit:
             self._shed()
         return seq
 

@@ -21,7 +21,7 @@ from twelve import __version__
 from twelve.keeper import kept as kp
 from twelve.keeper.kept import Kept
 from twelve.keeper.outbox import Entry, Outbox
-from twelve.keeper.wire import Message, decode, encode, to_text
+from twelve.keeper.wire import Message, decode, encode, socket_address, to_text
 
 log = logging.getLogger("keeper")
 SEND_HIGH_WATER = 1 << 20  # bytes in the socket's buffer before sending waits for it to drain
@@ -55,6 +55,13 @@ class Keeper:
         for line in lines:
             text = to_text(line) if isinstance(line, bytes) else line
             self._queue(kept, {"l": text, "t": stamp})
+        # These lines may have pushed out lines of a process whose output has ended: no line of
+        # its own will carry the count any more, so it goes now.
+        for cid, count in list(self.outbox.dropped.items()):
+            ended = self.children.get(cid)
+            if ended is not None and ended.fd is None:
+                del self.outbox.dropped[cid]
+                self._queue(ended, {"d": count}, droppable=False)
 
     def _eof(self, kept: Kept) -> None:
         drops = self.outbox.dropped.pop(kept.cid, 0)
@@ -229,7 +236,8 @@ def listen(path: Path) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
     try:
-        sock.bind(str(path))
+        with socket_address(path) as address:
+            sock.bind(address)
     finally:
         os.umask(old)
     sock.listen(16)

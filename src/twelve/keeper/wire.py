@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 Message = dict[str, Any]
@@ -26,3 +30,21 @@ def to_text(raw: bytes) -> str:
 
 def to_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
+
+
+# The longest path a Unix socket address holds (108 bytes with the terminating NUL).
+MAX_SOCKET_PATH = 107
+
+
+@contextlib.contextmanager
+def socket_address(path: Path) -> Iterator[str]:
+    """An address for the socket at ``path`` that fits a Unix socket, however deep TWELVE_HOME
+    is: the path itself, or the same file reached through an open descriptor of its directory."""
+    if len(os.fsencode(path)) <= MAX_SOCKET_PATH:
+        yield str(path)
+        return
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{directory}/{path.name}"
+    finally:
+        os.close(directory)

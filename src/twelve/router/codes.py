@@ -1,7 +1,7 @@
 """The error codes the router answers with and logs, each documented in docs/router.md. Pure.
 
 Codes H10 to H28 keep the meaning Heroku's router gives them, so what users already know carries
-over; H40 and up are twelve's own (requests the router refuses before any app sees them).
+over (H80 too); H40 to H45 are twelve's own (requests refused before any app sees them).
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ BODY_TOO_LARGE = RouterError("H42", 413, "Request body too large")
 UNKNOWN_HOST = RouterError("H43", 404, "No such app")
 BAD_VERSION = RouterError("H44", 505, "HTTP version not supported")
 UNKNOWN_CODING = RouterError("H45", 501, "Transfer coding not implemented")
+MAINTENANCE = RouterError("H80", 503, "Maintenance mode")
 
 ALL = (
     APP_CRASHED,
@@ -102,4 +103,5 @@ ALL = (
     UNKNOWN_HOST,
     BAD_VERSION,
     UNKNOWN_CODING,
+    MAINTENANCE,
 )

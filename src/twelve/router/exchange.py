@@ -155,6 +155,8 @@ class Exchange:
     def start(self) -> None:
         """Called when this exchange is the client connection's first in line."""
         route = self.route
+        if self.error is None and route is not None and route.maintenance:
+            self.error = codes.MAINTENANCE
         if self.error is None and route is not None and not route.backends:
             self.error = codes.NO_WEB_PROCESSES
         if self.error is not None or route is None:

@@ -79,6 +79,7 @@ class Route:
     domains: tuple[str, ...] = ()
     tls: TlsFiles | None = None
     edge: Edge | None = None  # what the router answers itself for this app (``edge``)
+    maintenance: bool = False  # every request answers H80 (a backup restore is under way)
     # The app's name as the access line's JSON value (app names need no escaping).
     app_json: bytes = field(init=False, repr=False, compare=False)
 
@@ -138,6 +139,8 @@ def _route_json(route: Route) -> dict[str, Any]:
         entry["tls"] = {"cert": tls.cert, "key": tls.key, "hostnames": list(tls.hostnames)}
     if route.edge is not None:
         entry["edge"] = edge_json(route.edge)
+    if route.maintenance:
+        entry["maintenance"] = True
     return entry
 
 
@@ -254,7 +257,8 @@ def table_from_json(data: object, domain: str) -> tuple[RouteTable, list[str]]:
         edge, problem = edge_from_json(entry.get("edge"))
         if problem is not None:
             warnings.append(f"app {name}: {problem}; serving it without")
-        routes[name] = Route(name, tuple(backends), tuple(domains), tls, edge)
+        maintenance = entry.get("maintenance") is True
+        routes[name] = Route(name, tuple(backends), tuple(domains), tls, edge, maintenance)
     hosts: dict[str, Route] = {f"{name}.{domain}": route for name, route in routes.items()}
     for name, route in routes.items():
         for host in route.domains:

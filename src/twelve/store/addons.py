@@ -99,6 +99,14 @@ class AddonStore:
                 (config_var, int(attached), name),
             )
 
+    def set_credentials(self, name: str, url: str, resource: dict[str, Any]) -> None:
+        """A rotated credential: the add-on's new URL and what removing it now needs."""
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE addons SET url = ?, resource = ? WHERE name = ?",
+                (self._store.cipher.encrypt(url), json.dumps(resource), name),
+            )
+
     def mark_destroyed(self, name: str) -> None:
         """Keep the row as a tombstone without its credential."""
         with self._store.transaction() as db:

@@ -140,6 +140,39 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_app ON audit (app, seq);
     """,
+    # Backups of add-ons (b001, b002, ... per app) and their daily schedules. A deleted backup
+    # stays as a row so its number is never given again.
+    """
+    CREATE TABLE backups (
+        app TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        addon TEXT NOT NULL,
+        service TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        server_version TEXT NOT NULL DEFAULT '',
+        size INTEGER NOT NULL DEFAULT 0,
+        stored_size INTEGER NOT NULL DEFAULT 0,
+        checksum TEXT NOT NULL DEFAULT '',
+        scheduled INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        verified_at REAL,
+        details TEXT NOT NULL DEFAULT '{}',
+        deleted_at REAL,
+        PRIMARY KEY (app, number)
+    );
+    CREATE TABLE backup_schedules (
+        addon TEXT PRIMARY KEY,
+        app TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        minute INTEGER NOT NULL,
+        zone TEXT NOT NULL,
+        daily INTEGER NOT NULL,
+        weekly INTEGER NOT NULL,
+        since REAL NOT NULL
+    );
+    """,
     # Metrics: one row per app, process type, resolution (10 or 60 seconds) and interval start;
     # ``data`` is a metrics.point.Point as JSON. Old rows are pruned as new ones come.
     # Webhooks, each event's delivery to each (its retries on the row), and alert thresholds.

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from twelve.errors import ConfigError
 
@@ -38,6 +40,7 @@ class Cipher:
         keys = [Fernet(_fernet_key(k)) for k in (current, previous) if k]
         self._fernet = MultiFernet(keys) if keys else None
         self._current = keys[0] if keys else None
+        self._raw = [base64.urlsafe_b64decode(_fernet_key(k)) for k in (current, previous) if k]
 
     @classmethod
     def plaintext(cls) -> Cipher:
@@ -56,6 +59,17 @@ class Cipher:
                     handle.write(Fernet.generate_key() + b"\n")
             key = path.read_text().strip()
         return cls(key, previous)
+
+    def subkeys(self, purpose: bytes) -> list[bytes]:
+        """32-byte keys for ``purpose`` derived from the current key, then the previous one.
+
+        Other data (backups) is encrypted with these, so one platform key protects everything and
+        a key for one purpose reveals nothing of another.
+        """
+        return [
+            HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(raw)
+            for raw in self._raw
+        ]
 
     def encrypt(self, value: str) -> str:
         if self._fernet is None:

@@ -218,6 +218,15 @@ class Supervisor:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def retired(self, app: str, timeout: float) -> bool:
+        """Wait until the processes ``app`` replaced or stopped are gone; whether they are."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while any(p.spec.app == app for p in self._retiring):
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
     async def _retire(self, proc: Supervised) -> None:
         try:
             await proc.stop()

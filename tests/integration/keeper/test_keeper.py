@@ -72,6 +72,17 @@ async def _lines_and_exits_reach_the_daemon_in_order(run: Path) -> None:
     await daemon.client.close()
 
 
+def test_the_keeper_serves_under_a_home_too_deep_for_a_unix_socket_path(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    assert len(str(deep / "keeper.sock")) > 107, "deeper than a Unix socket address holds"
+    try:
+        asyncio.run(_lines_and_exits_reach_the_daemon_in_order(deep))
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(keeper_pid(deep), signal.SIGKILL)
+
+
 async def _a_new_daemon_gets_what_none_took_in_once_in_order(run: Path) -> None:
     first = Daemonish(run / "keeper.sock")
     await first.client.connect()

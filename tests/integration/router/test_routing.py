@@ -62,6 +62,18 @@ def test_app_with_no_web_process_gets_503_h14(router):
     assert headers["connection"] == "keep-alive"
 
 
+def test_an_app_in_maintenance_gets_503_h80_and_its_processes_no_request(backends, router):
+    """A restore under way: every request answers H80, none reaches the app's web process."""
+    web = backends("web.1")
+    r = router({"busy": {"backends": [web.route()], "maintenance": True}})
+    status, headers, body = r.request("busy.localhost", "/orders")
+    assert status == 503
+    assert headers["x-twelve-error"] == "H80"
+    assert b"H80: Maintenance mode" in body
+    assert web.requests == []
+    assert 'at=error code=H80 desc="Maintenance mode"' in r.access_line('path="/orders"')["line"]
+
+
 def test_requests_are_spread_round_robin_over_the_apps_processes(backends, router):
     """Successive requests go to web.1, web.2, web.3 in turn."""
     procs = [backends(f"web.{i}") for i in (1, 2, 3)]

@@ -136,3 +136,28 @@ def test_named_environment_files_in_tests_are_not_config() -> None:
     assert [p for r, p, _ in rules(check(files)) if r == "config.named-environments"] == [
         "config/staging.json"
     ]
+
+
+def test_an_elided_sample_token_is_not_a_secret() -> None:
+    """API docs show a token cut short with an ellipsis; no working secret contains one."""
+    assert not plausible_secret("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...")
+    assert plausible_secret("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9")
+
+
+def test_third_party_base_urls_are_not_deploy_hosts() -> None:
+    """A base URL named for another service, or a host owned by the vendor a module is named for."""
+    code = (
+        'CJ_DROPSHIPPING_BASE_URL = "https://developers.cjdropshipping.com/api2.0/v1"\n'
+        'AccountingBaseUrl = "https://sandbox-quickbooks.api.intuit.com"\n'
+        'BASE_URL = "https://shop.example.org"\n'
+        'NEXT_PUBLIC_BASE_URL = "https://shop.example.org"\n'
+    )
+    assert found(code, "config.hardcoded-deploy-host") == [3, 4]
+    vendor = 'BASE_URL = "https://api.fpt.com.vn/v1"\nSITE_URL = "https://shop.example.org"\n'
+    assert found(vendor, "config.hardcoded-deploy-host", "fpt_client.py") == [2]
+
+
+def test_a_tool_config_file_names_no_vendor() -> None:
+    """``gatsby-config.js`` configures Gatsby; its ``siteUrl`` is the app's own deploy."""
+    code = 'module.exports = { siteMetadata: { siteUrl: "https://starter.gatsbyjs.io/" } };\n'
+    assert found(code, "config.hardcoded-deploy-host", "gatsby-config.js") == [1]

@@ -43,3 +43,18 @@ def test_past_the_limit_the_oldest_lines_go_and_are_counted_but_exits_stay() -> 
     drops = box.take_drops()
     assert drops == {2: 20 - (len(kept) - 1)} and drops[2] > 0
     assert box.take_drops() == {}
+
+
+def test_an_end_of_output_or_an_exit_never_pushes_out_a_line() -> None:
+    """So the count of drops queued before a process's end of output is its last."""
+    box = Outbox(limit=40)
+    for n in range(5):
+        box.add(2, line(f"line {n}"))
+    before = box.take_drops()
+    box.add(2, lambda seq: f"{seq}:d\n".encode(), droppable=False)
+    box.add(2, lambda seq: f"{seq}:eof\n".encode(), droppable=False)
+    box.add(2, lambda seq: f"{seq}:exit\n".encode(), droppable=False)
+    assert box.take_drops() == {}, "nothing dropped after the last count"
+    kept = sent_all(box)
+    assert kept[-3:] == [b"6:d\n", b"7:eof\n", b"8:exit\n"]
+    assert before[2] + len(kept) - 3 == 5, "every line kept or counted"

@@ -91,3 +91,15 @@ def test_the_daemons_table_without_certificates_is_unchanged():
     args = (1, {"hello": [Backend("web.1", 5001)]}, [("www.example.com", "hello")])
     assert route_table(*args) == route_table(*args, {})
     assert "tls" not in route_table(*args)["apps"]["hello"]
+
+
+def test_maintenance_goes_from_the_daemons_table_to_the_routers() -> None:
+    document = route_table(1, {}, [], maintenance={"busy"})
+    assert document["apps"]["busy"]["maintenance"] is True
+    table, warnings = table_from_json(document, "localhost")
+    assert warnings == []
+    route = table.lookup("busy.localhost")
+    assert route is not None and route.maintenance
+    assert table.to_json()["apps"]["busy"]["maintenance"] is True
+    plain, _ = table_from_json(route_table(2, {}, [("www.busy.test", "busy")]), "localhost")
+    assert plain.routes["busy"].maintenance is False

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from tree_sitter import Node
 
 from twelve.audit.jsindex import string_value, text
-from twelve.audit.pyindex import PyIndex, dotted, str_value
-from twelve.audit.scan import Scan
+from twelve.audit.pyindex import PyIndex, settings_class_lines, str_value
+from twelve.audit.scan import Scan, per_file
 
 BACKING = "config.hardcoded-backing-service"
 SERVICE_URL = re.compile(
@@ -44,17 +44,6 @@ _DB_FROM_ENV = re.compile(r"dj_database_url|env\.db\(|from_prefixed_env|db_url\(
 _DEV_STEMS = frozenset({"dev", "development", "local", "test", "tests", "testing", "debug", "ci"})
 
 
-def settings_class_lines(tree: ast.Module) -> set[int]:
-    """Lines inside pydantic ``BaseSettings`` classes, whose field defaults the environment overrides."""
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and any(
-            dotted(base).split(".")[-1] in {"BaseSettings", "Settings"} for base in node.bases
-        ):
-            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-    return lines
-
-
 def _django_databases(scan: Scan, path: str, assigns: list[ast.Assign]) -> None:
     """``DATABASES`` with a literal ``HOST`` (local ones too) or a SQLite ``ENGINE``."""
     for node in assigns:
@@ -78,6 +67,7 @@ def _django_databases(scan: Scan, path: str, assigns: list[ast.Assign]) -> None:
                     )
 
 
+@per_file
 def backing_service(scan: Scan) -> None:
     """Database, cache and broker URLs (and ``HOST`` settings) written in code; env fallbacks are fine."""
     for file in scan.files("python"):
@@ -91,15 +81,20 @@ def backing_service(scan: Scan) -> None:
         # Whole-tree walks only where the text says they can find something.
         from_env = _lookup_defaults(index)
         if "Settings" in text:
-            from_env |= settings_class_lines(index.tree)
+            from_env |= settings_class_lines(index)
         assigns = _databases_assigns(index.tree) if "DATABASES" in text else []
         # DATABASES set in several branches means the literal one is a default for some of them.
         database_from_env = bool(_DB_FROM_ENV.search(text)) or len(assigns) > 1
         if assigns and not database_from_env:
             _django_databases(scan, file.path, assigns)
+        defaults: set[int] | None = None
         for lit in index.strings:
             found = _service_url(lit.value)
             if found and lit.node_id not in index.fallback_ids and lit.line not in from_env:
+                if defaults is None:
+                    defaults = _rebound_literals(index)
+                if lit.node_id in defaults:
+                    continue
                 scan.report(
                     BACKING,
                     file.path,
@@ -143,6 +138,32 @@ def backing_service(scan: Scan) -> None:
                     f"a {found[0]} URL is written in code",
                     secret=found[1],
                 )
+
+
+def _rebound_literals(index: PyIndex) -> set[int]:
+    """Literals a function assigns to a name it also assigns from something else (``input()``, a
+    parameter, an environment read): a working variable's default, not the app's setting.
+
+    Settings declared at module or class level stay reported: those are the configuration itself.
+    """
+    functions = [
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in index.definitions
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    computed = {
+        b.name
+        for b in index.bindings
+        if b.kind == "assign" and not isinstance(b.value, ast.Constant)
+    }
+    return {
+        id(b.value)
+        for b in index.bindings
+        if b.kind == "assign"
+        and isinstance(b.value, ast.Constant)
+        and b.name in computed
+        and any(start <= b.line <= end for start, end in functions)
+    }
 
 
 def _lookup_defaults(index: PyIndex) -> set[int]:

@@ -10,7 +10,7 @@ import re
 from twelve.audit.jsindex import env_key, object_keys, string_value
 from twelve.audit.pyindex import PyIndex, dotted, env_read, str_value
 from twelve.audit.roles import role
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 from twelve.audit.secretish import words
 from twelve.audit.snapshot import SourceFile
 
@@ -50,6 +50,7 @@ def _imports_star_from(index: PyIndex, module: str) -> bool:
     )
 
 
+@per_file
 def debug_hardcoded(scan: Scan) -> None:
     """``DEBUG = True`` in a module production runs; a dev settings module, or one a production
     module overrides, is fine. ``app.run(debug=True)`` under ``__main__`` is a dev server."""
@@ -139,6 +140,7 @@ _BUILD_TOOLS = re.compile(
 )
 
 
+@per_file
 def config_file(scan: Scan) -> None:
     """Config read from a file in the repository (``open("config.json")``, ``require("config")``)."""
     for file in scan.files("python"):
@@ -184,6 +186,7 @@ def _env_name_side(node: ast.expr) -> bool:
     return name in _ENV_VARS or name in {"env", "environment", "app_env", "ENV_NAME"}
 
 
+@per_file
 def named_environments(scan: Scan) -> None:
     """Branching on a custom environment's name, or config grouped under environment names."""
     for file in scan.files("python"):
@@ -236,7 +239,13 @@ def named_environments(scan: Scan) -> None:
                     obj.start_point[0] + 1,
                     f"config is grouped by environment: {', '.join(sorted(grouped))}",
                 )
-    for path, line, message in _pm2_env_blocks(scan) + _env_files_and_blocks(scan):
+    for path, line, message in _pm2_env_blocks(scan):
+        scan.report(NAMED_ENVS, path, line, message)
+
+
+def named_environment_files(scan: Scan) -> None:
+    """``config/staging.yml``-style files, and JSON config keyed by environment names."""
+    for path, line, message in _env_files_and_blocks(scan):
         scan.report(NAMED_ENVS, path, line, message)
 
 
@@ -291,4 +300,4 @@ def _json_grouped(path: str, text: str) -> list[tuple[str, int, str]]:
     return [(path, line, f"config is grouped by environment: {', '.join(sorted(grouped))}")]
 
 
-CHECKS = (debug_hardcoded, config_file, named_environments)
+CHECKS = (debug_hardcoded, config_file, named_environments, named_environment_files)

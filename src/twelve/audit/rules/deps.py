@@ -15,7 +15,7 @@ from twelve.audit.manifests import (
     read_manifests,
 )
 from twelve.audit.roles import language
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 
 MISSING = "deps.missing-manifest"
 LOCK = "deps.missing-lockfile"
@@ -132,11 +132,13 @@ def _local_modules(scan: Scan) -> set[str]:
     return local
 
 
+@per_file
 def undeclared_import(scan: Scan) -> None:
     """Imports of distributions the manifest does not declare (Python and Node)."""
-    manifests = read_manifests(scan)
+    # Repository-wide facts, computed once however many batches of files this runs over.
+    manifests = scan.once("manifests", lambda: read_manifests(scan))
     if manifests.python_files:
-        local, stdlib = _local_modules(scan), _stdlib()
+        local, stdlib = scan.once("local-modules", lambda: _local_modules(scan)), _stdlib()
         for file in scan.files("python"):
             index = scan.py(file)
             for name, line, optional in index.imports if index else []:
@@ -153,7 +155,7 @@ def undeclared_import(scan: Scan) -> None:
                     line,
                     f"imports {name!r} but no manifest declares {dists[0]}",
                 )
-    packages = package_jsons(scan)
+    packages = scan.once("package-jsons", lambda: package_jsons(scan))
     for file in scan.files("js"):
         declared = nearest(packages, file.path)
         js = scan.js(file) if declared is not None else None

@@ -4,8 +4,10 @@
 callbacks and ``SERVER_NAME`` with any host, ``localhost`` included (a front end on localhost is one
 developer's deploy); API base URLs on ``localhost``, an IP address or a PaaS host; any URL to a raw
 IP address; and front-end calls (``fetch``, ``io``, ``axios``) to ``localhost`` or an IP address.
-A value that is a fallback of an environment read, a name also set from configuration elsewhere in
-the module, and development or test settings modules are fine.
+A value that is a fallback of an environment read (a settings-class field default included), a name
+also set from configuration elsewhere in the module, development or test settings modules, and the
+base URL of another company's API (``PAYMENTS_BASE_URL``, a host named like the client module that
+calls it) are fine: that URL is the same in every deploy.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from urllib.parse import urlsplit
 from tree_sitter import Node
 
 from twelve.audit.jsindex import JsIndex, string_value, text
-from twelve.audit.pyindex import PyIndex, str_value
+from twelve.audit.pyindex import PyIndex, settings_class_lines, str_value
 from twelve.audit.rules.backing import LOCAL_HOSTS
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 from twelve.audit.secretish import words
 
 DEPLOY_HOST = "config.hardcoded-deploy-host"
@@ -109,6 +111,116 @@ def _deploy_specific(kind: str | None, value: str) -> bool:
     return False
 
 
+# Words that make a base URL the app's own (``FRONTEND_BASE_URL``, ``NEXT_PUBLIC_BASE_URL``); any other
+# qualifier names a service someone else runs (``PAYMENTS_BASE_URL``, ``OLLAMA_BASE_URL``).
+_OWN_WORDS = frozenset(
+    {
+        "base",
+        "url",
+        "uri",
+        "app",
+        "site",
+        "web",
+        "website",
+        "frontend",
+        "front",
+        "end",
+        "client",
+        "backend",
+        "back",
+        "server",
+        "public",
+        "absolute",
+        "root",
+        "home",
+        "main",
+        "my",
+        "our",
+        "project",
+        "host",
+        "prod",
+        "production",
+        "canonical",
+        "default",
+        "next",
+        "react",
+        "vite",
+        "vue",
+        "expo",
+        "full",
+    }
+)
+# Module names too generic to name a vendor.
+_GENERIC_STEMS = frozenset(
+    {
+        "index",
+        "api",
+        "apis",
+        "app",
+        "config",
+        "configs",
+        "settings",
+        "constants",
+        "client",
+        "server",
+        "main",
+        "utils",
+        "util",
+        "utilities",
+        "helpers",
+        "service",
+        "services",
+        "http",
+        "request",
+        "requests",
+        "axios",
+        "base",
+        "url",
+        "urls",
+        "env",
+        "common",
+        "core",
+        "www",
+    }
+)
+
+
+_CONFIG_WORDS = frozenset({"config", "conf", "rc", "settings"})
+
+
+def vendor_words(path: str) -> frozenset[str]:
+    """Words of a module's name that could name a vendor (``fpt`` of ``fpt.service.js``).
+
+    None for a tool's config file (``gatsby-config.js``): it names the tool it configures, and the
+    URLs in it are the app's own.
+    """
+    parts = words(os.path.basename(path))
+    if set(parts) & _CONFIG_WORDS:
+        return frozenset()
+    stem = os.path.basename(path).split(".")[0]
+    return frozenset(w for w in words(stem) if len(w) >= 3 and w not in _GENERIC_STEMS)
+
+
+def third_party(name: str, value: str, vendors: frozenset[str]) -> bool:
+    """Another company's API: a base URL qualified by another service's name, or a host named like
+    the module calling it (``stripe.js`` reaching ``api.stripe.com``)."""
+    parts = words(name)
+    if parts[-2:] in (["base", "url"], ["base", "uri"]) and set(parts[:-2]) - _OWN_WORDS:
+        return True
+    return any(vendor in organization(value) for vendor in vendors)
+
+
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "gov", "ac", "edu"})
+
+
+def organization(value: str) -> str:
+    """The label naming who owns a host: ``stripe`` of ``api.stripe.com``, ``fpt`` of ``x.fpt.com.vn``."""
+    labels = host_of(value).split(".")[:-1]
+    if len(labels) > 1 and labels[-1] in _SECOND_LEVEL:
+        labels.pop()
+    return labels[-1] if labels else ""
+
+
 def _dev_module(path: str) -> bool:
     stem = os.path.splitext(os.path.basename(path))[0].lower()
     return stem in _DEV_STEMS or stem.endswith(("_dev", "_local", "_test"))
@@ -132,19 +244,29 @@ def _configured_py(index: PyIndex) -> set[str]:
     return configured
 
 
+@per_file
 def python_hosts(scan: Scan) -> None:
     for file in scan.files("python"):
         index = scan.py(file)
         if index is None or _dev_module(file.path):
             continue
         configured = _configured_py(index)
+        vendors = vendor_words(file.path)
+        # A settings class's field defaults are what the environment overrides: fallbacks.
+        fields = settings_class_lines(index) if "Settings" in (file.text or "") else set()
         for binding in index.bindings:
             kind = _kind(binding.name)
             if id(binding.value) in index.fallback_ids or binding.name in configured:
                 continue
+            if binding.line in fields:
+                continue
             if binding.kind == "kwarg" and kind != "origins":
                 kind = None  # a keyword argument names a parameter, not a setting
-            hosts = [h for h in _values(binding.value) if _deploy_specific(kind, h)]
+            hosts = [
+                h
+                for h in _values(binding.value)
+                if _deploy_specific(kind, h) and not third_party(binding.name, h, vendors)
+            ]
             if hosts:
                 scan.report(
                     DEPLOY_HOST,
@@ -176,18 +298,24 @@ def _configured_js(js: JsIndex) -> set[str]:
     }
 
 
+@per_file
 def js_hosts(scan: Scan) -> None:
     for file in scan.files("js"):
         js = scan.js(file)
         if js is None:
             continue
         configured = _configured_js(js)
+        vendors = vendor_words(file.path)
         for jb in js.bindings:
             if jb.value.id in js.fallback_ids or (jb.kind == "assign" and jb.name in configured):
                 continue
             kind = _kind(jb.name)
             items = jb.value.named_children if jb.value.type == "array" else [jb.value]
-            hosts = [v for v in (string_value(i) for i in items) if v and _deploy_specific(kind, v)]
+            hosts = [
+                v
+                for v in (string_value(i) for i in items)
+                if v and _deploy_specific(kind, v) and not third_party(jb.name, v, vendors)
+            ]
             if hosts and not _dev_context(jb.value):
                 scan.report(
                     DEPLOY_HOST,

@@ -10,7 +10,7 @@ from twelve.audit.jsindex import object_keys, string_value
 from twelve.audit.manifests import read_manifests
 from twelve.audit.pyindex import str_value
 from twelve.audit.rules.commands import start_commands
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 
 PARITY = "parity.dev-prod-database"
 FILE_OUTPUT = "logs.file-output"
@@ -82,10 +82,12 @@ _OTHER_DRIVERS = frozenset(
 )
 
 
-def dev_prod_database(scan: Scan) -> None:
-    """SQLite as an env fallback, or a SQLite engine while another engine is declared or configured."""
-    sqlite: list[tuple[str, int, bool]] = []
-    other = bool(_OTHER_DRIVERS & (read_manifests(scan).python | read_manifests(scan).node))
+@per_file
+def sqlite_uses(scan: Scan) -> None:
+    """Gathers SQLite engines and fallbacks, and signs of another engine, for ``dev_prod_database``."""
+    sqlite = scan.gather("parity.sqlite")
+    others = scan.gather("parity.other")
+    other = False
     for file in scan.files("python"):
         index = scan.py(file)
         if index is None:
@@ -111,7 +113,17 @@ def dev_prod_database(scan: Scan) -> None:
             if _SQLITE.search(value):
                 sqlite.append((file.path, jread.line, True))
             other = other or jread.key == "DATABASE_URL"
-    for path, line, fallback in sqlite:
+    if other:
+        others.append(True)
+
+
+def dev_prod_database(scan: Scan) -> None:
+    """SQLite as an env fallback, or a SQLite engine while another engine is declared or configured."""
+    manifests = read_manifests(scan)
+    other = bool(_OTHER_DRIVERS & (manifests.python | manifests.node)) or bool(
+        scan.gather("parity.other")
+    )
+    for path, line, fallback in scan.gather("parity.sqlite"):
         if fallback:
             scan.report(
                 PARITY, path, line, "SQLite is the fallback when the database URL is missing"
@@ -131,6 +143,7 @@ def _handler_kind(callee: str) -> str | None:
     return None
 
 
+@per_file
 def file_output(scan: Scan) -> None:
     """Log handlers, transports and server flags that write log files, and apps routing their logs."""
     for file in scan.files("python"):
@@ -220,6 +233,10 @@ def file_output(scan: Scan) -> None:
                     obj.start_point[0] + 1,
                     "a log4js file appender writes logs to a file",
                 )
+
+
+def log_flags(scan: Scan) -> None:
+    """Server flags in start commands that send logs to a file."""
     for path, command in start_commands(scan, web_only=False):
         for words in simple_commands(command.text):
             for i, word in enumerate(words):
@@ -235,4 +252,4 @@ def file_output(scan: Scan) -> None:
                     )
 
 
-CHECKS = (dev_prod_database, file_output)
+CHECKS = (sqlite_uses, dev_prod_database, file_output, log_flags)

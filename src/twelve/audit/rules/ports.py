@@ -16,7 +16,7 @@ from twelve.audit.formats import Command, simple_commands
 from twelve.audit.pyindex import str_value
 from twelve.audit.roles import role
 from twelve.audit.rules.commands import script_lines, start_commands
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 from twelve.audit.startfiles import (
     compose_commands,
     ini_values,
@@ -143,6 +143,7 @@ def start_paths(scan: Scan) -> None:
                 _check_line(scan, path, command, "the supervised program")
 
 
+@per_file
 def in_code(scan: Scan) -> None:
     """gunicorn config files, server calls outside ``__main__``, and Node servers on a literal port."""
     for file in scan.files("python"):

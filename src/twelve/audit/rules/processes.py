@@ -8,7 +8,7 @@ import os
 from twelve.audit.formats import simple_commands
 from twelve.audit.pyindex import dotted, str_value
 from twelve.audit.rules.commands import start_commands
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 from twelve.audit.startfiles import ini_values
 
 PROCFILE = "process.procfile-missing"
@@ -69,6 +69,7 @@ def _process_entries(scan: Scan) -> dict[str, str]:
     return entries
 
 
+@per_file
 def in_process_scheduler(scan: Scan) -> None:
     """A background scheduler inside a process that is not its own ``clock``-style process type."""
     entries = _process_entries(scan)
@@ -138,6 +139,11 @@ def daemonize_and_pidfile(scan: Scan) -> None:
                 scan.report(DAEMON, path, line, "uWSGI is told to daemonize")
             else:
                 scan.report(PIDFILE, path, line, "uWSGI writes a pid file")
+
+
+@per_file
+def daemonize_in_code(scan: Scan) -> None:
+    """gunicorn config files that daemonize or write a pid file, python-daemon, ``open("x.pid")``."""
     for file in scan.files("python"):
         index = scan.py(file)
         if index is None:
@@ -152,8 +158,8 @@ def daemonize_and_pidfile(scan: Scan) -> None:
                     scan.report(DAEMON, file.path, binding.line, "gunicorn is told to daemonize")
                 elif binding.name == "pidfile" and str_value(binding.value):
                     scan.report(PIDFILE, file.path, binding.line, "gunicorn writes a pid file")
+        uses_python_daemon = any(name == "daemon" for name, _, _ in index.imports)
         for call in index.calls:
-            uses_python_daemon = any(name == "daemon" for name, _, _ in index.imports)
             if call.callee == "daemon.DaemonContext" or (
                 call.callee == "DaemonContext" and uses_python_daemon
             ):
@@ -197,5 +203,6 @@ CHECKS = (
     procfile_missing,
     in_process_scheduler,
     daemonize_and_pidfile,
+    daemonize_in_code,
     no_sigterm_handler,
 )

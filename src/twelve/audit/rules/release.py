@@ -8,7 +8,7 @@ import re
 from twelve.audit.formats import Command, simple_commands
 from twelve.audit.pyindex import str_value
 from twelve.audit.rules.commands import script_lines, start_commands
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 
 ADMIN_IN_WEB = "release.admin-in-web-start"
 SSH = "admin.ssh"
@@ -119,6 +119,11 @@ def ssh(scan: Scan) -> None:
                 continue
             if any(_ssh_target(w) for w in simple_commands(command.text)):
                 scan.report(SSH, path, command.line, "the script logs in to a server over ssh")
+
+
+@per_file
+def ssh_in_code(scan: Scan) -> None:
+    """Python that drives ssh (fabric, paramiko, ``subprocess`` running ssh) and Node ssh clients."""
     for file in scan.files("python"):
         index = scan.py(file)
         if index is None:
@@ -145,4 +150,4 @@ def ssh(scan: Scan) -> None:
                 )
 
 
-CHECKS = (admin_in_web_start, ssh)
+CHECKS = (admin_in_web_start, ssh, ssh_in_code)

@@ -11,7 +11,7 @@ from twelve.audit.jsindex import object_keys
 from twelve.audit.nginx import NginxSyntaxError, parse_nginx
 from twelve.audit.pyindex import str_value
 from twelve.audit.roles import role
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 
 SESSION = "state.in-process-session"
 STICKY = "state.sticky-sessions"
@@ -23,6 +23,7 @@ _LOCAL_SESSIONS = {
 }
 
 
+@per_file
 def in_process_session(scan: Scan) -> None:
     """express-session without a store, Flask-Session filesystem, Django file sessions."""
     for file in scan.files("python"):

@@ -13,7 +13,7 @@ import re
 
 from twelve.audit.jsindex import object_keys, string_value, text
 from twelve.audit.pyindex import PyIndex, env_read, str_value
-from twelve.audit.scan import Scan
+from twelve.audit.scan import Scan, per_file
 
 UPLOADS = "storage.local-uploads"
 
@@ -51,9 +51,10 @@ def _from_env(index: PyIndex, value: ast.expr) -> bool:
     return env_read(value) is not None or id(value) in index.fallback_ids
 
 
+@per_file
 def python_uploads(scan: Scan) -> None:
-    media: list[tuple[str, int]] = []
-    remote = False
+    media = scan.gather("uploads.media")
+    remote = scan.gather("uploads.remote")
     for file in scan.files("python"):
         index = scan.py(file)
         if index is None:
@@ -61,7 +62,8 @@ def python_uploads(scan: Scan) -> None:
         dev = _dev_module(file.path)
         for binding in index.bindings:
             if binding.name in {"DEFAULT_FILE_STORAGE", "BACKEND", "STORAGE_BACKEND"}:
-                remote = remote or bool(_REMOTE_STORAGE.search(str_value(binding.value) or ""))
+                if _REMOTE_STORAGE.search(str_value(binding.value) or ""):
+                    remote.append(file.path)
             elif dev or _from_env(index, binding.value):
                 continue
             elif (
@@ -98,8 +100,12 @@ def python_uploads(scan: Scan) -> None:
                     call.node.lineno,
                     f"{call.callee}() writes an upload to local disk",
                 )
-    if not remote:
-        for path, line in media:
+
+
+def media_root(scan: Scan) -> None:
+    """``MEDIA_ROOT`` on local disk, unless some module sets a remote storage backend."""
+    if not scan.gather("uploads.remote"):
+        for path, line in scan.gather("uploads.media"):
             scan.report(
                 UPLOADS,
                 path,
@@ -108,6 +114,7 @@ def python_uploads(scan: Scan) -> None:
             )
 
 
+@per_file
 def js_uploads(scan: Scan) -> None:
     for file in scan.files("js"):
         js = scan.js(file)
@@ -138,4 +145,4 @@ def js_uploads(scan: Scan) -> None:
                     )
 
 
-CHECKS = (python_uploads, js_uploads)
+CHECKS = (python_uploads, js_uploads, media_root)

@@ -1,0 +1,56 @@
+"""A platform built in-process on this machine's PostgreSQL and Redis, for backup tests."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support import requires_service
+from twelve.compose import Graph, compose
+from twelve.settings import Settings
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_ADMIN = "redis://127.0.0.1:6379/0"
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def graph(tmp_path: Path, loop: asyncio.AbstractEventLoop) -> Iterator[Graph]:
+    """A platform whose add-ons live on the machine's servers; they are all destroyed after."""
+    requires_service("PostgreSQL on 127.0.0.1:5432", listening(5432))
+    requires_service("Redis on 127.0.0.1:6379", listening(6379))
+    settings = Settings.from_environ(
+        {
+            "TWELVE_HOME": str(tmp_path / "home"),
+            "TWELVE_POSTGRES_ADMIN_URL": POSTGRES_ADMIN,
+            "TWELVE_REDIS_ADMIN_URL": REDIS_ADMIN,
+        }
+    )
+    built = compose(settings, "token")
+    yield built
+    manager = built.platform.addons
+    assert manager is not None
+    for app in built.store.list_apps():
+        loop.run_until_complete(manager.destroy_all(app.name))
+    built.store.close()
