@@ -176,8 +176,9 @@ MIGRATIONS: list[str] = [
     # Metrics: one row per app, process type, resolution (10 or 60 seconds) and interval start;
     # ``data`` is a metrics.point.Point as JSON. Old rows are pruned as new ones come.
     # Webhooks, each event's delivery to each (its retries on the row), and alert thresholds.
+    # IF NOT EXISTS: a state file made while this came after a different migration has them.
     """
-    CREATE TABLE metrics (
+    CREATE TABLE IF NOT EXISTS metrics (
         app TEXT NOT NULL,
         type TEXT NOT NULL,
         resolution INTEGER NOT NULL,
@@ -185,8 +186,8 @@ MIGRATIONS: list[str] = [
         data TEXT NOT NULL,
         PRIMARY KEY (app, type, resolution, at)
     );
-    CREATE INDEX metrics_age ON metrics (resolution, at);
-    CREATE TABLE webhooks (
+    CREATE INDEX IF NOT EXISTS metrics_age ON metrics (resolution, at);
+    CREATE TABLE IF NOT EXISTS webhooks (
         id TEXT PRIMARY KEY,
         app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
         url TEXT NOT NULL,
@@ -194,7 +195,7 @@ MIGRATIONS: list[str] = [
         secret TEXT NOT NULL,
         created_at REAL NOT NULL
     );
-    CREATE TABLE webhook_deliveries (
+    CREATE TABLE IF NOT EXISTS webhook_deliveries (
         id TEXT PRIMARY KEY,
         webhook TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
         app TEXT NOT NULL,
@@ -208,9 +209,9 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL,
         next_at REAL
     );
-    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_at);
-    CREATE INDEX webhook_deliveries_app ON webhook_deliveries (app, created_at);
-    CREATE TABLE alerts (
+    CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_at);
+    CREATE INDEX IF NOT EXISTS webhook_deliveries_app ON webhook_deliveries (app, created_at);
+    CREATE TABLE IF NOT EXISTS alerts (
         app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
         metric TEXT NOT NULL,
         threshold REAL NOT NULL,
