@@ -1,7 +1,7 @@
 """Redeploy time of an app whose dependencies did not change, against the floor measured in the same run.
 
     .venv/bin/python bench/deploy.py [--app tests/fixtures/apps/flask-gunicorn] [--runs 5]
-        [--push] [--isolated] [--config KEY=VALUE ...]
+        [--push] [--isolated] [--fresh] [--config KEY=VALUE ...]
 
 The floor is what no platform can avoid: a dependency sync from the warm cache into a fresh
 virtualenv (``uv venv`` + ``uv pip install -r requirements.txt``) plus the time the app takes to
@@ -11,6 +11,8 @@ medians and the ratio redeploy/floor. ``--config`` sets the app's config first (
 needs DATABASE_URL) and is given to the floor's process too. ``--isolated`` (as root) runs the
 daemon as on a server: TWELVE_HOME reachable by others, the app as its own user ``tw-bench``,
 its interpreter a runtime. ``--app`` may be a real app's checkout (scripts/prepare-real-apps).
+``--fresh`` (with ``--push``) changes requirements.txt (a comment) in each new commit, so every
+redeploy builds its virtualenv anew instead of reusing the one an earlier build made.
 """
 
 from __future__ import annotations
@@ -129,9 +131,15 @@ def make_repo(app: Path, repo: Path, daemon: Daemon) -> tuple[Path, dict[str, st
     return repo, {**os.environ, **{k: v for k, v in daemon.env.items() if k.startswith("TWELVE_")}}
 
 
-def push(repo: Path, env: dict[str, str]) -> None:
-    """A new commit (nothing else changed) pushed to the app: build, release phase, rollout."""
-    git(repo, "commit", "-q", "--allow-empty", "-m", "redeploy")
+def push(repo: Path, env: dict[str, str], fresh: bool = False) -> None:
+    """A new commit pushed to the app: build, release phase, rollout. Nothing else changed, or
+    (``fresh``) requirements.txt gained a comment, which makes the build install afresh."""
+    if fresh:
+        requirements = repo / "requirements.txt"
+        requirements.write_text(requirements.read_text() + f"# redeploy {time.time_ns()}\n")
+        git(repo, "commit", "-q", "-a", "-m", "redeploy, dependency files changed")
+    else:
+        git(repo, "commit", "-q", "--allow-empty", "-m", "redeploy")
     git(repo, "push", "-q", "twelve", "main", env=env)
 
 
@@ -143,6 +151,7 @@ def main() -> None:
     parser.add_argument("--config", action="append", default=[], help="KEY=VALUE app config")
     parser.add_argument("--timeline", action="store_true", help="print the last deploy's log lines")
     parser.add_argument("--isolated", action="store_true", help="root daemon, per-app user")
+    parser.add_argument("--fresh", action="store_true", help="each push changes requirements.txt")
     args = parser.parse_args()
     config = dict(pair.split("=", 1) for pair in args.config)
     app = Path(args.app).resolve()
@@ -168,7 +177,7 @@ def main() -> None:
                 repo, env = make_repo(app, base / "repo", daemon)
 
                 def redeploy() -> None:
-                    push(repo, env)
+                    push(repo, env, args.fresh)
             else:
 
                 def redeploy() -> None:
@@ -198,6 +207,7 @@ def main() -> None:
                 "app": app.name,
                 "isolated": args.isolated,
                 "push": args.push,
+                "fresh": args.fresh,
                 "runs": args.runs,
                 "floor_median_s": round(floor, 3),
                 "redeploy_median_s": round(deploy, 3),

@@ -30,6 +30,7 @@ class Adopted:
     router: KeptChild | None = None
     services: dict[str, AdoptedServer] = field(default_factory=dict)  # by record name
     orphans: list[KeptChild] = field(default_factory=list)  # held, but no record names them
+    oneoffs: list[KeptChild] = field(default_factory=list)  # run.N and scheduler.N, by their notes
 
     @property
     def count(self) -> int:
@@ -64,7 +65,15 @@ def adopt(graph: Graph, kept: list[KeptChild], launcher: KeeperLauncher) -> Adop
             if scratch is not None:
                 adopted.scratch.add(scratch.root)
         adopted.pids.add(child.pid)
-    adopted.orphans = [c for c in kept if c.pid not in adopted.pids and c.running]
+    for child in kept:
+        if child.meta.get("oneoff") and child.pid not in adopted.pids:
+            # One-offs have no record: what the keeper noted at their start says what they are.
+            adopted.oneoffs.append(child)
+            _release, _port, scratch, _cgroups = from_meta(child.meta)
+            if scratch is not None and child.running:
+                adopted.scratch.add(scratch.root)
+    taken = adopted.pids | {c.pid for c in adopted.oneoffs}
+    adopted.orphans = [c for c in kept if c.pid not in taken and c.running]
     return adopted
 
 

@@ -17,7 +17,9 @@ from twelve.addons.registry import Registry
 from twelve.addons.services import ServiceRunner
 from twelve.api.context import Platform
 from twelve.backups.manager import BackupManager
-from twelve.backups.scheduler import Scheduler
+from twelve.backups.scheduler import Scheduler as BackupScheduler
+from twelve.cron.clock import CronClock, ScaledClock, SystemClock
+from twelve.cron.scheduler import Scheduler
 from twelve.deploy import Deployer
 from twelve.logs.hub import LogHub
 from twelve.logs.line import make_line
@@ -48,6 +50,7 @@ class Graph:
     deployer: Deployer
     services: ServiceRunner
     platform: Platform
+    scheduler: Scheduler
 
 
 def timing(settings: Settings) -> Timing:
@@ -57,6 +60,12 @@ def timing(settings: Settings) -> Timing:
         drain_pause=min(settings.drain_timeout, 1.0),
         backoff=Backoff(cap=settings.restart_backoff_max, reset_after=settings.restart_reset_after),
     )
+
+
+def _cron_clock(settings: Settings) -> CronClock:
+    if settings.cron_speedup == 1:
+        return SystemClock()
+    return ScaledClock(settings.run_dir / "cron-origin", settings.cron_speedup)
 
 
 def compose(
@@ -69,6 +78,7 @@ def compose(
     routes_changed: Callable[[], None] = lambda: None,
     drain: Callable[[int], Awaitable[None]] | None = None,
     launcher: Launcher | None = None,
+    cron_clock: CronClock | None = None,
 ) -> Graph:
     """The platform on ``settings``: its store, log hub, supervisor, deployer and add-ons.
 
@@ -110,6 +120,14 @@ def compose(
     backups = BackupManager(
         settings, store, addons, deployer, event, routes_changed, path=services.path
     )
+    scheduler = Scheduler(
+        store,
+        supervisor.oneoffs,
+        cron_clock or _cron_clock(settings),
+        event,
+        tz=settings.cron_tz,
+        catchup=settings.cron_catchup,
+    )
     metrics = Recorder(MetricStore(store), time.time, settings.metrics_max_series)
     webhooks = Webhooks(WebhookStore(store), time.time, settings.webhook_retry_base)
     platform = Platform(
@@ -121,9 +139,10 @@ def compose(
         token,
         addons=addons,
         backups=backups,
-        scheduler=Scheduler(backups),
+        backup_schedules=BackupScheduler(backups),
+        scheduler=scheduler,
         metrics=metrics,
         webhooks=webhooks,
     )
     deployer.notify = supervisor.notify = platform.notify
-    return Graph(settings, store, hub, supervisor, deployer, services, platform)
+    return Graph(settings, store, hub, supervisor, deployer, services, platform, scheduler)

@@ -9,18 +9,16 @@ import os
 import signal
 import sys
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from twelve.acme.manager import AcmeManager
 from twelve.adoption import adopt, table_version
-from twelve.api.app import create_app
 from twelve.api.context import Platform
+from twelve.api.serving import serve_api
 from twelve.certs import CertStore
 from twelve.compose import Graph, compose
-from twelve.dashboard.mount import with_dashboard
 from twelve.features import FeatureStore
 from twelve.home import ensure_token, prepare_home
 from twelve.keeper.client import KeeperClient, KeptChild
@@ -29,7 +27,6 @@ from twelve.logs.line import make_line
 from twelve.metrics.server import start_metrics
 from twelve.router_process import ROUTER_KEY, RouterProcess
 from twelve.routes import edge_entries, route_table, write_atomically
-from twelve.serving import QuietServer
 from twelve.settings import Settings
 from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
@@ -54,6 +51,7 @@ class Daemon:
             on_line=self._kept_line,
             on_drops=self._kept_drops,
             after_batch=self._lines_taken,
+            on_exit=self._kept_exit,
         )
         self.launcher = KeeperLauncher(self.keeper, self._unfollowed_line)
 
@@ -89,6 +87,10 @@ class Daemon:
                     " (TWELVE_KEEPER_BUFFER was full)",
                 ),
             )
+
+    def _kept_exit(self, child: KeptChild) -> None:
+        if self.graph is not None and child.meta.get("cron_run") is not None:
+            self.graph.scheduler.exited(child.key, child.meta, child.returncode)
 
     def _lines_taken(self) -> None:
         """Lines from the keeper are in the journal before the keeper forgets them."""
@@ -191,6 +193,8 @@ class Daemon:
             if adopted.count:
                 log.info("adopted %d running processes", adopted.count)
                 self._routes_held = True
+            for child in adopted.oneoffs:
+                await graph.supervisor.oneoffs.adopt(child, partial(self.launcher.attach, child))
             ended = await graph.supervisor.end_previous_life(keep=adopted.pids)
             ended += await end_orphans(adopted.orphans, s.stop_timeout)
             if ended:
@@ -203,7 +207,7 @@ class Daemon:
             platform = graph.platform
             platform.router_url = f"http://{_url_host(router_address, s.domain)}"
             stack.push_async_callback(self._stop_apps)
-            api_url = await self._start_api(stack, platform)
+            api_url = await serve_api(stack, platform, self.settings.api_bind)
             if api_url is None:
                 return 1
             platform.api_url = api_url
@@ -226,6 +230,8 @@ class Daemon:
             self.acme.start()
             stack.push_async_callback(self.acme.stop)
             await self._start_backups(stack, graph)
+            scheduler = asyncio.create_task(graph.scheduler.run(), name="scheduler")
+            stack.push_async_callback(_stop_scheduler, graph, scheduler)
             await start_metrics(stack, graph)
             await self._shutdown.wait()
         log.info("stopped")
@@ -258,39 +264,6 @@ class Daemon:
             task = asyncio.create_task(self.keeper.note(child, meta))
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
-    async def _start_api(self, stack: contextlib.AsyncExitStack, platform: Platform) -> str | None:
-        """Serve the API; its URL, None when it could not bind."""
-        s = self.settings
-        app = await with_dashboard(stack, create_app(platform), platform)
-        server = QuietServer(
-            uvicorn.Config(
-                app,
-                host=s.api_bind.host,
-                port=s.api_bind.port,
-                log_level="warning",
-                timeout_graceful_shutdown=10,
-                lifespan="off",
-                access_log=False,
-            )
-        )
-        api_task = asyncio.create_task(server.serve())
-
-        async def stop_api() -> None:
-            log.info("stopping the API")
-            platform.hub.end_readers()  # live tails end now; clients reconnect to the next daemon
-            server.should_exit = True
-            await api_task
-
-        stack.push_async_callback(stop_api)
-        while not server.started:
-            if api_task.done():
-                await api_task
-                log.error("the API could not bind %s", s.api_bind)
-                return None
-            await asyncio.sleep(0.02)
-        sock = server.servers[0].sockets[0].getsockname()
-        return f"http://{_host(sock[0])}:{sock[1]}"
-
     async def _restore(self, graph: Graph) -> None:
         # Every app's formation comes back at once; one that cannot boot keeps retrying under
         # the restart policy and does not hold the others up.
@@ -308,12 +281,12 @@ class Daemon:
     async def _start_backups(self, stack: contextlib.AsyncExitStack, graph: Graph) -> None:
         """Fail what a previous daemon left half-made, then run schedules (missed ones first)."""
         platform = graph.platform
-        if platform.backups is None or platform.scheduler is None:
+        if platform.backups is None or platform.backup_schedules is None:
             return
         left = platform.backups.recover()
         if left:
             logging.getLogger("backups").error("%d backups were cut short by a stop", left)
-        task = asyncio.create_task(platform.scheduler.run(), name="backup-schedules")
+        task = asyncio.create_task(platform.backup_schedules.run(), name="backup-schedules")
 
         async def stop() -> None:
             task.cancel()
@@ -325,6 +298,8 @@ class Daemon:
     async def _stop_apps(self) -> None:
         assert self.graph is not None
         self._routes_held = True  # a stopping daemon leaves the router's table as it is
+        # An attached one-off cannot outlive the connection its caller holds to this daemon.
+        await self.graph.supervisor.oneoffs.end_attached("the daemon stopped")
         if self.settings.stop_apps:
             log.info("stopping app processes")
             await self.graph.supervisor.stop_all()
@@ -359,6 +334,13 @@ async def end_orphans(orphans: list[KeptChild], grace: float) -> int:
     return len(orphans)
 
 
+async def _stop_scheduler(graph: Graph, task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await graph.scheduler.close()
+
+
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -373,10 +355,6 @@ def _acme_line(platform: Platform, app: str, text: str) -> None:
 def _service_line(service: str, text: str) -> None:
     """A line of a server twelve runs, in the daemon's own log as ``twelve[postgres]``."""
     logging.getLogger(service).info("%s", text)
-
-
-def _host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def _url_host(address: str, domain: str) -> str:

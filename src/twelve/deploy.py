@@ -18,6 +18,7 @@ from typing import Any
 from twelve.appspec.appjson import initial_config
 from twelve.appspec.formation import merge_formation
 from twelve.appspec.procfile import Procfile
+from twelve.build import environments
 from twelve.build.detect import read_app_json
 from twelve.build.runner import build_slug
 from twelve.build.source import extract_tarball, fetch_git
@@ -100,12 +101,15 @@ class Deployer:
             identity = await self.supervisor.confiner.users.ensure(app)
             await give_to(slug_dir.parent, identity, recursive=False)
             await give_to(slug_dir, identity)
+            await environments.give_to_app(slug_dir / "venv", identity)
             web_checks = manifest.healthchecks.get("web", ())
             runtime = dict(outcome.runtime)
             if web_checks:
                 runtime["healthcheck_path"] = web_checks[0].path
             if manifest.postdeploy:
                 runtime["postdeploy"] = manifest.postdeploy  # exports replay it
+            if manifest.cron:
+                runtime["cron"] = [job.to_json() for job in manifest.cron]  # part of the release
             build = self.store.finish_build(
                 build.id,
                 status="succeeded",

@@ -157,6 +157,18 @@ class _Reader:
         return raw if raw else None
 
 
+def _time_zone(name: str, value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
+
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name}={value!r} is not a time zone", "for example UTC or Europe/Paris"
+        ) from None
+    return value.strip()
+
+
 def _default_cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -221,6 +233,10 @@ class Settings:
     acme_ca_bundle: Path | None  # TWELVE_ACME_CA_BUNDLE: trusts a private CA's directory
     acme_retry_base: float  # TWELVE_ACME_RETRY_BASE: first wait after a failed order, doubling
     acme_order_timeout: float  # TWELVE_ACME_ORDER_TIMEOUT: validation and issuance, per order
+    run_disconnect_grace: float  # TWELVE_RUN_DISCONNECT_GRACE: a dropped one-off's grace
+    cron_tz: str  # TWELVE_CRON_TZ: the time zone of app.json cron schedules
+    cron_catchup: float  # TWELVE_CRON_CATCHUP: a tick missed while down runs if younger than this
+    cron_speedup: float  # TWELVE_CRON_SPEEDUP: the scheduler's clock runs this much faster (tests)
     metrics_bind: Bind | None  # TWELVE_METRICS_BIND: GET /metrics without a token (off when unset)
     metrics_sample_interval: float  # TWELVE_METRICS_SAMPLE_INTERVAL: process samples, seconds
     metrics_max_series: int  # TWELVE_METRICS_MAX_SERIES: app and process type pairs kept
@@ -301,6 +317,10 @@ class Settings:
             else None,
             acme_retry_base=r.get("TWELVE_ACME_RETRY_BASE", _seconds, 60.0),
             acme_order_timeout=r.get("TWELVE_ACME_ORDER_TIMEOUT", _seconds, 120.0),
+            run_disconnect_grace=r.get("TWELVE_RUN_DISCONNECT_GRACE", _seconds, 10.0),
+            cron_tz=r.get("TWELVE_CRON_TZ", _time_zone, "UTC"),
+            cron_catchup=r.get("TWELVE_CRON_CATCHUP", _seconds, 0.0),
+            cron_speedup=max(1.0, r.get("TWELVE_CRON_SPEEDUP", _seconds, 1.0)),
             metrics_bind=parse_bind("TWELVE_METRICS_BIND", metrics_bind) if metrics_bind else None,
             metrics_sample_interval=max(
                 0.1, r.get("TWELVE_METRICS_SAMPLE_INTERVAL", _seconds, 10.0)

@@ -270,11 +270,14 @@ def test_a_failed_authorization_is_shown_retried_and_then_issued(world: World) -
     d.cli("certs:auto:enable", "-a", "acme-three")
 
     def failing() -> dict[str, Any] | None:
+        # The shared Pebble also rejects one nonce in ten: a try may fail on two in a row first.
         rows = auto(d, "acme-three")["domains"]
-        return rows[0] if rows and rows[0]["state"] == "failing" else None
+        if not rows or rows[0]["state"] != "failing":
+            return None
+        error = rows[0]["error"]
+        return rows[0] if "bad.three.test" in error or "connection" in error.lower() else None
 
-    row = wait_for(failing, 60, "the failed authorization")
-    assert "bad.three.test" in row["error"] or "connection" in row["error"].lower(), row
+    row = wait_for(failing, 90, "the failed authorization")
     assert row["next_try"]
     shown = d.cli("certs:auto", "-a", "acme-three").stdout
     assert "failing" in shown and "next try" in shown

@@ -1,7 +1,11 @@
 """Detection and build plans as data: which builder, which interpreter, which commands."""
 
+import json
+from pathlib import Path
+
 import pytest
 
+from twelve.build.detect import gather_facts
 from twelve.build.interpreters import Interpreter, choose, parse_requested
 from twelve.build.plan import SourceFacts, detect_builder, plan_build
 from twelve.errors import BuildError
@@ -113,3 +117,23 @@ def test_node_builds_run_with_node_env_production_and_still_install_dev_dependen
     assert prune.argv == ("npm", "prune", "--omit=dev")
     staging = SourceFacts(frozenset({"package.json"}), node_env="staging")
     assert ("NODE_ENV", "staging") in plan_build(staging).steps[0].env
+
+
+def test_a_pipfile_lock_names_the_python_when_no_version_file_does(tmp_path: Path) -> None:
+    """As Heroku's buildpack: ``_meta.requires`` of Pipfile.lock, after .python-version and
+    runtime.txt; the full version wins over the minor."""
+    lock = {"_meta": {"requires": {"python_version": "3.6"}}, "default": {}}
+    (tmp_path / "Pipfile.lock").write_text(json.dumps(lock))
+    facts = gather_facts(tmp_path)
+    assert (facts.python_request, facts.python_version_file) == ((3, 6, None), "Pipfile.lock")
+    lock["_meta"]["requires"]["python_full_version"] = "3.6.4"
+    (tmp_path / "Pipfile.lock").write_text(json.dumps(lock))
+    assert gather_facts(tmp_path).python_request == (3, 6, 4)
+    (tmp_path / "runtime.txt").write_text("python-3.12.1\n")
+    facts = gather_facts(tmp_path)
+    assert (facts.python_request, facts.python_version_file) == ((3, 12, 1), "runtime.txt")
+
+
+def test_a_pipfile_lock_without_a_python_leaves_the_choice_to_the_platform(tmp_path: Path) -> None:
+    (tmp_path / "Pipfile.lock").write_text(json.dumps({"_meta": {}, "default": {}}))
+    assert gather_facts(tmp_path).python_request is None

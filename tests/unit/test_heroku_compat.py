@@ -7,7 +7,7 @@ from twelve.build.pipfile import pipfile_requirements
 from twelve.build.plan import SourceFacts, plan_build
 from twelve.build.semver import satisfies
 from twelve.errors import BuildError, SpecError, UsageError
-from twelve.gitpush import ZERO, pick_deploy
+from twelve.pushrefs import ZERO, pick_deploy
 
 APP_JSON = """{
   "name": "ignored", "unknown-key": [1, 2],

@@ -67,11 +67,22 @@ def postgres_initdb(bins: Binaries, data_dir: Path, password_file: Path) -> list
 MAX_SOCKET_PATH = 107
 
 
-def postgres_server(bins: Binaries, data_dir: Path, socket_dir: Path, port: int) -> list[str]:
-    """postgres in the foreground on 127.0.0.1:``port``, logging to stdout."""
+def postgres_server(
+    bins: Binaries,
+    data_dir: Path,
+    socket_dir: Path,
+    port: int,
+    tls: tuple[Path, Path] | None = None,
+) -> list[str]:
+    """postgres in the foreground on 127.0.0.1:``port``, logging to stdout; with ``tls`` (a
+    certificate and its key) it also accepts TLS, which Heroku Postgres offers and apps require
+    (Heroku's Django template connects with sslmode=require)."""
     # twelve connects over TCP; the Unix socket is for an operator's psql, and PostgreSQL will not
     # start when its path is too long for one (a deep TWELVE_HOME), so it is left out then.
     socket_path = f"{socket_dir}/.s.PGSQL.{port}"
+    ssl = []
+    if tls is not None:
+        ssl = ["-c", "ssl=on", "-c", f"ssl_cert_file={tls[0]}", "-c", f"ssl_key_file={tls[1]}"]
     return [
         bins.tool("postgres"),
         "-D",
@@ -89,6 +100,7 @@ def postgres_server(bins: Binaries, data_dir: Path, socket_dir: Path, port: int)
         # Never echo a failed statement: a CREATE ROLE carries a password verifier.
         "-c",
         "log_min_error_statement=panic",
+        *ssl,
     ]
 
 

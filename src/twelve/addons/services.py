@@ -27,6 +27,7 @@ from twelve.addons import postgres, redis, selfrun
 from twelve.addons.binaries import Binaries, find_postgres, find_redis
 from twelve.addons.naming import new_password, postgres_url, redis_password_hash
 from twelve.errors import ServiceError
+from twelve.router.tls import self_signed
 from twelve.store import ProcessRecord, Store
 from twelve.supervisor import spawn
 from twelve.supervisor.launcher import Launcher, LocalLauncher, OnOutput
@@ -181,13 +182,31 @@ class SelfRunServer:
         if self.kind == "postgres":
             run = self.dir / "run"
             self._own(run)
-            argv = selfrun.postgres_server(self.bins, self.dir / "data", run, state.port)
+            argv = selfrun.postgres_server(
+                self.bins, self.dir / "data", run, state.port, self._certificate()
+            )
             return selfrun.run_as(self._account, argv)
         config = self.dir / "redis.conf"
         config.write_text(
             selfrun.redis_config(state.port, self.dir / "data", self.dir / "users.acl")
         )
         return selfrun.redis_server(self.bins, config)
+
+    def _certificate(self) -> tuple[Path, Path]:
+        """The server's self-signed certificate and key (made once; servers set up before TLS
+        get theirs on their next start), readable only by the account it runs as."""
+        tls = self.dir / "tls"
+        cert, key = tls / "server.crt", tls / "server.key"
+        if not (cert.is_file() and key.is_file()):
+            self._own(tls)
+            cert_pem, key_pem = self_signed("localhost")
+            for path, data in ((cert, cert_pem), (key, key_pem)):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                if self._account is not None:
+                    os.chown(path, self._account.uid, self._account.gid)
+        return cert, key
 
     async def start(self, adopted: AdoptedServer | None = None) -> str:
         """Set up if needed, start (or follow the ``adopted`` server), wait until it answers;

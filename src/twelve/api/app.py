@@ -22,6 +22,7 @@ from twelve.api import (
     backups,
     certs,
     config,
+    cron,
     domains,
     export,
     git,
@@ -30,6 +31,7 @@ from twelve.api import (
     openapi,
     ps,
     releases,
+    run,
     runtimes,
     users,
     webhooks,
@@ -68,8 +70,8 @@ def create_app(platform: Platform, clock: Callable[[], float] = time.time) -> St
     """The API for one platform; every request passes the guard (api/guard.py) first."""
     routes = [Route("/", server_info, methods=["GET"])]
     modules = (
-        apps, config, releases, ps, logs, git, export, domains, certs, acme, addons, backups,
-        runtimes, users, audit, metrics, webhooks, openapi,
+        apps, config, releases, ps, run, cron, logs, git, export, domains, certs, acme, addons,
+        backups, runtimes, users, audit, metrics, webhooks, openapi,
     )  # fmt: skip
     for module in modules:
         routes += module.routes

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import Message, Receive, Scope, Send
 
@@ -59,6 +60,7 @@ class ResponseWatch:
         self.status = 0
         self.started = False
         self.ndjson = False
+        self.websocket = False
         self._kept = b""
         self._last_line = b""
 
@@ -71,6 +73,11 @@ class ResponseWatch:
                     self.ndjson = value.startswith(b"application/x-ndjson")
         elif message["type"] == "http.response.body":
             self._keep(message.get("body", b""))
+        elif message["type"] == "websocket.accept":
+            # A WebSocket's text frames are events as an NDJSON stream's lines are.
+            self.started, self.status, self.ndjson, self.websocket = True, 101, True, True
+        elif message["type"] == "websocket.send" and message.get("text"):
+            self._last_line = message["text"].encode()[-_MAX_KEPT:]
         await self._send(message)
 
     def _keep(self, chunk: bytes) -> None:
@@ -126,11 +133,7 @@ def make_entry(
     clock: Callable[[], float],
 ) -> Entry:
     assert rule.action is not None
-    query = dict(
-        pair.split("=", 1) if "=" in pair else (pair, "")
-        for pair in scope.get("query_string", b"").decode("latin-1").split("&")
-        if pair
-    )
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
     try:
         details = rule.details(path_params, body, query)
     except Exception:  # an odd body must never stop the entry being written

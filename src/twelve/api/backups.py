@@ -51,7 +51,7 @@ def _manager(request: Request) -> BackupManager:
 
 
 def _scheduler(request: Request) -> Scheduler:
-    scheduler = platform(request).scheduler
+    scheduler = platform(request).backup_schedules
     if scheduler is None:
         raise ServiceError("this twelve server has no backup support configured")
     return scheduler

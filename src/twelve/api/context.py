@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from twelve.acme.manager import AcmeManager
     from twelve.addons.manager import AddonManager
     from twelve.backups.manager import BackupManager
-    from twelve.backups.scheduler import Scheduler
+    from twelve.backups.scheduler import Scheduler as BackupScheduler
+    from twelve.cron.scheduler import Scheduler
     from twelve.deploy import Deployer
     from twelve.logs.hub import LogHub
     from twelve.metrics.recorder import Recorder
@@ -41,6 +42,7 @@ class Platform:
     metrics: Recorder | None = None
     webhooks: Webhooks | None = None
     backups: BackupManager | None = None
+    backup_schedules: BackupScheduler | None = None
     scheduler: Scheduler | None = None
     acme: AcmeManager | None = None
     router_tls_url: str = ""  # https://DOMAIN:PORT when the router serves HTTPS

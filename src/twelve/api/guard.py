@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.routing import Match, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Match, Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from twelve.access.chain import Entry
 from twelve.access.drain import AuditDrain
@@ -119,9 +119,9 @@ def role_of(scope: Scope) -> Role:
 
 def match_route(routes: list[Any], scope: Scope) -> tuple[tuple[str, str], dict[str, str]] | None:
     """The (method, path template) of the route a request reaches, and its path parameters."""
-    method = "get" if scope["method"] == "HEAD" else scope["method"].lower()
+    method = "get" if scope.get("method", "GET") == "HEAD" else scope.get("method", "GET").lower()
     for route in routes:
-        if not isinstance(route, Route):
+        if not isinstance(route, Route | WebSocketRoute):
             continue
         found, child = route.matches(scope)
         if found is Match.FULL:
@@ -183,7 +183,11 @@ class Guard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "websocket":
+            # A WebSocket (an attached one-off) passes the same check as the GET it starts as;
+            # a refusal is an HTTP answer to its handshake.
+            send = _handshake_answers(send)
+        elif scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         starlette = scope["app"]
@@ -208,7 +212,7 @@ class Guard:
         app = _app_named(state, rule, params)
         reason, role = decide(state, principal, rule, key, app)
         if reason is not None:
-            if rule.action:
+            if rule.action and scope["type"] == "http":
                 body, _ = await buffered_body(scope, receive)
                 entry = make_entry(
                     rule, scope, params, principal.name, app, body, f"refused: {reason}", None,
@@ -236,7 +240,7 @@ class Guard:
         send: Send,
     ) -> None:
         body: dict[str, Any] = {}
-        if rule.action:
+        if rule.action and scope["type"] == "http":
             body, receive = await buffered_body(scope, receive)
         watch = ResponseWatch(send)
         result: tuple[str, int | None] | None = None
@@ -300,6 +304,7 @@ class Guard:
                         continue
                 else:
                     reason = now
+                scope["twelve.ended"] = reason  # an attached one-off is killed, not left to run
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -323,8 +328,26 @@ class Guard:
         )
 
 
+def _handshake_answers(send: Send) -> Send:
+    """A WebSocket's ``send`` that takes HTTP answers (refusals) as answers to its handshake."""
+
+    async def translated(message: Message) -> None:
+        kind = message["type"]
+        if kind.startswith("http.response."):
+            message = {**message, "type": "websocket." + kind}
+        await send(message)
+
+    return translated
+
+
 async def _end(watch: ResponseWatch, reason: str) -> None:
     """End a response its caller may no longer receive: an error line if it is a stream."""
+    if watch.websocket and watch.started:
+        event = {"event": "error", "code": "unauthorized", "message": reason, "hint": None}
+        with contextlib.suppress(Exception):  # the handler may have closed it on its way out
+            await watch({"type": "websocket.send", "text": json.dumps(event)})
+            await watch({"type": "websocket.close", "code": 1008, "reason": reason[:120]})
+        return
     if not watch.started:
         code = "unauthorized" if "token" in reason else "forbidden"
         await _send_error(watch, 401 if code == "unauthorized" else 403, code, reason, None)

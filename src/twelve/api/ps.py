@@ -1,28 +1,25 @@
-"""Processes: list, scale, restart, and one-off ``run`` in a release's environment."""
+"""Processes: list, scale, restart, limits (one-offs are in api/run.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from twelve.api.body import json_body
 from twelve.api.context import existing_app, platform
-from twelve.api.serialize import process_json
-from twelve.api.streaming import Emit, stream_operation
+from twelve.api.serialize import oneoff_json, process_json
 from twelve.appspec.formation import MAX_QUANTITY
 from twelve.appspec.names import validate_process_type
-from twelve.errors import Conflict, UsageError
-from twelve.logs.line import make_line
+from twelve.errors import UsageError
 from twelve.store.limits import LimitStore
 from twelve.values import Limits
 
 
 async def list_processes(request: Request) -> JSONResponse:
     p, app = existing_app(request)
-    return JSONResponse([process_json(proc) for proc in p.supervisor.processes(app)])
+    formation = [process_json(proc) for proc in p.supervisor.processes(app)]
+    return JSONResponse(formation + [oneoff_json(o) for o in p.supervisor.oneoffs.of_app(app)])
 
 
 async def get_formation(request: Request) -> JSONResponse:
@@ -58,33 +55,6 @@ async def restart(request: Request) -> JSONResponse:
         await p.supervisor.restart(app, process or None)
     p.event(app, "api", f"Restarted {process or 'all processes'}")
     return JSONResponse({"restarted": process or "all"})
-
-
-async def run(request: Request) -> Response:
-    """Body: ``{"command": "..."}``; streams the output, then ``done`` with the exit code."""
-    p = platform(request)
-    app = request.path_params["app"]
-    body = await json_body(request)
-    command = body.get("command")
-    if not isinstance(command, str) or not command.strip():
-        raise UsageError("run needs a command", "twelve run -a APP -- COMMAND")
-    release = p.store.current_release(app)
-    if release is None or release.slug_dir is None:
-        raise Conflict(f"{app} has no release to run in", "deploy it first")
-    name = f"run.{p.store.next_counter(app)}"
-
-    async def work(emit: Emit) -> dict[str, Any]:
-        p.event(app, name, f"Starting process with command `{command}` by user")
-
-        def on_line(text: str) -> None:
-            emit(text)
-            p.hub.publish(app, make_line("app", name, text))
-
-        code = await p.deployer.run_oneoff(release, command, name, on_line)
-        p.event(app, name, f"Process exited with code {code}")
-        return {"exit_code": code, "name": name}
-
-    return stream_operation(work)
 
 
 def _limits_json(limits: Limits) -> dict[str, float | int | None]:
@@ -132,5 +102,4 @@ routes = [
     Route("/apps/{app}/ps/restart", restart, methods=["POST"]),
     Route("/apps/{app}/formation", get_formation, methods=["GET"]),
     Route("/apps/{app}/formation", patch_formation, methods=["PATCH"]),
-    Route("/apps/{app}/run", run, methods=["POST"]),
 ]

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from twelve.store import Release
+from twelve.supervisor.oneoffs import OneOff
 from twelve.supervisor.process import Supervised
 
 
@@ -36,4 +37,23 @@ def process_json(proc: Supervised) -> dict[str, Any]:
         "restarts": proc.restarts,
         "last_exit": proc.last_exit,
         "next_attempt_at": proc.next_attempt,
+    }
+
+
+def oneoff_json(oneoff: OneOff) -> dict[str, Any]:
+    """A one-off in ``ps``, in the same shape as a formation's process."""
+    running = oneoff.running.returncode is None
+    return {
+        "name": oneoff.name,
+        "type": oneoff.name.split(".")[0],
+        "state": "up" if running else "complete",
+        "release": oneoff.release,
+        "command": oneoff.command,
+        "pid": oneoff.pid if running else None,
+        "port": None,
+        "uptime": round(time.time() - oneoff.started_at, 1) if running else None,
+        "restarts": 0,
+        "last_exit": None,
+        "next_attempt_at": None,
+        "attached": oneoff.kind == "attached",
     }

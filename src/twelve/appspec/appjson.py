@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from twelve.appspec.cron import Job, parse_jobs
 from twelve.appspec.formation import MAX_QUANTITY
 from twelve.appspec.names import validate_config_key, validate_process_type
 from twelve.errors import SpecError, UsageError
@@ -40,6 +41,7 @@ class AppJson:
     formation: dict[str, int] = field(default_factory=dict)
     postdeploy: str | None = None
     healthchecks: dict[str, tuple[HealthCheck, ...]] = field(default_factory=dict)
+    cron: tuple[Job, ...] = ()
 
 
 def _fail(key: str, problem: str) -> SpecError:
@@ -184,6 +186,7 @@ def parse_app_json(text: str) -> AppJson:
         formation=_formation(raw.get("formation")),
         postdeploy=_postdeploy(raw.get("scripts")),
         healthchecks=_healthchecks(raw.get("healthchecks")),
+        cron=parse_jobs(raw.get("cron"), text, FILENAME),
     )
 
 

@@ -66,6 +66,22 @@ def _declares(source: Path, package: str) -> bool:
     return False
 
 
+def _pipfile_lock_python(source: Path) -> str | None:
+    """The Python a Pipfile.lock asks for (``_meta.requires``: the full version, else the minor),
+    which Heroku's buildpack uses when neither .python-version nor runtime.txt names one."""
+    path = source / "Pipfile.lock"
+    if not path.is_file():
+        return None
+    try:
+        requires = json.loads(path.read_text(errors="replace"))["_meta"]["requires"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    for key in ("python_full_version", "python_version"):
+        if isinstance(requires, dict) and isinstance(requires.get(key), str):
+            return str(requires[key])
+    return None
+
+
 def gather_facts(source: Path, config: dict[str, str] | None = None) -> SourceFacts:
     """Which marker files exist, which Python or node the app asks for, its npm scripts."""
     files = frozenset(m for m in _MARKERS if (source / m).is_file())
@@ -77,6 +93,10 @@ def gather_facts(source: Path, config: dict[str, str] | None = None) -> SourceFa
             request = parse_requested(path.read_text(errors="replace"), name)
             version_file = name
             break
+    else:
+        pipenv = _pipfile_lock_python(source)
+        if pipenv is not None:
+            request, version_file = parse_requested(pipenv, "Pipfile.lock"), "Pipfile.lock"
     build_script = source / "bin" / "build"
     package = _package_json(source)
     engines = package.get("engines")

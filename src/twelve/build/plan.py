@@ -48,6 +48,9 @@ class Step:
     argv: tuple[str, ...]
     env: tuple[tuple[str, str], ...] = ()
     with_app_config: bool = False  # runs with the app's config vars (Django's collectstatic)
+    installs: bool = (
+        False  # makes the virtualenv from the dependency files (reusable when unchanged)
+    )
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class BuildPlan:
                 tuple(a.format(**values) for a in s.argv),
                 tuple((k, v.format(**values)) for k, v in s.env),
                 s.with_app_config,
+                s.installs,
             )
             for s in self.steps
         ]
@@ -93,13 +97,16 @@ def baseline_packages(version: tuple[int, int, int] | None) -> tuple[str, ...]:
 
 def _python_steps(facts: SourceFacts) -> list[Step]:
     venv = Step(
-        "create the virtualenv", ("{uv}", "venv", "--quiet", "--python", "{python}", "{venv}")
+        "create the virtualenv",
+        ("{uv}", "venv", "--quiet", "--python", "{python}", "{venv}"),
+        installs=True,
     )
     packages = baseline_packages(facts.python_version)
     baseline = Step(
         f"add {' and '.join(packages)} to the virtualenv, as Heroku does"
         + (" for Python below 3.12" if len(packages) > 1 else ""),
         ("{uv}", "pip", "install", "--quiet", "--python", "{venv}/bin/python", *packages),
+        installs=True,
     )
     files = facts.files
     if "uv.lock" in files:
@@ -107,6 +114,7 @@ def _python_steps(facts: SourceFacts) -> list[Step]:
             "install dependencies from uv.lock",
             ("{uv}", "sync", "--locked", "--inexact", "--no-dev", "--no-install-project"),
             (("UV_PROJECT_ENVIRONMENT", "{venv}"),),
+            installs=True,
         )
         return [venv, baseline, sync]
     if "requirements.txt" in files:
@@ -122,6 +130,7 @@ def _python_steps(facts: SourceFacts) -> list[Step]:
     install = Step(
         f"install dependencies from {source}",
         ("{uv}", "pip", "install", "--quiet", "--python", "{venv}/bin/python", "-r", req),
+        installs=True,
     )
     return [venv, baseline, install]
 

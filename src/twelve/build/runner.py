@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -12,10 +13,10 @@ from typing import Any
 
 from twelve.appspec.procfile import Procfile
 from twelve.audit import Severity, format_warnings, run_check
-from twelve.build import toolchain
+from twelve.build import environments, toolchain
 from twelve.build.detect import gather_facts, read_procfile
 from twelve.build.pipfile import pipfile_requirements
-from twelve.build.plan import DETECTION_ORDER, detect_builder, plan_build
+from twelve.build.plan import DETECTION_ORDER, BuildPlan, detect_builder, plan_build
 from twelve.errors import BuildError, TwelveError
 from twelve.settings import Settings, uv_binary
 from twelve.supervisor import spawn
@@ -95,8 +96,18 @@ async def build_slug(
         # a proxy that re-signs TLS.
         env.setdefault("NPM_CONFIG_CAFILE", env["SSL_CERT_FILE"])
     settings.uv_cache_dir.mkdir(parents=True, exist_ok=True)
+    reused = False
+    if plan.needs_python:
+        reused = await asyncio.to_thread(
+            _link_environment, slug_dir, plan, chain, isolated, "bin/build" in facts.files, values
+        )
+        if reused:
+            made = environments.made_by(Path(values["venv"]))
+            emit(f"-----> Dependency files unchanged: reusing the environment of {made}")
     steps = plan.render(values)
     for step in steps:
+        if reused and step.installs:
+            continue
         emit(f"-----> {step.description[0].upper()}{step.description[1:]}")
         code = await spawn.run_to_completion(
             step.argv,
@@ -110,6 +121,9 @@ async def build_slug(
                 f"build step '{step.description}' {spawn.describe_exit(code)}",
                 "fix the error shown above and deploy again; the running release is unchanged",
             )
+    if plan.needs_python and not reused and Path(values["venv"]) != slug_dir / "venv":
+        marker = Path(values["venv"]) / environments.COMPLETE
+        await asyncio.to_thread(marker.write_text, f"build {slug_dir.name}\n")
     # Unrendered, so an export can replay the same steps elsewhere (a Dockerfile).
     runtime["steps"] = [
         {
@@ -125,6 +139,34 @@ async def build_slug(
     emit(f"-----> Process types: {', '.join(procfile.types) or 'none'}")
     emit(f"-----> Built in {runtime['duration']:.1f}s")
     return BuildOutcome(plan.builder, procfile, runtime)
+
+
+def _link_environment(
+    slug_dir: Path,
+    plan: BuildPlan,
+    chain: toolchain.Toolchain,
+    isolated: bool,
+    has_build_script: bool,
+    values: dict[str, str],
+) -> bool:
+    """Point ``slug/venv`` at the app's environment for these inputs; whether it is already built.
+
+    A bin/build script may change the environment, so such an app gets one of its own each build.
+    """
+    files = environments.read_dependency_files(slug_dir / "app")
+    if has_build_script or not environments.reusable(files):
+        return False
+    interpreter = f"{chain.python} {chain.python_label} isolated={isolated}"
+    key = environments.environment_key(files, interpreter, plan.steps)
+    root = slug_dir.parent / "venvs"
+    found = environments.complete_one(root, key)
+    target = root / key
+    if found is None:
+        shutil.rmtree(target, ignore_errors=True)  # an unfinished one from a failed build
+        root.mkdir(parents=True, exist_ok=True)
+    (slug_dir / "venv").symlink_to(target)
+    values["venv"] = str(target)
+    return found is not None
 
 
 async def _audit(app_dir: Path, config: dict[str, str], emit: Callable[[str], None]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from twelve import errors
-from twelve.cli.credentials import Login
+from twelve.cli.credentials import Login, resolve_api
 from twelve.settings import Settings
 
 _BY_CODE: dict[str, type[errors.TwelveError]] = {
@@ -41,14 +41,13 @@ class Client:
     """One API connection for one CLI invocation."""
 
     def __init__(self, settings: Settings, login: Login | None = None) -> None:
-        # TWELVE_API_TOKEN wins, then a stored login, then the server's own token file.
-        url = settings.api_url or (login.api_url if login else None)
-        token = settings.api_token or (login.token if login else None)
-        if url is None or token is None:
-            recorded = _read_json(settings.endpoints_path)
-            url = url or recorded.get("api_url")
-            if token is None and settings.token_path.exists():
-                token = settings.token_path.read_text().strip()
+        url, token = resolve_api(
+            settings.api_url,
+            settings.api_token,
+            login,
+            settings.endpoints_path,
+            settings.token_path,
+        )
         if not url:
             raise errors.ServerUnavailable("the twelve server is not running", NOT_RUNNING_HINT)
         self.base_url = url.rstrip("/")

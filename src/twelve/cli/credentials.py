@@ -51,3 +51,26 @@ def forget_login(path: Path) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def resolve_api(
+    api_url: str | None,
+    api_token: str | None,
+    login: Login | None,
+    endpoints: Path,
+    token_file: Path,
+) -> tuple[str | None, str]:
+    """The API URL and token a client uses: TWELVE_API_TOKEN wins, then a stored login, then the
+    server's own token file; the URL from TWELVE_API_URL, the login, else the running server's."""
+    url = api_url or (login.api_url if login else None)
+    token = api_token or (login.token if login else None)
+    if url is None or token is None:
+        try:
+            recorded = json.loads(endpoints.read_text())
+        except (OSError, ValueError):
+            recorded = {}
+        if isinstance(recorded, dict):
+            url = url or recorded.get("api_url")
+        if token is None and token_file.exists():
+            token = token_file.read_text().strip()
+    return url, token or ""

@@ -30,8 +30,12 @@ def git_remote(app: str, remote: str) -> None:
     done = _git("remote", verb, remote, url)
     if done.returncode != 0:
         raise UsageError(f"git remote {verb} failed: {done.stderr.strip()}")
-    # git asks twelve for the token each time, so it is never written into the repository.
-    helper = f"!{sys.executable} -m twelve git:credential"
+    # git asks twelve for the token each time, so it is never written into the repository; only
+    # 'get' starts Python ('store' and 'erase' come after every push and need nothing).
+    helper = (
+        f'!f() {{ if [ "$1" = get ]; then exec "{sys.executable}" -m twelve.git_credential get;'
+        " fi; cat >/dev/null; }; f"
+    )
     _git("config", f"credential.{api.base_url}.helper", "")
     _git("config", "--add", f"credential.{api.base_url}.helper", helper)
     _git("config", f"credential.{api.base_url}.username", "twelve")

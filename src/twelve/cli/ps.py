@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 import time
 
 import click
 
 from twelve.appspec.formation import parse_scale_args
 from twelve.cli import output
-from twelve.cli.common import app_option, client, follow_operation, format_age, json_option
-from twelve.errors import UsageError
+from twelve.cli.common import app_option, client, format_age, json_option
 from twelve.supervisor.limits import parse_limits
 from twelve.values import Limits
 
@@ -73,23 +70,17 @@ def ps_restart(app: str, process: str | None, as_json: bool) -> None:
         output.emit(f"Restarted {data['restarted']}")
 
 
-@click.command("run", context_settings={"ignore_unknown_options": True})
+@click.command("ps:stop")
 @app_option
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def run(app: str, command: tuple[str, ...]) -> None:
-    """Run a one-off command in the live release's environment; exits with its code.
-
-    One argument is run as a shell command line ('twelve run -a APP "echo $PORT; env"'); several
-    are quoted word by word ('twelve run -a APP -- python -c "print(1)"').
-    """
-    # One argument is a shell command line, as Heroku takes it; several are quoted word by word.
-    text = command[0] if len(command) == 1 else shlex.join(command)
-    if not text.strip():
-        raise UsageError("run needs a command", "twelve run -a APP -- COMMAND")
-    events = client().stream("POST", f"/apps/{app}/run", json={"command": text})
-    done = follow_operation(events)
-    code = done.get("exit_code")
-    sys.exit(code if isinstance(code, int) and 0 <= code < 256 else 128 + abs(code or 1))
+@click.argument("process")
+@json_option
+def ps_stop(app: str, process: str, as_json: bool) -> None:
+    """Stop a one-off process (run.N, scheduler.N): SIGTERM, then SIGKILL after the timeout."""
+    data = client().request("POST", f"/apps/{app}/ps/stop", json={"process": process})
+    if as_json:
+        output.emit_json(data)
+    else:
+        output.emit(f"Stopped {data['stopped']}")
 
 
 @click.command("ps:limits")
@@ -122,4 +113,4 @@ def ps_limits(app: str, process_type: str | None, limits: tuple[str, ...], as_js
     output.emit(f"(enforced with {data['enforced_with']})")
 
 
-commands = [ps, ps_scale, ps_restart, ps_limits, run]
+commands = [ps, ps_scale, ps_restart, ps_limits, ps_stop]

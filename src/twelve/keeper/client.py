@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -61,6 +62,23 @@ OnLine = Callable[[KeptChild, str, datetime], None]
 OnDrops = Callable[[KeptChild, int], None]
 
 
+def _ask_for_streams(path: Path, op: Message) -> tuple[Message, list[int]]:
+    """One request on a connection of its own, whose answer carries file descriptors."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(CONNECT_TIMEOUT)
+        sock.connect(str(path))
+        sock.sendall(encode(op))
+        data, fds, _flags, _address = socket.recv_fds(sock, 1 << 16, 8)
+        while not data.endswith(b"\n"):
+            more = sock.recv(1 << 16)
+            if not more:
+                break
+            data += more
+    for fd in fds:
+        os.set_inheritable(fd, False)
+    return decode(data), fds
+
+
 def keeper_argv(socket_path: Path, buffer: int) -> list[str]:
     return [
         sys.executable,
@@ -83,12 +101,14 @@ class KeeperClient:
         on_line: OnLine,
         on_drops: OnDrops,
         after_batch: Callable[[], None] = lambda: None,
+        on_exit: Callable[[KeptChild], None] = lambda _child: None,
     ) -> None:
         self.socket_path = socket_path
         self.buffer = buffer
         self.on_line = on_line
         self.on_drops = on_drops
         self.after_batch = after_batch
+        self.on_exit = on_exit  # called before the exit is acknowledged, so it is never lost
         self.children: dict[int, KeptChild] = {}
         self._seen = 0  # the last numbered message taken in
         self._next_request = 1
@@ -100,6 +120,7 @@ class KeeperClient:
         self._closing = False
         self._stamps: tuple[float, datetime] = (0.0, datetime.now(UTC))
         self.program: list[str] = []  # the keeper's interpreter and twelve version
+        self._early: dict[int, list[Message]] = {}  # messages of processes not known yet
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -156,6 +177,7 @@ class KeeperClient:
                 self.children[child.cid] = child
             if item["exited"] and not child.exit.done():  # it exited while no daemon ran
                 child.exit.set_result(item["code"])
+                self.on_exit(child)
             table.append(child)
         self._connected.set()
         return table
@@ -216,12 +238,18 @@ class KeeperClient:
         self._seen = seq
         child = self.children.get(int(message["c"]))
         if child is None:
+            # An attached one-off's exit may come before the answer on its own connection.
+            self._early.setdefault(int(message["c"]), []).append(message)
             return
+        self._deliver(child, message)
+
+    def _deliver(self, child: KeptChild, message: Message) -> None:
         if "l" in message:
             self.on_line(child, message["l"], self._stamp(float(message["t"])))
         elif "x" in message:
             if not child.exit.done():
                 child.exit.set_result(message["x"])
+                self.on_exit(child)
         elif "eof" in message:
             if not child.output_end.done():
                 child.output_end.set_result(None)
@@ -285,6 +313,35 @@ class KeeperClient:
         if "error" in answer:
             raise OSError(answer["error"])
         return self.children[int(answer["cid"])]
+
+    async def spawn_attached(
+        self,
+        key: str,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        stdio: str,
+        size: tuple[int, int],
+        meta: dict[str, Any],
+    ) -> tuple[KeptChild, list[int]]:
+        """Start an attached one-off: the keeper is its parent, this process holds its streams
+        (the terminal's master, or stdin's, stdout's and stderr's pipe ends)."""
+        op = {
+            "op": "spawn", "r": 0, "key": key, "argv": argv, "cwd": str(cwd), "env": env,
+            "meta": meta, "stdio": stdio, "rows": size[0], "cols": size[1],
+        }  # fmt: skip
+        answer, fds = await asyncio.to_thread(_ask_for_streams, self.socket_path, op)
+        if "error" in answer:
+            for fd in fds:
+                os.close(fd)
+            raise OSError(answer["error"])
+        child = KeptChild(
+            answer["cid"], key, answer["pid"], answer["pgid"], answer["ticks"], dict(meta)
+        )
+        self.children[child.cid] = child
+        for message in self._early.pop(child.cid, []):
+            self._deliver(child, message)
+        return child, fds
 
     async def note(self, child: KeptChild, meta: dict[str, Any]) -> None:
         child.meta.update(meta)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twelve.logs.capture import READ_SIZE, LineSplitter
+from twelve.supervisor.stdio import Stdio, take_terminal
 
 FLUSH_PARTIAL_AFTER = 0.2
 
@@ -186,8 +187,22 @@ def _reap(kept: Kept, loop: asyncio.AbstractEventLoop, on_exit: Callable[[Kept],
     on_exit(kept)
 
 
-def start(cid: int, key: str, argv: list[str], cwd: str, env: dict[str, str], raw: bool) -> Kept:
-    """Start ``argv`` in a session of its own, stdout and stderr on one pipe the keeper reads."""
+def start(
+    cid: int,
+    key: str,
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str],
+    raw: bool,
+    stdio: Stdio | None = None,
+) -> Kept:
+    """Start ``argv`` in a session of its own, stdout and stderr on one pipe the keeper reads.
+
+    With ``stdio`` (an attached one-off) the process gets those streams instead, and nothing
+    of its output passes through the keeper.
+    """
+    if stdio is not None:
+        return _start_attached(cid, key, argv, cwd, env, stdio)
     read_fd, write_fd = os.pipe()
     try:
         popen = subprocess.Popen(
@@ -207,6 +222,28 @@ def start(cid: int, key: str, argv: list[str], cwd: str, env: dict[str, str], ra
         os.close(write_fd)
     os.set_inheritable(read_fd, False)
     kept = Kept(cid, key, popen.pid, popen.pid, start_ticks(popen.pid), raw, {}, read_fd)
+    kept.popen = popen
+    return kept
+
+
+def _start_attached(
+    cid: int, key: str, argv: list[str], cwd: str, env: dict[str, str], stdio: Stdio
+) -> Kept:
+    try:
+        popen = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=stdio.child[0],
+            stdout=stdio.child[1],
+            stderr=stdio.child[2],
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=take_terminal if stdio.tty else None,  # noqa: PLW1509 (no threads here)
+        )
+    finally:
+        stdio.close_child()
+    kept = Kept(cid, key, popen.pid, popen.pid, start_ticks(popen.pid), False, {}, None)
     kept.popen = popen
     return kept
 

@@ -41,6 +41,18 @@ class KeeperLauncher:
         child.output_end.add_done_callback(lambda _f: self._handlers.pop(key, None))
         return child
 
+    async def launch_attached(
+        self,
+        key: str,
+        argv: Sequence[str],
+        cwd: Path,
+        env: Mapping[str, str],
+        stdio: str,
+        size: tuple[int, int],
+        meta: dict[str, Any],
+    ) -> tuple[KeptChild, list[int]]:
+        return await self.client.spawn_attached(key, list(argv), cwd, dict(env), stdio, size, meta)
+
     def attach(self, child: KeptChild, on_line: OnOutput) -> None:
         """Follow the lines of an adopted process from now on."""
         self._handlers[child.key] = on_line

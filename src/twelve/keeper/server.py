@@ -22,6 +22,7 @@ from twelve.keeper import kept as kp
 from twelve.keeper.kept import Kept
 from twelve.keeper.outbox import Entry, Outbox
 from twelve.keeper.wire import Message, decode, encode, socket_address, to_text
+from twelve.supervisor.stdio import Stdio, open_stdio
 
 log = logging.getLogger("keeper")
 SEND_HIGH_WATER = 1 << 20  # bytes in the socket's buffer before sending waits for it to drain
@@ -97,6 +98,9 @@ class Keeper:
         try:
             while line := await reader.readline():
                 op = decode(line)
+                if op.get("op") == "spawn" and op.get("stdio"):
+                    self._spawn_attached(op, writer)
+                    break
                 if op.get("op") == "hello":
                     self._take_over(writer, op)
                     continue
@@ -153,7 +157,7 @@ class Keeper:
             return {"ok": True}
         return {"error": f"unknown operation {kind!r}"}
 
-    def _spawn(self, op: Message) -> Message:
+    def _spawn(self, op: Message, stdio: Stdio | None = None) -> Message:
         cid = self.next_cid
         self.next_cid += 1
         try:
@@ -164,12 +168,39 @@ class Keeper:
                 str(op["cwd"]),
                 dict(op["env"]),
                 bool(op.get("raw")),
+                stdio,
             )
         except OSError as exc:
             return {"error": f"{op['argv'][0]}: {exc.strerror or exc}"}
         kept.meta = dict(op.get("meta") or {})
         self.adopt(kept)
         return {"cid": cid, "pid": kept.pid, "pgid": kept.pgid, "ticks": kept.ticks}
+
+    def _spawn_attached(self, op: Message, writer: asyncio.StreamWriter) -> None:
+        """An attached one-off, asked on a connection of its own: the answer carries the parent's
+        ends of its streams (SCM_RIGHTS), and the keeper keeps none of them."""
+        try:
+            stdio = open_stdio(
+                str(op["stdio"]), int(op.get("rows") or 24), int(op.get("cols") or 80)
+            )
+        except (OSError, ValueError) as exc:
+            writer.write(encode({"r": op.get("r"), "error": str(exc)}))
+            return
+        reply = self._spawn(op, stdio)
+        fds = stdio.parent if "cid" in reply else []
+        # Nothing else was written on this connection, so the answer goes straight to its socket.
+        sock = socket.socket(fileno=os.dup(writer.get_extra_info("socket").fileno()))
+        try:
+            sock.setblocking(True)
+            socket.send_fds(sock, [encode({"r": op.get("r"), **reply})], fds)
+        except OSError as exc:
+            log.warning("could not hand an attached process its streams: %s", exc)
+        finally:
+            sock.close()
+            stdio.close_parent()
+        cid = reply.get("cid")
+        if cid is not None:
+            self._eof(self.children[int(cid)])  # no output of its own passes through here
 
     async def _send(self, writer: asyncio.StreamWriter) -> None:
         while True:

@@ -173,6 +173,33 @@ MIGRATIONS: list[str] = [
         since REAL NOT NULL
     );
     """,
+    # The scheduler (twelve.cron): each tick of a job is claimed here before its run starts,
+    # once (UNIQUE), so no restart or deploy runs it twice; manual runs have no tick.
+    """
+    CREATE TABLE cron_jobs (
+        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        job TEXT NOT NULL,
+        since REAL NOT NULL,
+        PRIMARY KEY (app, job)
+    );
+    CREATE TABLE cron_runs (
+        id INTEGER PRIMARY KEY,
+        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        job TEXT NOT NULL,
+        tick REAL,
+        state TEXT NOT NULL,
+        command TEXT NOT NULL,
+        release INTEGER NOT NULL,
+        process TEXT,
+        claimed_at REAL NOT NULL,
+        started_at REAL,
+        ended_at REAL,
+        exit_code INTEGER,
+        note TEXT,
+        UNIQUE (app, job, tick)
+    );
+    CREATE INDEX cron_runs_app ON cron_runs (app, id);
+    """,
     # Metrics: one row per app, process type, resolution (10 or 60 seconds) and interval start;
     # ``data`` is a metrics.point.Point as JSON. Old rows are pruned as new ones come.
     # Webhooks, each event's delivery to each (its retries on the row), and alert thresholds.

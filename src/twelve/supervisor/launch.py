@@ -55,3 +55,30 @@ def launch_argv(command: str, confinement: Confinement) -> list[str]:
 def user_name(app: str) -> str:
     """The system user of an app: ``tw-APP`` (app names are at most 30 characters: this fits 32)."""
     return f"tw-{app}"[:32]
+
+
+_COMPOUND = set(";&|<>(){}\n`")
+_RESERVED = {"if", "then", "else", "elif", "fi", "case", "esac", "for", "while", "until", "do",
+             "done", "!", "{", "}", "function", "select", "time", "[[", "]]", "exec"}  # fmt: skip
+
+
+def exec_simple(command: str) -> str:
+    """``command`` with ``exec`` before it when it is one simple command (``python3 -q``,
+    ``A=1 python x.py``), so the shell that runs it gives way and the command leads its process
+    group: Ctrl-C on a one-off's terminal reaches the command, not a shell that would die of it.
+    Anything else (lists, pipes, redirections, compound commands) is left as it is."""
+    try:
+        lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|<>()")
+        lexer.whitespace_split = True
+        words = list(lexer)
+    except ValueError:
+        return command
+    if not words or any(set(word) <= _COMPOUND for word in words):
+        return command
+    if any(c in command for c in "\n`") or "$(" in command:
+        return command
+    if "=" in words[0] and words[0].partition("=")[0].isidentifier():
+        return command  # 'A=1 cmd': rewriting it could change how its words expand
+    if words[0] in _RESERVED:
+        return command
+    return f"exec {command}"

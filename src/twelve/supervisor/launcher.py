@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from twelve.logs.capture import capture_output, read_lines
 from twelve.supervisor import spawn
+from twelve.supervisor.stdio import open_stdio
 
 # One line of a process's output and, when known, when it was read.
 OnOutput = Callable[[str, datetime | None], None]
@@ -36,6 +37,20 @@ class Launcher(Protocol):
         ``raw`` output (twelve's own, the router's) is passed on line by line as it was written,
         without decoding or splitting; ``meta`` is what a later daemon needs to adopt it.
         """
+        ...
+
+    async def launch_attached(
+        self,
+        key: str,
+        argv: Sequence[str],
+        cwd: Path,
+        env: Mapping[str, str],
+        stdio: str,
+        size: tuple[int, int],
+        meta: dict[str, Any],
+    ) -> tuple[spawn.Running, list[int]]:
+        """Start an attached one-off on a terminal of ``size`` (``stdio`` "tty") or three pipes
+        ("pipes"); the process and the caller's ends of its streams, which the caller closes."""
         ...
 
 
@@ -64,3 +79,21 @@ class LocalLauncher:
             reading = capture_output(stdout, lambda text: on_line(text, None))
         child.reader = asyncio.create_task(reading, name=f"output of {key}")
         return child
+
+    async def launch_attached(
+        self,
+        key: str,
+        argv: Sequence[str],
+        cwd: Path,
+        env: Mapping[str, str],
+        stdio: str,
+        size: tuple[int, int],
+        meta: dict[str, Any],
+    ) -> tuple[spawn.Running, list[int]]:
+        streams = open_stdio(stdio, *size)
+        try:
+            child = await spawn.start_attached(argv, cwd=cwd, env=env, stdio=streams)
+        except BaseException:
+            streams.close_parent()
+            raise
+        return child, streams.parent

@@ -18,6 +18,7 @@ from twelve.supervisor import spawn
 from twelve.supervisor.clock import SYSTEM_CLOCK, Clock
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.launcher import Launcher, LocalLauncher
+from twelve.supervisor.oneoffs import OneOffs
 from twelve.supervisor.ports import PortPool
 from twelve.supervisor.process import Adoption, Hooks, LineSink, ProcessSpec, Supervised, Timing
 from twelve.supervisor.rollout import goes_live, plan_rollout
@@ -71,6 +72,15 @@ class Supervisor:
             place=lambda spec: self.confiner.place(spec.app, spec.name, spec.limits),
             drain=drain or (lambda _port: asyncio.sleep(timing.drain_pause)),
             launcher=launcher or LocalLauncher(),
+        )
+        self.oneoffs = OneOffs(
+            store,
+            scratch_dir,
+            self.confiner,
+            self.hooks.launcher,
+            on_line,
+            on_event,
+            timing.stop_timeout,
         )
 
     # Hooks from processes
@@ -247,12 +257,21 @@ class Supervisor:
         procs = list(self._current.pop(app, {}).values())
         procs += [p for p in self._retiring if p.spec.app == app]
         self._on_routes_changed()
-        await asyncio.gather(*(p.stop() for p in procs))
+        oneoffs = self.oneoffs.of_app(app)
+        await asyncio.gather(
+            *(p.stop() for p in procs),
+            *(self.oneoffs.stop(o, "the app was destroyed") for o in oneoffs),
+        )
+        await asyncio.gather(*(asyncio.shield(o.finished) for o in oneoffs))
 
     async def stop_all(self) -> None:
         apps = list(self._current)
         retiring = list(self._retiring)
-        await asyncio.gather(*(self.stop_app(a) for a in apps), *(p.stop() for p in retiring))
+        await asyncio.gather(
+            *(self.stop_app(a) for a in apps),
+            *(p.stop() for p in retiring),
+            self.oneoffs.stop_all(),
+        )
 
     async def end_previous_life(self, keep: Collection[int] = ()) -> int:
         """End every process a previous daemon started (checked by PID and start time), but

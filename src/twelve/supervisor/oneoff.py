@@ -44,6 +44,7 @@ async def run_in_release(
         config=release.config,
         commit=release.commit,
         port=None,
+        limits=limits,
     )
     try:
         return await spawn.run_to_completion(

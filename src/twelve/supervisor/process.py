@@ -257,6 +257,7 @@ class Supervised:
             config=dict(spec.config),
             commit=spec.commit,
             port=self.port,
+            limits=spec.limits,
         )
         key = f"{spec.app}/{spec.name}/{spec.release}/{secrets.token_hex(4)}"
         self.child = await self.hooks.launcher.launch(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from twelve.logs.capture import capture_output
+from twelve.supervisor.stdio import Stdio, take_terminal
 
 
 class Running(Protocol):
@@ -92,6 +93,27 @@ async def start(
         start_new_session=True,
         limit=1 << 20,
     )
+    return Child(process, process.pid, start_ticks(process.pid) or 0)
+
+
+async def start_attached(
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stdio: Stdio
+) -> Child:
+    """Start ``argv`` in its own session on ``stdio``'s child ends (closed here once it runs);
+    with a terminal, that terminal becomes its controlling one."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=stdio.child[0],
+            stdout=stdio.child[1],
+            stderr=stdio.child[2],
+            start_new_session=True,
+            preexec_fn=take_terminal if stdio.tty else None,
+        )
+    finally:
+        stdio.close_child()
     return Child(process, process.pid, start_ticks(process.pid) or 0)
 
 

@@ -82,7 +82,10 @@ def test_postgres_twelve_runs_keeps_databases_across_a_restart(tmp_path: Path) -
         runner = _runner(tmp_path, store, lines)
         await runner.start()
         try:
-            async with await psycopg.AsyncConnection.connect(url) as conn:
+            # As Heroku Postgres, it takes TLS: Heroku's Django template requires it.
+            async with await psycopg.AsyncConnection.connect(url, sslmode="require") as conn:
+                cur = await conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                assert await cur.fetchone() == (True,)
                 cur = await conn.execute("SELECT body FROM notes")
                 return await cur.fetchall()
         finally:

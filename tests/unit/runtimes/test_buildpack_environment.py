@@ -2,7 +2,15 @@
 
 from pathlib import Path
 
-from twelve.supervisor.environment import buildpack_defaults, slug_environment, web_concurrency
+from twelve.supervisor.environment import (
+    buildpack_defaults,
+    dyno_size,
+    slug_environment,
+    web_concurrency,
+)
+from twelve.values import NO_LIMITS, Limits
+
+MB = 1 << 20
 
 
 def test_web_concurrency_follows_herokus_formulas() -> None:
@@ -22,7 +30,45 @@ def test_python_and_node_defaults() -> None:
         "PYTHONPATH": "/w",
     }
     node = buildpack_defaults(python=False, node=True, workdir="/w")
-    assert node == {"NODE_ENV": "production", "WEB_CONCURRENCY": "1"}
+    assert node == {
+        "NODE_ENV": "production",
+        "MEMORY_AVAILABLE": "512",
+        "WEB_MEMORY": "512",
+        "WEB_CONCURRENCY": "1",
+    }
+
+
+def test_a_process_memory_limit_sizes_web_concurrency_as_a_dyno_of_that_size_would() -> None:
+    assert dyno_size(Limits(memory=1024 * MB, cpu=1.5)) == (1024, 2)
+    assert dyno_size(NO_LIMITS)[0] == 512, "no limit counts as Standard-1X"
+    # Standard-2X (1 GB): Python 4 workers; Performance-M-like 2.5 GB on 2 cores: 2 x 2 + 1.
+    assert (
+        buildpack_defaults(
+            python=True, node=False, workdir="/w", limits=Limits(memory=1024 * MB, cpu=4)
+        )["WEB_CONCURRENCY"]
+        == "4"
+    )
+    assert (
+        buildpack_defaults(
+            python=True, node=False, workdir="/w", limits=Limits(memory=2560 * MB, cpu=2)
+        )["WEB_CONCURRENCY"]
+        == "5"
+    )
+    node = buildpack_defaults(python=False, node=True, workdir="/w", limits=Limits(2048 * MB))
+    assert (node["MEMORY_AVAILABLE"], node["WEB_CONCURRENCY"]) == ("2048", "4")
+
+
+def test_node_divides_the_memory_by_the_apps_web_memory() -> None:
+    node = buildpack_defaults(
+        python=False,
+        node=True,
+        workdir="/w",
+        limits=Limits(memory=1024 * MB),
+        config={"WEB_MEMORY": "256"},
+    )
+    assert (node["WEB_MEMORY"], node["WEB_CONCURRENCY"]) == ("256", "4")
+    odd = buildpack_defaults(python=False, node=True, workdir="/w", config={"WEB_MEMORY": "x"})
+    assert odd["WEB_MEMORY"] == "512", "a value that is not a size in MB keeps the default"
 
 
 def _slug(tmp_path: Path, *, venv: bool, package: bool, runtime: bool) -> Path:
@@ -37,9 +83,17 @@ def _slug(tmp_path: Path, *, venv: bool, package: bool, runtime: bool) -> Path:
     return slug
 
 
-def _env(slug: Path, config: dict[str, str]) -> dict[str, str]:
+def _env(slug: Path, config: dict[str, str], limits: Limits = NO_LIMITS) -> dict[str, str]:
     return slug_environment(
-        slug, slug / "work", app="a", dyno="web.1", release=1, config=config, commit=None, port=5000
+        slug,
+        slug / "work",
+        app="a",
+        dyno="web.1",
+        release=1,
+        config=config,
+        commit=None,
+        port=5000,
+        limits=limits,
     )
 
 
@@ -57,3 +111,10 @@ def test_a_node_slug_gets_node_env_and_its_runtime_on_path(tmp_path: Path) -> No
     assert env["NODE_ENV"] == "production"
     assert env["PATH"].split(":")[0] == str(slug / "runtime" / "bin")
     assert _env(slug, {"NODE_ENV": "staging"})["NODE_ENV"] == "staging"
+
+
+def test_a_process_gets_the_web_concurrency_of_its_own_memory_limit(tmp_path: Path) -> None:
+    slug = _slug(tmp_path, venv=True, package=False, runtime=False)
+    assert _env(slug, {})["WEB_CONCURRENCY"] == "2"
+    assert _env(slug, {}, Limits(memory=1024 * MB, cpu=2))["WEB_CONCURRENCY"] == "4"
+    assert _env(slug, {}, Limits(memory=256 * MB))["WEB_CONCURRENCY"] == "1"
