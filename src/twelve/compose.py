@@ -7,6 +7,7 @@ stop, by the daemon (``twelve.daemon``).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,14 +23,18 @@ from twelve.cron.scheduler import Scheduler
 from twelve.deploy import Deployer
 from twelve.logs.hub import LogHub
 from twelve.logs.line import make_line
+from twelve.metrics.recorder import Recorder
 from twelve.settings import Settings
 from twelve.store import Store
+from twelve.store.metrics import MetricStore
 from twelve.store.secrets import Cipher
+from twelve.store.webhooks import WebhookStore
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.launcher import Launcher
 from twelve.supervisor.manager import Supervisor
 from twelve.supervisor.policy import Backoff
 from twelve.supervisor.process import Timing
+from twelve.webhooks.sender import Webhooks
 
 ServiceLine = Callable[[str, str], None]
 
@@ -123,6 +128,8 @@ def compose(
         tz=settings.cron_tz,
         catchup=settings.cron_catchup,
     )
+    metrics = Recorder(MetricStore(store), time.time, settings.metrics_max_series)
+    webhooks = Webhooks(WebhookStore(store), time.time, settings.webhook_retry_base)
     platform = Platform(
         settings,
         store,
@@ -134,5 +141,8 @@ def compose(
         backups=backups,
         backup_schedules=BackupScheduler(backups),
         scheduler=scheduler,
+        metrics=metrics,
+        webhooks=webhooks,
     )
+    deployer.notify = supervisor.notify = platform.notify
     return Graph(settings, store, hub, supervisor, deployer, services, platform, scheduler)

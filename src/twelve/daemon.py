@@ -24,6 +24,7 @@ from twelve.home import ensure_token, prepare_home
 from twelve.keeper.client import KeeperClient, KeptChild
 from twelve.keeper.launcher import KeeperLauncher
 from twelve.logs.line import make_line
+from twelve.metrics.server import start_metrics
 from twelve.router_process import ROUTER_KEY, RouterProcess
 from twelve.routes import edge_entries, route_table, write_atomically
 from twelve.settings import Settings
@@ -231,6 +232,7 @@ class Daemon:
             await self._start_backups(stack, graph)
             scheduler = asyncio.create_task(graph.scheduler.run(), name="scheduler")
             stack.push_async_callback(_stop_scheduler, graph, scheduler)
+            await start_metrics(stack, graph)
             await self._shutdown.wait()
         log.info("stopped")
         return 0
@@ -240,8 +242,9 @@ class Daemon:
     ) -> tuple[str, str | None]:
         assert self.graph is not None
         s = self.settings
+        g = self.graph
         self.router = RouterProcess(
-            s, self.graph.store, self.graph.hub, self.launcher, self._note_router
+            s, g.store, g.hub, self.launcher, self._note_router, g.platform.metrics
         )
         stack.push_async_callback(self._stop_router)
         if adopted is not None and "address" in adopted.meta:

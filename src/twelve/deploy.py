@@ -13,6 +13,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from twelve.appspec.appjson import initial_config
 from twelve.appspec.formation import merge_formation
@@ -59,6 +60,8 @@ class Deployer:
         self._event = event  # (app, process, text) → a twelve line in the app's stream
         self._line = line  # (app, process, text) → an app line in the app's stream
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # (app, resource, action, data) → the app's webhooks (Platform.notify once composed).
+        self.notify: Callable[[str, str, str, dict[str, Any]], None] = _no_notice
 
     def lock(self, app: str) -> asyncio.Lock:
         return self._locks[app]
@@ -92,6 +95,7 @@ class Deployer:
             except TwelveError as exc:
                 self.store.finish_build(build.id, status="failed")
                 say(f"Build {build.id} failed: {exc.message}")
+                self.notify(app, "build", "update", {"id": build.id, "status": "failed"})
                 await asyncio.to_thread(shutil.rmtree, slug_dir, True)
                 raise
             identity = await self.supervisor.confiner.users.ensure(app)
@@ -114,6 +118,17 @@ class Deployer:
                 slug_dir=str(slug_dir),
                 procfile=outcome.procfile.processes,
                 runtime=runtime,
+            )
+            self.notify(
+                app,
+                "build",
+                "update",
+                {
+                    "id": build.id,
+                    "status": "succeeded",
+                    "commit": commit,
+                    "builder": outcome.builder,
+                },
             )
             release = await self._release(
                 app,
@@ -220,6 +235,12 @@ class Deployer:
         )
         self.store.set_formation(app, formation)
         self._event(app, "api", f"Release v{version} created: {description}")
+        self.notify(
+            app,
+            "release",
+            "create",
+            {"version": version, "description": description, "commit": build.commit},
+        )
         emit(f"-----> Released v{version}")
         return release
 
@@ -359,6 +380,10 @@ class Deployer:
                 await asyncio.to_thread(shutil.rmtree, path, True)
             await self.supervisor.confiner.users.remove(app)
         self._locks.pop(app, None)
+
+
+def _no_notice(_app: str, _resource: str, _action: str, _data: dict[str, Any]) -> None:
+    pass
 
 
 def _quiet(_text: str) -> None:

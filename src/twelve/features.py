@@ -1,4 +1,5 @@
-"""Per-app features of the router: ``https-redirect`` and ``hsts`` (``features:enable``).
+"""Per-app features: ``https-redirect`` and ``hsts`` of the router, and ``log-runtime-metrics``
+(``features:enable``).
 
 Kept in ``TWELVE_HOME/features.json`` (0600) as ``{app: {feature: value}}``; the daemon turns them
 into each app's ``edge`` entry of the route table (``twelve.router.edge``).
@@ -15,10 +16,14 @@ from twelve.errors import UsageError
 
 HTTPS_REDIRECT = "https-redirect"
 HSTS = "hsts"
+RUNTIME_METRICS = "log-runtime-metrics"  # not the router's: the metrics sampler reads it
 FEATURES = {
     HTTPS_REDIRECT: "plain HTTP gets 308 to the same URL over HTTPS (ACME challenges excepted)",
     HSTS: "HTTPS responses carry Strict-Transport-Security: max-age=SECONDS",
+    RUNTIME_METRICS: "each process's CPU load and memory in the log stream every 10 s, as Heroku's",
 }
+# The features the router serves over HTTPS only.
+NEEDS_TLS = frozenset({HTTPS_REDIRECT, HSTS})
 HSTS_DEFAULT_MAX_AGE = 31536000  # a year, as browsers' preload lists ask
 HSTS_MIN_MAX_AGE = 0  # 0 tells browsers to forget the policy: a way back
 

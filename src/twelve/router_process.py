@@ -12,6 +12,7 @@ import os
 import signal
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from twelve.logs.capture import stamp_clock
 from twelve.logs.hub import LogHub
@@ -23,6 +24,9 @@ from twelve.supervisor import spawn
 from twelve.supervisor.launcher import Launcher, LocalLauncher
 from twelve.supervisor.policy import SERVER_BACKOFF, Restarts
 from twelve.supervisor.restart import keep_running
+
+if TYPE_CHECKING:
+    from twelve.metrics.recorder import Recorder
 
 log = logging.getLogger("twelve")
 ROUTER_RECORD = ("-twelve-", "router")
@@ -39,12 +43,14 @@ class RouterProcess:
         hub: LogHub,
         launcher: Launcher | None = None,
         note: Callable[[spawn.Running, dict[str, str]], None] | None = None,
+        metrics: Recorder | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.hub = hub
         self.launcher = launcher or LocalLauncher()
         self.note = note  # tells the keeper the router's addresses, for a later daemon
+        self.metrics = metrics  # takes each worker's request counts since its last report
         self.child: spawn.Running | None = None
         self._adopted: spawn.Running | None = None
         self.address: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -136,6 +142,9 @@ class RouterProcess:
                 )
         elif event.get("event") == "listening_tls":
             self.tls_address = str(event["address"])
+        elif event.get("event") == "metrics":
+            if self.metrics is not None and isinstance(event.get("tallies"), list):
+                self.metrics.add_tallies(event["tallies"])
         elif event.get("event") == "drain":
             busy = frozenset(int(p) for p in event.get("busy", []))
             self._workers[int(event["pid"])] = (int(event.get("version", 0)), busy)

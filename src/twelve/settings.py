@@ -213,6 +213,9 @@ class Settings:
     router_max_client_connections: int  # TWELVE_ROUTER_MAX_CLIENT_CONNECTIONS: per address, 0: any
     router_sanitized: bool  # TWELVE_ROUTER_SANITIZED: the compiled build with ASan and UBSan (CI)
     router_preload: tuple[str, ...]  # TWELVE_ROUTER_PRELOAD: libraries the router loads first
+    router_metrics_interval: (
+        float  # TWELVE_ROUTER_METRICS_INTERVAL: how often workers report counts
+    )
     process_pids_max: int  # TWELVE_PROCESS_PIDS_MAX: tasks one process group may have (0: none)
     secret_key: str | None  # TWELVE_SECRET_KEY: encrypts config at rest
     secret_key_previous: str | None  # TWELVE_SECRET_KEY_PREVIOUS: the key being rotated away from
@@ -234,6 +237,13 @@ class Settings:
     cron_tz: str  # TWELVE_CRON_TZ: the time zone of app.json cron schedules
     cron_catchup: float  # TWELVE_CRON_CATCHUP: a tick missed while down runs if younger than this
     cron_speedup: float  # TWELVE_CRON_SPEEDUP: the scheduler's clock runs this much faster (tests)
+    metrics_bind: Bind | None  # TWELVE_METRICS_BIND: GET /metrics without a token (off when unset)
+    metrics_sample_interval: float  # TWELVE_METRICS_SAMPLE_INTERVAL: process samples, seconds
+    metrics_max_series: int  # TWELVE_METRICS_MAX_SERIES: app and process type pairs kept
+    webhook_retry_base: float  # TWELVE_WEBHOOK_RETRY_BASE: first retry's delay, doubling to 1 h
+    dashboard_bind: (
+        Bind | None
+    )  # TWELVE_DASHBOARD_BIND: the dashboard's own bind (else the API's /ui)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # How this machine reaches package registries (proxies, CA bundles): builds need it to
     # download dependencies; app processes never get it.
@@ -247,6 +257,8 @@ class Settings:
         home_text = r.text("TWELVE_HOME", "")
         home = Path(home_text).expanduser() if home_text else Path.home() / ".twelve"
         tls = r.optional("TWELVE_ROUTER_TLS_BIND")
+        metrics_bind = r.optional("TWELVE_METRICS_BIND")
+        dashboard_bind = r.optional("TWELVE_DASHBOARD_BIND")
         return cls(
             home=home.absolute(),
             api_bind=r.get("TWELVE_API_BIND", parse_bind, Bind("127.0.0.1", 7700)),
@@ -283,6 +295,9 @@ class Settings:
             router_max_client_connections=r.get("TWELVE_ROUTER_MAX_CLIENT_CONNECTIONS", _int, 1024),
             router_sanitized=r.get("TWELVE_ROUTER_SANITIZED", _flag, False),
             router_preload=r.get("TWELVE_ROUTER_PRELOAD", _libraries, ()),
+            router_metrics_interval=max(
+                0.1, r.get("TWELVE_ROUTER_METRICS_INTERVAL", _seconds, 5.0)
+            ),
             process_pids_max=r.get("TWELVE_PROCESS_PIDS_MAX", _int, 1024),
             secret_key=r.optional("TWELVE_SECRET_KEY"),
             secret_key_previous=r.optional("TWELVE_SECRET_KEY_PREVIOUS"),
@@ -306,6 +321,15 @@ class Settings:
             cron_tz=r.get("TWELVE_CRON_TZ", _time_zone, "UTC"),
             cron_catchup=r.get("TWELVE_CRON_CATCHUP", _seconds, 0.0),
             cron_speedup=max(1.0, r.get("TWELVE_CRON_SPEEDUP", _seconds, 1.0)),
+            metrics_bind=parse_bind("TWELVE_METRICS_BIND", metrics_bind) if metrics_bind else None,
+            metrics_sample_interval=max(
+                0.1, r.get("TWELVE_METRICS_SAMPLE_INTERVAL", _seconds, 10.0)
+            ),
+            metrics_max_series=max(1, r.get("TWELVE_METRICS_MAX_SERIES", _int, 200)),
+            webhook_retry_base=max(0.01, r.get("TWELVE_WEBHOOK_RETRY_BASE", _seconds, 5.0)),
+            dashboard_bind=(
+                parse_bind("TWELVE_DASHBOARD_BIND", dashboard_bind) if dashboard_bind else None
+            ),
             environ={k: v for k, v in env.items() if k.startswith("TWELVE_")},
             network_environ={k: env[k] for k in NETWORK_VARIABLES if env.get(k)},
         )

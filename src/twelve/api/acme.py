@@ -17,6 +17,7 @@ from twelve.features import (
     HSTS,
     HSTS_DEFAULT_MAX_AGE,
     HTTPS_REDIRECT,
+    NEEDS_TLS,
     FeatureStore,
     check_feature,
 )
@@ -82,7 +83,8 @@ async def enable_feature(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     name = check_feature(request.path_params["name"])
     body = await json_body(request) if await request.body() else {}
-    _need_tls(p, name)
+    if name in NEEDS_TLS:
+        _need_tls(p, name)
     value: Any = True
     if name == HSTS:
         raw = body.get("max_age", HSTS_DEFAULT_MAX_AGE)

@@ -63,6 +63,16 @@ def _changed(addon: Addon | None, release: Release | None, status: int = 200) ->
     )
 
 
+def _notify(request: Request, app: str, action: str, addon: Addon | None) -> None:
+    """The ``addon`` webhook event: the add-on's name, service and variable, never its URL."""
+    data = (
+        {"name": addon.name, "service": addon.service, "config_var": addon.config_var}
+        if addon is not None
+        else {}
+    )
+    platform(request).notify(app, "addon", action, data)
+
+
 async def list_all(request: Request) -> JSONResponse:
     return JSONResponse([addon_json(a) for a in _manager(request).list()])
 
@@ -82,6 +92,7 @@ async def create(request: Request) -> JSONResponse:
         name=_text(body, "name"),
     )
     notice = pre_acl_notice(addon.url) if addon.service == "redis" else None
+    _notify(request, addon.app, "create", addon)
     return JSONResponse(
         {
             "addon": addon_json(addon),
@@ -107,6 +118,7 @@ async def attach(request: Request) -> JSONResponse:
         _text(body, "as"),
         replace=body.get("replace") is True,
     )
+    _notify(request, request.path_params["app"], "attach", addon)
     return _changed(addon, release, 201)
 
 
@@ -114,6 +126,7 @@ async def detach(request: Request) -> JSONResponse:
     manager = _manager(request)
     name = request.path_params["name"]
     release = await manager.detach(request.path_params["app"], name)
+    platform(request).notify(request.path_params["app"], "addon", "detach", {"name": name})
     return _changed(None, release)
 
 
@@ -123,9 +136,10 @@ async def info(request: Request) -> JSONResponse:
 
 async def destroy(request: Request) -> JSONResponse:
     """``?confirm=APP`` must name the add-on's app: destroying deletes its data."""
-    release = await _manager(request).destroy(
-        request.path_params["name"], request.query_params.get("confirm")
-    )
+    manager = _manager(request)
+    addon = manager.info(request.path_params["name"])
+    release = await manager.destroy(addon.name, request.query_params.get("confirm"))
+    _notify(request, addon.app, "destroy", addon)
     return _changed(None, release)
 
 

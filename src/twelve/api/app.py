@@ -27,12 +27,14 @@ from twelve.api import (
     export,
     git,
     logs,
+    metrics,
     openapi,
     ps,
     releases,
     run,
     runtimes,
     users,
+    webhooks,
 )
 from twelve.api.context import Platform
 from twelve.api.errors import http_error_handler, twelve_error_handler
@@ -69,7 +71,7 @@ def create_app(platform: Platform, clock: Callable[[], float] = time.time) -> St
     routes = [Route("/", server_info, methods=["GET"])]
     modules = (
         apps, config, releases, ps, run, cron, logs, git, export, domains, certs, acme, addons,
-        backups, runtimes, users, audit, openapi,
+        backups, runtimes, users, audit, metrics, webhooks, openapi,
     )  # fmt: skip
     for module in modules:
         routes += module.routes

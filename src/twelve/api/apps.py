@@ -73,6 +73,8 @@ async def destroy_app(request: Request) -> JSONResponse:
     if p.addons is not None:
         await p.addons.destroy_all(name)  # the app's databases and key spaces go with it
     await p.deployer.destroy(name)
+    if p.metrics is not None:
+        p.metrics.forget(name)
     if p.acme is not None:
         p.acme.forget(name)  # its order state and keys: a new app of that name orders its own
     FeatureStore(p.settings.features_path).forget(name)

@@ -62,6 +62,12 @@ async def add_cert(request: Request) -> JSONResponse:
         "api",
         f"Certificate for {', '.join(info.hostnames)} added (expires {info.not_after:%Y-%m-%d})",
     )
+    p.notify(
+        app,
+        "cert",
+        "create",
+        {"hostnames": list(info.hostnames), "expires_at": info.not_after.isoformat()},
+    )
     return JSONResponse(describe(p, app, stored), status_code=201)
 
 
@@ -71,6 +77,7 @@ async def remove_cert(request: Request) -> JSONResponse:
         raise NotFound(f"{app} has no certificate", "add one with twelve certs:add -a APP CERT KEY")
     p.supervisor.routes_changed()
     p.event(app, "api", "Certificate removed; HTTPS shows the router's default certificate")
+    p.notify(app, "cert", "destroy", {})
     if p.acme is not None and p.acme.files.state(app).enabled:
         p.event(app, "acme", "automatic certificates are on: a new one is ordered now")
     return JSONResponse({"removed": True})

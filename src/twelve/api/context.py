@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from twelve.cron.scheduler import Scheduler
     from twelve.deploy import Deployer
     from twelve.logs.hub import LogHub
+    from twelve.metrics.recorder import Recorder
     from twelve.supervisor.manager import Supervisor
+    from twelve.webhooks.sender import Webhooks
 
 
 @dataclass
@@ -37,6 +39,8 @@ class Platform:
     api_url: str = ""
     push_tokens: PushTokens = field(default_factory=PushTokens)
     addons: AddonManager | None = None
+    metrics: Recorder | None = None
+    webhooks: Webhooks | None = None
     backups: BackupManager | None = None
     backup_schedules: BackupScheduler | None = None
     scheduler: Scheduler | None = None
@@ -46,6 +50,11 @@ class Platform:
     def event(self, app: str, process: str, text: str) -> None:
         """A ``twelve[process]`` line in the app's stream."""
         self.hub.publish(app, make_line("twelve", process, text))
+
+    def notify(self, app: str, resource: str, action: str, data: dict[str, Any]) -> None:
+        """An event for the app's webhooks (queued; sent in the background)."""
+        if self.webhooks is not None:
+            self.webhooks.notify(app, resource, action, data)
 
     def app_url(self, app: str) -> str:
         return self.router_url.replace("://", f"://{app}.", 1) if self.router_url else ""

@@ -194,6 +194,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "/apps/{app}/audit"): Rule(A, "app"),
     ("get", "/audit"): Rule(Need.PLATFORM_READ),
     ("get", "/audit/verify"): Rule(Need.PLATFORM_READ),
+    # Metrics (api/metrics.py): every app's figures in Prometheus' format, or one app's.
+    ("get", "/metrics"): Rule(Need.PLATFORM_READ),
+    ("get", "/apps/{app}/metrics"): Rule(V, "app"),
+    # Webhooks (api/webhooks.py): a webhook's URL may carry a credential, as a drain's may.
+    ("get", "/apps/{app}/webhooks"): Rule(A, "app"),
+    ("post", "/apps/{app}/webhooks"): Rule(A, "app", "webhooks:add", _url_field("url")),
+    ("delete", "/apps/{app}/webhooks/{id}"): Rule(A, "app", "webhooks:remove", _fields("id")),
+    ("get", "/apps/{app}/webhook-deliveries"): Rule(A, "app"),
+    ("get", "/apps/{app}/alerts"): Rule(V, "app"),
+    ("patch", "/apps/{app}/alerts"): Rule(
+        A, "app", "alerts:set", lambda p, b, q: {str(k)[:63]: str(v)[:20] for k, v in b.items()}
+    ),
 }
 
 # A route served without a rule: only a platform admin with a write token may call it.

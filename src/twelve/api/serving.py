@@ -1,36 +1,30 @@
-"""The API served by uvicorn inside the daemon: started on its bind, stopped with the daemon."""
+"""The API served by uvicorn inside the daemon, with the dashboard under ``/ui`` (or on a bind of
+its own): started on its bind, stopped with the daemon."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
 
 import uvicorn
 
 from twelve.api.app import create_app
 from twelve.api.context import Platform
+from twelve.dashboard.mount import with_dashboard
+from twelve.serving import QuietServer
 from twelve.settings import Bind
 
 log = logging.getLogger("twelve")
 AUDIT_DRAIN_GRACE = 5.0  # seconds the audit drain has at shutdown to send what it holds
 
 
-class _ApiServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM and SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def serve_api(stack: contextlib.AsyncExitStack, platform: Platform, bind: Bind) -> str | None:
     """Serve the API; its URL, None when it could not bind."""
     api = create_app(platform)
-    server = _ApiServer(
+    server = QuietServer(
         uvicorn.Config(
-            api,
+            await with_dashboard(stack, api, platform),
             host=bind.host,
             port=bind.port,
             log_level="warning",

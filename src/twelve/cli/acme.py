@@ -70,7 +70,7 @@ def certs_auto_disable(app: str) -> None:
 @app_option
 @json_option
 def features(app: str, as_json: bool) -> None:
-    """List APP's router features and whether each is on."""
+    """List APP's features and whether each is on."""
     data = client().request("GET", f"/apps/{app}/features")
     if as_json:
         output.emit_json(data)
@@ -93,7 +93,7 @@ def features(app: str, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--max-age", type=int, help="hsts: seconds browsers keep to HTTPS (one year).")
 def features_enable(app: str, name: str, max_age: int | None) -> None:
-    """Turn router feature NAME on for APP (https-redirect, hsts)."""
+    """Turn feature NAME on for APP (https-redirect, hsts, log-runtime-metrics)."""
     body = {"max_age": max_age} if max_age is not None else None
     client().request("POST", f"/apps/{app}/features/{name}", json=body)
     output.emit(f"Enabled {name} for {app}")
@@ -103,7 +103,7 @@ def features_enable(app: str, name: str, max_age: int | None) -> None:
 @app_option
 @click.argument("name")
 def features_disable(app: str, name: str) -> None:
-    """Turn router feature NAME off for APP."""
+    """Turn feature NAME off for APP."""
     client().request("DELETE", f"/apps/{app}/features/{name}")
     output.emit(f"Disabled {name} for {app}")
 

@@ -79,6 +79,15 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "users": ("users", "users:create", "users:invite"),
     "access": ("access", "access:add", "access:update", "access:remove"),
     "audit": ("audit", "audit:verify"),
+    "metrics": ("metrics",),
+    "webhooks": (
+        "webhooks",
+        "webhooks:add",
+        "webhooks:remove",
+        "webhooks:deliveries",
+        "alerts",
+        "alerts:set",
+    ),
 }
 MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}
 

@@ -480,12 +480,25 @@ class Exchange:
         self._connect_ended()
         client = self.client
         worker = client.worker
-        service_ms = int(((now or worker.now()) - (self.t_sent or self.started)) * 1000)
+        ended = now or worker.now()
+        service = ended - (self.t_sent or self.started)
+        service_ms = int(service * 1000)
         backend = self.backend
         if self.status >= 500 and backend is not None:
             # The process answered 5xx, or failed mid-exchange: least busy no more (``pool``).
             worker.pool.slot(backend).erred_until = self._failed_until()
         route = self.route
+        if route is not None:
+            if backend is not None:
+                worker.meter.record(
+                    route.app, backend.key, backend.dyno, self.status,
+                    "" if error is None else error.code, service, ended - self.started,
+                )  # fmt: skip
+            else:  # answered by the router alone (no web process running, say)
+                worker.meter.record(
+                    route.app, route.app, "", self.status, "" if error is None else error.code,
+                    0.0, ended - self.started,
+                )  # fmt: skip
         worker.log.write(
             access_line(
                 route.app_json if route is not None else b"null",

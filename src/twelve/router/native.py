@@ -43,6 +43,7 @@ COMPILED = (
     "exchange",
     "hotpath",
     "messages",
+    "metrics",
     "pool",
     "proxy",
     "table",

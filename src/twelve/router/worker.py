@@ -19,6 +19,7 @@ from typing import Any, Final
 from twelve.router import endings
 from twelve.router.accesslog import LineWriter, event_line
 from twelve.router.messages import RequestIds
+from twelve.router.metrics import Meter
 from twelve.router.pool import Pool
 from twelve.router.proxy import ClientConnection
 from twelve.router.table import RouteTable, TableError, parse_table
@@ -51,6 +52,9 @@ class Worker:
         self.fail_timeout = settings.router_fail_timeout
         self.pool.on_retired_idle = self._report_drain
         self.ids = RequestIds()
+        self.meter = Meter()
+        self.metrics_interval = settings.router_metrics_interval
+        self._metrics_due = loop.time() + self.metrics_interval
         self.connections: set[ClientConnection] = set()
         self.closing = False
         self.tls = tls
@@ -157,7 +161,16 @@ class Worker:
         self.pool.sweep(self.idle_timeout)
         self.reload()  # a cheap stat; catches a SIGHUP that arrived before the handler existed
         self._report_drain()
+        if now >= self._metrics_due:
+            self._metrics_due = now + self.metrics_interval
+            self.report_metrics()
         self.loop.call_later(self._tick_every, self._tick)
+
+    def report_metrics(self) -> None:
+        """Hand the requests counted since the last report to the daemon, in one line."""
+        tallies = self.meter.take()
+        if tallies:
+            self.log.write(event_line("metrics", pid=os.getpid(), tallies=tallies))
 
     # life
 
@@ -214,4 +227,5 @@ class Worker:
             conn.transport.abort()
         self.pool.close()
         await asyncio.sleep(0)
+        self.report_metrics()  # what the last interval counted, before the worker ends
         self.log.close()

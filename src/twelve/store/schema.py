@@ -200,4 +200,49 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX cron_runs_app ON cron_runs (app, id);
     """,
+    # Metrics: one row per app, process type, resolution (10 or 60 seconds) and interval start;
+    # ``data`` is a metrics.point.Point as JSON. Old rows are pruned as new ones come.
+    # Webhooks, each event's delivery to each (its retries on the row), and alert thresholds.
+    # IF NOT EXISTS: a state file made while this came after a different migration has them.
+    """
+    CREATE TABLE IF NOT EXISTS metrics (
+        app TEXT NOT NULL,
+        type TEXT NOT NULL,
+        resolution INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (app, type, resolution, at)
+    );
+    CREATE INDEX IF NOT EXISTS metrics_age ON metrics (resolution, at);
+    CREATE TABLE IF NOT EXISTS webhooks (
+        id TEXT PRIMARY KEY,
+        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        include TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        webhook TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        app TEXT NOT NULL,
+        event TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        last_status INTEGER,
+        last_error TEXT,
+        created_at REAL NOT NULL,
+        next_at REAL
+    );
+    CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_at);
+    CREATE INDEX IF NOT EXISTS webhook_deliveries_app ON webhook_deliveries (app, created_at);
+    CREATE TABLE IF NOT EXISTS alerts (
+        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        metric TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        PRIMARY KEY (app, metric)
+    );
+    """,
 ]

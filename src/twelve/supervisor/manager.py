@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
+from typing import Any
 
 from twelve.errors import DeployError, NotFound
 from twelve.store import ProcessRecord, Store
@@ -24,6 +25,9 @@ from twelve.supervisor.rollout import goes_live, plan_rollout
 from twelve.supervisor.scratch import remove_scratch
 from twelve.supervisor.states import State
 from twelve.values import Backend
+
+# The process states a ``dyno`` webhook event is sent for.
+_NOTIFIED = frozenset({State.UP, State.CRASHED})
 
 
 class Supervisor:
@@ -50,6 +54,8 @@ class Supervisor:
         self.clock = clock
         self.ports = PortPool()
         self._on_routes_changed = on_routes_changed
+        # (app, resource, action, data) → the app's webhooks (Platform.notify once composed).
+        self.notify: Callable[[str, str, str, dict[str, Any]], None] = lambda *_: None
         self._current: dict[str, dict[str, Supervised]] = {}
         self._retiring: set[Supervised] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -81,6 +87,13 @@ class Supervisor:
     def _state_changed(self, proc: Supervised) -> None:
         if proc.spec.is_web and self._is_current(proc):
             self._on_routes_changed()
+        if proc.state in _NOTIFIED:
+            self.notify(
+                proc.spec.app,
+                "dyno",
+                "update",
+                {"name": proc.spec.name, "state": proc.state.value, "release": proc.spec.release},
+            )
 
     def _started(self, proc: Supervised) -> None:
         assert proc.child is not None
@@ -119,6 +132,10 @@ class Supervisor:
                 if p.spec.is_web and p.state is State.UP and p.port is not None
             ]
         return table
+
+    def current(self) -> dict[str, list[Supervised]]:
+        """Every app's processes of its live formation (the ones retiring left out)."""
+        return {app: list(procs.values()) for app, procs in self._current.items()}
 
     def processes(self, app: str) -> list[Supervised]:
         procs = list(self._current.get(app, {}).values())

@@ -1,0 +1,1 @@
+"""The web dashboard: server-rendered pages over the same API the CLI uses."""

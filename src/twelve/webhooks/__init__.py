@@ -1,0 +1,1 @@
+"""App webhooks: platform events as signed JSON to a URL, retried with backoff for a day."""
