@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from twelve.addons.services import AdoptedServer
+from twelve.addons.selfrun import AdoptedServer
 from twelve.compose import Graph
 from twelve.keeper.client import KeptChild
 from twelve.keeper.launcher import KeeperLauncher

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-from twelve.settings import Bind
+from twelve.settings_values import Bind
 
 
 class QuietServer(uvicorn.Server):

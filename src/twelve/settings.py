@@ -10,12 +10,25 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from twelve.errors import ConfigError, UsageError
+from twelve.errors import ConfigError
+from twelve.settings_values import (
+    Bind,
+    Reader,
+    backup_url,
+    drain_url,
+    flag,
+    integer,
+    libraries,
+    parse_bind,
+    parse_size,
+    seconds,
+    time_zone,
+)
 
 T = TypeVar("T")
 
@@ -30,143 +43,6 @@ NETWORK_VARIABLES = (
     "SSL_CERT_DIR",
     "NODE_EXTRA_CA_CERTS",
 )
-
-
-@dataclass(frozen=True)
-class Bind:
-    """A host and port to listen on; port 0 lets the kernel choose."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-
-def parse_bind(name: str, value: str) -> Bind:
-    """Parse ``HOST:PORT`` (``[::1]:PORT`` for IPv6) or a bare port."""
-    text = value.strip()
-    if text.isascii() and text.isdigit():
-        host, port_text = "127.0.0.1", text
-    elif text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port_text = rest.removeprefix(":")
-    else:
-        host, sep, port_text = text.rpartition(":")
-        if not sep:
-            raise ConfigError(f"{name}={value!r} is not HOST:PORT", "for example 127.0.0.1:8080")
-    # isascii: "²" counts as a digit to isdigit() but not to int().
-    if not (port_text.isascii() and port_text.isdigit()) or not 0 <= int(port_text) <= 65535:
-        raise ConfigError(f"{name}={value!r} has no valid port", "use a port from 0 to 65535")
-    return Bind(host or "127.0.0.1", int(port_text))
-
-
-def parse_size(name: str, value: str) -> int:
-    """Parse a byte size such as ``512``, ``10K``, ``10MiB`` or ``1G`` (powers of 1024)."""
-    text = value.strip().upper().removesuffix("B").removesuffix("I")
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    factor = units.get(text[-1:], 1)
-    digits = text[:-1] if text[-1:] in units else text
-    try:
-        number = float(digits)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a size", "for example 10M or 1048576") from None
-    if number < 0:
-        raise ConfigError(f"{name}={value!r} must not be negative")
-    return int(number * factor)
-
-
-def _seconds(name: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigError(
-            f"{name}={value!r} is not a number of seconds", "for example 30"
-        ) from None
-    if number < 0:
-        raise ConfigError(f"{name}={value!r} must not be negative")
-    return number
-
-
-def _int(name: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a whole number") from None
-    if number < 0:
-        raise ConfigError(f"{name}={value!r} must not be negative")
-    return number
-
-
-def _flag(name: str, value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off", ""}:
-        return False
-    raise ConfigError(f"{name}={value!r} is not a boolean", "use 1 or 0")
-
-
-def _libraries(name: str, value: str) -> tuple[str, ...]:
-    """Shared libraries, by absolute path, separated by ``:`` or spaces (as ``LD_PRELOAD``)."""
-    paths = tuple(value.replace(":", " ").split())
-    for path in paths:
-        if not (os.path.isabs(path) and os.path.isfile(path)):
-            raise ConfigError(
-                f"{name} names {path!r}, which is not a file",
-                "give absolute paths, e.g. the one `gcc -print-file-name=libasan.so` prints",
-            )
-    return paths
-
-
-def _drain_url(name: str, value: str) -> str | None:
-    from twelve.logs.drain_url import parse_drain_url  # noqa: PLC0415 (keeps settings light)
-
-    try:
-        return parse_drain_url(value).url
-    except UsageError as exc:
-        raise ConfigError(f"{name}: {exc.message}", exc.hint) from None
-
-
-def _backup_url(name: str, value: str) -> str:
-    """A directory (absolute) or ``s3://BUCKET/PREFIX``, checked at start, not at the first backup."""
-    from twelve.backups.storage import check_url  # noqa: PLC0415 (keeps settings light)
-
-    check_url(name, value)
-    return value
-
-
-class _Reader:
-    """Reads one variable at a time, casting it and naming it in errors."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-
-    def get(self, name: str, cast: Callable[[str, str], T], default: T) -> T:
-        raw = self.environ.get(name)
-        if raw is None or raw == "":
-            return default
-        return cast(name, raw)
-
-    def text(self, name: str, default: str) -> str:
-        return self.get(name, lambda _n, v: v, default)
-
-    def optional(self, name: str) -> str | None:
-        raw = self.environ.get(name)
-        return raw if raw else None
-
-
-def _time_zone(name: str, value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
-
-    try:
-        ZoneInfo(value.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{name}={value!r} is not a time zone", "for example UTC or Europe/Paris"
-        ) from None
-    return value.strip()
 
 
 def _default_cpu_count() -> int:
@@ -253,7 +129,7 @@ class Settings:
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every ``TWELVE_*`` variable from ``environ`` (default ``os.environ``)."""
         env = os.environ if environ is None else environ
-        r = _Reader(env)
+        r = Reader(env)
         home_text = r.text("TWELVE_HOME", "")
         home = Path(home_text).expanduser() if home_text else Path.home() / ".twelve"
         tls = r.optional("TWELVE_ROUTER_TLS_BIND")
@@ -266,39 +142,39 @@ class Settings:
             domain=r.text("TWELVE_DOMAIN", "localhost").lower().strip("."),
             api_token=r.optional("TWELVE_API_TOKEN"),
             api_url=r.optional("TWELVE_API_URL"),
-            stop_timeout=r.get("TWELVE_STOP_TIMEOUT", _seconds, 30.0),
-            boot_timeout=r.get("TWELVE_BOOT_TIMEOUT", _seconds, 60.0),
-            drain_timeout=r.get("TWELVE_DRAIN_TIMEOUT", _seconds, 30.0),
-            release_timeout=r.get("TWELVE_RELEASE_TIMEOUT", _seconds, 1800.0),
-            restart_backoff_max=r.get("TWELVE_RESTART_BACKOFF_MAX", _seconds, 300.0),
-            restart_reset_after=r.get("TWELVE_RESTART_RESET_AFTER", _seconds, 60.0),
+            stop_timeout=r.get("TWELVE_STOP_TIMEOUT", seconds, 30.0),
+            boot_timeout=r.get("TWELVE_BOOT_TIMEOUT", seconds, 60.0),
+            drain_timeout=r.get("TWELVE_DRAIN_TIMEOUT", seconds, 30.0),
+            release_timeout=r.get("TWELVE_RELEASE_TIMEOUT", seconds, 1800.0),
+            restart_backoff_max=r.get("TWELVE_RESTART_BACKOFF_MAX", seconds, 300.0),
+            restart_reset_after=r.get("TWELVE_RESTART_RESET_AFTER", seconds, 60.0),
             log_max_bytes=r.get("TWELVE_LOG_MAX_BYTES", parse_size, 10 << 20),
-            log_files=max(1, r.get("TWELVE_LOG_FILES", _int, 5)),
+            log_files=max(1, r.get("TWELVE_LOG_FILES", integer, 5)),
             python_default=r.optional("TWELVE_PYTHON_DEFAULT"),
             uv_cache_dir=Path(r.text("TWELVE_UV_CACHE_DIR", str(home / "cache" / "uv"))),
-            python_downloads=r.get("TWELVE_PYTHON_DOWNLOADS", _flag, True),
+            python_downloads=r.get("TWELVE_PYTHON_DOWNLOADS", flag, True),
             python_install_mirror=r.optional("TWELVE_PYTHON_INSTALL_MIRROR"),
-            router_workers=max(1, r.get("TWELVE_ROUTER_WORKERS", _int, _default_cpu_count())),
+            router_workers=max(1, r.get("TWELVE_ROUTER_WORKERS", integer, _default_cpu_count())),
             router_tls_bind=parse_bind("TWELVE_ROUTER_TLS_BIND", tls) if tls else None,
             router_max_header_bytes=r.get("TWELVE_ROUTER_MAX_HEADER_BYTES", parse_size, 8 << 10),
             router_max_body_bytes=r.get("TWELVE_ROUTER_MAX_BODY_BYTES", parse_size, 100 << 20),
-            router_connect_timeout=r.get("TWELVE_ROUTER_CONNECT_TIMEOUT", _seconds, 5.0),
-            router_fail_timeout=r.get("TWELVE_ROUTER_FAIL_TIMEOUT", _seconds, 10.0),
-            router_response_timeout=r.get("TWELVE_ROUTER_RESPONSE_TIMEOUT", _seconds, 30.0),
-            router_idle_timeout=r.get("TWELVE_ROUTER_IDLE_TIMEOUT", _seconds, 55.0),
-            router_compiled=r.get("TWELVE_ROUTER_COMPILED", _flag, True),
-            router_sched_batch=r.get("TWELVE_ROUTER_SCHED_BATCH", _flag, True),
+            router_connect_timeout=r.get("TWELVE_ROUTER_CONNECT_TIMEOUT", seconds, 5.0),
+            router_fail_timeout=r.get("TWELVE_ROUTER_FAIL_TIMEOUT", seconds, 10.0),
+            router_response_timeout=r.get("TWELVE_ROUTER_RESPONSE_TIMEOUT", seconds, 30.0),
+            router_idle_timeout=r.get("TWELVE_ROUTER_IDLE_TIMEOUT", seconds, 55.0),
+            router_compiled=r.get("TWELVE_ROUTER_COMPILED", flag, True),
+            router_sched_batch=r.get("TWELVE_ROUTER_SCHED_BATCH", flag, True),
             router_max_response_header_bytes=r.get(
                 "TWELVE_ROUTER_MAX_RESPONSE_HEADER_BYTES", parse_size, 32 << 10
             ),
-            router_header_timeout=r.get("TWELVE_ROUTER_HEADER_TIMEOUT", _seconds, 20.0),
-            router_max_client_connections=r.get("TWELVE_ROUTER_MAX_CLIENT_CONNECTIONS", _int, 1024),
-            router_sanitized=r.get("TWELVE_ROUTER_SANITIZED", _flag, False),
-            router_preload=r.get("TWELVE_ROUTER_PRELOAD", _libraries, ()),
-            router_metrics_interval=max(
-                0.1, r.get("TWELVE_ROUTER_METRICS_INTERVAL", _seconds, 5.0)
+            router_header_timeout=r.get("TWELVE_ROUTER_HEADER_TIMEOUT", seconds, 20.0),
+            router_max_client_connections=r.get(
+                "TWELVE_ROUTER_MAX_CLIENT_CONNECTIONS", integer, 1024
             ),
-            process_pids_max=r.get("TWELVE_PROCESS_PIDS_MAX", _int, 1024),
+            router_sanitized=r.get("TWELVE_ROUTER_SANITIZED", flag, False),
+            router_preload=r.get("TWELVE_ROUTER_PRELOAD", libraries, ()),
+            router_metrics_interval=max(0.1, r.get("TWELVE_ROUTER_METRICS_INTERVAL", seconds, 5.0)),
+            process_pids_max=r.get("TWELVE_PROCESS_PIDS_MAX", integer, 1024),
             secret_key=r.optional("TWELVE_SECRET_KEY"),
             secret_key_previous=r.optional("TWELVE_SECRET_KEY_PREVIOUS"),
             postgres_admin_url=r.optional("TWELVE_POSTGRES_ADMIN_URL"),
@@ -306,27 +182,27 @@ class Settings:
             redis_maxmemory=r.get("TWELVE_REDIS_MAXMEMORY", parse_size, 64 << 20),
             log_level=r.text("TWELVE_LOG_LEVEL", "info").lower(),
             keeper_buffer=r.get("TWELVE_KEEPER_BUFFER", parse_size, 16 << 20),
-            stop_apps=r.get("TWELVE_STOP_APPS", _flag, False),
-            audit_drain=r.get("TWELVE_AUDIT_DRAIN", _drain_url, None),
-            backup_url=r.get("TWELVE_BACKUP_URL", _backup_url, None),
+            stop_apps=r.get("TWELVE_STOP_APPS", flag, False),
+            audit_drain=r.get("TWELVE_AUDIT_DRAIN", drain_url, None),
+            backup_url=r.get("TWELVE_BACKUP_URL", backup_url, None),
             backup_s3_endpoint=r.optional("TWELVE_BACKUP_S3_ENDPOINT"),
             acme_directory=r.text("TWELVE_ACME_DIRECTORY", LETS_ENCRYPT),
             acme_email=r.optional("TWELVE_ACME_EMAIL"),
             acme_ca_bundle=Path(bundle)
             if (bundle := r.optional("TWELVE_ACME_CA_BUNDLE"))
             else None,
-            acme_retry_base=r.get("TWELVE_ACME_RETRY_BASE", _seconds, 60.0),
-            acme_order_timeout=r.get("TWELVE_ACME_ORDER_TIMEOUT", _seconds, 120.0),
-            run_disconnect_grace=r.get("TWELVE_RUN_DISCONNECT_GRACE", _seconds, 10.0),
-            cron_tz=r.get("TWELVE_CRON_TZ", _time_zone, "UTC"),
-            cron_catchup=r.get("TWELVE_CRON_CATCHUP", _seconds, 0.0),
-            cron_speedup=max(1.0, r.get("TWELVE_CRON_SPEEDUP", _seconds, 1.0)),
+            acme_retry_base=r.get("TWELVE_ACME_RETRY_BASE", seconds, 60.0),
+            acme_order_timeout=r.get("TWELVE_ACME_ORDER_TIMEOUT", seconds, 120.0),
+            run_disconnect_grace=r.get("TWELVE_RUN_DISCONNECT_GRACE", seconds, 10.0),
+            cron_tz=r.get("TWELVE_CRON_TZ", time_zone, "UTC"),
+            cron_catchup=r.get("TWELVE_CRON_CATCHUP", seconds, 0.0),
+            cron_speedup=max(1.0, r.get("TWELVE_CRON_SPEEDUP", seconds, 1.0)),
             metrics_bind=parse_bind("TWELVE_METRICS_BIND", metrics_bind) if metrics_bind else None,
             metrics_sample_interval=max(
-                0.1, r.get("TWELVE_METRICS_SAMPLE_INTERVAL", _seconds, 10.0)
+                0.1, r.get("TWELVE_METRICS_SAMPLE_INTERVAL", seconds, 10.0)
             ),
-            metrics_max_series=max(1, r.get("TWELVE_METRICS_MAX_SERIES", _int, 200)),
-            webhook_retry_base=max(0.01, r.get("TWELVE_WEBHOOK_RETRY_BASE", _seconds, 5.0)),
+            metrics_max_series=max(1, r.get("TWELVE_METRICS_MAX_SERIES", integer, 200)),
+            webhook_retry_base=max(0.01, r.get("TWELVE_WEBHOOK_RETRY_BASE", seconds, 5.0)),
             dashboard_bind=(
                 parse_bind("TWELVE_DASHBOARD_BIND", dashboard_bind) if dashboard_bind else None
             ),

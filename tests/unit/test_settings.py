@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from twelve.errors import ConfigError
-from twelve.settings import Bind, Settings, parse_bind, parse_size
+from twelve.settings import Settings
+from twelve.settings_values import Bind, parse_bind, parse_size
 
 
 def test_defaults_match_the_documented_ones() -> None:

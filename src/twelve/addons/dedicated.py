@@ -22,12 +22,8 @@ from twelve.addons import selfrun
 from twelve.addons.binaries import find_redis
 from twelve.addons.naming import new_password, redis_password_hash, resource_identifier
 from twelve.addons.provider import Provisioned
-from twelve.addons.services import (
-    AdoptedServer,
-    OnLine,
-    SelfRunServer,
-    ServiceState,
-)
+from twelve.addons.selfrun import AdoptedServer, ServiceState
+from twelve.addons.services import OnLine, SelfRunServer
 from twelve.errors import ServiceError
 from twelve.store import Store
 from twelve.supervisor.launcher import Launcher

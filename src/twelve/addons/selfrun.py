@@ -1,5 +1,6 @@
 """Plans for the servers twelve runs itself, as data: command lines, config files, who runs them
-(with the two facts of the machine they rest on: a free port, the unprivileged account).
+(with the two facts of the machine they rest on: a free port, the unprivileged account), and the
+values that describe a server once it is set up or running.
 
 PostgreSQL refuses to run as root. When twelve is root, the server runs as an unprivileged account
 (``postgres`` when the machine has one, else ``nobody``) through ``setpriv``, keeping only the
@@ -12,11 +13,15 @@ import contextlib
 import os
 import pwd
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from twelve.addons.binaries import Binaries
+from twelve.addons.naming import postgres_url
 from twelve.errors import ServiceError
+from twelve.supervisor import spawn
+from twelve.supervisor.launcher import OnOutput
 
 ADMIN_USER = "twelve"
 UNPRIVILEGED_ACCOUNTS = ("postgres", "nobody")
@@ -186,3 +191,24 @@ def unprivileged_account() -> Account | None:
             entry = pwd.getpwnam(name)
             return Account(name, entry.pw_uid, entry.pw_gid)
     raise ServiceError("twelve runs as root and the machine has no postgres or nobody account")
+
+
+@dataclass(frozen=True)
+class AdoptedServer:
+    """A server an earlier daemon started that still runs, and how to follow its output."""
+
+    child: spawn.Running
+    follow: Callable[[OnOutput], None]
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """What a set-up server keeps in service.json: its port and its admin password."""
+
+    port: int
+    password: str
+
+    def admin_url(self, kind: str) -> str:
+        if kind == "postgres":
+            return postgres_url(ADMIN_USER, self.password, "127.0.0.1", self.port, "postgres")
+        return f"redis://default:{self.password}@127.0.0.1:{self.port}/0"

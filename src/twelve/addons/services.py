@@ -19,18 +19,18 @@ import shutil
 import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from twelve.addons import postgres, redis, selfrun
 from twelve.addons.binaries import Binaries, find_postgres, find_redis
-from twelve.addons.naming import new_password, postgres_url, redis_password_hash
+from twelve.addons.naming import new_password, redis_password_hash
+from twelve.addons.selfrun import AdoptedServer, ServiceState
 from twelve.errors import ServiceError
 from twelve.router.tls import self_signed
 from twelve.store import ProcessRecord, Store
 from twelve.supervisor import spawn
-from twelve.supervisor.launcher import Launcher, LocalLauncher, OnOutput
+from twelve.supervisor.launcher import Launcher, LocalLauncher
 from twelve.supervisor.policy import SERVER_BACKOFF, Restarts
 from twelve.supervisor.restart import keep_running
 
@@ -43,29 +43,6 @@ _PINGS: dict[str, Callable[[str], Awaitable[None]]] = {
     "redis": redis.ping,
 }
 _LABELS = {"postgres": "PostgreSQL", "redis": "Redis"}
-
-
-@dataclass(frozen=True)
-class AdoptedServer:
-    """A server an earlier daemon started that still runs, and how to follow its output."""
-
-    child: spawn.Running
-    follow: Callable[[OnOutput], None]
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    """What a set-up server keeps in service.json: its port and its admin password."""
-
-    port: int
-    password: str
-
-    def admin_url(self, kind: str) -> str:
-        if kind == "postgres":
-            return postgres_url(
-                selfrun.ADMIN_USER, self.password, "127.0.0.1", self.port, "postgres"
-            )
-        return f"redis://default:{self.password}@127.0.0.1:{self.port}/0"
 
 
 class SelfRunServer:

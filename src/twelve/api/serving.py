@@ -13,7 +13,7 @@ from twelve.api.app import create_app
 from twelve.api.context import Platform
 from twelve.dashboard.mount import with_dashboard
 from twelve.serving import QuietServer
-from twelve.settings import Bind
+from twelve.settings_values import Bind
 
 log = logging.getLogger("twelve")
 AUDIT_DRAIN_GRACE = 5.0  # seconds the audit drain has at shutdown to send what it holds

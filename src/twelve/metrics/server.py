@@ -18,7 +18,7 @@ from twelve.metrics.prometheus import CONTENT_TYPE, exposition
 from twelve.metrics.recorder import Recorder
 from twelve.metrics.sampler import Sampler
 from twelve.serving import serve_asgi
-from twelve.settings import Bind
+from twelve.settings_values import Bind
 from twelve.webhooks.alerts import Alerts, AlertStore
 
 log = logging.getLogger("twelve")

@@ -56,6 +56,7 @@ _CONTEXT = (
     "__init__.py",
     "errors.py",
     "settings.py",
+    "settings_values.py",
     "router/__init__.py",
     "router/tls.py",
 )

@@ -40,7 +40,8 @@ from twelve.errors import TwelveError
 from twelve.router.accesslog import LineWriter, event_line
 from twelve.router.tls import Certificates, self_signed
 from twelve.router.worker import HANDLED_SIGNALS, SHUTDOWN_GRACE, Worker
-from twelve.settings import Bind, Settings
+from twelve.settings import Settings
+from twelve.settings_values import Bind
 
 READY_TIMEOUT = 10.0
 INTERPRETED = (

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twelve.errors import UsageError
-from twelve.settings import parse_size
+from twelve.settings_values import parse_size
 from twelve.values import Limits
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
