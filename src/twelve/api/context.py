@@ -52,9 +52,12 @@ class Platform:
         self.hub.publish(app, make_line("twelve", process, text))
 
     def notify(self, app: str, resource: str, action: str, data: dict[str, Any]) -> None:
-        """An event for the app's webhooks (queued; sent in the background)."""
+        """An event for the app's webhooks (queued; sent in the background); a new release also
+        has the scheduler look at once, so a job it adds is seen before its first tick."""
         if self.webhooks is not None:
             self.webhooks.notify(app, resource, action, data)
+        if resource == "release" and self.scheduler is not None:
+            self.scheduler.wake.set()
 
     def app_url(self, app: str) -> str:
         return self.router_url.replace("://", f"://{app}.", 1) if self.router_url else ""

@@ -17,7 +17,7 @@ from typing import Any
 
 from twelve.appspec.cron import Job
 from twelve.cron.clock import CronClock
-from twelve.cron.plan import JobPlan, plan_job, wake_at
+from twelve.cron.plan import LOOK_AGAIN, JobPlan, plan_job, wake_at
 from twelve.errors import NotFound
 from twelve.store import Release, Store
 from twelve.store.cron import CLAIMED, RUNNING, SKIPPED, CronRun, CronStore
@@ -79,7 +79,10 @@ class Scheduler:
             for job in jobs_of(self.store, release):
                 assert release is not None
                 now = self.clock.now()
-                since = self.runs.since(app.name, job.name, now)
+                # A new job is due from the release that declared it, though this look may come a
+                # moment later (a rollback to an old release does not reach back further than that).
+                first = min(now, max(release.created_at, now - LOOK_AGAIN))
+                since = self.runs.since(app.name, job.name, first)
                 cursor = max(since, self.runs.cursor(app.name, job.name) or since)
                 plan = plan_job(job, cursor, now, self.tz, self.catchup)
                 plans.append(plan)

@@ -11,7 +11,7 @@ from pathlib import Path
 from twelve.cli.archive import pack_directory
 from twelve.compose import Graph, compose
 from twelve.cron.scheduler import Scheduler
-from twelve.deploy import Source
+from twelve.releases import Source
 from twelve.settings import Settings
 from twelve.store.cron import CronStore
 
