@@ -12,8 +12,10 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from twelve.errors import ServiceError
+from twelve.supervisor import spawn
 
 READ = 1 << 20
 
@@ -50,16 +52,15 @@ class Program:
 async def start(
     argv: list[str], env: dict[str, str], label: str, stdin: bool = False, stdout: bool = False
 ) -> Program:
-    process = await asyncio.create_subprocess_exec(
-        *argv,
+    child = await spawn.start(
+        argv,
+        cwd=Path("/"),
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **env},
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE if stdout else asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **env},
-        start_new_session=True,
-        limit=READ,
+        separate_stderr=True,
     )
-    program = Program(process, label)
+    program = Program(child.process, label)
     program._drain = asyncio.create_task(program._read_stderr())
     return program
 

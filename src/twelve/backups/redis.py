@@ -26,6 +26,7 @@ from redis.exceptions import BusyLoadingError, RedisError
 from twelve.addons.selfrun import free_port
 from twelve.backups import pipes
 from twelve.errors import ServiceError
+from twelve.supervisor import spawn
 
 SAMPLE = 50
 DATABASES = 256
@@ -98,15 +99,15 @@ class Scratch:
 
     async def start(self) -> None:
         self.port = free_port()
-        self.process = await asyncio.create_subprocess_exec(
+        argv = [
             self.redis_bin,
             "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
             "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no",
             "--databases", str(DATABASES), "--protected-mode", "yes",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
+        ]  # fmt: skip
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+        child = await spawn.start(argv, cwd=self.dir, env=env, stdout=asyncio.subprocess.DEVNULL)
+        self.process = child.process
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.returncode is not None:

@@ -30,18 +30,22 @@ def runtimes(as_json: bool) -> None:
     output.emit_table(("LANGUAGE", "VERSION", "SOURCE", "SIZE", "USED BY"), rows)
 
 
+def _provide(body: dict[str, str], done_verb: str, as_json: bool) -> None:
+    """Install or adopt a runtime, following the server's progress lines."""
+    done = follow_operation(client().stream("POST", "/runtimes", json=body), echo=not as_json)
+    if as_json:
+        output.emit_json(done)
+        return
+    runtime = done["runtime"]
+    output.emit(f"{done_verb} {runtime['language']} {runtime['version']} in {runtime['path']}")
+
+
 @click.command("runtimes:install")
 @click.argument("spec")
 @json_option
 def runtimes_install(spec: str, as_json: bool) -> None:
     """Install SPEC: python@3.12, python@3.12.7, node@20 (the newest match)."""
-    events = client().stream("POST", "/runtimes", json={"spec": spec})
-    done = follow_operation(events, echo=not as_json)
-    if as_json:
-        output.emit_json(done)
-        return
-    runtime = done["runtime"]
-    output.emit(f"Installed {runtime['language']} {runtime['version']} in {runtime['path']}")
+    _provide({"spec": spec}, "Installed", as_json)
 
 
 @click.command("runtimes:add")
@@ -49,13 +53,7 @@ def runtimes_install(spec: str, as_json: bool) -> None:
 @json_option
 def runtimes_add(path: str, as_json: bool) -> None:
     """Adopt the Python interpreter at PATH (copied, so every app user can run it)."""
-    events = client().stream("POST", "/runtimes", json={"path": path})
-    done = follow_operation(events, echo=not as_json)
-    if as_json:
-        output.emit_json(done)
-        return
-    runtime = done["runtime"]
-    output.emit(f"Added python {runtime['version']} in {runtime['path']}")
+    _provide({"path": path}, "Added", as_json)
 
 
 @click.command("runtimes:remove")

@@ -80,15 +80,17 @@ async def start(
     cwd: Path,
     env: Mapping[str, str],
     stdin: int | None = asyncio.subprocess.DEVNULL,
+    stdout: int = asyncio.subprocess.PIPE,
     separate_stderr: bool = False,
 ) -> Child:
-    """Start ``argv`` in its own session with stdout and stderr on one pipe (or two)."""
+    """Start ``argv`` in its own session with stdout and stderr on one pipe (or two; or stderr
+    alone on a pipe, and stdout where ``stdout`` says)."""
     process = await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
         env=dict(env),
         stdin=stdin,
-        stdout=asyncio.subprocess.PIPE,
+        stdout=stdout,
         stderr=asyncio.subprocess.PIPE if separate_stderr else asyncio.subprocess.STDOUT,
         start_new_session=True,
         limit=1 << 20,
