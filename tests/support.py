@@ -57,6 +57,24 @@ def wait_for(
         time.sleep(interval)
 
 
+@contextmanager
+def server_base(prefix: str, apps: tuple[str, ...] = ()) -> Iterator[Path]:
+    """A directory for a daemon's home as servers have it: reachable by other users, so a root
+    daemon runs each app as its own user (pytest's own temporary directories are closed). The
+    users of ``apps`` are removed afterwards."""
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    base.chmod(0o711)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+        for app in apps:
+            subprocess.run(["userdel", f"tw-{app}"], capture_output=True, check=False)
+
+
 def group_alive(pgid: int) -> bool:
     """Whether any live (non-zombie) process is in group ``pgid``."""
     return spawn.group_alive(pgid)

@@ -19,7 +19,15 @@ import psycopg
 import pytest
 import redis
 
-from support import FIXTURE_APPS, Daemon, Load, daemon_env, until_requests, wait_for
+from support import (
+    FIXTURE_APPS,
+    Daemon,
+    Load,
+    daemon_env,
+    server_base,
+    until_requests,
+    wait_for,
+)
 from twelve.addons.binaries import find_postgres, find_redis
 
 pytestmark = pytest.mark.slow
@@ -27,17 +35,23 @@ APP = f"notes-{secrets.token_hex(2)}"
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Iterator[Daemon]:
+def daemon(uv_cache: Path) -> Iterator[Daemon]:
     if find_postgres(os.environ.get("PATH", "")) is None or find_redis(os.environ["PATH"]) is None:
         if os.environ.get("CI") == "true":
             pytest.fail(
                 "PostgreSQL and Redis binaries are missing; scripts/ci-services installs them"
             )
         pytest.skip("no PostgreSQL or Redis binaries for twelve to run")
-    root = tmp_path_factory.mktemp("backups")
+    with server_base("twelve-backups-", (APP,)) as root:
+        yield from module_daemon(root, uv_cache)
+
+
+def module_daemon(root: Path, uv_cache: Path) -> Iterator[Daemon]:
     d = Daemon(root / "home", daemon_env(root / "home", uv_cache), root / "daemon.log")
     d.home.mkdir()
     d.start()
+    if os.geteuid() == 0:
+        assert "each app runs as its own system user" in d.output()
     try:
         d.cli("apps:create", APP)
         d.cli("addons:create", "postgres", "-a", APP)

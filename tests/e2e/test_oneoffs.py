@@ -24,7 +24,7 @@ import pexpect
 import pytest
 
 from certmaker import TestCA
-from support import Daemon, wait_for
+from support import Daemon, server_base, wait_for
 
 pytestmark = pytest.mark.slow
 APP = "oo-admin"
@@ -32,15 +32,22 @@ GRACE = 6.0  # TWELVE_RUN_DISCONNECT_GRACE of this module's daemon
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def daemon() -> Iterator[Daemon]:
+
+    with server_base("twelve-oneoffs-", (APP,)) as base:
+        yield from module_daemon(base)
+
+
+def module_daemon(base: Path) -> Iterator[Daemon]:
     from support import daemon_env  # noqa: PLC0415
 
-    base = tmp_path_factory.mktemp("oneoffs")
     home = base / "home"
     home.mkdir()
     env = daemon_env(home, base / "uv-cache", TWELVE_RUN_DISCONNECT_GRACE=str(GRACE))
     d = Daemon(home, env, base / "daemon.log")
     d.start()
+    if os.geteuid() == 0:
+        assert "each app runs as its own system user" in d.output()
     try:
         source = base / "app"
         source.mkdir()

@@ -123,10 +123,17 @@ def database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def ticking(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Daemon]:
+def ticking(database: str) -> Iterator[Daemon]:
+    from support import server_base  # noqa: PLC0415
+
+    # The daemon as servers run it: each app as its own user.
+    with server_base("twelve-cron-", ("cr-kills",)) as base:
+        yield from ticking_daemon(base, database)
+
+
+def ticking_daemon(base: Path, database: str) -> Iterator[Daemon]:
     from support import daemon_env  # noqa: PLC0415
 
-    base = tmp_path_factory.mktemp("cron-kills")
     home = base / "home"
     home.mkdir()
     env = daemon_env(
