@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from support import Daemon, daemon_env
+from support import Daemon, daemon_env, server_base
 
 
 @pytest.fixture(scope="session")
@@ -18,25 +20,49 @@ def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(shared) if shared else tmp_path_factory.mktemp("uv-cache")
 
 
-@pytest.fixture
-def make_daemon(tmp_path: Path, uv_cache: Path) -> Iterator[object]:
-    """Start daemons in a temporary home; every one is stopped, and its processes ended, at the end."""
+@contextmanager
+def daemons(root: Path, uv_cache: Path, *, remove_users: bool) -> Iterator[Callable[..., Daemon]]:
+    """Start daemons with homes under ``root``; every one is stopped, and its processes ended, at
+    the end; with ``remove_users``, so are the system users its apps ran as."""
     started: list[Daemon] = []
 
     def make(home: Path | None = None, *, python: str | None = None, **extra: str) -> Daemon:
-        home = home or tmp_path / f"home{len(started)}"
+        home = home or root / f"home{len(started)}"
         home.mkdir(exist_ok=True)
         daemon = Daemon(
-            home, daemon_env(home, uv_cache, **extra), tmp_path / f"daemon{len(started)}.log"
+            home, daemon_env(home, uv_cache, **extra), root / f"daemon{len(started)}.log"
         )
         if python is not None:  # another installation of twelve
             daemon.python = python
         daemon.start()
         started.append(daemon)
+        if remove_users and os.geteuid() == 0:
+            assert "each app runs as its own system user" in daemon.output()
         return daemon
 
-    yield make
-    for daemon in started:
-        daemon.stop()
-        daemon.end_recorded_processes()
-        daemon.unmount_scratch()
+    try:
+        yield make
+    finally:
+        users: set[str] = set()
+        for daemon in started:
+            users.update(daemon.app_users() if remove_users else ())
+            daemon.stop()
+            daemon.end_recorded_processes()
+            daemon.unmount_scratch()
+        for user in users:
+            subprocess.run(["userdel", user], capture_output=True, check=False)
+
+
+@pytest.fixture
+def make_daemon(tmp_path: Path, uv_cache: Path) -> Iterator[Callable[..., Daemon]]:
+    """Daemons in pytest's closed temporary home: apps run as the daemon's own user."""
+    with daemons(tmp_path, uv_cache, remove_users=False) as make:
+        yield make
+
+
+@pytest.fixture
+def make_server_daemon(uv_cache: Path) -> Iterator[Callable[..., Daemon]]:
+    """Daemons as servers run them: the home is reachable by other users, so a daemon running as
+    root runs each app as its own system user."""
+    with server_base("twelve-e2e-") as root, daemons(root, uv_cache, remove_users=True) as make:
+        yield make

@@ -191,6 +191,15 @@ class Daemon:
             rows = db.execute("SELECT app, name, pid, pgid FROM processes").fetchall()
         return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
+    def app_users(self) -> list[str]:
+        """The system users this daemon's apps run as when it runs them isolated."""
+        try:
+            with sqlite3.connect(self.home / "twelve.db") as db:
+                names = [row[0] for row in db.execute("SELECT name FROM apps")]
+        except sqlite3.Error:
+            return []
+        return [f"tw-{name}"[:32] for name in names]
+
     def unmount_scratch(self) -> None:
         """Overlay mounts a killed daemon could not take down (a restarted one would)."""
         prefix = str(self.home.resolve()) + "/"

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import Daemon, daemon_env, requires_service, wait_for
+from support import Daemon, daemon_env, requires_service, server_base, wait_for
 
 pytestmark = pytest.mark.slow
 METERED = Path(__file__).resolve().parent.parent / "fixtures" / "apps" / "metered"
@@ -23,22 +23,27 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Iterator[Daemon]:
-    """One daemon for the module, with the metered app deployed."""
-    home = tmp_path_factory.mktemp("dashboard-home")
-    env = daemon_env(
-        home, uv_cache, TWELVE_METRICS_SAMPLE_INTERVAL="1", TWELVE_ROUTER_METRICS_INTERVAL="0.5"
-    )
-    d = Daemon(home, env, home.parent / "dashboard-daemon.log")
-    d.start()
-    try:
-        d.cli("apps:create", APP)
-        d.cli("deploy", "-a", APP, str(METERED))
-        yield d
-    finally:
-        d.stop()
-        d.end_recorded_processes()
-        d.unmount_scratch()
+def daemon(uv_cache: Path) -> Iterator[Daemon]:
+    """One daemon for the module, run as servers run it (each app as its own user when root),
+    with the metered app deployed."""
+    with server_base("twelve-dashboard-", (APP,)) as root:
+        home = root / "home"
+        home.mkdir()
+        env = daemon_env(
+            home, uv_cache, TWELVE_METRICS_SAMPLE_INTERVAL="1", TWELVE_ROUTER_METRICS_INTERVAL="0.5"
+        )
+        d = Daemon(home, env, root / "dashboard-daemon.log")
+        d.start()
+        try:
+            if os.geteuid() == 0:
+                assert "each app runs as its own system user" in d.output()
+            d.cli("apps:create", APP)
+            d.cli("deploy", "-a", APP, str(METERED))
+            yield d
+        finally:
+            d.stop()
+            d.end_recorded_processes()
+            d.unmount_scratch()
 
 
 def _token(d: Daemon) -> str:
@@ -225,13 +230,13 @@ def test_a_user_scales_configures_rolls_back_follows_logs_and_sees_metrics(
     assert {p.name for p in shots.iterdir()} >= {"login.png", "overview.png", "metrics.png"}
 
 
-def test_the_dashboard_can_have_a_bind_of_its_own(make_daemon):
+def test_the_dashboard_can_have_a_bind_of_its_own(make_server_daemon):
     """With TWELVE_DASHBOARD_BIND, the dashboard answers there, logs in against the API, and the
     API's own address no longer serves it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    d = make_daemon(TWELVE_DASHBOARD_BIND=f"127.0.0.1:{port}")
+    d = make_server_daemon(TWELVE_DASHBOARD_BIND=f"127.0.0.1:{port}")
     with httpx.Client() as client:
         page = client.get(f"http://127.0.0.1:{port}/ui/login")
         assert page.status_code == 200

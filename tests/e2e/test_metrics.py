@@ -36,14 +36,14 @@ def _metrics(d: Daemon, app: str, *args: str) -> dict[str, Any]:
 
 
 def test_metrics_read_back_a_known_load_memory_and_prometheus(
-    make_daemon: Callable[..., Daemon],
+    make_server_daemon: Callable[..., Daemon],
 ) -> None:
     """40 quick 200s, 10 500s and 10 slow (0.45 s) 200s come back as exact counts, a 5xx rate of
     1/6 and a p95 in the slow ones' bucket; a process holding 64 MiB more than its sibling shows
     64 MiB more, within 10%; the same counts reach Prometheus, on its own bind without a token
     and on the API with one only; log-runtime-metrics lines come once the feature is on."""
     metrics_port = _free_port()
-    d = make_daemon(
+    d = make_server_daemon(
         TWELVE_METRICS_SAMPLE_INTERVAL="1",
         TWELVE_ROUTER_METRICS_INTERVAL="0.5",
         TWELVE_METRICS_BIND=f"127.0.0.1:{metrics_port}",
@@ -113,7 +113,7 @@ def test_metrics_read_back_a_known_load_memory_and_prometheus(
 
 
 def test_webhooks_carry_signed_platform_events_and_alerts(
-    make_daemon: Callable[..., Daemon],
+    make_server_daemon: Callable[..., Daemon],
 ) -> None:
     """A webhook added with the CLI gets the deploy's build, release and dyno events and an alert
     when p95 crosses its threshold, each signed with the secret shown once; the deliveries list
@@ -136,7 +136,7 @@ def test_webhooks_carry_signed_platform_events_and_alerts(
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        d = make_daemon(
+        d = make_server_daemon(
             TWELVE_METRICS_SAMPLE_INTERVAL="1",
             TWELVE_ROUTER_METRICS_INTERVAL="0.5",
             TWELVE_WEBHOOK_RETRY_BASE="0.2",
