@@ -6,9 +6,9 @@ import ast
 import re
 
 from twelve.audit.formats import simple_commands
-from twelve.audit.jsindex import object_keys, string_value
+from twelve.audit.jsindex import JsCall, JsIndex, object_keys, string_value
 from twelve.audit.manifests import read_manifests
-from twelve.audit.pyindex import str_value
+from twelve.audit.pyindex import PyIndex, str_value
 from twelve.audit.rules.commands import start_commands
 from twelve.audit.scan import Scan, per_file
 
@@ -148,91 +148,80 @@ def file_output(scan: Scan) -> None:
     """Log handlers, transports and server flags that write log files, and apps routing their logs."""
     for file in scan.files("python"):
         index = scan.py(file)
-        if index is None:
-            continue
-        for call in index.calls:
-            kind = _handler_kind(call.callee)
-            if kind == "file":
-                scan.report(
-                    FILE_OUTPUT,
-                    file.path,
-                    call.node.lineno,
-                    f"{call.callee.split('.')[-1]} writes logs to a file",
-                )
-            elif kind == "routing":
-                scan.report(
-                    ROUTING,
-                    file.path,
-                    call.node.lineno,
-                    f"{call.callee.split('.')[-1]} sends logs from inside the app",
-                )
-            elif call.callee == "logging.basicConfig" and any(
-                k.arg == "filename" for k in call.node.keywords
-            ):
-                scan.report(
-                    FILE_OUTPUT,
-                    file.path,
-                    call.node.lineno,
-                    "logging.basicConfig(filename=...) writes logs to a file",
-                )
-        for binding in index.bindings:
-            value = str_value(binding.value) or ""
-            if binding.name == "class" and binding.kind == "key":
-                kind = _handler_kind(value)
-                if kind == "file":
-                    scan.report(
-                        FILE_OUTPUT, file.path, binding.line, f"the logging config uses {value}"
-                    )
-                elif kind == "routing":
-                    scan.report(
-                        ROUTING, file.path, binding.line, f"the logging config uses {value}"
-                    )
-            elif (
-                binding.name in {"accesslog", "errorlog"}
-                and binding.module_level
-                and value not in {"", "-"}
-                and isinstance(binding.value, ast.Constant)
-            ):
-                scan.report(
-                    FILE_OUTPUT,
-                    file.path,
-                    binding.line,
-                    f"gunicorn {binding.name} writes to {value!r}",
-                )
+        if index is not None:
+            _python_handler_calls(scan, file.path, index)
+            _python_log_settings(scan, file.path, index)
     for file in scan.files("js"):
         js = scan.js(file)
-        if js is None:
-            continue
-        for spec, line in js.imports:
-            if spec in _JS_ROUTING:
-                scan.report(ROUTING, file.path, line, f"{spec} sends logs from inside the app")
-        for jc in js.calls:
-            name = jc.callee.split(".")[-1]
-            first = string_value(jc.args[0]) if jc.args else None
-            if jc.is_new and jc.callee.endswith(("transports.File", "transports.DailyRotateFile")):
-                scan.report(
-                    FILE_OUTPUT, file.path, jc.line, f"the {name} transport writes logs to a file"
-                )
-            elif jc.is_new and jc.callee.endswith("transports.Http"):
-                scan.report(
-                    ROUTING, file.path, jc.line, "the Http transport sends logs from inside the app"
-                )
-            elif jc.callee.endswith("createWriteStream") and first and first.endswith(".log"):
-                scan.report(FILE_OUTPUT, file.path, jc.line, f"logs are written to {first!r}")
-            elif jc.callee.endswith("pino.destination") and first and not first.isdigit():
-                scan.report(FILE_OUTPUT, file.path, jc.line, f"pino writes logs to {first!r}")
-        for obj in js.objects:
-            keys = object_keys(obj)
-            if (
-                string_value(keys.get("type")) in {"file", "dateFile", "fileSync"}
-                and "filename" in keys
-            ):
-                scan.report(
-                    FILE_OUTPUT,
-                    file.path,
-                    obj.start_point[0] + 1,
-                    "a log4js file appender writes logs to a file",
-                )
+        if js is not None:
+            _js_log_output(scan, file.path, js)
+
+
+def _python_handler_calls(scan: Scan, path: str, index: PyIndex) -> None:
+    for call in index.calls:
+        kind = _handler_kind(call.callee)
+        name = call.callee.split(".")[-1]
+        if kind == "file":
+            scan.report(FILE_OUTPUT, path, call.node.lineno, f"{name} writes logs to a file")
+        elif kind == "routing":
+            scan.report(ROUTING, path, call.node.lineno, f"{name} sends logs from inside the app")
+        elif call.callee == "logging.basicConfig" and any(
+            k.arg == "filename" for k in call.node.keywords
+        ):
+            message = "logging.basicConfig(filename=...) writes logs to a file"
+            scan.report(FILE_OUTPUT, path, call.node.lineno, message)
+
+
+def _python_log_settings(scan: Scan, path: str, index: PyIndex) -> None:
+    """A dictConfig handler class, or gunicorn's accesslog/errorlog set to a file."""
+    for binding in index.bindings:
+        value = str_value(binding.value) or ""
+        if binding.name == "class" and binding.kind == "key":
+            kind = _handler_kind(value)
+            rule = FILE_OUTPUT if kind == "file" else ROUTING if kind == "routing" else None
+            if rule is not None:
+                scan.report(rule, path, binding.line, f"the logging config uses {value}")
+        elif (
+            binding.name in {"accesslog", "errorlog"}
+            and binding.module_level
+            and value not in {"", "-"}
+            and isinstance(binding.value, ast.Constant)
+        ):
+            message = f"gunicorn {binding.name} writes to {value!r}"
+            scan.report(FILE_OUTPUT, path, binding.line, message)
+
+
+def _js_log_output(scan: Scan, path: str, js: JsIndex) -> None:
+    for spec, line in js.imports:
+        if spec in _JS_ROUTING:
+            scan.report(ROUTING, path, line, f"{spec} sends logs from inside the app")
+    for jc in js.calls:
+        found = _js_call_output(jc)
+        if found is not None:
+            scan.report(found[0], path, jc.line, found[1])
+    for obj in js.objects:
+        keys = object_keys(obj)
+        if (
+            string_value(keys.get("type")) in {"file", "dateFile", "fileSync"}
+            and "filename" in keys
+        ):
+            message = "a log4js file appender writes logs to a file"
+            scan.report(FILE_OUTPUT, path, obj.start_point[0] + 1, message)
+
+
+def _js_call_output(jc: JsCall) -> tuple[str, str] | None:
+    """The rule a Node logging call breaks, and how, if it writes or ships its logs itself."""
+    name = jc.callee.split(".")[-1]
+    first = string_value(jc.args[0]) if jc.args else None
+    if jc.is_new and jc.callee.endswith(("transports.File", "transports.DailyRotateFile")):
+        return FILE_OUTPUT, f"the {name} transport writes logs to a file"
+    if jc.is_new and jc.callee.endswith("transports.Http"):
+        return ROUTING, "the Http transport sends logs from inside the app"
+    if jc.callee.endswith("createWriteStream") and first and first.endswith(".log"):
+        return FILE_OUTPUT, f"logs are written to {first!r}"
+    if jc.callee.endswith("pino.destination") and first and not first.isdigit():
+        return FILE_OUTPUT, f"pino writes logs to {first!r}"
+    return None
 
 
 def log_flags(scan: Scan) -> None:
