@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
+from twelve.dyno_defaults import buildpack_defaults
 from twelve.export.spec import BuildStep, ReleaseSpec
+from twelve.values import Limits
 
 APP_DIR = "/app"
 VENV = "/venv"
@@ -110,6 +112,21 @@ def _preparation(spec: ReleaseSpec) -> list[str]:
     return lines
 
 
+def dyno_defaults(spec: ReleaseSpec, process_type: str = "web") -> dict[str, str]:
+    """What Heroku's buildpacks set for a dyno of this type, as twelve's own processes get it."""
+    limit = spec.limits.get(process_type) or {}
+    limits = Limits(
+        memory=int(limit.get("memory") or 0) or None, cpu=float(limit.get("cpu") or 0) or None
+    )
+    return buildpack_defaults(
+        python=spec.builder == "python",
+        node=spec.builder == "node",
+        workdir=APP_DIR,
+        limits=limits,
+        config=spec.config,
+    )
+
+
 def render_dockerfile(spec: ReleaseSpec) -> str:
     """The Dockerfile text."""
     interpreter = f" (Python {spec.python})" if spec.python else ""
@@ -121,11 +138,15 @@ def render_dockerfile(spec: ReleaseSpec) -> str:
         f"WORKDIR {APP_DIR}",
         "ENV PYTHONUNBUFFERED=1 LANG=C.UTF-8",
     ]
+    defaults = dyno_defaults(spec)
     if spec.builder == "python":
         # The process environment of supervisor/environment.py; config vars override it.
-        lines.append(f"ENV VIRTUAL_ENV={VENV} PATH={VENV}/bin:$PATH WEB_CONCURRENCY=2")
+        concurrency = defaults.pop("WEB_CONCURRENCY")
+        lines.append(f"ENV VIRTUAL_ENV={VENV} PATH={VENV}/bin:$PATH WEB_CONCURRENCY={concurrency}")
     if spec.builder == "node":
         lines.append(f"ENV PATH={APP_DIR}/node_modules/.bin:$PATH")
+    if defaults:
+        lines.append("ENV " + " ".join(f"{k}={json.dumps(v)}" for k, v in defaults.items()))
     lines.append(f"COPY . {APP_DIR}")
     lines += _preparation(spec)
     for step, command in zip(spec.steps, rendered_steps(spec), strict=True):

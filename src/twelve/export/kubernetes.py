@@ -13,6 +13,7 @@ from twelve.export.dockerfile import (
     CONFIG_FILE,
     build_config_file,
     dockerignore,
+    dyno_defaults,
     needs_app_config,
     render_dockerfile,
 )
@@ -102,6 +103,12 @@ def _env(spec: ReleaseSpec, kind: str) -> list[dict[str, Any]]:
     ]
     if kind == "web":
         env.insert(0, {"name": "PORT", "value": str(PORT)})
+    # The image's defaults are sized for web; a type with other limits gets its own sizes, unless
+    # the config sets them (a container's env would override the config's Secret).
+    in_image = dyno_defaults(spec)
+    for name, value in dyno_defaults(spec, kind).items():
+        if value != in_image.get(name) and name not in spec.config:
+            env.append({"name": name, "value": value})
     return env
 
 

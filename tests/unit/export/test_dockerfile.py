@@ -174,3 +174,11 @@ def test_an_export_written_inside_the_source_stays_out_of_the_image() -> None:
         if pattern.startswith("**/") and "secret" in pattern
     )
     assert "**/app-config.json" in ignored
+
+
+def test_the_image_has_the_defaults_herokus_buildpacks_give_a_dyno() -> None:
+    python = export_of(PYTHON_APPS["uv.lock"], "python").files["Dockerfile"].splitlines()
+    assert 'ENV FORWARDED_ALLOW_IPS="*" PYTHONHASHSEED="random" PYTHONPATH="/app"' in python
+    facts = SourceFacts(frozenset({"package.json", "package-lock.json"}))
+    node = export_of(facts, "node", python=None, node="22.11.0").files["Dockerfile"]
+    assert 'NODE_ENV="production"' in node and 'WEB_CONCURRENCY="1"' in node

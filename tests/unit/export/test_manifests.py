@@ -212,3 +212,20 @@ def test_an_incomplete_export_document_is_a_one_line_error() -> None:
     del doc["settings"]
     with pytest.raises(UsageError, match="export document is incomplete"):
         release_from_document(doc)
+
+
+def test_a_type_sized_unlike_web_gets_its_own_buildpack_sizes_unless_the_config_sets_them() -> None:
+    limits = {"web": {"memory": 512 << 20, "cpu": 1}, "worker_2": {"memory": 2048 << 20, "cpu": 4}}
+    deployments = by_name(manifests(spec_of(limits=limits), IMAGE), "Deployment")
+
+    def env(name: str) -> dict[str, str]:
+        container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        return {e["name"]: e.get("value", "") for e in container["env"]}
+
+    assert "WEB_CONCURRENCY" not in env("shop-web")  # the image's ENV holds web's
+    assert env("shop-worker-2")["WEB_CONCURRENCY"] == "8"  # min(2 x 4 + 1, 2048 / 256)
+    doc = document(limits=limits)
+    doc["release"]["config"]["WEB_CONCURRENCY"] = "3"
+    chosen = by_name(manifests(release_from_document(doc), IMAGE), "Deployment")
+    container = chosen["shop-worker-2"]["spec"]["template"]["spec"]["containers"][0]
+    assert "WEB_CONCURRENCY" not in {e["name"] for e in container["env"]}

@@ -2,12 +2,8 @@
 
 from pathlib import Path
 
-from twelve.supervisor.environment import (
-    buildpack_defaults,
-    dyno_size,
-    slug_environment,
-    web_concurrency,
-)
+from twelve.dyno_defaults import buildpack_defaults, dyno_size, web_concurrency
+from twelve.supervisor.environment import slug_environment
 from twelve.values import NO_LIMITS, Limits
 
 MB = 1 << 20
