@@ -144,6 +144,9 @@ def test_a_real_heroku_app_pushed_unchanged_serves_its_page(
     try:
         for addon in pin.get("addons", ()):
             d.cli("addons:create", addon, "-a", name)
+        if pin.get("config"):
+            # What the app's README asks to be set on Heroku before it serves.
+            d.cli("config:set", "-a", name, *(f"{k}={v}" for k, v in pin["config"].items()))
         remote = subprocess.run(
             [*d.cli_argv(), "git:remote", "-a", name], cwd=repo, env=d.env,
             capture_output=True, text=True, check=False,

@@ -24,6 +24,8 @@ def test_uv_lock_wins_and_syncs_without_the_project_itself() -> None:
     assert argvs[0][:2] == ("{uv}", "venv")
     assert argvs[2][:3] == ("{uv}", "sync", "--locked")
     assert "--inexact" in argvs[2], "the sync keeps pip (and setuptools) beside the lock's packages"
+    # Heroku installs no dependency group; --no-dev would still install other default-groups.
+    assert "--no-default-groups" in argvs[2] and "--no-dev" not in argvs[2]
     assert ("UV_PROJECT_ENVIRONMENT", "{venv}") in plan.steps[2].env
 
 

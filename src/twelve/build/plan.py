@@ -110,9 +110,18 @@ def _python_steps(facts: SourceFacts) -> list[Step]:
     )
     files = facts.files
     if "uv.lock" in files:
+        # As Heroku's Python buildpack: no dependency group at all, whatever [tool.uv]
+        # default-groups says, so a group the app only needs elsewhere is never installed.
         sync = Step(
             "install dependencies from uv.lock",
-            ("{uv}", "sync", "--locked", "--inexact", "--no-dev", "--no-install-project"),
+            (
+                "{uv}",
+                "sync",
+                "--locked",
+                "--inexact",
+                "--no-default-groups",
+                "--no-install-project",
+            ),
             (("UV_PROJECT_ENVIRONMENT", "{venv}"),),
             installs=True,
         )
