@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from twelve.acme import state as st
 from twelve.acme.client import (
+    ARI_DEFAULT_RETRY,
     TLS_ALPN_01,
     AcmeClient,
     CaError,
@@ -259,7 +260,11 @@ class AcmeManager:
         except Exception as exc:  # advice only: without it the schedule stands; ask again later
             error = translate_error(exc)
             now = self.clock()
-            info = RenewalInfo(stored.info.fingerprint, None, ari_ask_again(now, error.not_before))
+            info = RenewalInfo(
+                stored.info.fingerprint,
+                None,
+                ari_ask_again(now, error.not_before or now + ARI_DEFAULT_RETRY),
+            )
         else:
             now = self.clock()
             info = RenewalInfo(
