@@ -369,31 +369,3 @@ def test_rejected_nonces_become_visible_errors_and_retries(tmp_path: Path, uv_ca
             assert row["next_try"]
         finally:
             stop_daemon(d)
-
-
-def test_tls_alpn_01_issues_when_only_the_tls_port_is_reachable(
-    tmp_path: Path, uv_cache: Path
-) -> None:
-    tls_port = free_port()
-    with running_pebble(tmp_path / "pebble", free_port(), tls_port=tls_port) as pebble:
-        d = start_daemon(
-            tmp_path / "home",
-            uv_cache,
-            free_port(),
-            pebble,
-            tmp_path / "home.log",
-            TWELVE_ROUTER_TLS_BIND=f"127.0.0.1:{tls_port}",
-            TWELVE_ACME_CHALLENGE="tls-alpn-01",
-        )
-        try:
-            d.cli("apps:create", "acme-six")
-            d.cli("domains:add", "-a", "acme-six", "a.six.test")
-            d.cli("certs:auto:enable", "-a", "acme-six")
-            wait_for(lambda: all_issued(d, "acme-six"), 60, "the certificate over TLS-ALPN-01")
-            trusted = ssl.create_default_context(cadata=pebble.root_pem().decode())
-            assert fingerprint(tls_port, "a.six.test", trusted)  # Pebble's, for that name
-            assert fingerprint(tls_port, "other.six.test") != fingerprint(tls_port, "a.six.test")
-            log = app_log(d, "acme-six")
-            assert "certificate issued for a.six.test" in log and "acme-challenge" not in log
-        finally:
-            stop_daemon(d)
