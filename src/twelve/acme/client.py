@@ -32,7 +32,6 @@ USER_AGENT = "twelve-acme"
 NETWORK_TIMEOUT = 30
 HTTP_01 = "http-01"
 TLS_ALPN_01 = "tls-alpn-01"
-CHALLENGE_TYPES = (HTTP_01, TLS_ALPN_01)
 ARI_DEFAULT_RETRY = dt.timedelta(hours=6)  # RFC 9773 section 4.3.3, when the CA names none
 
 
@@ -237,7 +236,12 @@ class AcmeClient:
         return b64encode(digest).decode()
 
     def answer(self, challenge: Challenge) -> None:
-        response = _EmptyResponse(key_authorization=challenge.key_authorization)
+        chall = challenge.body.chall
+        response = (
+            chall.response(self.key)
+            if isinstance(chall, challenges.KeyAuthorizationChallenge)
+            else _EmptyResponse(key_authorization=challenge.key_authorization)
+        )
         self.client.answer_challenge(challenge.body, response)
 
     def status(self, order: messages.OrderResource) -> str:

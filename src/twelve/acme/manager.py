@@ -3,14 +3,14 @@
 For each app with ``certs:auto:enable``, it compares the certificate in hand with the app's
 custom domains and the renewal schedule (``state.next_action``), and runs an order when one is
 due: the key authorizations go into the route table so the router answers HTTP-01 (or, with
-``TWELVE_ACME_CHALLENGE=tls-alpn-01``, presents the TLS-ALPN-01 validation certificate) itself,
-the CA is told to validate once every router worker has them, and the issued certificate is stored
+``TWELVE_ACME_CHALLENGE=tls-alpn-01``, shows the TLS-ALPN-01 validation certificate) itself, the
+CA is told to validate once every router worker has them, and the issued certificate is stored
 as ``certs:add`` stores one, so every router worker swaps to it on the next table reload while
 open connections keep theirs. Every step and failure is a ``twelve[acme]`` line in the app's log
-stream. The CA's renewal information (ARI) is fetched for each certificate and again when the
-CA says (at least daily), and kept in the app's state file. The protocol's blocking calls run in
-daemon threads, so a stopping daemon never waits
-for a CA: the order's state is saved at each step and the next daemon resumes it.
+stream. The CA's renewal information (ARI) is fetched for each certificate, again when the CA
+says (at least daily), and kept in the app's state file. The protocol's blocking calls run in
+daemon threads, so a stopping daemon never waits for a CA: the order's state is saved at each
+step and the next daemon resumes it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from twelve.acme import state as st
 from twelve.acme.client import (
@@ -45,7 +45,6 @@ from twelve.settings import Settings
 from twelve.store import Store
 
 log = logging.getLogger("acme")
-T = TypeVar("T")
 MAX_SLEEP = 60.0  # seconds between two looks even when nothing is due (clock changes, new apps)
 
 
