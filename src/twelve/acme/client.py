@@ -21,6 +21,7 @@ from typing import cast
 
 import requests
 from acme import challenges, client, crypto_util, errors, messages
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from josepy.b64 import b64encode
@@ -65,11 +66,11 @@ class Challenge:
 
 @dataclass(frozen=True)
 class RenewalWindow:
-    """What the CA's renewal information (ARI) says: a time in its suggested window (None: the CA
-    offers none) and when to ask again."""
+    """What the CA's renewal information (ARI) says: its suggested window (None: the CA offers
+    none) and when to ask again (its ``Retry-After``, None when it names none)."""
 
-    start: dt.datetime | None
-    ask_again: dt.datetime
+    window: tuple[dt.datetime, dt.datetime] | None
+    ask_again: dt.datetime | None
 
 
 class Throttled(Exception):
@@ -261,18 +262,36 @@ class AcmeClient:
         return str(done.fullchain_pem)
 
     def renewal_window(self, cert_pem: bytes) -> RenewalWindow:
-        """The CA's renewal information (ARI, RFC 9773) for a certificate; a failure to fetch it
-        is an answer too: no window, ask again when the CA said (or in six hours)."""
+        """The CA's renewal information (ARI, RFC 9773) for a certificate: the suggested window
+        as the CA gives it (the library's own call picks a new time in it at every fetch, where
+        the schedule keeps its pick while the window holds)."""
         try:
-            start, ask_again = self.client.renewal_time(cert_pem)
-        except errors.ARIError as exc:
-            return RenewalWindow(None, _aware(exc.retry_after))
-        return RenewalWindow(_aware(start) if start else None, _aware(ask_again))
+            base = str(self.client.directory["renewalInfo"])
+        except KeyError:  # the CA offers none
+            return RenewalWindow(None, None)
+        response = self.net.get(f"{base.rstrip('/')}/{ari_cert_id(cert_pem)}")
+        suggested = messages.RenewalInfo.from_json(response.json()).suggested_window
+        ask_again = retry_after_at(response.headers.get("Retry-After"), _now())
+        if suggested.start is None or suggested.end is None:
+            return RenewalWindow(None, ask_again)
+        start, end = _aware(suggested.start), _aware(suggested.end)
+        return RenewalWindow((start, end) if start <= end else None, ask_again)
+
+
+def ari_cert_id(cert_pem: bytes) -> str:
+    """A certificate's ARI identifier: its authority key identifier and serial number (as DER
+    integer bytes), each base64url without padding, joined by a dot (RFC 9773 section 4.1)."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    if aki.key_identifier is None:
+        raise CaError("the certificate has no authority key identifier for renewal information")
+    serial = cert.serial_number
+    serial_bytes = serial.to_bytes(serial.bit_length() // 8 + 1, "big")
+    return f"{b64encode(aki.key_identifier).decode()}.{b64encode(serial_bytes).decode()}"
 
 
 def _aware(when: dt.datetime) -> dt.datetime:
-    """The library's times: naive ones are the machine's local time."""
-    return when.astimezone(dt.UTC)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def _type_of(body: messages.ChallengeBody) -> str | None:

@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,7 +38,7 @@ from twelve.acme.client import (
 from twelve.acme.client import translate as translate_error
 from twelve.acme.domains import certificate_names, skipped_names
 from twelve.acme.files import AcmeFiles
-from twelve.acme.schedule import ari_ask_again, renew_at
+from twelve.acme.schedule import ari_ask_again, renew_at, renewal_time_in
 from twelve.acme.state import Action, CertFacts, OrderState, Phase, RenewalInfo
 from twelve.acme.threads import in_thread
 from twelve.certs import CertStore, check_pair
@@ -60,12 +61,14 @@ class AcmeManager:
         event: Callable[[str, str], None],
         publish: Callable[[], Awaitable[None]],
         clock: Callable[[], dt.datetime] = _utcnow,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
         self.store = store
         self.event = event  # a twelve[acme] line in an app's stream
         self.publish = publish  # write the route table and wait until every worker loaded it
         self.clock = clock
+        self.draw = draw  # where in the CA's renewal window to renew, from 0 to 1
         self.files = AcmeFiles(settings.acme_dir)
         self.certs = CertStore(settings.certs_dir)
         self.challenges: dict[str, dict[str, str]] = {}  # app -> token -> key authorization
@@ -253,22 +256,21 @@ class AcmeManager:
         if stored is None:
             return
         before = self.facts(app)
+        fingerprint = stored.info.fingerprint
         try:
             client = await self._connect()
-            window = await in_thread(client.renewal_window, stored.cert_path.read_bytes())
+            answer = await in_thread(client.renewal_window, stored.cert_path.read_bytes())
         except Exception as exc:  # advice only: without it the schedule stands; ask again later
             error = translate_error(exc)
             now = self.clock()
-            info = RenewalInfo(
-                stored.info.fingerprint,
-                None,
-                ari_ask_again(now, error.not_before or now + ARI_DEFAULT_RETRY),
-            )
+            again = error.not_before or now + ARI_DEFAULT_RETRY
+            info = RenewalInfo(fingerprint, None, ari_ask_again(now, again))
         else:
             now = self.clock()
-            info = RenewalInfo(
-                stored.info.fingerprint, window.start, ari_ask_again(now, window.ask_again)
-            )
+            kept = st.renewal_info_start(self.files.state(app), fingerprint)
+            start = renewal_time_in(answer.window, kept, self.draw()) if answer.window else None
+            again = answer.ask_again or now + ARI_DEFAULT_RETRY
+            info = RenewalInfo(fingerprint, start, ari_ask_again(now, again))
         state = self.files.state(app)
         if not state.enabled:
             return

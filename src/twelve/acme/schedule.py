@@ -71,6 +71,18 @@ def retry_after_at(value: str | None, now: datetime) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def renewal_time_in(
+    window: tuple[datetime, datetime], kept: datetime | None, draw: float
+) -> datetime:
+    """The time to renew within the CA's suggested window: the one picked before while it still
+    falls in the window, else a uniformly random one (``draw`` in [0, 1)), as RFC 9773 asks so
+    that renewals spread over the window rather than all coming at its start."""
+    start, end = window
+    if kept is not None and start <= kept <= end:
+        return kept
+    return start + (end - start) * draw
+
+
 def ari_ask_again(now: datetime, suggested: datetime | None) -> datetime:
     """When to fetch renewal information again: when the CA said, within a minute and a day."""
     if suggested is None:

@@ -8,9 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from twelve.acme import client as ca
-from twelve.acme.client import Throttled, _Network, translate
+from twelve.acme.client import Throttled, _Network, ari_cert_id, translate
 
 
 def response(status: int, body: object, **headers: str) -> requests.Response:
@@ -56,3 +60,22 @@ def test_other_errors_are_the_librarys_as_before() -> None:
     with pytest.raises(ca.errors.ClientError):
         _Network._check_response(response(500, None))
     assert translate(Throttled("rateLimited", None)).not_before is None
+
+
+def test_the_renewal_information_id_of_rfc_9773s_example() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a.example")])
+    aki = bytes.fromhex("69885B6B87464041E1B37B847BA0AE2CDE01C8D4")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(0x87654321)
+        .not_valid_before(datetime(2026, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2026, 4, 1, tzinfo=UTC))
+        .add_extension(x509.AuthorityKeyIdentifier(aki, None, None), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    assert ari_cert_id(pem) == "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"

@@ -48,7 +48,13 @@ class Clock:
         return self.now
 
 
-def manager(home: Path, clock: Clock, ca: RenewalInfoCA, lines: list[str]) -> AcmeManager:
+def window(start: datetime, seconds: float = 60) -> tuple[datetime, datetime]:
+    return (start, start + timedelta(seconds=seconds))
+
+
+def manager(
+    home: Path, clock: Clock, ca: RenewalInfoCA, lines: list[str], draw: float = 0.5
+) -> AcmeManager:
     async def publish() -> None:
         return None
 
@@ -58,6 +64,7 @@ def manager(home: Path, clock: Clock, ca: RenewalInfoCA, lines: list[str]) -> Ac
         lambda app, text: lines.append(f"{app}: {text}"),
         publish,
         clock,
+        lambda: draw,
     )
     made._client = ca  # type: ignore[assignment]
     return made
@@ -67,10 +74,11 @@ def test_an_earlier_window_is_kept_across_a_restart_and_asked_for_again_when_due
     tmp_path: Path,
 ) -> None:
     clock, lines = Clock(), []
-    early = NOW + timedelta(days=2)
+    early = NOW + timedelta(days=2)  # the middle of the first window: the draw is 0.5
     ca = RenewalInfoCA(
-        RenewalWindow(early, NOW + timedelta(hours=8)),
-        RenewalWindow(early + timedelta(hours=1), NOW + timedelta(days=5)),
+        RenewalWindow(window(early - timedelta(hours=1), 7200), NOW + timedelta(hours=8)),
+        RenewalWindow(window(early - timedelta(minutes=30), 7200), NOW + timedelta(days=5)),
+        RenewalWindow(window(early + timedelta(hours=2)), None),
     )
     m = manager(tmp_path, clock, ca, lines)
     cert, key = TestCA().issue(*NAMES)  # valid from a day ago for 11 days: renews at day 6.3
@@ -95,9 +103,15 @@ def test_an_earlier_window_is_kept_across_a_restart_and_asked_for_again_when_due
     clock.now = NOW + timedelta(hours=8)
     asyncio.run(restarted.refresh_renewal_info("web"))
     assert ca.asked == 2
-    assert restarted.facts("web").renew_at == early + timedelta(hours=1)
+    assert restarted.facts("web").renew_at == early  # still in the moved window: kept
     asked_again = restarted.files.state("web").ari
     assert asked_again is not None and asked_again.ask_again == clock.now + timedelta(days=1)
+
+    clock.now = NOW + timedelta(days=1, hours=8)  # a window that no longer holds the pick
+    asyncio.run(restarted.refresh_renewal_info("web"))
+    moved = restarted.files.state("web").ari
+    assert moved is not None and moved.start == early + timedelta(hours=2, seconds=30)
+    assert moved.ask_again == clock.now + timedelta(hours=6)  # no Retry-After: six hours
 
 
 def test_a_refused_request_is_asked_again_after_the_cas_retry_after(tmp_path: Path) -> None:

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from twelve.acme import state as st
 from twelve.acme.files import AcmeFiles
-from twelve.acme.schedule import ARI_MAX_WAIT, ARI_MIN_WAIT, ari_ask_again, renew_at
+from twelve.acme.schedule import (
+    ARI_MAX_WAIT,
+    ARI_MIN_WAIT,
+    ari_ask_again,
+    renew_at,
+    renewal_time_in,
+)
 from twelve.acme.state import CertFacts, OrderState, RenewalInfo
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -86,3 +92,12 @@ def test_disabling_keeps_what_the_ca_said_and_issuing_forgets_the_old_certificat
     assert st.issued(st.finalizing(st.answered(ordered)), T0).ari is None
     assert RenewalInfo.from_json({"fingerprint": "x"}) is None  # no time to ask again: refetch
     assert OrderState.from_json({"ari": "junk"}).ari is None
+
+
+def test_a_time_picked_in_the_window_is_kept_while_the_window_holds_it() -> None:
+    window = (T0, T0 + timedelta(hours=10))
+    assert renewal_time_in(window, None, 0.25) == T0 + timedelta(hours=2, minutes=30)
+    kept = T0 + timedelta(hours=7)
+    assert renewal_time_in(window, kept, 0.25) == kept
+    moved = (T0 + timedelta(hours=8), T0 + timedelta(hours=9))
+    assert renewal_time_in(moved, kept, 0.5) == T0 + timedelta(hours=8, minutes=30)
