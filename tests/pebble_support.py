@@ -1,9 +1,10 @@
 """Pebble, the ACME test CA, and its mock DNS server, started on free ports for one test module.
 
 The DNS server answers every name with 127.0.0.1 (no AAAA), so Pebble validates HTTP-01 against
-the router's plain port on this machine; a name can be pointed elsewhere (``point``) to make its
-validation fail. Pebble's own HTTPS listener gets a certificate from a throwaway CA, which the
-daemon trusts through ``TWELVE_ACME_CA_BUNDLE``.
+the router's plain port on this machine (and TLS-ALPN-01 against its TLS port, when given); a
+name can be pointed elsewhere (``point``) to make its validation fail. Pebble's own HTTPS
+listener gets a certificate from a throwaway CA, which the daemon trusts through
+``TWELVE_ACME_CA_BUNDLE``.
 """
 
 from __future__ import annotations
@@ -81,10 +82,11 @@ class Pebble:
 
 @contextlib.contextmanager
 def running_pebble(
-    directory: Path, http_port: int, *, validity: int = 3600, **env: str
+    directory: Path, http_port: int, *, validity: int = 3600, tls_port: int = 0, **env: str
 ) -> Iterator[Pebble]:
-    """Pebble validating HTTP-01 on ``http_port``, certificates valid ``validity`` seconds;
-    ``env`` adds Pebble's PEBBLE_* settings (PEBBLE_WFE_NONCEREJECT...)."""
+    """Pebble validating HTTP-01 on ``http_port`` and TLS-ALPN-01 on ``tls_port`` (0: a port
+    nothing listens on), certificates valid ``validity`` seconds; ``env`` adds Pebble's PEBBLE_*
+    settings (PEBBLE_WFE_NONCEREJECT...)."""
     require_pebble()
     assert PEBBLE is not None and CHALLTESTSRV is not None
     directory.mkdir(parents=True, exist_ok=True)
@@ -103,7 +105,7 @@ def running_pebble(
                     "certificate": str(cert),
                     "privateKey": str(key),
                     "httpPort": http_port,
-                    "tlsPort": free_port(),
+                    "tlsPort": tls_port or free_port(),
                     "ocspResponderURL": "",
                     "externalAccountBindingRequired": False,
                     "certificateValidityPeriod": validity,

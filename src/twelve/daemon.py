@@ -144,6 +144,7 @@ class Daemon:
             self.acme.enabled_apps() if self.acme is not None else [],
             self.acme.challenges if self.acme is not None else {},
             int(tls.rsplit(":", 1)[1]) if tls else 0,
+            self.acme.alpn if self.acme is not None else {},
         )
 
     async def _publish_edges(self) -> None:

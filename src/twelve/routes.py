@@ -51,22 +51,26 @@ def edge_entries(
     acme_apps: Iterable[str],
     challenges: Mapping[str, Mapping[str, str]],
     tls_port: int,
+    alpn: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Each app's ``edge`` entry (see twelve.router.edge): the HTTP-01 answers of its order under
-    way, whether challenge paths are the router's (automatic certificates on), and its
-    https-redirect and HSTS, which need the router to serve HTTPS (``tls_port``). Pure."""
+    way, or its TLS-ALPN-01 ones (``alpn``: domain -> digest), whether challenge paths are the
+    router's (automatic certificates on), and its https-redirect and HSTS, which need the router
+    to serve HTTPS (``tls_port``). Pure."""
     acme = set(acme_apps)
+    alpn = alpn or {}
     entries: dict[str, dict[str, Any]] = {}
-    for app in sorted(set(features) | acme | set(challenges)):
+    for app in sorted(set(features) | acme | set(challenges) | set(alpn)):
         wanted = features.get(app, {})
         max_age = wanted.get(HSTS)
         entry = {
             "challenges": dict(challenges.get(app, {})),
+            "alpn": dict(alpn.get(app, {})),
             "acme": app in acme,
             "redirect_port": tls_port if tls_port and wanted.get(HTTPS_REDIRECT) else 0,
             "hsts": f"max-age={int(max_age)}" if tls_port and max_age is not None else "",
         }
-        if entry["challenges"] or entry["acme"] or entry["redirect_port"] or entry["hsts"]:
+        if any(entry[k] for k in ("challenges", "alpn", "acme", "redirect_port", "hsts")):
             entries[app] = entry
     return entries
 

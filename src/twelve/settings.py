@@ -19,6 +19,7 @@ from twelve.errors import ConfigError
 from twelve.settings_values import (
     Bind,
     Reader,
+    acme_challenge,
     backup_url,
     drain_url,
     flag,
@@ -109,6 +110,7 @@ class Settings:
     acme_ca_bundle: Path | None  # TWELVE_ACME_CA_BUNDLE: trusts a private CA's directory
     acme_retry_base: float  # TWELVE_ACME_RETRY_BASE: first wait after a failed order, doubling
     acme_order_timeout: float  # TWELVE_ACME_ORDER_TIMEOUT: validation and issuance, per order
+    acme_challenge: str  # TWELVE_ACME_CHALLENGE: http-01 (plain port) or tls-alpn-01 (TLS port)
     run_disconnect_grace: float  # TWELVE_RUN_DISCONNECT_GRACE: a dropped one-off's grace
     cron_tz: str  # TWELVE_CRON_TZ: the time zone of app.json cron schedules
     cron_catchup: float  # TWELVE_CRON_CATCHUP: a tick missed while down runs if younger than this
@@ -193,6 +195,7 @@ class Settings:
             else None,
             acme_retry_base=r.get("TWELVE_ACME_RETRY_BASE", seconds, 60.0),
             acme_order_timeout=r.get("TWELVE_ACME_ORDER_TIMEOUT", seconds, 120.0),
+            acme_challenge=r.get("TWELVE_ACME_CHALLENGE", acme_challenge, "http-01"),
             run_disconnect_grace=r.get("TWELVE_RUN_DISCONNECT_GRACE", seconds, 10.0),
             cron_tz=r.get("TWELVE_CRON_TZ", time_zone, "UTC"),
             cron_catchup=r.get("TWELVE_CRON_CATCHUP", seconds, 0.0),

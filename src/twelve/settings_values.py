@@ -89,6 +89,15 @@ def flag(name: str, value: str) -> bool:
     raise ConfigError(f"{name}={value!r} is not a boolean", "use 1 or 0")
 
 
+def acme_challenge(name: str, value: str) -> str:
+    """How the CA validates a name: ``http-01`` on the plain port, or ``tls-alpn-01`` on the TLS
+    port (for servers that only 443 reaches)."""
+    lowered = value.strip().lower()
+    if lowered not in ("http-01", "tls-alpn-01"):
+        raise ConfigError(f"{name}={value!r} is not a challenge type", "use http-01 or tls-alpn-01")
+    return lowered
+
+
 def libraries(name: str, value: str) -> tuple[str, ...]:
     """Shared libraries, by absolute path, separated by ``:`` or spaces (as ``LD_PRELOAD``)."""
     paths = tuple(value.replace(":", " ").split())

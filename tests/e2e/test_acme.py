@@ -1,17 +1,19 @@
-"""Automatic HTTPS against Pebble, the ACME test CA: certificates ordered, validated over HTTP-01
-through the real router, renewed and swapped under live connections, failures retried.
+"""Automatic HTTPS against Pebble, the ACME test CA: certificates ordered, validated through the
+real router, renewed and swapped under live connections, failures retried.
 
-The tests share one daemon and one Pebble; the module's fixture deploys two apps with two domains
-each and has their certificates issued, so each test stands on its own (in any order)."""
+The main tests run in two worlds, each one daemon and one Pebble: ``shared`` (the daemon as a
+user, validation over HTTP-01 on the plain port) and ``isolated`` (a root daemon as servers run
+it, each app its own user, validation over TLS-ALPN-01 on the TLS port while Pebble's HTTP-01 port
+is one nothing listens on). Each world's fixture deploys two apps with two domains each and has
+their certificates issued, so each test stands on its own (in any order)."""
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
+import os
 import re
 import signal
-import socket
 import ssl
 import stat
 import subprocess
@@ -24,13 +26,26 @@ from typing import Any
 
 import pytest
 
+from acme_support import (
+    Gate,
+    SniHttps,
+    all_issued,
+    app_log,
+    auto,
+    certified_names,
+    fingerprint,
+    start_daemon,
+    stop_daemon,
+)
 from pebble_support import Pebble, free_port, require_pebble, running_pebble
-from support import EXAMPLES, Daemon, daemon_env, wait_for
+from support import EXAMPLES, Daemon, server_base, wait_for
 
 pytestmark = pytest.mark.slow
 HELLO = EXAMPLES / "hello-python"
 VALIDITY = 45  # seconds: Pebble's certificates renew 30 s after they are issued
 APPS = {"acme-one": ("a.one.test", "b.one.test"), "acme-two": ("a.two.test", "b.two.test")}
+BOTH = pytest.mark.parametrize("world", ["shared", "isolated"], indirect=True)
+SHARED = pytest.mark.parametrize("world", ["shared"], indirect=True)
 
 
 @dataclass
@@ -40,103 +55,90 @@ class World:
     http_port: int
     tls_port: int
     base: Path
-
-
-def start_daemon(base: Path, uv_cache: Path, http_port: int, pebble: Pebble, name: str) -> Daemon:
-    home = base / name
-    home.mkdir()
-    env = daemon_env(
-        home,
-        uv_cache,
-        TWELVE_ROUTER_BIND=f"127.0.0.1:{http_port}",
-        TWELVE_ROUTER_TLS_BIND="127.0.0.1:0",
-        TWELVE_ACME_DIRECTORY=pebble.directory,
-        TWELVE_ACME_CA_BUNDLE=str(pebble.ca_bundle),
-        TWELVE_ACME_EMAIL="ops@example.test",
-        TWELVE_ACME_RETRY_BASE="1",
-        TWELVE_ACME_ORDER_TIMEOUT="60",
-        TWELVE_ROUTER_WORKERS="2",  # a new certificate must reach every worker
-    )
-    d = Daemon(home, env, base / f"{name}.log")
-    d.start()
-    return d
+    challenge: str
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Iterator[World]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, uv_cache: Path
+) -> Iterator[World]:
     require_pebble()
-    base = tmp_path_factory.mktemp("acme")
     http_port = free_port()
     # Pebble rejects some good nonces, as Let's Encrypt may: the library retries them once.
-    with running_pebble(
-        base / "pebble", http_port, validity=VALIDITY, PEBBLE_WFE_NONCEREJECT="10"
-    ) as pebble:
-        d = start_daemon(base, uv_cache, http_port, pebble, "home")
-        try:
-            endpoints = json.loads((d.home / "run" / "endpoints.json").read_text())
-            tls_port = int(endpoints["router_tls_url"].rpartition(":")[2])
-            for app, domains in APPS.items():
-                d.cli("apps:create", app)
-                for domain in domains:
-                    d.cli("domains:add", "-a", app, domain)
-                d.cli("deploy", "-a", app, str(HELLO))
-            for app in APPS:
-                out = d.cli("certs:auto:enable", "-a", app).stdout
-                assert f"Automatic certificates enabled for {app} ({pebble.directory})" in out
-            for app in APPS:
-                wait_for(lambda app=app: all_issued(d, app), 90, f"{app}'s certificate")
-            yield World(d, pebble, http_port, tls_port, base)
-        finally:
-            d.stop()
-            d.end_recorded_processes()
-            d.unmount_scratch()
+    if request.param == "shared":
+        base = tmp_path_factory.mktemp("acme")
+        with running_pebble(
+            base / "pebble", http_port, validity=VALIDITY, PEBBLE_WFE_NONCEREJECT="10"
+        ) as pebble:
+            d = start_daemon(base / "home", uv_cache, http_port, pebble, base / "home.log")
+            yield from issued_world(d, pebble, http_port, base, "http-01")
+        return
+    with server_base("twelve-acme-", tuple(APPS)) as base:
+        tls_port = free_port()
+        with running_pebble(
+            base / "pebble",
+            free_port(),  # HTTP-01 cannot pass: nothing listens there
+            validity=VALIDITY,
+            tls_port=tls_port,
+            PEBBLE_WFE_NONCEREJECT="10",
+        ) as pebble:
+            d = start_daemon(
+                base / "home",
+                uv_cache,
+                http_port,
+                pebble,
+                base / "home.log",
+                TWELVE_ROUTER_TLS_BIND=f"127.0.0.1:{tls_port}",
+                TWELVE_ACME_CHALLENGE="tls-alpn-01",
+            )
+            if os.geteuid() == 0:
+                assert "each app runs as its own system user" in d.output()
+            yield from issued_world(d, pebble, http_port, base, "tls-alpn-01")
 
 
-def auto(d: Daemon, app: str) -> dict[str, Any]:
-    data = d.cli_json("certs:auto", "-a", app)
-    assert isinstance(data, dict)
-    return data
+def issued_world(
+    d: Daemon, pebble: Pebble, http_port: int, base: Path, challenge: str
+) -> Iterator[World]:
+    try:
+        endpoints = json.loads((d.home / "run" / "endpoints.json").read_text())
+        tls_port = int(endpoints["router_tls_url"].rpartition(":")[2])
+        for app, domains in APPS.items():
+            d.cli("apps:create", app)
+            for domain in domains:
+                d.cli("domains:add", "-a", app, domain)
+            d.cli("deploy", "-a", app, str(HELLO))
+        for app in APPS:
+            out = d.cli("certs:auto:enable", "-a", app).stdout
+            assert f"Automatic certificates enabled for {app} ({pebble.directory})" in out
+        for app in APPS:
+            wait_for(lambda app=app: all_issued(d, app), 90, f"{app}'s certificate")
+        yield World(d, pebble, http_port, tls_port, base, challenge)
+    finally:
+        stop_daemon(d)
 
 
-def all_issued(d: Daemon, app: str) -> dict[str, Any] | None:
-    data = auto(d, app)
-    ok = data["domains"] and all(x["state"] == "issued" for x in data["domains"])
-    return data if ok else None
+def verified_chain(world: World, domain: str, root: Path) -> bool:
+    """openssl: the chain the router presents for ``domain`` verifies against Pebble's root."""
+    shown = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{world.tls_port}",
+         "-servername", domain, "-showcerts"],
+        input=b"", capture_output=True, timeout=20, check=False,
+    ).stdout.decode()  # fmt: skip
+    pems = re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", shown, re.S)
+    if len(pems) < 2:  # the leaf and Pebble's intermediate
+        return False
+    leaf, chain = world.base / f"{domain}.pem", world.base / f"{domain}-chain.pem"
+    leaf.write_text(pems[0] + "\n")
+    chain.write_text("\n".join(pems[1:]) + "\n")
+    verified = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(root), "-untrusted", str(chain),
+         "-verify_hostname", domain, str(leaf)],
+        capture_output=True, text=True, timeout=20, check=False,
+    )  # fmt: skip
+    return verified.returncode == 0 and ": OK" in verified.stdout
 
 
-def fingerprint(port: int, name: str) -> str:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with (
-        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
-        context.wrap_socket(raw, server_hostname=name) as sock,
-    ):
-        return hashlib.sha256(sock.getpeercert(binary_form=True) or b"").hexdigest()
-
-
-class SniHttps(http.client.HTTPSConnection):
-    """HTTPS to the router on 127.0.0.1, naming ``name`` by SNI and checking it."""
-
-    def __init__(self, port: int, name: str, context: ssl.SSLContext) -> None:
-        super().__init__("127.0.0.1", port, timeout=10, context=context)
-        self.name = name
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.name)  # type: ignore[attr-defined]
-
-    def get(self, path: str = "/") -> http.client.HTTPResponse:
-        self.request("GET", path, headers={"Host": self.name})
-        response = self.getresponse()
-        response.read()
-        return response
-
-
-def app_log(d: Daemon, app: str) -> str:
-    return d.cli("logs", "-a", app, "-n", "1000").stdout
-
-
+@BOTH
 def test_two_apps_with_two_domains_each_get_certificates_through_the_router(world: World) -> None:
     """(The fixture deployed them and waited for every domain to show ``issued``.)"""
     d, pebble = world.d, world.pebble
@@ -151,25 +153,9 @@ def test_two_apps_with_two_domains_each_get_certificates_through_the_router(worl
     trusted = ssl.create_default_context(cadata=root.read_text())
     for app, domains in APPS.items():
         for domain in domains:
-            # openssl: the chain the router presents for this name verifies against Pebble's root.
-            shown = subprocess.run(
-                ["openssl", "s_client", "-connect", f"127.0.0.1:{world.tls_port}",
-                 "-servername", domain, "-showcerts"],
-                input=b"", capture_output=True, timeout=20, check=False,
-            ).stdout.decode()  # fmt: skip
-            pems = re.findall(
-                r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", shown, re.S
-            )
-            assert len(pems) >= 2, shown  # the leaf and Pebble's intermediate
-            leaf, chain = world.base / f"{domain}.pem", world.base / f"{domain}-chain.pem"
-            leaf.write_text(pems[0] + "\n")
-            chain.write_text("\n".join(pems[1:]) + "\n")
-            verified = subprocess.run(
-                ["openssl", "verify", "-CAfile", str(root), "-untrusted", str(chain),
-                 "-verify_hostname", domain, str(leaf)],
-                capture_output=True, text=True, timeout=20, check=False,
-            )  # fmt: skip
-            assert verified.returncode == 0 and ": OK" in verified.stdout, verified
+            # (Retried: over TLS-ALPN-01, a renewal being validated shows its validation
+            # certificate for that second.)
+            wait_for(lambda domain=domain: verified_chain(world, domain, root), 10, domain)
             # Python's TLS client, trusting only Pebble's root, checking the name.
             conn = SniHttps(world.tls_port, domain, trusted)
             try:
@@ -188,12 +174,17 @@ def test_two_apps_with_two_domains_each_get_certificates_through_the_router(worl
 
     log = app_log(d, "acme-one")
     assert "twelve[acme]" in log and "certificate issued for a.one.test, b.one.test" in log
-    # Pebble asked for the challenges over HTTP; the router answered, the app never saw them.
     challenge_lines = [line for line in log.splitlines() if "acme-challenge" in line]
-    assert challenge_lines and all("router" in line for line in challenge_lines), log
-    assert not any(re.search(r"app\[web\.\d+\].*acme-challenge", x) for x in log.splitlines())
+    if world.challenge == "http-01":
+        # Pebble asked for the challenges over HTTP; the router answered, the app never saw them.
+        assert challenge_lines and all("router" in line for line in challenge_lines), log
+        assert not any(re.search(r"app\[web\.\d+\].*acme-challenge", x) for x in log.splitlines())
+    else:
+        assert challenge_lines == []  # validated over TLS-ALPN-01 alone
+        assert "TLS-ALPN-01" in d.cli("certs:auto", "-a", "acme-one").stdout
 
 
+@BOTH
 def test_renewal_swaps_the_certificate_under_kept_alive_clients(world: World) -> None:
     d = world.d
     domain = APPS["acme-one"][0]
@@ -221,7 +212,11 @@ def test_renewal_swaps_the_certificate_under_kept_alive_clients(world: World) ->
     for thread in threads:
         thread.start()
     try:
-        wait_for(lambda: fingerprint(world.tls_port, domain) != before, VALIDITY + 30, "renewal")
+        wait_for(
+            lambda: fingerprint(world.tls_port, domain, root) not in ("", before),
+            VALIDITY + 30,
+            "renewal",
+        )
         seen = list(counts)
         # New connections, spread over both router workers by the kernel, all get the new one
         # (unless yet another renewal came meanwhile: then none gets the old one).
@@ -237,12 +232,7 @@ def test_renewal_swaps_the_certificate_under_kept_alive_clients(world: World) ->
     assert all_issued(d, "acme-one")
 
 
-def certified_names(d: Daemon, app: str) -> list[str]:
-    listed = d.cli_json("certs", "-a", app)
-    assert isinstance(listed, list)
-    return list(listed[0]["hostnames"]) if listed else []
-
-
+@SHARED
 def test_a_domain_added_or_removed_changes_the_next_certificate(world: World) -> None:
     d = world.d
     d.cli("domains:add", "-a", "acme-two", "c.two.test")  # no other command
@@ -262,6 +252,7 @@ def test_a_domain_added_or_removed_changes_the_next_certificate(world: World) ->
     assert [r["domain"] for r in rows] == ["a.two.test", "b.two.test"]
 
 
+@SHARED
 def test_a_failed_authorization_is_shown_retried_and_then_issued(world: World) -> None:
     d, pebble = world.d, world.pebble
     pebble.point("bad.three.test", "127.0.0.2")  # nothing answers there: validation fails
@@ -290,6 +281,7 @@ def test_a_failed_authorization_is_shown_retried_and_then_issued(world: World) -
     wait_for(lambda: all_issued(d, "acme-three"), 90, "the certificate after the retry")
 
 
+@BOTH
 def test_https_redirect_and_hsts(world: World) -> None:
     d = world.d
     domain = APPS["acme-two"][1]
@@ -323,41 +315,7 @@ def test_https_redirect_and_hsts(world: World) -> None:
     assert f"https://a.two.test:{world.tls_port} (HTTPS)" in deployed
 
 
-class Gate:
-    """A listener holding Pebble's validation request until released, then passing it to the
-    router: the order stays mid-validation for as long as the test wants."""
-
-    def __init__(self, address: str, port: int, target: int) -> None:
-        self.listener = socket.create_server((address, port))
-        self.target = target
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._pass, args=(client,), daemon=True).start()
-
-    def _pass(self, client: socket.socket) -> None:
-        self.arrived.set()
-        self.release.wait(120)
-        with client, socket.create_connection(("127.0.0.1", self.target), timeout=10) as up:
-            client.settimeout(10)
-            request = client.recv(65536)
-            up.sendall(request)
-            while data := up.recv(65536):
-                client.sendall(data)
-
-    def close(self) -> None:
-        self.release.set()
-        self.listener.close()
-
-
+@SHARED
 def test_a_restart_in_the_middle_of_an_order_resumes_it(world: World) -> None:
     d, pebble = world.d, world.pebble
     gate = Gate("127.0.0.3", world.http_port, world.http_port)
@@ -400,7 +358,7 @@ def test_a_restart_in_the_middle_of_an_order_resumes_it(world: World) -> None:
 def test_rejected_nonces_become_visible_errors_and_retries(tmp_path: Path, uv_cache: Path) -> None:
     port = free_port()
     with running_pebble(tmp_path / "pebble", port, PEBBLE_WFE_NONCEREJECT="100") as pebble:
-        d = start_daemon(tmp_path, uv_cache, port, pebble, "nonce-home")
+        d = start_daemon(tmp_path / "home", uv_cache, port, pebble, tmp_path / "home.log")
         try:
             d.cli("apps:create", "acme-five")
             d.cli("domains:add", "-a", "acme-five", "a.five.test")
@@ -410,6 +368,4 @@ def test_rejected_nonces_become_visible_errors_and_retries(tmp_path: Path, uv_ca
             assert row["state"] == "failing" and row["error"].startswith("badNonce"), row
             assert row["next_try"]
         finally:
-            d.stop()
-            d.end_recorded_processes()
-            d.unmount_scratch()
+            stop_daemon(d)

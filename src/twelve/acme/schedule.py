@@ -3,16 +3,21 @@
 Renewal starts once a third of the certificate's lifetime is left (at 60 of Let's Encrypt's 90
 days), or earlier when the CA's renewal information (ACME ARI) suggests a window that starts
 sooner. Failures are retried with a doubling delay up to a cap, so a CA that refuses is asked
-again within hours, never hammered, and never forgotten until the certificate expires.
+again within hours, never hammered, and never forgotten until the certificate expires; a CA's
+``Retry-After`` is a floor no try goes under. The renewal information is asked for again when the
+CA's ``Retry-After`` says, and at least daily (RFC 9773 section 4.3.3).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 RENEW_FRACTION_LEFT = 1 / 3
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=6)
+ARI_MAX_WAIT = timedelta(days=1)  # renewal information is asked for again at least this often
+ARI_MIN_WAIT = timedelta(minutes=1)  # however soon the CA says (a CA's mistake costs no flood)
 
 
 def renew_at(
@@ -50,3 +55,36 @@ def retry_at(
     if not_after is not None and now < not_after < at:
         return max(now + base, not_after - base)
     return at
+
+
+def retry_after_at(value: str | None, now: datetime) -> datetime | None:
+    """The time an HTTP ``Retry-After`` value names (seconds or an HTTP date), or None."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return now + timedelta(seconds=int(text))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def renewal_time_in(
+    window: tuple[datetime, datetime], kept: datetime | None, draw: float
+) -> datetime:
+    """The time to renew within the CA's suggested window: the one picked before while it still
+    falls in the window, else a uniformly random one (``draw`` in [0, 1)), as RFC 9773 asks so
+    that renewals spread over the window rather than all coming at its start."""
+    start, end = window
+    if kept is not None and start <= kept <= end:
+        return kept
+    return start + (end - start) * draw
+
+
+def ari_ask_again(now: datetime, suggested: datetime | None) -> datetime:
+    """When to fetch renewal information again: when the CA said, within a minute and a day."""
+    if suggested is None:
+        return now + ARI_MAX_WAIT
+    return min(max(suggested, now + ARI_MIN_WAIT), now + ARI_MAX_WAIT)

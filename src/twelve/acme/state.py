@@ -3,9 +3,11 @@ transitions, what to do next, and what ``certs:auto`` shows per domain. Pure: th
 
 An order goes ``idle`` -> ``ordering`` (created at the CA, its URL kept) -> ``validating`` (the
 challenges answered) -> ``finalizing`` (the CSR sent) -> ``idle`` with a certificate. Any phase
-may fail back to ``idle`` with the CA's error and a time for the next try. The phase and the
-order's URL are saved at every step, so a daemon restarted mid-order resumes that order rather
-than starting another (a CA counts new orders against its rate limits).
+may fail back to ``idle`` with the CA's error and a time for the next try, never before the
+``Retry-After`` of a CA that refused for now. The phase and the order's URL are saved at every
+step, so a daemon restarted mid-order resumes that order rather than starting another (a CA counts
+new orders against its rate limits). The CA's renewal information (ARI) for the certificate in
+hand is kept with it, so a restart neither loses an earlier renewal nor asks again too soon.
 """
 
 from __future__ import annotations
@@ -57,6 +59,31 @@ class CertFacts:
 
 
 @dataclass(frozen=True)
+class RenewalInfo:
+    """The CA's renewal information for one certificate (by its fingerprint)."""
+
+    fingerprint: str
+    start: datetime | None  # a time in the CA's suggested window, None when it offers none
+    ask_again: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "start": _iso(self.start),
+            "ask_again": _iso(self.ask_again),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> RenewalInfo | None:
+        if not isinstance(data, Mapping) or not isinstance(data.get("fingerprint"), str):
+            return None
+        ask_again = _time(data.get("ask_again"))
+        if ask_again is None:
+            return None
+        return cls(data["fingerprint"], _time(data.get("start")), ask_again)
+
+
+@dataclass(frozen=True)
 class OrderState:
     enabled: bool = False
     phase: Phase = Phase.IDLE
@@ -67,6 +94,8 @@ class OrderState:
     error: str | None = None  # the last failure in the CA's own words
     domain_errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     issued_at: datetime | None = None
+    not_before: datetime | None = None  # the CA's Retry-After: no request to it before then
+    ari: RenewalInfo | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +108,8 @@ class OrderState:
             "error": self.error,
             "domain_errors": dict(self.domain_errors),
             "issued_at": _iso(self.issued_at),
+            "not_before": _iso(self.not_before),
+            "ari": self.ari.to_json() if self.ari else None,
         }
 
     @classmethod
@@ -93,6 +124,8 @@ class OrderState:
             error=data.get("error"),
             domain_errors=MappingProxyType(dict(data.get("domain_errors", {}))),
             issued_at=_time(data.get("issued_at")),
+            not_before=_time(data.get("not_before")),
+            ari=RenewalInfo.from_json(data.get("ari")),
         )
 
 
@@ -136,6 +169,8 @@ def issued(state: OrderState, now: datetime) -> OrderState:
         error=None,
         domain_errors=MappingProxyType({}),
         issued_at=now,
+        not_before=None,
+        ari=None,
     )
 
 
@@ -148,15 +183,21 @@ def failed(
     domain_errors: Mapping[str, str] | None = None,
     keep_order: bool = False,
     not_after: datetime | None = None,
+    not_before: datetime | None = None,
     base: timedelta = RETRY_BASE,
     cap: timedelta = RETRY_CAP,
 ) -> OrderState:
     """A step failed: back off. ``keep_order`` keeps the order to resume (the CA could not be
-    reached, say), else it is abandoned and the next try orders anew."""
+    reached, say), else it is abandoned and the next try orders anew. ``not_before`` is the CA's
+    ``Retry-After``: the next try comes no sooner, whatever the backoff or the expiry says."""
     failures = state.failures + 1
+    next_try = retry_at(now, failures, not_after, base, cap)
+    if not_before is not None and not_before > next_try:
+        next_try = not_before
     changes: dict[str, Any] = {
         "failures": failures,
-        "next_try": retry_at(now, failures, not_after, base, cap),
+        "next_try": next_try,
+        "not_before": not_before if not_before is not None and not_before > now else None,
         "error": error,
         "domain_errors": MappingProxyType(dict(domain_errors or {})),
         "names": names if names is not None else state.names,
@@ -180,8 +221,27 @@ def enable(state: OrderState) -> OrderState:
 
 
 def disable(state: OrderState) -> OrderState:
-    """Auto certificates off: any order under way is dropped (the CA lets it expire)."""
-    return OrderState(enabled=False)
+    """Auto certificates off: any order under way is dropped (the CA lets it expire); what the CA
+    said about waiting and renewing still holds."""
+    return OrderState(enabled=False, not_before=state.not_before, ari=state.ari)
+
+
+def with_renewal_info(state: OrderState, info: RenewalInfo) -> OrderState:
+    return replace(state, ari=info)
+
+
+def renewal_info_due(state: OrderState, fingerprint: str, now: datetime) -> bool:
+    """Whether to ask the CA for the renewal information of certificate ``fingerprint`` now."""
+    if not state.enabled or (state.not_before is not None and now < state.not_before):
+        return False
+    ari = state.ari
+    return ari is None or ari.fingerprint != fingerprint or now >= ari.ask_again
+
+
+def renewal_info_start(state: OrderState, fingerprint: str) -> datetime | None:
+    """The CA's suggested renewal time for certificate ``fingerprint``, if it gave one."""
+    ari = state.ari
+    return ari.start if ari is not None and ari.fingerprint == fingerprint else None
 
 
 def next_action(
@@ -190,6 +250,8 @@ def next_action(
     """What to do now, or None when nothing is due."""
     if not state.enabled or not wanted:
         return None
+    if state.not_before is not None and now < state.not_before:
+        return None  # the CA asked to wait, for any names
     if state.phase is not Phase.IDLE and state.order_url is not None:
         if state.next_try is None or now >= state.next_try or state.names != wanted:
             return Action.RESUME if state.names == wanted else Action.ISSUE
@@ -209,6 +271,10 @@ def wake_at(state: OrderState, cert: CertFacts | None) -> datetime | None:
     if not state.enabled:
         return None
     times = [t for t in (state.next_try, cert.renew_at if cert else None) if t is not None]
+    if cert is not None and state.ari is not None:
+        times.append(state.ari.ask_again)
+    if state.not_before is not None:
+        times = [max(t, state.not_before) for t in (*times, state.not_before)]
     return min(times) if times else None
 
 
@@ -236,6 +302,7 @@ def domain_view(
                 "phase": state.phase.value if name in state.names else Phase.IDLE.value,
                 "error": error if status == "failing" else None,
                 "next_try": _iso(state.next_try) if status == "failing" else None,
+                "ca_retry_after": _iso(state.not_before) if status == "failing" else None,
                 "expires": _iso(cert.not_after) if covered and cert else None,
                 "renews": _iso(cert.renew_at) if covered and cert else None,
             }

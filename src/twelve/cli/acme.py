@@ -15,6 +15,11 @@ def _when(value: str | None) -> str:
     return value[:19].replace("T", " ") if value else "-"
 
 
+def _wait(row: dict[str, Any]) -> str:
+    asked = row.get("ca_retry_after")
+    return f"; the CA asks to wait until {_when(asked)}" if asked else ""
+
+
 def _show(app: str, data: dict[str, Any]) -> None:
     if not data["enabled"]:
         output.emit(f"Automatic certificates are off for {app} (twelve certs:auto:enable -a {app})")
@@ -28,13 +33,15 @@ def _show(app: str, data: dict[str, Any]) -> None:
                 d["state"],
                 _when(d["expires"]),
                 _when(d["renews"]),
-                f"{d['error']} (next try {_when(d['next_try'])})" if d["error"] else "-",
+                f"{d['error']} (next try {_when(d['next_try'])}{_wait(d)})" if d["error"] else "-",
             )
             for d in data["domains"]
         ]
         output.emit_table(("DOMAIN", "STATE", "EXPIRES", "RENEWS", "ERROR"), rows)
     if data["skipped"]:
         output.emit(f"Not covered (HTTP-01 cannot prove them): {', '.join(data['skipped'])}")
+    if data.get("challenge") == "tls-alpn-01":
+        output.emit("The CA validates over TLS-ALPN-01 on the router's TLS port")
 
 
 @click.command("certs:auto")

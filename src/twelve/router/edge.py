@@ -1,6 +1,6 @@
 """What the router answers itself for an app before its web processes see a request. Pure.
 
-Three things, each on only for the apps the route table gives an ``edge`` entry:
+Four things, each on only for the apps the route table gives an ``edge`` entry:
 
 - ACME HTTP-01 challenges (``/.well-known/acme-challenge/TOKEN``): the key authorization the
   platform published for that token, else 404; with automatic certificates on, no request for
@@ -9,18 +9,22 @@ Three things, each on only for the apps the route table gives an ``edge`` entry:
   excepted: a CA may validate over plain HTTP before the app has any certificate).
 - HSTS: the ``Strict-Transport-Security`` value sent with the redirect; over HTTPS it is added
   to the app's responses by ``upstream`` (browsers ignore it over plain HTTP).
+- ACME TLS-ALPN-01 challenges (``alpn``: domain -> SHA-256 of the key authorization): the TLS
+  handshake for that name shows the validation certificate (``twelve.router.tls``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from twelve.router.codes import RouterError
 
 CHALLENGE_PREFIX = b"/.well-known/acme-challenge/"
 _TOKEN = re.compile(rb"[A-Za-z0-9_-]{1,256}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_NAME = re.compile(r"[a-z0-9.-]{1,253}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,7 @@ class Edge:
     acme: bool = False  # challenge paths are the router's, even for unknown tokens
     redirect_port: int = 0  # the HTTPS port plain requests are redirected to (0: none)
     hsts: bytes = b""  # the Strict-Transport-Security value (b"": none)
+    alpn: Mapping[str, bytes] = field(default_factory=dict)  # domain -> TLS-ALPN-01 digest
 
 
 def answer(edge: Edge, url: bytes, proto: bytes, host: bytes) -> RouterError | None:
@@ -70,11 +75,18 @@ def edge_from_json(raw: object) -> tuple[Edge | None, str | None]:
         return None, "edge redirect_port must be a port"
     if not isinstance(hsts, str) or any(c in hsts for c in "\r\n\0"):
         return None, "edge hsts must be one header value"
+    alpn = raw.get("alpn", {})
+    if not isinstance(alpn, dict) or not all(
+        isinstance(k, str) and _NAME.fullmatch(k) and isinstance(v, str) and _DIGEST.fullmatch(v)
+        for k, v in alpn.items()
+    ):
+        return None, "edge alpn must map names to SHA-256 digests in hex"
     edge = Edge(
         {k.encode(): v.encode("latin-1") for k, v in challenges.items()},
         bool(raw.get("acme", False)),
         port,
         hsts.encode("latin-1"),
+        {k: bytes.fromhex(v) for k, v in alpn.items()},
     )
     return edge, None
 
@@ -85,4 +97,5 @@ def edge_json(edge: Edge) -> dict[str, object]:
         "acme": edge.acme,
         "redirect_port": edge.redirect_port,
         "hsts": edge.hsts.decode("latin-1"),
+        "alpn": {k: v.hex() for k, v in edge.alpn.items()},
     }

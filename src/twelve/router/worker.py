@@ -23,13 +23,25 @@ from twelve.router.metrics import Meter
 from twelve.router.pool import Pool
 from twelve.router.proxy import ClientConnection
 from twelve.router.table import RouteTable, TableError, parse_table
-from twelve.router.tls import HANDSHAKE_TIMEOUT, Certificates
+from twelve.router.tls import HANDSHAKE_TIMEOUT, Certificates, answered_validation
 from twelve.settings import Settings
 
 SHUTDOWN_GRACE: Final = 5.0  # seconds in-flight requests get to finish on SIGTERM
 HANDLED_SIGNALS: Final = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 # Allocations between young-generation collections (Python's default: 700).
 GC_THRESHOLD: Final = 20_000
+
+
+class HttpsConnection(ClientConnection):
+    """A connection on the TLS socket; one that was a CA's TLS-ALPN-01 validation is closed
+    once its handshake is done (RFC 8737)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if answered_validation(transport):
+            self.closed = True
+            transport.close()
+            return
+        super().connection_made(transport)
 
 
 class Worker:
@@ -198,7 +210,7 @@ class Worker:
         if tls_sock is not None and self.tls is not None:
             servers.append(
                 await self.loop.create_server(
-                    lambda: ClientConnection(self, b"https"),
+                    lambda: HttpsConnection(self, b"https"),
                     sock=tls_sock,
                     backlog=1024,
                     ssl=self.tls.default,

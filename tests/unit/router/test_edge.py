@@ -6,7 +6,13 @@ from twelve.router.edge import Edge, answer, edge_from_json, edge_json
 from twelve.routes import edge_entries
 
 CHALLENGE = b"/.well-known/acme-challenge/"
-EDGE = Edge({b"tok": b"tok.print"}, acme=True, redirect_port=8443, hsts=b"max-age=60")
+EDGE = Edge(
+    {b"tok": b"tok.print"},
+    acme=True,
+    redirect_port=8443,
+    hsts=b"max-age=60",
+    alpn={"a.test": bytes(range(32))},
+)
 
 
 def test_a_known_token_gets_its_key_authorization_and_any_other_a_404() -> None:
@@ -44,6 +50,9 @@ def test_the_table_entry_round_trips_and_bad_ones_are_refused() -> None:
         {"redirect_port": 70000},
         {"redirect_port": True},
         {"hsts": "max-age=1\r\nX: y"},
+        {"alpn": {"a.test": "00"}},  # not a SHA-256 digest
+        {"alpn": {"A Test": "00" * 32}},
+        {"alpn": []},
     ):
         edge, problem = edge_from_json(raw)
         assert edge is None and problem
@@ -51,9 +60,30 @@ def test_the_table_entry_round_trips_and_bad_ones_are_refused() -> None:
 
 def test_entries_only_for_apps_that_need_one_and_https_features_need_tls() -> None:
     features = {"red": {"https-redirect": True, "hsts": 600}, "off": {}}
-    entries = edge_entries(features, ["auto"], {"auto": {"t": "t.k"}}, 8443)
+    alpn = {"tls": {"a.tls.test": "ab" * 32}}
+    entries = edge_entries(features, ["auto"], {"auto": {"t": "t.k"}}, 8443, alpn)
+    nothing: dict[str, str] = {}
     assert entries == {
-        "auto": {"challenges": {"t": "t.k"}, "acme": True, "redirect_port": 0, "hsts": ""},
-        "red": {"challenges": {}, "acme": False, "redirect_port": 8443, "hsts": "max-age=600"},
+        "auto": {
+            "challenges": {"t": "t.k"},
+            "alpn": nothing,
+            "acme": True,
+            "redirect_port": 0,
+            "hsts": "",
+        },
+        "red": {
+            "challenges": nothing,
+            "alpn": nothing,
+            "acme": False,
+            "redirect_port": 8443,
+            "hsts": "max-age=600",
+        },
+        "tls": {
+            "challenges": nothing,
+            "alpn": {"a.tls.test": "ab" * 32},
+            "acme": False,
+            "redirect_port": 0,
+            "hsts": "",
+        },
     }
     assert edge_entries(features, [], {}, 0) == {}
