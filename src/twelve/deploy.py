@@ -32,7 +32,6 @@ from twelve.releases import (
 )
 from twelve.settings import Settings
 from twelve.store import Release, Store
-from twelve.store.limits import LimitStore
 from twelve.supervisor.isolation import give_to
 from twelve.supervisor.manager import Supervisor
 from twelve.supervisor.oneoff import run_in_release
@@ -68,9 +67,9 @@ class Deployer:
 
     async def deploy(self, app: str, source: Source, emit: Emit) -> Release:
         """Build ``source`` and release it; BuildError/DeployError leave the old release serving."""
-        self.store.get_app(app)
+        self.store.apps.get(app)
         async with self.lock(app):
-            build = self.store.create_build(app, source.describe())
+            build = self.store.builds.create(app, source.describe())
             slug_dir = self.settings.builds_dir / app / str(build.id)
 
             def say(text: str) -> None:
@@ -78,8 +77,8 @@ class Deployer:
                 self._event(app, "build", text)
 
             say(f"Build {build.id} started from {source.describe()}")
-            first_deploy = self.store.current_release(app) is None
-            config = self.store.get_config(app)
+            first_deploy = self.store.releases.current(app) is None
+            config = self.store.config.get(app)
             try:
                 commit = await self._fetch(source, slug_dir / "app")
                 manifest = read_app_json(slug_dir / "app")
@@ -93,7 +92,7 @@ class Deployer:
                     isolated=self.supervisor.confiner.users.enabled,
                 )
             except TwelveError as exc:
-                self.store.finish_build(build.id, status="failed")
+                self.store.builds.finish(build.id, status="failed")
                 say(f"Build {build.id} failed: {exc.message}")
                 self.notify(app, "build", "update", {"id": build.id, "status": "failed"})
                 await asyncio.to_thread(shutil.rmtree, slug_dir, True)
@@ -110,7 +109,7 @@ class Deployer:
                 runtime["postdeploy"] = manifest.postdeploy  # exports replay it
             if manifest.cron:
                 runtime["cron"] = [job.to_json() for job in manifest.cron]  # part of the release
-            build = self.store.finish_build(
+            build = self.store.builds.finish(
                 build.id,
                 status="succeeded",
                 commit=commit,
@@ -146,7 +145,7 @@ class Deployer:
 
     async def _postdeploy(self, release: Release, command: str, emit: Emit) -> None:
         """app.json's ``scripts.postdeploy``: once, after the first release, as a one-off."""
-        name = f"run.{self.store.next_counter(release.app)}"
+        name = f"run.{self.store.apps.next_counter(release.app)}"
         emit(f"-----> Running postdeploy: {command}")
 
         def on_line(text: str) -> None:
@@ -161,8 +160,8 @@ class Deployer:
     def _specs(self, release: Release, formation: dict[str, int]) -> list[ProcessSpec]:
         if release.build_id is None:
             return []
-        build = self.store.get_build(release.build_id)
-        limits = LimitStore(self.store).get(release.app)
+        build = self.store.builds.get(release.build_id)
+        limits = self.store.limits.get(release.app)
         return process_specs(release, formation, health_path(build, release.config), limits)
 
     async def run_oneoff(
@@ -174,7 +173,7 @@ class Deployer:
         timeout: float | None = None,
     ) -> int | None:
         """Run a one-off (``run.N``, ``release.N``) as the app's user with its web limits."""
-        limits = LimitStore(self.store).get(release.app).get("web", NO_LIMITS)
+        limits = self.store.limits.get(release.app).get("web", NO_LIMITS)
         return await run_in_release(
             release,
             command,
@@ -211,10 +210,10 @@ class Deployer:
         With ``release_phase`` (deploys and rollbacks, as on Heroku; not config changes), the
         Procfile's ``release:`` command runs first, in the candidate's exact environment.
         """
-        version = self.store.next_release_version(app)
+        version = self.store.releases.next_version(app)
         initial = {k: v for k, v in (formation_changes or {}).items() if k in procfile.processes}
-        formation = merge_formation(self.store.get_formation(app), procfile, initial)
-        build = self.store.get_build(build_id)
+        formation = merge_formation(self.store.formation.get(app), procfile, initial)
+        build = self.store.builds.get(build_id)
         candidate = Release(
             app=app,
             version=version,
@@ -230,10 +229,10 @@ class Deployer:
         if release_phase and "release" in procfile.processes:
             await self._release_phase(candidate, emit)
         await self.supervisor.apply(app, self._specs(candidate, formation))
-        release = self.store.add_release(
+        release = self.store.releases.add(
             app, version, build_id, config, procfile.processes, description
         )
-        self.store.set_formation(app, formation)
+        self.store.formation.set(app, formation)
         self._event(app, "api", f"Release v{version} created: {description}")
         self.notify(
             app,
@@ -246,7 +245,7 @@ class Deployer:
 
     async def _release_phase(self, candidate: Release, emit: Emit) -> None:
         app = candidate.app
-        name = f"release.{self.store.next_counter(app)}"
+        name = f"release.{self.store.apps.next_counter(app)}"
         command = candidate.procfile["release"]
         emit(f"-----> Running release command: {command}")
         self._event(app, name, f"Starting process with command `{command}`")
@@ -273,19 +272,19 @@ class Deployer:
 
         ``description`` replaces the default ``Set KEY`` (add-ons say ``Attach KEY``); names only.
         """
-        self.store.get_app(app)
+        self.store.apps.get(app)
         async with self.lock(app):
-            current = self.store.get_config(app)
+            current = self.store.config.get(app)
             updated = {k: v for k, v in current.items() if changes.get(k, v) is not None}
             updated.update({k: v for k, v in changes.items() if v is not None})
             if updated == current:
                 return None
-            release = self.store.current_release(app)
+            release = self.store.releases.current(app)
             description = description or config_description(
                 {k: v for k, v in changes.items() if current.get(k) != v}
             )
             if release is None or release.build_id is None:
-                self.store.replace_config(app, updated)
+                self.store.config.replace(app, updated)
                 self._event(app, "api", f"Config changed: {description}")
                 return None
             return await self._release(
@@ -294,9 +293,9 @@ class Deployer:
 
     async def rollback(self, app: str, version: int) -> Release:
         """A new release with ``version``'s build and config."""
-        self.store.get_app(app)
+        self.store.apps.get(app)
         async with self.lock(app):
-            target = self.store.get_release(app, version)
+            target = self.store.releases.get(app, version)
             if target.build_id is None:
                 raise Conflict(f"v{version} has no build to roll back to")
             return await self._release(
@@ -311,33 +310,33 @@ class Deployer:
 
     async def scale(self, app: str, changes: dict[str, int]) -> dict[str, int]:
         """Change the formation; processes start or stop to match, health-gated."""
-        self.store.get_app(app)
+        self.store.apps.get(app)
         async with self.lock(app):
-            release = self.store.current_release(app)
+            release = self.store.releases.current(app)
             if release is None:
                 raise Conflict(f"{app} has no release yet", "deploy it first")
             formation = merge_formation(
-                self.store.get_formation(app), Procfile(release.procfile), changes
+                self.store.formation.get(app), Procfile(release.procfile), changes
             )
             await self.supervisor.apply(app, self._specs(release, formation))
-            self.store.set_formation(app, formation)
+            self.store.formation.set(app, formation)
             summary = ", ".join(f"{k}={v}" for k, v in formation.items())
             self._event(app, "api", f"Scaled to {summary}")
             return formation
 
     async def set_limits(self, app: str, process_type: str, limits: Limits) -> None:
         """Change a process type's limits; its processes are replaced with the new ones."""
-        self.store.get_app(app)
+        self.store.apps.get(app)
         async with self.lock(app):
-            release = self.store.current_release(app)
+            release = self.store.releases.current(app)
             if release is not None and process_type not in release.procfile:
                 raise UsageError(
                     f"no process type {process_type!r} in the Procfile",
                     f"declared types: {', '.join(release.procfile)}",
                 )
-            LimitStore(self.store).set(app, process_type, limits)
+            self.store.limits.set(app, process_type, limits)
             if release is not None:
-                formation = self.store.get_formation(app)
+                formation = self.store.formation.get(app)
                 await self.supervisor.apply(app, self._specs(release, formation))
             self._event(app, "api", f"Limits of {process_type} set to {limits.describe()}")
 
@@ -347,10 +346,10 @@ class Deployer:
 
         A backup restore runs inside: no worker writes meanwhile, and no deploy starts.
         """
-        self.store.get_app(app)
+        self.store.apps.get(app)
         async with self.lock(app):
-            release = self.store.current_release(app)
-            formation = self.store.get_formation(app)
+            release = self.store.releases.current(app)
+            formation = self.store.formation.get(app)
             if release is None:
                 yield
                 return
@@ -364,18 +363,18 @@ class Deployer:
 
     async def restore(self, app: str) -> None:
         """Bring the app's formation of its live release back (daemon start)."""
-        release = self.store.current_release(app)
+        release = self.store.releases.current(app)
         if release is None:
             return
         await self.supervisor.apply(
-            app, self._specs(release, self.store.get_formation(app)), gate=False
+            app, self._specs(release, self.store.formation.get(app)), gate=False
         )
 
     async def destroy(self, app: str) -> None:
-        self.store.get_app(app)
+        self.store.apps.get(app)
         async with self.lock(app):
             await self.supervisor.stop_app(app)
-            self.store.delete_app(app)
+            self.store.apps.delete(app)
             for path in (self.settings.builds_dir / app, self.settings.scratch_dir / app):
                 await asyncio.to_thread(shutil.rmtree, path, True)
             await self.supervisor.confiner.users.remove(app)

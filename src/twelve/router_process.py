@@ -98,7 +98,7 @@ class RouterProcess:
                 self.output,
                 raw=True,
             )
-        self.store.record_process(
+        self.store.processes.record(
             ProcessRecord(
                 *ROUTER_RECORD,
                 self.child.pid,
@@ -111,7 +111,7 @@ class RouterProcess:
         )
         code = await self.child.wait()
         await self.child.output_done(5.0)
-        self.store.forget_process(*ROUTER_RECORD, self.child.pid)
+        self.store.processes.forget(*ROUTER_RECORD, self.child.pid)
         return code
 
     def _exited(self, code: int | None, delay: float) -> bool:

@@ -258,10 +258,10 @@ class SelfRunServer:
             0,
             None,
         )
-        self.store.record_process(record)
+        self.store.processes.record(record)
         code = await child.wait()
         await child.output_done(5.0)
-        self.store.forget_process(RECORD_APP, record.name, record.pid)
+        self.store.processes.forget(RECORD_APP, record.name, record.pid)
         return code
 
     def _exited(self, code: int | None, delay: float) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twelve.errors import NotFound
-from twelve.store.db import Store
+from twelve.store.database import Database
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,11 @@ def _delivery(row: sqlite3.Row) -> Delivery:
 
 
 class WebhookStore:
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def add(self, webhook: Webhook, secret: str) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO webhooks VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -73,13 +73,13 @@ class WebhookStore:
                     webhook.app,
                     webhook.url,
                     json.dumps(list(webhook.include)),
-                    self._store.cipher.encrypt(secret),
+                    self._db.cipher.encrypt(secret),
                     webhook.created_at,
                 ),
             )
 
     def of_app(self, app: str) -> list[Webhook]:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             rows = db.execute(
                 "SELECT * FROM webhooks WHERE app = ? ORDER BY created_at", (app,)
             ).fetchall()
@@ -87,7 +87,7 @@ class WebhookStore:
 
     def get(self, webhook_id: str) -> Webhook:
         """The webhook; KeyError when it was removed."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             row = db.execute("SELECT * FROM webhooks WHERE id = ?", (webhook_id,)).fetchone()
         if row is None:
             raise KeyError(webhook_id)
@@ -95,14 +95,14 @@ class WebhookStore:
 
     def secret(self, webhook_id: str) -> str:
         """The webhook's secret; KeyError when it was removed."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             row = db.execute("SELECT secret FROM webhooks WHERE id = ?", (webhook_id,)).fetchone()
         if row is None:
             raise KeyError(webhook_id)
-        return self._store.cipher.decrypt(row[0])
+        return self._db.cipher.decrypt(row[0])
 
     def remove(self, app: str, webhook_id: str) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             gone = db.execute(
                 "DELETE FROM webhooks WHERE app = ? AND id = ?", (app, webhook_id)
             ).rowcount
@@ -110,7 +110,7 @@ class WebhookStore:
             raise NotFound(f"{app} has no webhook {webhook_id}", "see 'twelve webhooks -a APP'")
 
     def queue(self, deliveries: list[Delivery]) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.executemany(
                 "INSERT INTO webhook_deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -124,7 +124,7 @@ class WebhookStore:
 
     def due(self, now: float, limit: int) -> list[Delivery]:
         """Pending deliveries whose time has come, oldest first."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             rows = db.execute(
                 "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND next_at <= ?"
                 " ORDER BY next_at LIMIT ?",
@@ -133,7 +133,7 @@ class WebhookStore:
         return [_delivery(r) for r in rows]
 
     def next_due(self) -> float | None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             row = db.execute(
                 "SELECT min(next_at) FROM webhook_deliveries WHERE state = 'pending'"
             ).fetchone()
@@ -148,7 +148,7 @@ class WebhookStore:
         error: str | None,
         next_at: float | None,
     ) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE webhook_deliveries SET state = ?, attempts = ?, last_status = ?,"
                 " last_error = ?, next_at = ? WHERE id = ?",
@@ -156,7 +156,7 @@ class WebhookStore:
             )
 
     def deliveries(self, app: str, limit: int = 100) -> list[Delivery]:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             rows = db.execute(
                 "SELECT * FROM webhook_deliveries WHERE app = ? ORDER BY created_at DESC, id"
                 " LIMIT ?",
@@ -166,7 +166,7 @@ class WebhookStore:
 
     def prune(self, before: float) -> None:
         """Deliveries settled before ``before`` go (what ``webhooks:deliveries`` shows is recent)."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "DELETE FROM webhook_deliveries WHERE state != 'pending' AND created_at < ?",
                 (before,),
