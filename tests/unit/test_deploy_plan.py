@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from twelve.appspec.appjson import AppJson, HealthCheck
+from twelve.deploy import steps
 from twelve.deploy.plan import (
     Built,
     Slug,
@@ -14,21 +15,6 @@ from twelve.deploy.plan import (
     plan_limits,
     plan_rollback,
     plan_scale,
-)
-from twelve.deploy.steps import (
-    ChownSlug,
-    FinishBuild,
-    LogEvent,
-    Notify,
-    RecordRelease,
-    RemoveDir,
-    ReplaceConfig,
-    RunPostdeploy,
-    RunReleasePhase,
-    Say,
-    SetFormation,
-    SetLimits,
-    StartRollout,
 )
 from twelve.errors import Conflict, UsageError
 from twelve.store.models import Release
@@ -81,6 +67,37 @@ def candidate(
     )
 
 
+def build_recorded(procfile: dict[str, str], runtime: dict[str, object]) -> steps.Plan:
+    """How every successful build's plan starts: the slug to the app's user, the build recorded."""
+    return (
+        steps.ChownSlug("shop", SLUG_DIR),
+        steps.FinishBuild(
+            7,
+            "succeeded",
+            commit="abc1234def",
+            builder="python",
+            slug_dir=str(SLUG_DIR),
+            procfile=procfile,
+            runtime=runtime,
+        ),
+        steps.Notify(
+            "shop",
+            "build",
+            "update",
+            {"id": 7, "status": "succeeded", "commit": "abc1234def", "builder": "python"},
+        ),
+    )
+
+
+def release_notice(version: int, description: str) -> steps.Notify:
+    return steps.Notify(
+        "shop",
+        "release",
+        "create",
+        {"version": version, "description": description, "commit": "abc1234def"},
+    )
+
+
 def test_a_first_deploy_runs_its_release_phase_rolls_out_records_then_runs_postdeploy() -> None:
     procfile = {**PROCFILE, "release": "python manage.py migrate"}
     manifest = AppJson(
@@ -105,36 +122,16 @@ def test_a_first_deploy_runs_its_release_phase_rolls_out_records_then_runs_postd
     description = "Deploy abc1234 (check: 2 warnings)"
     live = candidate(1, {"A": "1"}, description, procfile)
     assert plan == (
-        ChownSlug("shop", SLUG_DIR),
-        FinishBuild(
-            7,
-            "succeeded",
-            commit="abc1234def",
-            builder="python",
-            slug_dir=str(SLUG_DIR),
-            procfile=procfile,
-            runtime=runtime,
-        ),
-        Notify(
-            "shop",
-            "build",
-            "update",
-            {"id": 7, "status": "succeeded", "commit": "abc1234def", "builder": "python"},
-        ),
-        Say("-----> Releasing v1"),
-        RunReleasePhase(live),
-        StartRollout(live, {"web": 1, "worker": 2}),
-        RecordRelease("shop", 1, 7, {"A": "1"}, procfile, description),
-        SetFormation("shop", {"web": 1, "worker": 2}),
-        LogEvent("shop", "api", f"Release v1 created: {description}"),
-        Notify(
-            "shop",
-            "release",
-            "create",
-            {"version": 1, "description": description, "commit": "abc1234def"},
-        ),
-        Say("-----> Released v1"),
-        RunPostdeploy("python seed.py"),
+        *build_recorded(procfile, runtime),
+        steps.Say("-----> Releasing v1"),
+        steps.RunReleasePhase(live),
+        steps.StartRollout(live, {"web": 1, "worker": 2}),
+        steps.RecordRelease(live),
+        steps.SetFormation("shop", {"web": 1, "worker": 2}),
+        steps.LogEvent("shop", "api", f"Release v1 created: {description}"),
+        release_notice(1, description),
+        steps.Say("-----> Released v1"),
+        steps.RunPostdeploy("python seed.py"),
     )
 
 
@@ -151,44 +148,24 @@ def test_a_later_deploy_keeps_the_formation_and_skips_app_json_formation_and_pos
     live = candidate(4, {"A": "2"}, "Deploy abc1234")
     runtime = {"python": "3.12.1", "postdeploy": "python seed.py"}
     assert plan == (
-        ChownSlug("shop", SLUG_DIR),
-        FinishBuild(
-            7,
-            "succeeded",
-            commit="abc1234def",
-            builder="python",
-            slug_dir=str(SLUG_DIR),
-            procfile=PROCFILE,
-            runtime=runtime,
-        ),
-        Notify(
-            "shop",
-            "build",
-            "update",
-            {"id": 7, "status": "succeeded", "commit": "abc1234def", "builder": "python"},
-        ),
-        Say("-----> Releasing v4"),
-        StartRollout(live, {"web": 3, "worker": 1}),
-        RecordRelease("shop", 4, 7, {"A": "2"}, PROCFILE, "Deploy abc1234"),
-        SetFormation("shop", {"web": 3, "worker": 1}),
-        LogEvent("shop", "api", "Release v4 created: Deploy abc1234"),
-        Notify(
-            "shop",
-            "release",
-            "create",
-            {"version": 4, "description": "Deploy abc1234", "commit": "abc1234def"},
-        ),
-        Say("-----> Released v4"),
+        *build_recorded(PROCFILE, runtime),
+        steps.Say("-----> Releasing v4"),
+        steps.StartRollout(live, {"web": 3, "worker": 1}),
+        steps.RecordRelease(live),
+        steps.SetFormation("shop", {"web": 3, "worker": 1}),
+        steps.LogEvent("shop", "api", "Release v4 created: Deploy abc1234"),
+        release_notice(4, "Deploy abc1234"),
+        steps.Say("-----> Released v4"),
     )
 
 
 def test_a_failed_build_is_recorded_told_and_its_directory_removed() -> None:
     assert plan_failed_build("shop", 7, SLUG_DIR, "no Procfile") == (
-        FinishBuild(7, "failed"),
-        Say("Build 7 failed: no Procfile"),
-        LogEvent("shop", "build", "Build 7 failed: no Procfile"),
-        Notify("shop", "build", "update", {"id": 7, "status": "failed"}),
-        RemoveDir(SLUG_DIR),
+        steps.FinishBuild(7, "failed"),
+        steps.Say("Build 7 failed: no Procfile"),
+        steps.LogEvent("shop", "build", "Build 7 failed: no Procfile"),
+        steps.Notify("shop", "build", "update", {"id": 7, "status": "failed"}),
+        steps.RemoveDir(SLUG_DIR),
     )
 
 
@@ -201,19 +178,14 @@ def test_a_rollback_releases_the_old_build_and_config_with_its_release_phase() -
     plan = plan_rollback(target, slug, version=6, formation={"web": 2, "worker": 1})
     live = candidate(6, {"A": "old"}, "Rollback to v2", procfile)
     assert plan == (
-        Say("-----> Releasing v6"),
-        RunReleasePhase(live),
-        StartRollout(live, {"web": 2, "worker": 1}),
-        RecordRelease("shop", 6, 7, {"A": "old"}, procfile, "Rollback to v2"),
-        SetFormation("shop", {"web": 2, "worker": 1}),
-        LogEvent("shop", "api", "Release v6 created: Rollback to v2"),
-        Notify(
-            "shop",
-            "release",
-            "create",
-            {"version": 6, "description": "Rollback to v2", "commit": "abc1234def"},
-        ),
-        Say("-----> Released v6"),
+        steps.Say("-----> Releasing v6"),
+        steps.RunReleasePhase(live),
+        steps.StartRollout(live, {"web": 2, "worker": 1}),
+        steps.RecordRelease(live),
+        steps.SetFormation("shop", {"web": 2, "worker": 1}),
+        steps.LogEvent("shop", "api", "Release v6 created: Rollback to v2"),
+        release_notice(6, "Rollback to v2"),
+        steps.Say("-----> Released v6"),
     )
 
 
@@ -237,19 +209,15 @@ def test_a_config_change_releases_the_live_build_without_a_release_phase() -> No
     )
     config = {"A": "9", "C": "3"}
     description = "Set A, C; Unset B"
+    released = candidate(4, config, description)
     assert plan == (
-        Say("-----> Releasing v4"),
-        StartRollout(candidate(4, config, description), {"web": 2, "worker": 0}),
-        RecordRelease("shop", 4, 7, config, PROCFILE, description),
-        SetFormation("shop", {"web": 2, "worker": 0}),
-        LogEvent("shop", "api", f"Release v4 created: {description}"),
-        Notify(
-            "shop",
-            "release",
-            "create",
-            {"version": 4, "description": description, "commit": "abc1234def"},
-        ),
-        Say("-----> Released v4"),
+        steps.Say("-----> Releasing v4"),
+        steps.StartRollout(released, {"web": 2, "worker": 0}),
+        steps.RecordRelease(released),
+        steps.SetFormation("shop", {"web": 2, "worker": 0}),
+        steps.LogEvent("shop", "api", f"Release v4 created: {description}"),
+        release_notice(4, description),
+        steps.Say("-----> Released v4"),
     )
 
 
@@ -258,8 +226,8 @@ def test_a_config_change_before_any_release_only_keeps_the_config() -> None:
         "shop", {"A": "1"}, {"B": "2"}, "Attach B", None, None, version=1, formation={}
     )
     assert plan == (
-        ReplaceConfig("shop", {"A": "1", "B": "2"}),
-        LogEvent("shop", "api", "Config changed: Attach B"),
+        steps.ReplaceConfig("shop", {"A": "1", "B": "2"}),
+        steps.LogEvent("shop", "api", "Config changed: Attach B"),
     )
 
 
@@ -277,9 +245,9 @@ def test_a_config_change_that_changes_nothing_plans_nothing() -> None:
 def test_scaling_rolls_out_then_keeps_the_formation() -> None:
     live = release(3, {"A": "1"})
     assert plan_scale(live, {"web": 2, "worker": 1}) == (
-        StartRollout(live, {"web": 2, "worker": 1}),
-        SetFormation("shop", {"web": 2, "worker": 1}),
-        LogEvent("shop", "api", "Scaled to web=2, worker=1"),
+        steps.StartRollout(live, {"web": 2, "worker": 1}),
+        steps.SetFormation("shop", {"web": 2, "worker": 1}),
+        steps.LogEvent("shop", "api", "Scaled to web=2, worker=1"),
     )
 
 
@@ -287,13 +255,13 @@ def test_new_limits_are_kept_before_the_processes_are_replaced() -> None:
     live = release(3, {})
     limits = Limits(memory=256 << 20, cpu=0.5)
     assert plan_limits("shop", "web", limits, live, {"web": 2}) == (
-        SetLimits("shop", "web", limits),
-        StartRollout(live, {"web": 2}),
-        LogEvent("shop", "api", "Limits of web set to memory=256M cpu=0.5"),
+        steps.SetLimits("shop", "web", limits),
+        steps.StartRollout(live, {"web": 2}),
+        steps.LogEvent("shop", "api", "Limits of web set to memory=256M cpu=0.5"),
     )
     assert plan_limits("shop", "web", limits, None, {}) == (
-        SetLimits("shop", "web", limits),
-        LogEvent("shop", "api", "Limits of web set to memory=256M cpu=0.5"),
+        steps.SetLimits("shop", "web", limits),
+        steps.LogEvent("shop", "api", "Limits of web set to memory=256M cpu=0.5"),
     ), "an app with nothing released only keeps them"
     with pytest.raises(UsageError, match="no process type 'clock'"):
         plan_limits("shop", "clock", limits, live, {"web": 2})

@@ -21,16 +21,7 @@ from twelve.appspec.procfile import Procfile
 from twelve.build.detect import read_app_json
 from twelve.build.runner import build_slug
 from twelve.build.source import extract_tarball, fetch_git
-from twelve.deploy.plan import (
-    Built,
-    Slug,
-    plan_config_change,
-    plan_deploy,
-    plan_failed_build,
-    plan_limits,
-    plan_rollback,
-    plan_scale,
-)
+from twelve.deploy import plan as planning
 from twelve.deploy.runner import Emit, PlanRunner
 from twelve.deploy.steps import Plan
 from twelve.errors import Conflict, TwelveError, UsageError
@@ -96,9 +87,11 @@ class Deployer:
                     isolated=self.supervisor.confiner.users.enabled,
                 )
             except TwelveError as exc:
-                await self.runner.run(plan_failed_build(app, build.id, slug_dir, exc.message), emit)
+                await self.runner.run(
+                    planning.plan_failed_build(app, build.id, slug_dir, exc.message), emit
+                )
                 raise
-            built = Built(
+            built = planning.Built(
                 app,
                 build.id,
                 slug_dir,
@@ -107,7 +100,7 @@ class Deployer:
                 outcome.procfile.processes,
                 dict(outcome.runtime),
             )
-            plan = plan_deploy(
+            plan = planning.plan_deploy(
                 built,
                 manifest,
                 version=self.store.releases.next_version(app),
@@ -130,10 +123,10 @@ class Deployer:
         await asyncio.to_thread(extract_tarball, source.tarball, dest)
         return source.commit
 
-    def _slug(self, release: Release | None) -> Slug | None:
+    def _slug(self, release: Release | None) -> planning.Slug | None:
         if release is None or release.build_id is None:
             return None
-        return Slug.of(self.store.builds.get(release.build_id))
+        return planning.Slug.of(self.store.builds.get(release.build_id))
 
     async def set_config(
         self, app: str, changes: dict[str, str | None], description: str | None = None
@@ -145,7 +138,7 @@ class Deployer:
         self.store.apps.get(app)
         async with self.lock(app):
             live = self.store.releases.current(app)
-            plan = plan_config_change(
+            plan = planning.plan_config_change(
                 app,
                 self.store.config.get(app),
                 changes,
@@ -162,7 +155,7 @@ class Deployer:
         self.store.apps.get(app)
         async with self.lock(app):
             target = self.store.releases.get(app, version)
-            plan = plan_rollback(
+            plan = planning.plan_rollback(
                 target,
                 self._slug(target),
                 version=self.store.releases.next_version(app),
@@ -180,7 +173,7 @@ class Deployer:
             formation = merge_formation(
                 self.store.formation.get(app), Procfile(live.procfile), changes
             )
-            await self.runner.run(plan_scale(live, formation), _quiet)
+            await self.runner.run(planning.plan_scale(live, formation), _quiet)
             return formation
 
     async def set_limits(self, app: str, process_type: str, limits: Limits) -> None:
@@ -188,7 +181,9 @@ class Deployer:
         self.store.apps.get(app)
         async with self.lock(app):
             live = self.store.releases.current(app)
-            plan = plan_limits(app, process_type, limits, live, self.store.formation.get(app))
+            plan = planning.plan_limits(
+                app, process_type, limits, live, self.store.formation.get(app)
+            )
             await self.runner.run(plan, _quiet)
 
     @contextlib.asynccontextmanager

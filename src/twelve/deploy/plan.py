@@ -13,23 +13,7 @@ from typing import Any
 from twelve.appspec.appjson import AppJson
 from twelve.appspec.formation import merge_formation
 from twelve.appspec.procfile import Procfile
-from twelve.deploy.steps import (
-    ChownSlug,
-    FinishBuild,
-    LogEvent,
-    Notify,
-    Plan,
-    RecordRelease,
-    RemoveDir,
-    ReplaceConfig,
-    RunPostdeploy,
-    RunReleasePhase,
-    Say,
-    SetFormation,
-    SetLimits,
-    StartRollout,
-    Step,
-)
+from twelve.deploy import steps
 from twelve.errors import Conflict, UsageError
 from twelve.releases import config_description, deploy_description
 from twelve.store.models import Build, Release
@@ -47,6 +31,14 @@ class Slug:
     @classmethod
     def of(cls, build: Build) -> Slug:
         return cls(build.id, build.commit, build.slug_dir)
+
+    def release(
+        self, app: str, version: int, config: dict[str, str], procfile: dict[str, str], why: str
+    ) -> Release:
+        """The candidate release of this slug (created once it is recorded)."""
+        return Release(
+            app, version, self.build_id, config, procfile, why, 0.0, self.commit, self.slug_dir
+        )
 
 
 @dataclass(frozen=True)
@@ -75,61 +67,43 @@ def release_runtime(runtime: dict[str, Any], manifest: AppJson) -> dict[str, Any
     return kept
 
 
-def plan_failed_build(app: str, build_id: int, slug_dir: Path, message: str) -> Plan:
+def plan_failed_build(app: str, build_id: int, slug_dir: Path, message: str) -> steps.Plan:
     text = f"Build {build_id} failed: {message}"
     return (
-        FinishBuild(build_id, "failed"),
-        Say(text),
-        LogEvent(app, "build", text),
-        Notify(app, "build", "update", {"id": build_id, "status": "failed"}),
-        RemoveDir(slug_dir),
+        steps.FinishBuild(build_id, "failed"),
+        steps.Say(text),
+        steps.LogEvent(app, "build", text),
+        steps.Notify(app, "build", "update", {"id": build_id, "status": "failed"}),
+        steps.RemoveDir(slug_dir),
     )
 
 
 def plan_release(
-    app: str,
-    version: int,
-    slug: Slug,
-    config: dict[str, str],
-    procfile: dict[str, str],
-    description: str,
-    formation: dict[str, int],
-    *,
-    release_phase: bool,
-) -> Plan:
-    """Roll out a candidate at ``formation``, then record it.
+    candidate: Release, formation: dict[str, int], *, release_phase: bool
+) -> steps.Plan:
+    """Roll out ``candidate`` at ``formation``, then record it.
 
     With ``release_phase`` (deploys and rollbacks, as on Heroku; not config changes), the
     Procfile's ``release:`` command runs first.
     """
-    candidate = Release(
-        app=app,
-        version=version,
-        build_id=slug.build_id,
-        config=config,
-        procfile=procfile,
-        description=description,
-        created_at=0.0,
-        commit=slug.commit,
-        slug_dir=slug.slug_dir,
-    )
-    phase: tuple[Step, ...] = ()
-    if release_phase and "release" in procfile:
-        phase = (RunReleasePhase(candidate),)
+    app, version, description = candidate.app, candidate.version, candidate.description
+    phase: tuple[steps.Step, ...] = ()
+    if release_phase and "release" in candidate.procfile:
+        phase = (steps.RunReleasePhase(candidate),)
     return (
-        Say(f"-----> Releasing v{version}"),
+        steps.Say(f"-----> Releasing v{version}"),
         *phase,
-        StartRollout(candidate, formation),
-        RecordRelease(app, version, slug.build_id, config, procfile, description),
-        SetFormation(app, formation),
-        LogEvent(app, "api", f"Release v{version} created: {description}"),
-        Notify(
+        steps.StartRollout(candidate, formation),
+        steps.RecordRelease(candidate),
+        steps.SetFormation(app, formation),
+        steps.LogEvent(app, "api", f"Release v{version} created: {description}"),
+        steps.Notify(
             app,
             "release",
             "create",
-            {"version": version, "description": description, "commit": slug.commit},
+            {"version": version, "description": description, "commit": candidate.commit},
         ),
-        Say(f"-----> Released v{version}"),
+        steps.Say(f"-----> Released v{version}"),
     )
 
 
@@ -141,7 +115,7 @@ def plan_deploy(
     config: dict[str, str],
     formation: dict[str, int],
     first_deploy: bool,
-) -> Plan:
+) -> steps.Plan:
     """After a successful build: hand the slug to the app, record the build, release it.
 
     A first deploy takes app.json's formation and runs its postdeploy script once it is live.
@@ -154,12 +128,12 @@ def plan_deploy(
     )
     slug = Slug(built.build_id, built.commit, str(built.slug_dir))
     description = deploy_description((built.commit or "")[:7], runtime.get("check"))
-    postdeploy: tuple[Step, ...] = ()
+    postdeploy: tuple[steps.Step, ...] = ()
     if first_deploy and manifest.postdeploy:
-        postdeploy = (RunPostdeploy(manifest.postdeploy),)
+        postdeploy = (steps.RunPostdeploy(manifest.postdeploy),)
     return (
-        ChownSlug(built.app, built.slug_dir),
-        FinishBuild(
+        steps.ChownSlug(built.app, built.slug_dir),
+        steps.FinishBuild(
             built.build_id,
             "succeeded",
             commit=built.commit,
@@ -168,7 +142,7 @@ def plan_deploy(
             procfile=built.procfile,
             runtime=runtime,
         ),
-        Notify(
+        steps.Notify(
             built.app,
             "build",
             "update",
@@ -180,12 +154,7 @@ def plan_deploy(
             },
         ),
         *plan_release(
-            built.app,
-            version,
-            slug,
-            config,
-            built.procfile,
-            description,
+            slug.release(built.app, version, config, built.procfile, description),
             wanted,
             release_phase=True,
         ),
@@ -195,17 +164,13 @@ def plan_deploy(
 
 def plan_rollback(
     target: Release, slug: Slug | None, *, version: int, formation: dict[str, int]
-) -> Plan:
+) -> steps.Plan:
     """A new release with ``target``'s build and config."""
     if slug is None:
         raise Conflict(f"v{target.version} has no build to roll back to")
+    why = f"Rollback to v{target.version}"
     return plan_release(
-        target.app,
-        version,
-        slug,
-        target.config,
-        target.procfile,
-        f"Rollback to v{target.version}",
+        slug.release(target.app, version, target.config, target.procfile, why),
         merge_formation(formation, Procfile(target.procfile)),
         release_phase=True,
     )
@@ -221,7 +186,7 @@ def plan_config_change(
     *,
     version: int,
     formation: dict[str, int],
-) -> Plan:
+) -> steps.Plan:
     """Set (value) or unset (None) config vars: a new release of the live build, when there is
     one and anything changed. ``description`` replaces the default ``Set KEY``; names only."""
     updated = {k: v for k, v in current.items() if changes.get(k, v) is not None}
@@ -233,28 +198,23 @@ def plan_config_change(
     )
     if live is None or slug is None:
         return (
-            ReplaceConfig(app, updated),
-            LogEvent(app, "api", f"Config changed: {description}"),
+            steps.ReplaceConfig(app, updated),
+            steps.LogEvent(app, "api", f"Config changed: {description}"),
         )
     return plan_release(
-        app,
-        version,
-        slug,
-        updated,
-        live.procfile,
-        description,
+        slug.release(app, version, updated, live.procfile, description),
         merge_formation(formation, Procfile(live.procfile)),
         release_phase=False,
     )
 
 
-def plan_scale(live: Release, formation: dict[str, int]) -> Plan:
+def plan_scale(live: Release, formation: dict[str, int]) -> steps.Plan:
     """Start or stop processes to match ``formation`` (health-gated), then keep it."""
     summary = ", ".join(f"{k}={v}" for k, v in formation.items())
     return (
-        StartRollout(live, formation),
-        SetFormation(live.app, formation),
-        LogEvent(live.app, "api", f"Scaled to {summary}"),
+        steps.StartRollout(live, formation),
+        steps.SetFormation(live.app, formation),
+        steps.LogEvent(live.app, "api", f"Scaled to {summary}"),
     )
 
 
@@ -264,16 +224,16 @@ def plan_limits(
     limits: Limits,
     live: Release | None,
     formation: dict[str, int],
-) -> Plan:
+) -> steps.Plan:
     """Keep a process type's new limits; its processes are replaced with ones that have them."""
     if live is not None and process_type not in live.procfile:
         raise UsageError(
             f"no process type {process_type!r} in the Procfile",
             f"declared types: {', '.join(live.procfile)}",
         )
-    rollout: tuple[Step, ...] = () if live is None else (StartRollout(live, formation),)
+    rollout: tuple[steps.Step, ...] = () if live is None else (steps.StartRollout(live, formation),)
     return (
-        SetLimits(app, process_type, limits),
+        steps.SetLimits(app, process_type, limits),
         *rollout,
-        LogEvent(app, "api", f"Limits of {process_type} set to {limits.describe()}"),
+        steps.LogEvent(app, "api", f"Limits of {process_type} set to {limits.describe()}"),
     )

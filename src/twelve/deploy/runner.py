@@ -5,26 +5,11 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from twelve.build import environments
-from twelve.deploy.steps import (
-    ChownSlug,
-    FinishBuild,
-    LogEvent,
-    Notify,
-    Plan,
-    RecordRelease,
-    RemoveDir,
-    ReplaceConfig,
-    RunPostdeploy,
-    RunReleasePhase,
-    Say,
-    SetFormation,
-    SetLimits,
-    StartRollout,
-    Step,
-)
+from twelve.deploy import steps
 from twelve.errors import ReleasePhaseError
 from twelve.releases import health_path, process_specs
 from twelve.settings import Settings
@@ -41,77 +26,57 @@ Line = Callable[[str, str, str], None]  # (app, process, text)
 Notice = Callable[[str, str, str, dict[str, Any]], None]  # (app, resource, action, data)
 
 
+@dataclass(frozen=True)
 class PlanRunner:
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        supervisor: Supervisor,
-        event: Line,
-        line: Line,
-        notify: Notice,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.supervisor = supervisor
-        self._event = event  # a twelve line in the app's stream
-        self._line = line  # an app line in the app's stream
-        self._notify = notify
+    settings: Settings
+    store: Store
+    supervisor: Supervisor
+    event: Line  # a twelve line in the app's stream
+    line: Line  # an app line in the app's stream
+    notify: Notice
 
-    async def run(self, plan: Plan, emit: Emit) -> Release | None:
+    async def run(self, plan: steps.Plan, emit: Emit) -> Release | None:
         """Every step in order; the release the plan recorded, if it recorded one."""
         recorded: Release | None = None
         for step in plan:
-            if isinstance(step, RecordRelease):
+            if isinstance(step, steps.RecordRelease):
+                r = step.release
                 recorded = self.store.releases.add(
-                    step.app,
-                    step.version,
-                    step.build_id,
-                    step.config,
-                    step.procfile,
-                    step.description,
+                    r.app, r.version, r.build_id, r.config, r.procfile, r.description
                 )
-            elif isinstance(step, RunPostdeploy):
+            elif isinstance(step, steps.RunPostdeploy):
                 assert recorded is not None, "postdeploy runs in the release the plan recorded"
                 await self._postdeploy(recorded, step.command, emit)
             else:
                 await self._do(step, emit)
         return recorded
 
-    async def _do(self, step: Step, emit: Emit) -> None:
+    async def _do(self, step: steps.Step, emit: Emit) -> None:
         match step:
-            case Say(text):
+            case steps.Say(text):
                 emit(text)
-            case LogEvent(app, process, text):
-                self._event(app, process, text)
-            case Notify(app, resource, action, data):
-                self._notify(app, resource, action, data)
-            case FinishBuild(build_id, status, commit, builder, slug_dir, procfile, runtime):
-                self.store.builds.finish(
-                    build_id,
-                    status=status,
-                    commit=commit,
-                    builder=builder,
-                    slug_dir=slug_dir,
-                    procfile=procfile,
-                    runtime=runtime,
-                )
-            case RemoveDir(path):
+            case steps.LogEvent(app, process, text):
+                self.event(app, process, text)
+            case steps.Notify(app, resource, action, data):
+                self.notify(app, resource, action, data)
+            case steps.FinishBuild():
+                self.store.builds.finish(**vars(step))  # the step's fields are finish()'s keywords
+            case steps.RemoveDir(path):
                 await asyncio.to_thread(shutil.rmtree, path, True)
-            case ChownSlug(app, slug_dir):
+            case steps.ChownSlug(app, slug_dir):
                 identity = await self.supervisor.confiner.users.ensure(app)
                 await give_to(slug_dir.parent, identity, recursive=False)
                 await give_to(slug_dir, identity)
                 await environments.give_to_app(slug_dir / "venv", identity)
-            case RunReleasePhase(candidate):
+            case steps.RunReleasePhase(candidate):
                 await self._release_phase(candidate, emit)
-            case StartRollout(release, formation, gate):
+            case steps.StartRollout(release, formation, gate):
                 await self.supervisor.apply(release.app, self.specs(release, formation), gate=gate)
-            case SetFormation(app, formation):
+            case steps.SetFormation(app, formation):
                 self.store.formation.set(app, formation)
-            case ReplaceConfig(app, config):
+            case steps.ReplaceConfig(app, config):
                 self.store.config.replace(app, config)
-            case SetLimits(app, process_type, limits):
+            case steps.SetLimits(app, process_type, limits):
                 self.store.limits.set(app, process_type, limits)
             case _:
                 raise AssertionError(f"{step!r} is run by run()")
@@ -147,7 +112,7 @@ class PlanRunner:
     def _echo(self, app: str, name: str, emit: Emit) -> Emit:
         def on_line(text: str) -> None:
             emit(f"       {text}")
-            self._line(app, name, text)
+            self.line(app, name, text)
 
         return on_line
 
@@ -156,7 +121,7 @@ class PlanRunner:
         name = f"release.{self.store.apps.next_counter(app)}"
         command = candidate.procfile["release"]
         emit(f"-----> Running release command: {command}")
-        self._event(app, name, f"Starting process with command `{command}`")
+        self.event(app, name, f"Starting process with command `{command}`")
         code = await self.run_oneoff(
             candidate,
             command,
@@ -165,7 +130,7 @@ class PlanRunner:
             timeout=self.settings.release_timeout,
         )
         outcome = "timed out" if code is None else describe_exit(code)
-        self._event(app, name, f"Process {outcome}")
+        self.event(app, name, f"Process {outcome}")
         if code != 0:
             raise ReleasePhaseError(
                 f"the release command {outcome}",
@@ -177,6 +142,6 @@ class PlanRunner:
         name = f"run.{self.store.apps.next_counter(release.app)}"
         emit(f"-----> Running postdeploy: {command}")
         code = await self.run_oneoff(release, command, name, self._echo(release.app, name, emit))
-        self._event(release.app, name, f"postdeploy {describe_exit(code)}")
+        self.event(release.app, name, f"postdeploy {describe_exit(code)}")
         if code != 0:
             emit(f"-----> postdeploy {describe_exit(code)}; the release stays live")

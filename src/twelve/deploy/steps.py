@@ -87,14 +87,9 @@ class StartRollout:
 
 @dataclass(frozen=True)
 class RecordRelease:
-    """Write the release that is now live; its config becomes the app's config."""
+    """Write ``release`` (the candidate now live); its config becomes the app's config."""
 
-    app: str
-    version: int
-    build_id: int
-    config: dict[str, str]
-    procfile: dict[str, str]
-    description: str
+    release: Release
 
 
 @dataclass(frozen=True)

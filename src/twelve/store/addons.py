@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twelve.errors import Conflict, NotFound
-from twelve.store.database import Database
+from twelve.store.database import Repository
 from twelve.store.rows import RowMapping
 
 
@@ -40,11 +40,8 @@ ADDON = RowMapping(
 )
 
 
-class AddonStore:
-    """The ``addons`` table, through the Store's transactions."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
+class AddonStore(Repository):
+    """The ``addons`` table."""
 
     def add(self, addon: Addon) -> None:
         with self._db.transaction() as db:
@@ -68,10 +65,7 @@ class AddonStore:
                 raise Conflict(f"an add-on named {addon.name} exists already") from None
 
     def get(self, name: str) -> Addon:
-        with self._db.transaction() as db:
-            row = db.execute(
-                "SELECT * FROM addons WHERE name = ? AND destroyed_at IS NULL", (name,)
-            ).fetchone()
+        row = self._row("SELECT * FROM addons WHERE name = ? AND destroyed_at IS NULL", (name,))
         if row is None:
             raise NotFound(f"no add-on named {name!r}", "see 'twelve addons -a APP'")
         return ADDON.read(row, self._db.cipher)
@@ -83,8 +77,7 @@ class AddonStore:
         if app is not None:
             query += " AND app = ?"
             args = (app,)
-        with self._db.transaction() as db:
-            rows = db.execute(query + " ORDER BY created_at, name", args).fetchall()
+        rows = self._rows(query + " ORDER BY created_at, name", args)
         return [ADDON.read(r, self._db.cipher) for r in rows]
 
     def on_server(self, service: str, server: str) -> list[Addon]:
@@ -93,8 +86,7 @@ class AddonStore:
 
     def managed_vars(self, app: str) -> set[str]:
         """Every variable an add-on of ``app`` has ever set, destroyed ones included."""
-        with self._db.transaction() as db:
-            rows = db.execute("SELECT config_var FROM addons WHERE app = ?", (app,)).fetchall()
+        rows = self._rows("SELECT config_var FROM addons WHERE app = ?", (app,))
         return {r[0] for r in rows}
 
     def set_attachment(self, name: str, config_var: str, attached: bool) -> None:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from twelve.store.database import Database
+from twelve.store.database import Repository
 
 
-class AlertStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class AlertStore(Repository):
     def get(self, app: str) -> dict[str, float]:
-        with self._db.transaction() as db:
-            rows = db.execute(
-                "SELECT metric, threshold FROM alerts WHERE app = ? ORDER BY metric", (app,)
-            ).fetchall()
+        rows = self._rows(
+            "SELECT metric, threshold FROM alerts WHERE app = ? ORDER BY metric", (app,)
+        )
         return {r[0]: float(r[1]) for r in rows}
 
     def all(self) -> dict[str, dict[str, float]]:
-        with self._db.transaction() as db:
-            rows = db.execute("SELECT app, metric, threshold FROM alerts").fetchall()
+        rows = self._rows("SELECT app, metric, threshold FROM alerts")
         found: dict[str, dict[str, float]] = {}
         for app, metric, threshold in rows:
             found.setdefault(app, {})[metric] = float(threshold)

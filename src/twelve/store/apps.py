@@ -6,17 +6,14 @@ import sqlite3
 import time
 
 from twelve.errors import Conflict, NotFound
-from twelve.store.database import Database
+from twelve.store.database import Repository
 from twelve.store.models import App
 from twelve.store.rows import RowMapping
 
 APP = RowMapping(App)
 
 
-class AppStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class AppStore(Repository):
     def create(self, name: str) -> App:
         try:
             self._db.execute(

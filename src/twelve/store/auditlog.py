@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from twelve.access.chain import GENESIS, Break, Entry, details_text, first_broken, sealed
-from twelve.store.database import Database
+from twelve.store.database import Database, Repository
 
 # A written entry cannot be changed or removed through SQL short of dropping these; the chain
 # shows it if someone does.
@@ -19,9 +19,9 @@ _TRIGGERS = (
 )
 
 
-class AuditLog:
+class AuditLog(Repository):
     def __init__(self, db: Database) -> None:
-        self._db = db
+        super().__init__(db)
         for trigger in _TRIGGERS:
             self._db.execute(trigger)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from twelve.backups.schedule import Schedule
 from twelve.errors import NotFound, UsageError
-from twelve.store.database import Database
+from twelve.store.database import Repository
 from twelve.store.rows import RowMapping
 
 # capturing → verifying → verified | failed (a capture or a verification went wrong)
@@ -62,10 +62,7 @@ class Backup:
 BACKUP = RowMapping(Backup, json=frozenset({"details"}), flags=frozenset({"scheduled"}))
 
 
-class BackupStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class BackupStore(Repository):
     def start(self, app: str, addon: str, service: str, scheduled: bool, now: float) -> Backup:
         """A new record in ``capturing``, numbered after every backup the app ever had."""
         with self._db.transaction() as db:
@@ -92,11 +89,10 @@ class BackupStore:
         return self.get(app, number)
 
     def get(self, app: str, number: int) -> Backup:
-        with self._db.transaction() as db:
-            row = db.execute(
-                "SELECT * FROM backups WHERE app = ? AND number = ? AND deleted_at IS NULL",
-                (app, number),
-            ).fetchone()
+        row = self._row(
+            "SELECT * FROM backups WHERE app = ? AND number = ? AND deleted_at IS NULL",
+            (app, number),
+        )
         if row is None:
             raise NotFound(
                 f"{app} has no backup {backup_id(number)}", f"see 'twelve backups -a {app}'"
@@ -104,20 +100,18 @@ class BackupStore:
         return BACKUP.read(row)
 
     def of_app(self, app: str) -> list[Backup]:
-        with self._db.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM backups WHERE app = ? AND deleted_at IS NULL ORDER BY number",
-                (app,),
-            ).fetchall()
+        rows = self._rows(
+            "SELECT * FROM backups WHERE app = ? AND deleted_at IS NULL ORDER BY number",
+            (app,),
+        )
         return [BACKUP.read(r) for r in rows]
 
     def unfinished(self) -> list[Backup]:
         """Backups a previous daemon left capturing or verifying."""
-        with self._db.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM backups WHERE status IN (?, ?) AND deleted_at IS NULL",
-                (CAPTURING, VERIFYING),
-            ).fetchall()
+        rows = self._rows(
+            "SELECT * FROM backups WHERE status IN (?, ?) AND deleted_at IS NULL",
+            (CAPTURING, VERIFYING),
+        )
         return [BACKUP.read(r) for r in rows]
 
     def mark_deleted(self, app: str, number: int, now: float) -> None:
@@ -161,8 +155,7 @@ class BackupStore:
         if app is not None:
             query += " WHERE app = ?"
             args = (app,)
-        with self._db.transaction() as db:
-            rows = db.execute(query + " ORDER BY addon", args).fetchall()
+        rows = self._rows(query + " ORDER BY addon", args)
         return [
             (
                 r["addon"],

@@ -7,17 +7,14 @@ import time
 from typing import Any
 
 from twelve.errors import NotFound
-from twelve.store.database import Database
+from twelve.store.database import Repository
 from twelve.store.models import Build
 from twelve.store.rows import RowMapping
 
 BUILD = RowMapping(Build, columns={"commit": "commit_sha"}, json=frozenset({"procfile", "runtime"}))
 
 
-class BuildStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class BuildStore(Repository):
     def create(self, app: str, source: str) -> Build:
         cur = self._db.execute(
             "INSERT INTO builds (app, status, source, created_at) VALUES (?, 'pending', ?, ?)",

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from twelve.store.database import Database
+from twelve.store.database import Repository
 from twelve.store.secrets import Cipher
 
 
-class ConfigStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class ConfigStore(Repository):
     def get(self, app: str) -> dict[str, str]:
         rows = self._db.execute("SELECT key, value FROM config WHERE app = ? ORDER BY key", (app,))
         return {r["key"]: self._db.cipher.decrypt(r["value"]) for r in rows.fetchall()}

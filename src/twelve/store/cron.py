@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from twelve.store.database import Database
+from twelve.store.database import Repository
 
 CLAIMED, RUNNING, FINISHED, SKIPPED = "claimed", "running", "finished", "skipped"
 
@@ -43,10 +43,7 @@ def _run(row: sqlite3.Row) -> CronRun:
     return CronRun(*tuple(row))
 
 
-class CronStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class CronStore(Repository):
     def since(self, app: str, job: str, now: float) -> float:
         """When ``job`` was first seen (``now`` if this is the first time)."""
         with self._db.transaction() as db:
@@ -61,19 +58,13 @@ class CronStore:
 
     def seen(self, app: str, job: str) -> float | None:
         """When ``job`` was first seen, if it was."""
-        with self._db.transaction() as db:
-            row = db.execute(
-                "SELECT since FROM cron_jobs WHERE app = ? AND job = ?", (app, job)
-            ).fetchone()
+        row = self._row("SELECT since FROM cron_jobs WHERE app = ? AND job = ?", (app, job))
         return None if row is None else float(row[0])
 
     def cursor(self, app: str, job: str) -> float | None:
         """The newest tick of ``job`` claimed or skipped."""
-        with self._db.transaction() as db:
-            row = db.execute(
-                "SELECT MAX(tick) FROM cron_runs WHERE app = ? AND job = ?", (app, job)
-            ).fetchone()
-        return None if row[0] is None else float(row[0])
+        tick = self._scalar("SELECT MAX(tick) FROM cron_runs WHERE app = ? AND job = ?", (app, job))
+        return None if tick is None else float(tick)
 
     def claim(
         self,
@@ -123,16 +114,14 @@ class CronStore:
         return cur.rowcount == 1
 
     def get(self, run_id: int) -> CronRun | None:
-        with self._db.transaction() as db:
-            row = db.execute("SELECT * FROM cron_runs WHERE id = ?", (run_id,)).fetchone()
+        row = self._row("SELECT * FROM cron_runs WHERE id = ?", (run_id,))
         return None if row is None else _run(row)
 
     def unfinished(self) -> list[CronRun]:
-        with self._db.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM cron_runs WHERE state IN (?, ?) ORDER BY id",
-                (CLAIMED, RUNNING),
-            ).fetchall()
+        rows = self._rows(
+            "SELECT * FROM cron_runs WHERE state IN (?, ?) ORDER BY id",
+            (CLAIMED, RUNNING),
+        )
         return [_run(r) for r in rows]
 
     def runs(self, app: str, limit: int = 100, job: str | None = None) -> list[CronRun]:

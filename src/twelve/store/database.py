@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from twelve.store.schema import MIGRATIONS
 from twelve.store.secrets import Cipher
@@ -53,3 +54,26 @@ class Database:
             self.connection.execute("ROLLBACK")
             raise
         self.connection.execute("COMMIT")
+
+
+class Repository:
+    """The queries of one aggregate's tables, over the state file's one connection."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Every row ``sql`` finds, read in one transaction."""
+        with self._db.transaction() as db:
+            return db.execute(sql, args).fetchall()
+
+    def _row(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Row | None:
+        """The first row ``sql`` finds, if any, read in one transaction."""
+        with self._db.transaction() as db:
+            row: sqlite3.Row | None = db.execute(sql, args).fetchone()
+            return row
+
+    def _scalar(self, sql: str, args: tuple[object, ...] = ()) -> Any:
+        """The one value an aggregate (``MAX``, ``MIN``, ``COUNT``) answers."""
+        with self._db.transaction() as db:
+            return db.execute(sql, args).fetchone()[0]

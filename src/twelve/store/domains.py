@@ -5,13 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 from twelve.errors import Conflict, NotFound
-from twelve.store.database import Database
+from twelve.store.database import Repository
 
 
-class DomainStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class DomainStore(Repository):
     def add(self, app: str, hostname: str) -> None:
         try:
             self._db.execute("INSERT INTO domains VALUES (?, ?)", (hostname, app))

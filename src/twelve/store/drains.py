@@ -8,13 +8,10 @@ from __future__ import annotations
 import time
 
 from twelve.errors import Conflict, NotFound
-from twelve.store.database import Database
+from twelve.store.database import Repository
 
 
-class DrainStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class DrainStore(Repository):
     def add(self, app: str, url: str) -> None:
         if url in self.of_app(app):
             raise Conflict(f"{app} already drains to that URL")

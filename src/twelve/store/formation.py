@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from twelve.store.database import Database
+from twelve.store.database import Repository
 
 
-class FormationStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class FormationStore(Repository):
     def get(self, app: str) -> dict[str, int]:
         rows = self._db.execute(
             "SELECT type, quantity FROM formation WHERE app = ? ORDER BY rowid", (app,)

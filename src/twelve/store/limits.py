@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from twelve.store.database import Database
+from twelve.store.database import Repository
 from twelve.values import Limits
 
 
-class LimitStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class LimitStore(Repository):
     def get(self, app: str) -> dict[str, Limits]:
         """The limits of each process type of ``app`` that has any."""
         rows = self._db.execute(

@@ -6,16 +6,13 @@ import json
 from typing import Final
 
 from twelve.metrics.point import Point
-from twelve.store.database import Database
+from twelve.store.database import Repository
 
 # Seconds each resolution is kept.
 KEPT: Final = {10: 3600, 60: 7 * 86400}
 
 
-class MetricStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class MetricStore(Repository):
     def add(self, app: str, kind: str, points: dict[int, Point], now: float) -> None:
         """Write ten-second ``points`` (by interval start) and add them into their minutes, then
         drop rows older than their resolution keeps, all in one transaction."""
@@ -52,8 +49,7 @@ class MetricStore:
         if kind is not None:
             query += " AND type = ?"
             args += (kind,)
-        with self._db.transaction() as db:
-            rows = db.execute(query + " ORDER BY at, type", args).fetchall()
+        rows = self._rows(query + " ORDER BY at, type", args)
         return [(r[0], int(r[1]), Point.from_json(json.loads(r[2]))) for r in rows]
 
     def forget(self, app: str) -> None:

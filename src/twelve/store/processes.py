@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from twelve.store.database import Database
+from twelve.store.database import Repository
 from twelve.store.models import ProcessRecord
 from twelve.store.rows import RowMapping
 
 PROCESS = RowMapping(ProcessRecord)
 
 
-class ProcessStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class ProcessStore(Repository):
     def record(self, record: ProcessRecord) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO processes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -11,7 +11,7 @@ import time
 
 from twelve.errors import Conflict, NotFound
 from twelve.store.config import write_config
-from twelve.store.database import Database
+from twelve.store.database import Repository
 from twelve.store.models import Release
 from twelve.store.rows import RowMapping
 
@@ -26,10 +26,7 @@ _WITH_BUILD = (
 )
 
 
-class ReleaseStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class ReleaseStore(Repository):
     def add(
         self,
         app: str,

@@ -16,7 +16,7 @@ from twelve.access.tokens import (
     new_token_id,
 )
 from twelve.errors import AuthError, Conflict, NotFound, UsageError
-from twelve.store.database import Database
+from twelve.store.database import Repository
 
 PLATFORM_ADMIN = "admin"  # the user the platform's own API token acts as
 _USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{0,39}$")
@@ -52,10 +52,7 @@ class Token:
     revoked_at: float | None
 
 
-class UserStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class UserStore(Repository):
     # Users
     def ensure_platform_admin(self, now: float) -> None:
         self._db.execute(
