@@ -109,7 +109,7 @@ def compose(
     deployer = Deployer(settings, store, supervisor, event, app_line)
     services = ServiceRunner(
         settings.services_dir,
-        store,
+        store.processes,
         service_line or (lambda _service, _text: None),
         os.environ.get("PATH", "") if path is None else path,
         launcher,

@@ -245,7 +245,7 @@ class Daemon:
         s = self.settings
         g = self.graph
         self.router = RouterProcess(
-            s, g.store, g.hub, self.launcher, self._note_router, g.platform.metrics
+            s, g.store.processes, g.hub, self.launcher, self._note_router, g.platform.metrics
         )
         stack.push_async_callback(self._stop_router)
         if adopted is not None and "address" in adopted.meta:

@@ -21,7 +21,7 @@ PATH = os.environ.get("PATH", "/usr/bin:/bin")
 
 
 def _runner(tmp_path: Path, store: Store) -> ServiceRunner:
-    return ServiceRunner(tmp_path / "services", store, lambda s, t: None, PATH)
+    return ServiceRunner(tmp_path / "services", store.processes, lambda s, t: None, PATH)
 
 
 def pre_redis_6_auth(url: str) -> bytes:

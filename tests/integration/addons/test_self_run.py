@@ -26,7 +26,9 @@ PATH = os.environ.get("PATH", "/usr/bin:/bin")
 
 
 def _runner(tmp_path: Path, store: Store, lines: list[tuple[str, str]]) -> ServiceRunner:
-    return ServiceRunner(tmp_path / "services", store, lambda s, t: lines.append((s, t)), PATH)
+    return ServiceRunner(
+        tmp_path / "services", store.processes, lambda s, t: lines.append((s, t)), PATH
+    )
 
 
 async def _wait_for_new_pid(store: Store, old: int) -> None:
@@ -148,7 +150,7 @@ def test_a_server_stopped_while_it_is_being_started_does_not_outlive_the_stop(
         # Stop after more and more turns of the loop, so that one stop lands mid-spawn.
         for turns in range(12):
             server = SelfRunServer(
-                "redis", tmp_path / "services" / "redis", bins, store, lambda s, t: None
+                "redis", tmp_path / "services" / "redis", bins, store.processes, lambda s, t: None
             )
             starting = asyncio.ensure_future(server.start())
             for _ in range(turns):
