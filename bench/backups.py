@@ -174,7 +174,7 @@ async def run(tmp: Path, size_mib: int, admin_url: str) -> None:
     addons, backups = graph.platform.addons, graph.platform.backups
     assert addons is not None and backups is not None
     app = f"bench-{os.getpid()}"
-    graph.store.create_app(app)
+    graph.store.apps.create(app)
     try:
         source, _ = await addons.create(app, "postgres")
         target, _ = await addons.create(app, "postgres", as_name="COPY")

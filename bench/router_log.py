@@ -88,7 +88,7 @@ async def main() -> None:
         settings.home.mkdir(parents=True, exist_ok=True)
         store = Store(settings.store_path, Cipher.from_home(settings.home, None, None))
         async with LogHub(Path(tmp) / "logs", 256 << 20, 2) as hub:
-            router = RouterProcess(settings, store, hub)
+            router = RouterProcess(settings, store.processes, hub)
 
             async def daemon(reader: asyncio.StreamReader) -> int:
                 first = hub.last_cursor("hello")

@@ -54,8 +54,8 @@ class Api:
     def restore(self) -> None:
         """Bring APP and every role back, whatever an earlier request destroyed or changed."""
         store = self.app.state.platform.store
-        if APP not in {a.name for a in store.list_apps()}:
-            store.create_app(APP)
+        if APP not in {a.name for a in store.apps.all()}:
+            store.apps.create(APP)
         for name, (_admin, role) in PEOPLE.items():
             held = self.users.role(APP, name)
             if role is None and held is not Role.NONE:
@@ -77,7 +77,7 @@ def make_access_api(home: Path, **environ: str) -> Api:
     clock = Clock()
     app = create_app(platform, clock)
     api = Api(app, clock, app.state.guard.users)
-    platform.store.create_app(APP)
+    platform.store.apps.create(APP)
     for name, (admin, _role) in PEOPLE.items():
         api.users.create_user(name, admin, "admin", clock())
     api.restore()

@@ -41,7 +41,7 @@ def adopt(graph: Graph, kept: list[KeptChild], launcher: KeeperLauncher) -> Adop
     """Offer every recorded process the keeper still holds to the supervisor (or the router)."""
     adopted = Adopted()
     by_pid = {child.pid: child for child in kept}
-    records: list[ProcessRecord] = graph.store.list_process_records()
+    records: list[ProcessRecord] = graph.store.processes.all()
     for record in records:
         child = by_pid.get(record.pid)
         if child is None or child.start_ticks != record.start_ticks:

@@ -26,9 +26,7 @@ from twelve.logs.line import make_line
 from twelve.metrics.recorder import Recorder
 from twelve.settings import Settings
 from twelve.store import Store
-from twelve.store.metrics import MetricStore
 from twelve.store.secrets import Cipher
-from twelve.store.webhooks import WebhookStore
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.launcher import Launcher
 from twelve.supervisor.manager import Supervisor
@@ -111,7 +109,7 @@ def compose(
     deployer = Deployer(settings, store, supervisor, event, app_line)
     services = ServiceRunner(
         settings.services_dir,
-        store,
+        store.processes,
         service_line or (lambda _service, _text: None),
         os.environ.get("PATH", "") if path is None else path,
         launcher,
@@ -128,8 +126,8 @@ def compose(
         tz=settings.cron_tz,
         catchup=settings.cron_catchup,
     )
-    metrics = Recorder(MetricStore(store), time.time, settings.metrics_max_series)
-    webhooks = Webhooks(WebhookStore(store), time.time, settings.webhook_retry_base)
+    metrics = Recorder(store.metrics, time.time, settings.metrics_max_series)
+    webhooks = Webhooks(store.webhooks, time.time, settings.webhook_retry_base)
     platform = Platform(
         settings,
         store,

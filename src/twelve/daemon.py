@@ -28,6 +28,7 @@ from twelve.metrics.server import start_metrics
 from twelve.router_process import ROUTER_KEY, RouterProcess
 from twelve.routes import edge_entries, route_table, write_atomically
 from twelve.settings import Settings
+from twelve.store.rotation import reencrypt
 from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.scratch import clear_all
@@ -127,7 +128,7 @@ class Daemon:
         table = route_table(
             self._table_version,
             self.graph.supervisor.backends(),
-            self.graph.store.list_domains(),
+            self.graph.store.domains.pairs(),
             CertStore(self.settings.certs_dir).all(),
             self._edges(),
             self.graph.platform.backups.maintenance if self.graph.platform.backups else (),
@@ -180,7 +181,7 @@ class Daemon:
                 stack.callback(loop.remove_signal_handler, signum)
             self.graph = graph = self.compose(token, confiner)
             stack.callback(graph.store.close)
-            rewritten = graph.store.reencrypt()
+            rewritten = reencrypt(graph.store.db)
             if rewritten:
                 log.info("re-encrypted %d stored secrets with the current key", rewritten)
             await graph.hub.start()
@@ -245,7 +246,7 @@ class Daemon:
         s = self.settings
         g = self.graph
         self.router = RouterProcess(
-            s, g.store, g.hub, self.launcher, self._note_router, g.platform.metrics
+            s, g.store.processes, g.hub, self.launcher, self._note_router, g.platform.metrics
         )
         stack.push_async_callback(self._stop_router)
         if adopted is not None and "address" in adopted.meta:
@@ -254,7 +255,7 @@ class Daemon:
             self.router.adopt(adopted, adopted.meta)
         else:
             certs = CertStore(s.certs_dir).all()
-            table = route_table(0, {}, self.graph.store.list_domains(), certs)
+            table = route_table(0, {}, self.graph.store.domains.pairs(), certs)
             write_atomically(s.routes_path, table)
             self.router.start()
         address = await asyncio.wait_for(self.router.address, 30)
@@ -268,9 +269,9 @@ class Daemon:
     async def _restore(self, graph: Graph) -> None:
         # Every app's formation comes back at once; one that cannot boot keeps retrying under
         # the restart policy and does not hold the others up.
-        apps = graph.store.list_apps()
+        apps = graph.store.apps.all()
         for app in apps:
-            await graph.hub.set_drains(app.name, graph.store.list_drains(app.name))
+            await graph.hub.set_drains(app.name, graph.store.drains.of_app(app.name))
         await asyncio.gather(*(graph.deployer.restore(app.name) for app in apps))
         unclaimed = await graph.supervisor.end_unclaimed()
         if unclaimed:

@@ -19,7 +19,8 @@ from twelve.logs.hub import LogHub
 from twelve.logs.line import LogLine, make_line
 from twelve.router.accesslog import split_access_line
 from twelve.settings import Settings, twelve_executable
-from twelve.store import ProcessRecord, Store
+from twelve.store import ProcessRecord
+from twelve.store.processes import ProcessStore
 from twelve.supervisor import spawn
 from twelve.supervisor.launcher import Launcher, LocalLauncher
 from twelve.supervisor.policy import SERVER_BACKOFF, Restarts
@@ -39,14 +40,14 @@ class RouterProcess:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        records: ProcessStore,
         hub: LogHub,
         launcher: Launcher | None = None,
         note: Callable[[spawn.Running, dict[str, str]], None] | None = None,
         metrics: Recorder | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.records = records
         self.hub = hub
         self.launcher = launcher or LocalLauncher()
         self.note = note  # tells the keeper the router's addresses, for a later daemon
@@ -98,7 +99,7 @@ class RouterProcess:
                 self.output,
                 raw=True,
             )
-        self.store.record_process(
+        self.records.record(
             ProcessRecord(
                 *ROUTER_RECORD,
                 self.child.pid,
@@ -111,7 +112,7 @@ class RouterProcess:
         )
         code = await self.child.wait()
         await self.child.output_done(5.0)
-        self.store.forget_process(*ROUTER_RECORD, self.child.pid)
+        self.records.forget(*ROUTER_RECORD, self.child.pid)
         return code
 
     def _exited(self, code: int | None, delay: float) -> bool:

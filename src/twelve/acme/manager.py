@@ -86,7 +86,9 @@ class AcmeManager:
         return [a for a in self.files.apps() if self.files.state(a).enabled]
 
     def wanted(self, app: str) -> tuple[str, ...]:
-        return certificate_names((h for h, _ in self.store.list_domains(app)), self.settings.domain)
+        return certificate_names(
+            (h for h, _ in self.store.domains.pairs(app)), self.settings.domain
+        )
 
     def facts(self, app: str) -> CertFacts | None:
         stored = self.certs.get(app)
@@ -100,7 +102,7 @@ class AcmeManager:
 
     def describe(self, app: str) -> dict[str, Any]:
         state = self.files.state(app)
-        domains = [h for h, _ in self.store.list_domains(app)]
+        domains = [h for h, _ in self.store.domains.pairs(app)]
         wanted = self.wanted(app)
         return {
             "enabled": state.enabled,

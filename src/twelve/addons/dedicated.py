@@ -25,7 +25,7 @@ from twelve.addons.provider import Provisioned
 from twelve.addons.selfrun import AdoptedServer, ServiceState
 from twelve.addons.services import OnLine, SelfRunServer
 from twelve.errors import ServiceError
-from twelve.store import Store
+from twelve.store.processes import ProcessStore
 from twelve.supervisor.launcher import Launcher
 
 log = logging.getLogger("twelve.services")
@@ -43,7 +43,7 @@ class DedicatedRedis(SelfRunServer):
         self,
         name: str,
         home: Path,
-        store: Store,
+        records: ProcessStore,
         on_line: OnLine,
         path: str,
         maxmemory: int,
@@ -52,7 +52,7 @@ class DedicatedRedis(SelfRunServer):
         bins = find_redis(path)
         if bins is None:
             raise ServiceError("this machine has no Redis server to run")
-        super().__init__("redis", home, bins, store, on_line, launcher)
+        super().__init__("redis", home, bins, records, on_line, launcher)
         self.record_name = f"service.redis.{name}"
         self.maxmemory = maxmemory
 
@@ -111,10 +111,15 @@ class DedicatedServers:
     their add-on."""
 
     def __init__(
-        self, root: Path, store: Store, on_line: OnLine, path: str, launcher: Launcher | None
+        self,
+        root: Path,
+        records: ProcessStore,
+        on_line: OnLine,
+        path: str,
+        launcher: Launcher | None,
     ) -> None:
         self.root = root
-        self.store = store
+        self.records = records
         self._on_line = on_line
         self._path = path
         self._launcher = launcher
@@ -123,7 +128,13 @@ class DedicatedServers:
 
     def _server(self, name: str, maxmemory: int) -> DedicatedRedis:
         return DedicatedRedis(
-            name, self.root / name, self.store, self._on_line, self._path, maxmemory, self._launcher
+            name,
+            self.root / name,
+            self.records,
+            self._on_line,
+            self._path,
+            maxmemory,
+            self._launcher,
         )
 
     async def create(self, name: str, maxmemory: int) -> str:

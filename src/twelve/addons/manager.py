@@ -19,7 +19,7 @@ from twelve.addons.url import external, name_stem
 from twelve.deploy import Deployer
 from twelve.errors import Conflict, ServiceError, UsageError
 from twelve.store import Release, Store
-from twelve.store.addons import Addon, AddonStore
+from twelve.store.addons import Addon
 
 Event = Callable[[str, str, str], None]  # (app, process, text)
 
@@ -29,7 +29,7 @@ class AddonManager:
 
     def __init__(self, store: Store, registry: Registry, deployer: Deployer, event: Event) -> None:
         self.store = store
-        self.addons = AddonStore(store)
+        self.addons = store.addons
         self.registry = registry
         self.deployer = deployer
         self._event = event
@@ -39,7 +39,7 @@ class AddonManager:
 
     def list(self, app: str | None = None) -> list[Addon]:
         if app is not None:
-            self.store.get_app(app)
+            self.store.apps.get(app)
         return self.addons.live(app)
 
     def info(self, name: str) -> Addon:
@@ -50,7 +50,7 @@ class AddonManager:
     ) -> tuple[Addon, Release | None]:
         """Provision a fresh database or key space for ``app`` and attach it."""
         kind = naming.service_kind(service)
-        self.store.get_app(app)
+        self.store.apps.get(app)
         var = naming.config_var(kind, as_name)
         addon_name = naming.validate_addon_name(name) if name else naming.new_addon_name(kind, app)
         async with self._locks[app]:
@@ -84,7 +84,7 @@ class AddonManager:
         With ``replace``, a URL takes the variable of the add-on attached under it now, in one
         release, and that add-on is detached (keeping its data): a swap with no downtime.
         """
-        self.store.get_app(app)
+        self.store.apps.get(app)
         async with self._locks[app]:
             if "://" not in target:
                 return await self._reattach(app, target, as_name)
@@ -200,7 +200,7 @@ class AddonManager:
             self.addons.set_credentials(name, turn.url, turn.resource)
             try:
                 release = None
-                if addon.attached and self.store.get_config(app).get(addon.config_var) == addon.url:
+                if addon.attached and self.store.config.get(app).get(addon.config_var) == addon.url:
                     release = await self.deployer.set_config(
                         app,
                         {addon.config_var: turn.url},
@@ -217,14 +217,14 @@ class AddonManager:
 
     def rollback_notice(self, app: str, version: int) -> str | None:
         """What a rollback to ``version`` should say when add-on variables would change."""
-        target = self.store.get_release(app, version)
+        target = self.store.releases.get(app, version)
         changed = naming.rollback_addon_changes(
-            self.addons.managed_vars(app), self.store.get_config(app), target.config
+            self.addons.managed_vars(app), self.store.config.get(app), target.config
         )
         return naming.rollback_notice(changed, version)
 
     def _refuse_var_clash(self, app: str, var: str) -> None:
-        if var in self.store.get_config(app):
+        if var in self.store.config.get(app):
             raise Conflict(
                 f"{app} already has {var}",
                 "attach under another name with --as NAME, swap an add-on's URL with --replace,"
@@ -248,7 +248,7 @@ class AddonManager:
 
     async def _unset(self, addon: Addon, verb: str) -> Release | None:
         # Leave a value the user set by hand since: only the add-on's own URL is removed.
-        if self.store.get_config(addon.app).get(addon.config_var) != addon.url:
+        if self.store.config.get(addon.app).get(addon.config_var) != addon.url:
             return None
         return await self.deployer.set_config(
             addon.app,

@@ -28,7 +28,8 @@ from twelve.addons.naming import new_password, redis_password_hash
 from twelve.addons.selfrun import AdoptedServer, ServiceState
 from twelve.errors import ServiceError
 from twelve.router.tls import self_signed
-from twelve.store import ProcessRecord, Store
+from twelve.store import ProcessRecord
+from twelve.store.processes import ProcessStore
 from twelve.supervisor import spawn
 from twelve.supervisor.launcher import Launcher, LocalLauncher
 from twelve.supervisor.policy import SERVER_BACKOFF, Restarts
@@ -53,14 +54,14 @@ class SelfRunServer:
         kind: str,
         home: Path,
         bins: Binaries,
-        store: Store,
+        records: ProcessStore,
         on_line: OnLine,
         launcher: Launcher | None = None,
     ) -> None:
         self.kind = kind
         self.dir = home
         self.bins = bins
-        self.store = store
+        self.records = records
         self._on_line = on_line
         self.launcher = launcher or LocalLauncher()
         self.child: spawn.Running | None = None
@@ -258,10 +259,10 @@ class SelfRunServer:
             0,
             None,
         )
-        self.store.record_process(record)
+        self.records.record(record)
         code = await child.wait()
         await child.output_done(5.0)
-        self.store.forget_process(RECORD_APP, record.name, record.pid)
+        self.records.forget(RECORD_APP, record.name, record.pid)
         return code
 
     def _exited(self, code: int | None, delay: float) -> bool:
@@ -305,13 +306,13 @@ class ServiceRunner:
     def __init__(
         self,
         services_dir: Path,
-        store: Store,
+        records: ProcessStore,
         on_line: OnLine,
         path: str,
         launcher: Launcher | None = None,
     ) -> None:
         self.services_dir = services_dir
-        self.store = store
+        self.records = records
         self._on_line = on_line
         self._path = path
         self.path = path  # where server and client binaries are looked up
@@ -323,7 +324,7 @@ class ServiceRunner:
         from twelve.addons.dedicated import DedicatedServers  # noqa: PLC0415
 
         self.dedicated = DedicatedServers(
-            services_dir / "redis-addons", store, on_line, path, launcher
+            services_dir / "redis-addons", records, on_line, path, launcher
         )
 
     def binaries(self, kind: str) -> Binaries | None:
@@ -343,7 +344,7 @@ class ServiceRunner:
             if bins is None:
                 raise ServiceError(f"this machine has no {_LABELS[kind]} server to run")
             server = SelfRunServer(
-                kind, self.services_dir / kind, bins, self.store, self._on_line, self._launcher
+                kind, self.services_dir / kind, bins, self.records, self._on_line, self._launcher
             )
             url = await server.start(adopted)
             self._servers[kind] = server

@@ -40,9 +40,6 @@ from twelve.api.context import Platform
 from twelve.api.errors import http_error_handler, twelve_error_handler
 from twelve.api.guard import Guard, GuardState
 from twelve.errors import TwelveError
-from twelve.store.addons import AddonStore
-from twelve.store.auditlog import AuditLog
-from twelve.store.users import UserStore
 
 
 async def server_info(_request: Request) -> JSONResponse:
@@ -51,12 +48,12 @@ async def server_info(_request: Request) -> JSONResponse:
 
 def guard_state(platform: Platform, clock: Callable[[], float] = time.time) -> GuardState:
     """Who may do what on ``platform``: its users and roles, its audit trail and drain."""
-    users = UserStore(platform.store)
+    users = platform.store.users
     users.ensure_platform_admin(clock())
     state = GuardState(
         users,
-        AuditLog(platform.store),
-        AddonStore(platform.store),
+        platform.store.audit,
+        platform.store.addons,
         platform.token,
         platform.push_tokens,
         clock,

@@ -21,10 +21,10 @@ async def list_apps(request: Request) -> JSONResponse:
     guard = request.app.state.guard
     visible = None if caller.is_admin else guard.users.apps_of(caller.name)
     apps = []
-    for app in p.store.list_apps():
+    for app in p.store.apps.all():
         if visible is not None and app.name not in visible:
             continue
-        release = p.store.current_release(app.name)
+        release = p.store.releases.current(app.name)
         apps.append(
             {
                 "name": app.name,
@@ -40,7 +40,7 @@ async def create_app(request: Request) -> JSONResponse:
     p = platform(request)
     body = await json_body(request)
     name = validate_app_name(str(body.get("name", "")))
-    app = p.store.create_app(name)
+    app = p.store.apps.create(name)
     p.event(name, "api", f"App {name} created")
     return JSONResponse({"name": app.name, "url": p.app_url(name)}, status_code=201)
 
@@ -48,8 +48,8 @@ async def create_app(request: Request) -> JSONResponse:
 async def app_info(request: Request) -> JSONResponse:
     p = platform(request)
     name = request.path_params["app"]
-    app = p.store.get_app(name)
-    release = p.store.current_release(name)
+    app = p.store.apps.get(name)
+    release = p.store.releases.current(name)
     return JSONResponse(
         {
             "name": app.name,
@@ -58,8 +58,8 @@ async def app_info(request: Request) -> JSONResponse:
             "https_url": p.https_url(name),
             "release": release.version if release else None,
             "commit": release.commit if release else None,
-            "formation": p.store.get_formation(name),
-            "domains": [h for h, _ in p.store.list_domains(name)],
+            "formation": p.store.formation.get(name),
+            "domains": [h for h, _ in p.store.domains.pairs(name)],
         }
     )
 
@@ -69,7 +69,7 @@ async def destroy_app(request: Request) -> JSONResponse:
     name = request.path_params["app"]
     if request.query_params.get("confirm") != name:
         raise UsageError(f"destroying {name} needs confirmation", f"pass --confirm {name}")
-    p.store.get_app(name)
+    p.store.apps.get(name)
     if p.addons is not None:
         await p.addons.destroy_all(name)  # the app's databases and key spaces go with it
     await p.deployer.destroy(name)

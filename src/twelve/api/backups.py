@@ -154,7 +154,7 @@ async def restore_backup(request: Request) -> StreamingResponse:
     users = request.app.state.guard.users
 
     def may_read(other: str) -> None:
-        platform(request).store.get_app(other)
+        platform(request).store.apps.get(other)
         if effective_role(principal, users.role(other, principal.name)) < Role.ADMIN:
             raise Forbidden(f"{principal.name} may not read the backups of {other}")
 

@@ -22,7 +22,7 @@ def _store(p: Platform) -> CertStore:
 def describe(p: Platform, app: str, stored: StoredCert) -> dict[str, Any]:
     """The API's view of a certificate, with the app hostnames it covers (``serves``)."""
     info = stored.info
-    hosts = [f"{app}.{p.settings.domain}", *(h for h, _ in p.store.list_domains(app))]
+    hosts = [f"{app}.{p.settings.domain}", *(h for h, _ in p.store.domains.pairs(app))]
     return {
         "hostnames": list(info.hostnames),
         "serves": [h for h in hosts if any(covers(n, h) for n in info.hostnames)],

@@ -19,7 +19,7 @@ MASK = "********"
 
 async def get_config(request: Request) -> JSONResponse:
     p, app = existing_app(request)
-    config = p.store.get_config(app)
+    config = p.store.config.get(app)
     if role_of(request.scope) < Role.ADMIN:  # values are for the app's admins only
         config = dict.fromkeys(config, MASK)
     return JSONResponse(config)
@@ -41,7 +41,7 @@ async def patch_config(request: Request) -> JSONResponse:
     release = await p.deployer.set_config(app, changes)
     return JSONResponse(
         {
-            "config_keys": sorted(p.store.get_config(app)),
+            "config_keys": sorted(p.store.config.get(app)),
             "release": release_json(release) if release else None,
         }
     )

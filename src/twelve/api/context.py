@@ -71,7 +71,7 @@ class Platform:
             return ""
         port = self.router_tls_url.rpartition(":")[2]
         suffix = f":{port}" if port.isdigit() and port != "443" else ""
-        names = [h for h, _ in self.store.list_domains(app)] + [f"{app}.{self.settings.domain}"]
+        names = [h for h, _ in self.store.domains.pairs(app)] + [f"{app}.{self.settings.domain}"]
         for name in names:
             if any(covers(n, name) for n in stored.info.hostnames):
                 return f"https://{name}{suffix}"
@@ -88,5 +88,5 @@ def existing_app(request: Request) -> tuple[Platform, str]:
     """The platform and the ``{app}`` of the path, which must name an app (else NotFound)."""
     p = platform(request)
     app = request.path_params["app"]
-    p.store.get_app(app)
+    p.store.apps.get(app)
     return p, app

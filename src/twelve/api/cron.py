@@ -13,7 +13,7 @@ from twelve.api.context import existing_app, platform
 from twelve.appspec.cron import next_tick
 from twelve.cron.scheduler import Scheduler, jobs_of
 from twelve.errors import Conflict, NotFound
-from twelve.store.cron import CronRun, CronStore
+from twelve.store.cron import CronRun
 
 
 def _scheduler(request: Request) -> Scheduler:
@@ -45,11 +45,11 @@ async def list_jobs(request: Request) -> JSONResponse:
     """The live release's jobs, each with its next tick and its last run."""
     p, app = existing_app(request)
     scheduler = p.scheduler
-    runs = CronStore(p.store)
+    runs = p.store.cron
     now = scheduler.clock.now() if scheduler else time.time()
     tz = scheduler.tz if scheduler else p.settings.cron_tz
     jobs = []
-    for job in jobs_of(p.store, p.store.current_release(app)):
+    for job in jobs_of(p.store, p.store.releases.current(app)):
         last = next((r for r in runs.runs(app, 20, job.name) if r.state != "skipped"), None)
         jobs.append(
             job.to_json()
@@ -65,7 +65,7 @@ async def run_job(request: Request) -> JSONResponse:
     """Run a job now, once, as the scheduler would (``scheduler.N`` of the live release)."""
     p, app = existing_app(request)
     name = request.path_params["job"]
-    release = p.store.current_release(app)
+    release = p.store.releases.current(app)
     job = next((j for j in jobs_of(p.store, release) if j.name == name), None)
     if job is None or release is None:
         raise NotFound(f"{app} has no cron job {name}", f"see 'twelve cron -a {app}'")
@@ -82,7 +82,7 @@ async def list_runs(request: Request) -> JSONResponse:
     except ValueError:
         limit = 50
     job = request.query_params.get("job") or None
-    return JSONResponse([run_json(r) for r in CronStore(p.store).runs(app, limit, job)])
+    return JSONResponse([run_json(r) for r in p.store.cron.runs(app, limit, job)])
 
 
 routes = [

@@ -18,7 +18,7 @@ async def list_domains(request: Request) -> JSONResponse:
     default = f"{app}.{p.settings.domain}"
     return JSONResponse(
         [{"hostname": default, "kind": "default"}]
-        + [{"hostname": h, "kind": "custom"} for h, _ in p.store.list_domains(app)]
+        + [{"hostname": h, "kind": "custom"} for h, _ in p.store.domains.pairs(app)]
     )
 
 
@@ -28,7 +28,7 @@ async def add_domain(request: Request) -> JSONResponse:
     if hostname.endswith("." + p.settings.domain) or hostname == p.settings.domain:
         # APP.DOMAIN names belong to the apps they name; no app may take another's.
         raise Conflict(f"{hostname} is under the platform's domain {p.settings.domain}")
-    p.store.add_domain(app, hostname)
+    p.store.domains.add(app, hostname)
     p.supervisor.routes_changed()
     p.event(app, "api", f"Domain {hostname} added")
     return JSONResponse({"hostname": hostname}, status_code=201)
@@ -38,7 +38,7 @@ async def remove_domain(request: Request) -> JSONResponse:
     p = platform(request)
     app = request.path_params["app"]
     hostname = validate_domain(request.path_params["hostname"])
-    p.store.remove_domain(app, hostname)
+    p.store.domains.remove(app, hostname)
     p.supervisor.routes_changed()
     p.event(app, "api", f"Domain {hostname} removed")
     return JSONResponse({"hostname": hostname, "removed": True})
@@ -48,7 +48,7 @@ async def list_drains(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     status = {s.url: s for s in p.hub.drain_status(app)}
     drains = []
-    for url in p.store.list_drains(app):
+    for url in p.store.drains.of_app(app):
         state = status.get(url)
         drains.append(
             {
@@ -64,8 +64,8 @@ async def list_drains(request: Request) -> JSONResponse:
 async def add_drain(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     target = parse_drain_url(str((await json_body(request)).get("url", "")))
-    p.store.add_drain(app, target.url)
-    await p.hub.set_drains(app, p.store.list_drains(app))
+    p.store.drains.add(app, target.url)
+    await p.hub.set_drains(app, p.store.drains.of_app(app))
     p.event(app, "api", f"Drain {target.shown} added")
     return JSONResponse({"url": target.shown}, status_code=201)
 
@@ -75,11 +75,11 @@ async def remove_drain(request: Request) -> JSONResponse:
     app = request.path_params["app"]
     body = await json_body(request)
     given = str(body.get("url", ""))
-    urls = p.store.list_drains(app)
+    urls = p.store.drains.of_app(app)
     # The listing shows redacted URLs, so either form names a drain.
     match = next((u for u in urls if given in {u, redact(u)}), given)
-    p.store.remove_drain(app, match)
-    await p.hub.set_drains(app, p.store.list_drains(app))
+    p.store.drains.remove(app, match)
+    await p.hub.set_drains(app, p.store.drains.of_app(app))
     p.event(app, "api", f"Drain {redact(match)} removed")
     return JSONResponse({"url": redact(match), "removed": True})
 

@@ -9,7 +9,6 @@ from starlette.routing import Route
 from twelve.api.context import existing_app
 from twelve.errors import Conflict, UsageError
 from twelve.releases import health_path
-from twelve.store.limits import LimitStore
 
 
 async def release_export(request: Request) -> JSONResponse:
@@ -20,16 +19,16 @@ async def release_export(request: Request) -> JSONResponse:
         text = wanted.lower().removeprefix("v")
         if not (text.isascii() and text.isdigit() and len(text) <= 9):
             raise UsageError(f"{wanted!r} is not a release", "for example --release v3")
-        release = p.store.get_release(app, int(text))
+        release = p.store.releases.get(app, int(text))
     else:
-        current = p.store.current_release(app)
+        current = p.store.releases.current(app)
         if current is None:
             raise Conflict(f"{app} has no release yet", "deploy it first")
         release = current
     if release.build_id is None:
         raise Conflict(f"v{release.version} has no build")
-    build = p.store.get_build(release.build_id)
-    formation = p.store.get_formation(app)
+    build = p.store.builds.get(release.build_id)
+    formation = p.store.formation.get(app)
     return JSONResponse(
         {
             "app": app,
@@ -41,13 +40,13 @@ async def release_export(request: Request) -> JSONResponse:
                 "procfile": release.procfile,
             },
             "formation": {k: formation.get(k, 0) for k in release.procfile if k != "release"},
-            "domains": [h for h, _ in p.store.list_domains(app)],
+            "domains": [h for h, _ in p.store.domains.pairs(app)],
             "build": {"builder": build.builder, "runtime": build.runtime},
             "healthcheck_path": health_path(build, release.config),
             "postdeploy": build.runtime.get("postdeploy"),
             "limits": {
                 kind: {"memory": limit.memory, "cpu": limit.cpu}
-                for kind, limit in LimitStore(p.store).get(app).items()
+                for kind, limit in p.store.limits.get(app).items()
             },
             "settings": {
                 "stop_timeout": p.settings.stop_timeout,

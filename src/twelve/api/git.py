@@ -43,7 +43,7 @@ async def git_http(request: Request) -> Response:
     if app == repo or ".." in rest.split("/"):
         # A '..' would take git http-backend to another app's repository.
         raise NotFound(f"no repository {repo}", "the remote is http://HOST/git/APP.git")
-    p.store.get_app(app)
+    p.store.apps.get(app)
     await ensure_repo(p.settings.repos_dir, app)
     body = await capped_body(request, MAX_PUSH_BYTES, "the push")
     push_token = p.push_tokens.issue(app)

@@ -12,7 +12,6 @@ from twelve.api.serialize import oneoff_json, process_json
 from twelve.appspec.formation import MAX_QUANTITY
 from twelve.appspec.names import validate_process_type
 from twelve.errors import UsageError
-from twelve.store.limits import LimitStore
 from twelve.values import Limits
 
 
@@ -24,7 +23,7 @@ async def list_processes(request: Request) -> JSONResponse:
 
 async def get_formation(request: Request) -> JSONResponse:
     p, app = existing_app(request)
-    return JSONResponse(p.store.get_formation(app))
+    return JSONResponse(p.store.formation.get(app))
 
 
 async def patch_formation(request: Request) -> JSONResponse:
@@ -50,7 +49,7 @@ async def restart(request: Request) -> JSONResponse:
     process = body.get("process")
     if process is not None and not isinstance(process, str):
         raise UsageError("process must be a process type or name such as web or web.1")
-    p.store.get_app(app)
+    p.store.apps.get(app)
     async with p.deployer.lock(app):
         await p.supervisor.restart(app, process or None)
     p.event(app, "api", f"Restarted {process or 'all processes'}")
@@ -63,7 +62,7 @@ def _limits_json(limits: Limits) -> dict[str, float | int | None]:
 
 async def get_limits(request: Request) -> JSONResponse:
     p, app = existing_app(request)
-    limits = LimitStore(p.store).get(app)
+    limits = p.store.limits.get(app)
     return JSONResponse(
         {
             "enforced_with": p.supervisor.confiner.cgroups.mode,

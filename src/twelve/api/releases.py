@@ -49,10 +49,10 @@ async def create_deploy(request: Request) -> Response:
 
 async def list_releases(request: Request) -> JSONResponse:
     p, app = existing_app(request)
-    since = p.store.get_app(app).created_at
+    since = p.store.apps.get(app).created_at
     authors = request.app.state.guard.audit.release_authors(app, since)
     return JSONResponse(
-        [release_json(r) | {"by": authors.get(r.version)} for r in p.store.list_releases(app)]
+        [release_json(r) | {"by": authors.get(r.version)} for r in p.store.releases.of_app(app)]
     )
 
 
@@ -62,7 +62,7 @@ async def rollback(request: Request) -> JSONResponse:
     body = await json_body(request)
     target = body.get("version")
     if target is None:
-        current = p.store.current_release(app)
+        current = p.store.releases.current(app)
         if current is None or current.version < 2:
             raise UsageError(f"{app} has no earlier release to roll back to")
         target = current.version - 1

@@ -46,8 +46,8 @@ def _platform(conn: Request | WebSocket) -> Platform:
 
 
 def _release(p: Platform, app: str) -> Release:
-    p.store.get_app(app)
-    release = p.store.current_release(app)
+    p.store.apps.get(app)
+    release = p.store.releases.current(app)
     if release is None or release.slug_dir is None:
         raise Conflict(f"{app} has no release to run in", "deploy it first")
     return release
@@ -290,7 +290,7 @@ async def stop(request: Request) -> JSONResponse:
     """Body: ``{"process": "run.N"}``: SIGTERM, then SIGKILL after the stop timeout."""
     p = _platform(request)
     app = request.path_params["app"]
-    p.store.get_app(app)
+    p.store.apps.get(app)
     body = await json_body(request)
     name = body.get("process")
     if not isinstance(name, str) or not name:

@@ -14,8 +14,8 @@ from starlette.routing import Route
 from twelve.api.body import json_body
 from twelve.api.context import existing_app
 from twelve.errors import UsageError
-from twelve.store.webhooks import Webhook, WebhookStore
-from twelve.webhooks.alerts import AlertStore, describe, parse_threshold
+from twelve.store.webhooks import Webhook
+from twelve.webhooks.alerts import describe, parse_threshold
 from twelve.webhooks.sender import RESOURCES
 
 
@@ -54,7 +54,7 @@ def _include(value: object) -> tuple[str, ...]:
 
 async def list_webhooks(request: Request) -> JSONResponse:
     p, app = existing_app(request)
-    return JSONResponse([_webhook_json(w) for w in WebhookStore(p.store).of_app(app)])
+    return JSONResponse([_webhook_json(w) for w in p.store.webhooks.of_app(app)])
 
 
 async def add_webhook(request: Request) -> JSONResponse:
@@ -66,7 +66,7 @@ async def add_webhook(request: Request) -> JSONResponse:
         str(uuid.uuid4()), app, _url(body.get("url")), _include(body.get("include")), time.time()
     )
     secret = secrets.token_hex(32)
-    WebhookStore(p.store).add(webhook, secret)
+    p.store.webhooks.add(webhook, secret)
     p.event(app, "api", f"Webhook {webhook.id} added for {','.join(webhook.include)}")
     return JSONResponse({**_webhook_json(webhook), "secret": secret}, status_code=201)
 
@@ -74,7 +74,7 @@ async def add_webhook(request: Request) -> JSONResponse:
 async def remove_webhook(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     webhook_id = request.path_params["id"]
-    WebhookStore(p.store).remove(app, webhook_id)
+    p.store.webhooks.remove(app, webhook_id)
     p.event(app, "api", f"Webhook {webhook_id} removed")
     return JSONResponse({"id": webhook_id, "removed": True})
 
@@ -84,7 +84,7 @@ async def deliveries(request: Request) -> JSONResponse:
     text = request.query_params.get("n") or "100"
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 1000:
         raise UsageError("n must be a count from 1 to 1000")
-    found = WebhookStore(p.store).deliveries(app, int(text))
+    found = p.store.webhooks.deliveries(app, int(text))
     return JSONResponse([d.to_json() for d in found])
 
 
@@ -94,7 +94,7 @@ def _alerts_json(thresholds: dict[str, float]) -> dict[str, str]:
 
 async def get_alerts(request: Request) -> JSONResponse:
     p, app = existing_app(request)
-    return JSONResponse(_alerts_json(AlertStore(p.store).get(app)))
+    return JSONResponse(_alerts_json(p.store.alerts.get(app)))
 
 
 async def patch_alerts(request: Request) -> JSONResponse:
@@ -108,7 +108,7 @@ async def patch_alerts(request: Request) -> JSONResponse:
         if not isinstance(value, str):
             raise UsageError(f"{metric} must be given as text, such as 500ms or 5%")
         changes[metric] = parse_threshold(metric, value)
-    store = AlertStore(p.store)
+    store = p.store.alerts
     store.set(app, changes)
     current = store.get(app)
     shown = ", ".join(f"{m}>{v}" for m, v in _alerts_json(current).items()) or "none"

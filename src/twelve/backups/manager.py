@@ -37,7 +37,6 @@ from twelve.store.backups import (
     VERIFIED,
     VERIFYING,
     Backup,
-    BackupStore,
     parse_id,
 )
 
@@ -71,14 +70,14 @@ class BackupManager:
         path: str | None = None,
     ) -> None:
         self.settings = settings
-        self.records = BackupStore(store)
+        self.records = store.backups
         self.addons = addons
         self.deployer = deployer
         self.event = event
         self.routes_changed = routes_changed
         self.clock = clock
         self.path = os.environ.get("PATH", "") if path is None else path
-        self.keys = store.cipher.subkeys(seal.PURPOSE)
+        self.keys = store.db.cipher.subkeys(seal.PURPOSE)
         self.work = settings.home / "work" / "backups"
         self.maintenance: set[str] = set()  # apps whose web answers H80 (a restore is under way)
         self.busy: set[str] = set()  # add-ons being captured or restored
@@ -282,7 +281,7 @@ class BackupManager:
     # -- the rest -------------------------------------------------------------------------------
 
     def list(self, app: str) -> list[Backup]:
-        self.addons.store.get_app(app)
+        self.addons.store.apps.get(app)
         return self.records.of_app(app)
 
     def info(self, app: str, ref: str) -> Backup:

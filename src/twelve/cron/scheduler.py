@@ -20,7 +20,7 @@ from twelve.cron.clock import CronClock
 from twelve.cron.plan import LOOK_AGAIN, JobPlan, plan_job, wake_at
 from twelve.errors import NotFound
 from twelve.store import Release, Store
-from twelve.store.cron import CLAIMED, RUNNING, SKIPPED, CronRun, CronStore
+from twelve.store.cron import CLAIMED, RUNNING, SKIPPED, CronRun
 from twelve.supervisor import spawn
 from twelve.supervisor.oneoffs import SCHEDULED, OneOff, OneOffs
 
@@ -33,7 +33,7 @@ def jobs_of(store: Store, release: Release | None) -> tuple[Job, ...]:
     if release is None or release.build_id is None:
         return ()
     try:
-        runtime = store.get_build(release.build_id).runtime
+        runtime = store.builds.get(release.build_id).runtime
     except NotFound:
         return ()
     return tuple(Job.from_json(j) for j in runtime.get("cron") or ())
@@ -51,7 +51,7 @@ class Scheduler:
         catchup: float = 0.0,
     ) -> None:
         self.store = store
-        self.runs = CronStore(store)
+        self.runs = store.cron
         self.oneoffs = oneoffs
         self.clock = clock
         self.on_event = on_event
@@ -74,8 +74,8 @@ class Scheduler:
     async def tick(self) -> list[JobPlan]:
         """Claim and start every tick due now, on every app; the plans looked at."""
         plans: list[JobPlan] = []
-        for app in self.store.list_apps():
-            release = self.store.current_release(app.name)
+        for app in self.store.apps.all():
+            release = self.store.releases.current(app.name)
             for job in jobs_of(self.store, release):
                 assert release is not None
                 now = self.clock.now()
@@ -181,7 +181,7 @@ class Scheduler:
                 # have been recorded): it was due, so it runs now, once.
                 job = self._job(run)
                 try:
-                    release = self.store.get_release(run.app, run.release)
+                    release = self.store.releases.get(run.app, run.release)
                 except NotFound:
                     release = None
                 if job is None or release is None:
@@ -191,7 +191,7 @@ class Scheduler:
 
     def _job(self, run: CronRun) -> Job | None:
         with contextlib.suppress(NotFound):
-            release = self.store.get_release(run.app, run.release)
+            release = self.store.releases.get(run.app, run.release)
             for job in jobs_of(self.store, release):
                 if job.name == run.job:
                     return job

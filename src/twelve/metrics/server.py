@@ -19,7 +19,7 @@ from twelve.metrics.recorder import Recorder
 from twelve.metrics.sampler import Sampler
 from twelve.serving import serve_asgi
 from twelve.settings_values import Bind
-from twelve.webhooks.alerts import Alerts, AlertStore
+from twelve.webhooks.alerts import Alerts
 
 log = logging.getLogger("twelve")
 
@@ -35,7 +35,7 @@ async def start_metrics(stack: contextlib.AsyncExitStack, graph: Graph) -> None:
     if recorder is None:
         return
     features = FeatureStore(graph.settings.features_path)
-    alerts = Alerts(AlertStore(graph.store), recorder, graph.platform.notify, graph.platform.event)
+    alerts = Alerts(graph.store.alerts, recorder, graph.platform.notify, graph.platform.event)
     sampler = Sampler(
         graph.supervisor,
         recorder,

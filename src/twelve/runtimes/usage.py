@@ -12,11 +12,11 @@ ROLLBACK_WINDOW = 10
 def runtime_users(store: Store) -> dict[str, list[str]]:
     """``python@3.12.7`` → ``["web-app v4 (live)", "web-app v3"]``."""
     users: defaultdict[str, list[str]] = defaultdict(list)
-    for app in store.list_apps():
-        for index, release in enumerate(store.list_releases(app.name)[:ROLLBACK_WINDOW]):
+    for app in store.apps.all():
+        for index, release in enumerate(store.releases.of_app(app.name)[:ROLLBACK_WINDOW]):
             if release.build_id is None:
                 continue
-            build = store.get_build(release.build_id)
+            build = store.builds.get(release.build_id)
             for key in build.runtime.get("runtimes", []):
                 users[str(key)].append(
                     f"{app.name} {release.label}{' (live)' if index == 0 else ''}"

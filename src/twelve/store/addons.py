@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from twelve.errors import Conflict, NotFound
-from twelve.store.db import Store
-from twelve.store.secrets import Cipher
+from twelve.store.database import Repository
+from twelve.store.rows import RowMapping
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,16 @@ class Addon:
         return self.provider != "external"
 
 
-class AddonStore:
-    """The ``addons`` table, through the Store's transactions."""
+ADDON = RowMapping(
+    Addon, json=frozenset({"resource"}), secret=frozenset({"url"}), flags=frozenset({"attached"})
+)
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+
+class AddonStore(Repository):
+    """The ``addons`` table."""
 
     def add(self, addon: Addon) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             try:
                 db.execute(
                     "INSERT INTO addons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
@@ -54,7 +56,7 @@ class AddonStore:
                         addon.server,
                         addon.config_var,
                         int(addon.attached),
-                        self._store.cipher.encrypt(addon.url),
+                        self._db.cipher.encrypt(addon.url),
                         json.dumps(addon.resource),
                         addon.created_at or time.time(),
                     ),
@@ -63,13 +65,10 @@ class AddonStore:
                 raise Conflict(f"an add-on named {addon.name} exists already") from None
 
     def get(self, name: str) -> Addon:
-        with self._store.transaction() as db:
-            row = db.execute(
-                "SELECT * FROM addons WHERE name = ? AND destroyed_at IS NULL", (name,)
-            ).fetchone()
+        row = self._row("SELECT * FROM addons WHERE name = ? AND destroyed_at IS NULL", (name,))
         if row is None:
             raise NotFound(f"no add-on named {name!r}", "see 'twelve addons -a APP'")
-        return _addon(row, self._store.cipher)
+        return ADDON.read(row, self._db.cipher)
 
     def live(self, app: str | None = None) -> list[Addon]:
         """Live add-ons, of one app or all, oldest first."""
@@ -78,9 +77,8 @@ class AddonStore:
         if app is not None:
             query += " AND app = ?"
             args = (app,)
-        with self._store.transaction() as db:
-            rows = db.execute(query + " ORDER BY created_at, name", args).fetchall()
-        return [_addon(r, self._store.cipher) for r in rows]
+        rows = self._rows(query + " ORDER BY created_at, name", args)
+        return [ADDON.read(r, self._db.cipher) for r in rows]
 
     def on_server(self, service: str, server: str) -> list[Addon]:
         """Live add-ons twelve made on one server (to choose free resources there)."""
@@ -88,12 +86,11 @@ class AddonStore:
 
     def managed_vars(self, app: str) -> set[str]:
         """Every variable an add-on of ``app`` has ever set, destroyed ones included."""
-        with self._store.transaction() as db:
-            rows = db.execute("SELECT config_var FROM addons WHERE app = ?", (app,)).fetchall()
+        rows = self._rows("SELECT config_var FROM addons WHERE app = ?", (app,))
         return {r[0] for r in rows}
 
     def set_attachment(self, name: str, config_var: str, attached: bool) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE addons SET config_var = ?, attached = ? WHERE name = ?",
                 (config_var, int(attached), name),
@@ -101,15 +98,15 @@ class AddonStore:
 
     def set_credentials(self, name: str, url: str, resource: dict[str, Any]) -> None:
         """A rotated credential: the add-on's new URL and what removing it now needs."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE addons SET url = ?, resource = ? WHERE name = ?",
-                (self._store.cipher.encrypt(url), json.dumps(resource), name),
+                (self._db.cipher.encrypt(url), json.dumps(resource), name),
             )
 
     def mark_destroyed(self, name: str) -> None:
         """Keep the row as a tombstone without its credential."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE addons SET destroyed_at = ?, attached = 0, url = '' WHERE name = ?",
                 (time.time(), name),
@@ -117,21 +114,5 @@ class AddonStore:
 
     def delete(self, name: str) -> None:
         """Forget a row entirely (an add-on whose creation was undone)."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute("DELETE FROM addons WHERE name = ?", (name,))
-
-
-def _addon(row: sqlite3.Row, cipher: Cipher) -> Addon:
-    return Addon(
-        name=row["name"],
-        app=row["app"],
-        service=row["service"],
-        provider=row["provider"],
-        server=row["server"],
-        config_var=row["config_var"],
-        attached=bool(row["attached"]),
-        url=cipher.decrypt(row["url"]) if row["url"] else "",
-        resource=json.loads(row["resource"]),
-        created_at=row["created_at"],
-        destroyed_at=row["destroyed_at"],
-    )

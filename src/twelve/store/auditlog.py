@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from twelve.access.chain import GENESIS, Break, Entry, details_text, first_broken, sealed
-from twelve.store.db import Store
+from twelve.store.database import Database, Repository
 
 # A written entry cannot be changed or removed through SQL short of dropping these; the chain
 # shows it if someone does.
@@ -19,18 +19,15 @@ _TRIGGERS = (
 )
 
 
-class AuditLog:
-    def __init__(self, store: Store) -> None:
-        self._store = store
+class AuditLog(Repository):
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
         for trigger in _TRIGGERS:
-            self._db().execute(trigger)
-
-    def _db(self) -> sqlite3.Connection:
-        return self._store._db  # one connection for every table of the file
+            self._db.execute(trigger)
 
     def append(self, entry: Entry) -> Entry:
         """Write ``entry`` after the last one; its seq and hashes are set here."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
             written = sealed(Entry(**{**entry.__dict__, "seq": seq}), prev)
@@ -55,33 +52,27 @@ class AuditLog:
     def entries(self, app: str | None = None, limit: int = 100) -> list[Entry]:
         """The latest ``limit`` entries, oldest first (of one app, or all)."""
         if app is None:
-            rows = (
-                self._db()
-                .execute("SELECT * FROM audit ORDER BY seq DESC LIMIT ?", (limit,))
-                .fetchall()
-            )
+            rows = self._db.connection.execute(
+                "SELECT * FROM audit ORDER BY seq DESC LIMIT ?", (limit,)
+            ).fetchall()
         else:
-            rows = (
-                self._db()
-                .execute(
-                    "SELECT * FROM audit WHERE app = ? ORDER BY seq DESC LIMIT ?", (app, limit)
-                )
-                .fetchall()
-            )
+            rows = self._db.connection.execute(
+                "SELECT * FROM audit WHERE app = ? ORDER BY seq DESC LIMIT ?", (app, limit)
+            ).fetchall()
         return [_entry(r)[0] for r in reversed(rows)]
 
     def _all(self) -> Iterator[tuple[Entry, str]]:
-        for row in self._db().execute("SELECT * FROM audit ORDER BY seq"):
+        for row in self._db.execute("SELECT * FROM audit ORDER BY seq"):
             yield _entry(row)
 
     def verify(self) -> tuple[int, Break | None]:
         """How many entries there are, and the first that does not match the chain."""
-        count = int(self._db().execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+        count = int(self._db.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
         return count, first_broken(self._all())
 
     def release_authors(self, app: str, since: float) -> dict[int, str]:
         """Who made each release of ``app`` (the app of that name created at ``since``)."""
-        rows = self._db().execute(
+        rows = self._db.execute(
             "SELECT release, actor FROM audit WHERE app = ? AND at >= ? AND release IS NOT NULL",
             (app, since),
         )

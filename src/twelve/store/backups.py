@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from twelve.backups.schedule import Schedule
 from twelve.errors import NotFound, UsageError
-from twelve.store.db import Store
+from twelve.store.database import Repository
+from twelve.store.rows import RowMapping
 
 # capturing → verifying → verified | failed (a capture or a verification went wrong)
 CAPTURING, VERIFYING, VERIFIED, FAILED = "capturing", "verifying", "verified", "failed"
@@ -59,13 +59,13 @@ class Backup:
         return None if self.finished_at is None else self.finished_at - self.started_at
 
 
-class BackupStore:
-    def __init__(self, store: Store) -> None:
-        self._store = store
+BACKUP = RowMapping(Backup, json=frozenset({"details"}), flags=frozenset({"scheduled"}))
 
+
+class BackupStore(Repository):
     def start(self, app: str, addon: str, service: str, scheduled: bool, now: float) -> Backup:
         """A new record in ``capturing``, numbered after every backup the app ever had."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             row = db.execute(
                 "SELECT coalesce(max(number), 0) FROM backups WHERE app = ?", (app,)
             ).fetchone()
@@ -81,7 +81,7 @@ class BackupStore:
         if "details" in values:
             values["details"] = json.dumps(values["details"], sort_keys=True)
         columns = ", ".join(f"{k} = ?" for k in values)
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 f"UPDATE backups SET {columns} WHERE app = ? AND number = ?",  # noqa: S608
                 (*values.values(), app, number),
@@ -89,36 +89,33 @@ class BackupStore:
         return self.get(app, number)
 
     def get(self, app: str, number: int) -> Backup:
-        with self._store.transaction() as db:
-            row = db.execute(
-                "SELECT * FROM backups WHERE app = ? AND number = ? AND deleted_at IS NULL",
-                (app, number),
-            ).fetchone()
+        row = self._row(
+            "SELECT * FROM backups WHERE app = ? AND number = ? AND deleted_at IS NULL",
+            (app, number),
+        )
         if row is None:
             raise NotFound(
                 f"{app} has no backup {backup_id(number)}", f"see 'twelve backups -a {app}'"
             )
-        return _backup(row)
+        return BACKUP.read(row)
 
     def of_app(self, app: str) -> list[Backup]:
-        with self._store.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM backups WHERE app = ? AND deleted_at IS NULL ORDER BY number",
-                (app,),
-            ).fetchall()
-        return [_backup(r) for r in rows]
+        rows = self._rows(
+            "SELECT * FROM backups WHERE app = ? AND deleted_at IS NULL ORDER BY number",
+            (app,),
+        )
+        return [BACKUP.read(r) for r in rows]
 
     def unfinished(self) -> list[Backup]:
         """Backups a previous daemon left capturing or verifying."""
-        with self._store.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM backups WHERE status IN (?, ?) AND deleted_at IS NULL",
-                (CAPTURING, VERIFYING),
-            ).fetchall()
-        return [_backup(r) for r in rows]
+        rows = self._rows(
+            "SELECT * FROM backups WHERE status IN (?, ?) AND deleted_at IS NULL",
+            (CAPTURING, VERIFYING),
+        )
+        return [BACKUP.read(r) for r in rows]
 
     def mark_deleted(self, app: str, number: int, now: float) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE backups SET deleted_at = ? WHERE app = ? AND number = ?",
                 (now, app, number),
@@ -126,7 +123,7 @@ class BackupStore:
 
     # Schedules
     def set_schedule(self, addon: str, app: str, schedule: Schedule, since: float) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO backup_schedules VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -143,11 +140,11 @@ class BackupStore:
 
     def ran(self, addon: str, at: float) -> None:
         """The scheduled run that started at ``at`` is done: the next is owed after it."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute("UPDATE backup_schedules SET since = ? WHERE addon = ?", (at, addon))
 
     def remove_schedule(self, addon: str) -> bool:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             cursor = db.execute("DELETE FROM backup_schedules WHERE addon = ?", (addon,))
         return cursor.rowcount > 0
 
@@ -158,8 +155,7 @@ class BackupStore:
         if app is not None:
             query += " WHERE app = ?"
             args = (app,)
-        with self._store.transaction() as db:
-            rows = db.execute(query + " ORDER BY addon", args).fetchall()
+        rows = self._rows(query + " ORDER BY addon", args)
         return [
             (
                 r["addon"],
@@ -169,23 +165,3 @@ class BackupStore:
             )
             for r in rows
         ]
-
-
-def _backup(row: sqlite3.Row) -> Backup:
-    return Backup(
-        app=row["app"],
-        number=row["number"],
-        addon=row["addon"],
-        service=row["service"],
-        status=row["status"],
-        reason=row["reason"],
-        server_version=row["server_version"],
-        size=row["size"],
-        stored_size=row["stored_size"],
-        checksum=row["checksum"],
-        scheduled=bool(row["scheduled"]),
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        verified_at=row["verified_at"],
-        details=json.loads(row["details"]),
-    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from twelve.store.db import Store
+from twelve.store.database import Repository
 
 CLAIMED, RUNNING, FINISHED, SKIPPED = "claimed", "running", "finished", "skipped"
 
@@ -43,13 +43,10 @@ def _run(row: sqlite3.Row) -> CronRun:
     return CronRun(*tuple(row))
 
 
-class CronStore:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
+class CronStore(Repository):
     def since(self, app: str, job: str, now: float) -> float:
         """When ``job`` was first seen (``now`` if this is the first time)."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO cron_jobs (app, job, since) VALUES (?, ?, ?)",
                 (app, job, now),
@@ -61,19 +58,13 @@ class CronStore:
 
     def seen(self, app: str, job: str) -> float | None:
         """When ``job`` was first seen, if it was."""
-        with self._store.transaction() as db:
-            row = db.execute(
-                "SELECT since FROM cron_jobs WHERE app = ? AND job = ?", (app, job)
-            ).fetchone()
+        row = self._row("SELECT since FROM cron_jobs WHERE app = ? AND job = ?", (app, job))
         return None if row is None else float(row[0])
 
     def cursor(self, app: str, job: str) -> float | None:
         """The newest tick of ``job`` claimed or skipped."""
-        with self._store.transaction() as db:
-            row = db.execute(
-                "SELECT MAX(tick) FROM cron_runs WHERE app = ? AND job = ?", (app, job)
-            ).fetchone()
-        return None if row[0] is None else float(row[0])
+        tick = self._scalar("SELECT MAX(tick) FROM cron_runs WHERE app = ? AND job = ?", (app, job))
+        return None if tick is None else float(tick)
 
     def claim(
         self,
@@ -87,7 +78,7 @@ class CronStore:
         note: str | None = None,
     ) -> int | None:
         """Record ``tick`` as claimed (or skipped); its run's id, None if it was already."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             try:
                 cur = db.execute(
                     "INSERT INTO cron_runs (app, job, tick, state, command, release, claimed_at,"
@@ -99,11 +90,11 @@ class CronStore:
         return cur.lastrowid
 
     def name(self, run_id: int, process: str) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute("UPDATE cron_runs SET process = ? WHERE id = ?", (process, run_id))
 
     def started(self, run_id: int, at: float) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE cron_runs SET state = ?, started_at = ? WHERE id = ? AND state = ?",
                 (RUNNING, at, run_id, CLAIMED),
@@ -113,7 +104,7 @@ class CronStore:
         self, run_id: int, exit_code: int | None, at: float, note: str | None = None
     ) -> bool:
         """Record the end of a run (once: a second call changes nothing); whether it did."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             cur = db.execute(
                 "UPDATE cron_runs SET state = ?, exit_code = ?, ended_at = ?,"
                 " started_at = COALESCE(started_at, ?), note = COALESCE(?, note)"
@@ -123,21 +114,19 @@ class CronStore:
         return cur.rowcount == 1
 
     def get(self, run_id: int) -> CronRun | None:
-        with self._store.transaction() as db:
-            row = db.execute("SELECT * FROM cron_runs WHERE id = ?", (run_id,)).fetchone()
+        row = self._row("SELECT * FROM cron_runs WHERE id = ?", (run_id,))
         return None if row is None else _run(row)
 
     def unfinished(self) -> list[CronRun]:
-        with self._store.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM cron_runs WHERE state IN (?, ?) ORDER BY id",
-                (CLAIMED, RUNNING),
-            ).fetchall()
+        rows = self._rows(
+            "SELECT * FROM cron_runs WHERE state IN (?, ?) ORDER BY id",
+            (CLAIMED, RUNNING),
+        )
         return [_run(r) for r in rows]
 
     def runs(self, app: str, limit: int = 100, job: str | None = None) -> list[CronRun]:
         """The newest runs of ``app`` (of one job), newest first."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             if job is None:
                 rows = db.execute(
                     "SELECT * FROM cron_runs WHERE app = ? ORDER BY id DESC LIMIT ?", (app, limit)

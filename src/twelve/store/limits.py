@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from twelve.store.db import Store
+from twelve.store.database import Repository
 from twelve.values import Limits
 
 
-class LimitStore:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
+class LimitStore(Repository):
     def get(self, app: str) -> dict[str, Limits]:
         """The limits of each process type of ``app`` that has any."""
-        with self._store.transaction() as db:
-            rows = db.execute(
-                "SELECT type, memory, cpu FROM limits WHERE app = ? ORDER BY type", (app,)
-            ).fetchall()
+        rows = self._db.execute(
+            "SELECT type, memory, cpu FROM limits WHERE app = ? ORDER BY type", (app,)
+        ).fetchall()
         return {r[0]: Limits(r[1], r[2]) for r in rows}
 
     def set(self, app: str, process_type: str, limits: Limits) -> None:
         """Replace a type's limits; a type with neither limit is removed."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute("DELETE FROM limits WHERE app = ? AND type = ?", (app, process_type))
             if limits.memory or limits.cpu:
                 db.execute(

@@ -6,20 +6,17 @@ import json
 from typing import Final
 
 from twelve.metrics.point import Point
-from twelve.store.db import Store
+from twelve.store.database import Repository
 
 # Seconds each resolution is kept.
 KEPT: Final = {10: 3600, 60: 7 * 86400}
 
 
-class MetricStore:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
+class MetricStore(Repository):
     def add(self, app: str, kind: str, points: dict[int, Point], now: float) -> None:
         """Write ten-second ``points`` (by interval start) and add them into their minutes, then
         drop rows older than their resolution keeps, all in one transaction."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             for at, point in points.items():
                 db.execute(
                     "INSERT OR REPLACE INTO metrics VALUES (?, ?, 10, ?, ?)",
@@ -52,14 +49,13 @@ class MetricStore:
         if kind is not None:
             query += " AND type = ?"
             args += (kind,)
-        with self._store.transaction() as db:
-            rows = db.execute(query + " ORDER BY at, type", args).fetchall()
+        rows = self._rows(query + " ORDER BY at, type", args)
         return [(r[0], int(r[1]), Point.from_json(json.loads(r[2]))) for r in rows]
 
     def forget(self, app: str) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute("DELETE FROM metrics WHERE app = ?", (app,))
 
     def count(self) -> int:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             return int(db.execute("SELECT count(*) FROM metrics").fetchone()[0])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twelve.errors import NotFound
-from twelve.store.db import Store
+from twelve.store.database import Repository
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,9 @@ def _delivery(row: sqlite3.Row) -> Delivery:
     return Delivery(*(row[k] for k in row.keys()))  # noqa: SIM118 (sqlite3.Row is not a dict)
 
 
-class WebhookStore:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
+class WebhookStore(Repository):
     def add(self, webhook: Webhook, secret: str) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO webhooks VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -73,36 +70,31 @@ class WebhookStore:
                     webhook.app,
                     webhook.url,
                     json.dumps(list(webhook.include)),
-                    self._store.cipher.encrypt(secret),
+                    self._db.cipher.encrypt(secret),
                     webhook.created_at,
                 ),
             )
 
     def of_app(self, app: str) -> list[Webhook]:
-        with self._store.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM webhooks WHERE app = ? ORDER BY created_at", (app,)
-            ).fetchall()
+        rows = self._rows("SELECT * FROM webhooks WHERE app = ? ORDER BY created_at", (app,))
         return [_webhook(r) for r in rows]
 
     def get(self, webhook_id: str) -> Webhook:
         """The webhook; KeyError when it was removed."""
-        with self._store.transaction() as db:
-            row = db.execute("SELECT * FROM webhooks WHERE id = ?", (webhook_id,)).fetchone()
+        row = self._row("SELECT * FROM webhooks WHERE id = ?", (webhook_id,))
         if row is None:
             raise KeyError(webhook_id)
         return _webhook(row)
 
     def secret(self, webhook_id: str) -> str:
         """The webhook's secret; KeyError when it was removed."""
-        with self._store.transaction() as db:
-            row = db.execute("SELECT secret FROM webhooks WHERE id = ?", (webhook_id,)).fetchone()
+        row = self._row("SELECT secret FROM webhooks WHERE id = ?", (webhook_id,))
         if row is None:
             raise KeyError(webhook_id)
-        return self._store.cipher.decrypt(row[0])
+        return self._db.cipher.decrypt(row[0])
 
     def remove(self, app: str, webhook_id: str) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             gone = db.execute(
                 "DELETE FROM webhooks WHERE app = ? AND id = ?", (app, webhook_id)
             ).rowcount
@@ -110,7 +102,7 @@ class WebhookStore:
             raise NotFound(f"{app} has no webhook {webhook_id}", "see 'twelve webhooks -a APP'")
 
     def queue(self, deliveries: list[Delivery]) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.executemany(
                 "INSERT INTO webhook_deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -124,20 +116,16 @@ class WebhookStore:
 
     def due(self, now: float, limit: int) -> list[Delivery]:
         """Pending deliveries whose time has come, oldest first."""
-        with self._store.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND next_at <= ?"
-                " ORDER BY next_at LIMIT ?",
-                (now, limit),
-            ).fetchall()
+        rows = self._rows(
+            "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND next_at <= ?"
+            " ORDER BY next_at LIMIT ?",
+            (now, limit),
+        )
         return [_delivery(r) for r in rows]
 
     def next_due(self) -> float | None:
-        with self._store.transaction() as db:
-            row = db.execute(
-                "SELECT min(next_at) FROM webhook_deliveries WHERE state = 'pending'"
-            ).fetchone()
-        return None if row[0] is None else float(row[0])
+        due = self._scalar("SELECT min(next_at) FROM webhook_deliveries WHERE state = 'pending'")
+        return None if due is None else float(due)
 
     def update(
         self,
@@ -148,7 +136,7 @@ class WebhookStore:
         error: str | None,
         next_at: float | None,
     ) -> None:
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE webhook_deliveries SET state = ?, attempts = ?, last_status = ?,"
                 " last_error = ?, next_at = ? WHERE id = ?",
@@ -156,17 +144,15 @@ class WebhookStore:
             )
 
     def deliveries(self, app: str, limit: int = 100) -> list[Delivery]:
-        with self._store.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM webhook_deliveries WHERE app = ? ORDER BY created_at DESC, id"
-                " LIMIT ?",
-                (app, limit),
-            ).fetchall()
+        rows = self._rows(
+            "SELECT * FROM webhook_deliveries WHERE app = ? ORDER BY created_at DESC, id LIMIT ?",
+            (app, limit),
+        )
         return [_delivery(r) for r in rows]
 
     def prune(self, before: float) -> None:
         """Deliveries settled before ``before`` go (what ``webhooks:deliveries`` shows is recent)."""
-        with self._store.transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "DELETE FROM webhook_deliveries WHERE state != 'pending' AND created_at < ?",
                 (before,),

@@ -97,7 +97,7 @@ class Supervisor:
 
     def _started(self, proc: Supervised) -> None:
         assert proc.child is not None
-        self.store.record_process(
+        self.store.processes.record(
             ProcessRecord(
                 proc.spec.app,
                 proc.spec.name,
@@ -112,7 +112,7 @@ class Supervisor:
 
     def _gone(self, proc: Supervised) -> None:
         if proc.child is not None:
-            self.store.forget_process(proc.spec.app, proc.spec.name, proc.child.pid)
+            self.store.processes.forget(proc.spec.app, proc.spec.name, proc.child.pid)
 
     def _is_current(self, proc: Supervised) -> bool:
         return self._current.get(proc.spec.app, {}).get(proc.spec.name) is proc
@@ -169,7 +169,7 @@ class Supervisor:
             running = adoption.running
             await spawn.stop_group(running.pgid, self.timing.stop_timeout, running)
             await running.output_done(5.0)
-            self.store.forget_process(app, name, running.pid)
+            self.store.processes.forget(app, name, running.pid)
             self.ports.release(adoption.port)
             if adoption.cgroups is not None:
                 adoption.cgroups.remove()
@@ -276,14 +276,14 @@ class Supervisor:
     async def end_previous_life(self, keep: Collection[int] = ()) -> int:
         """End every process a previous daemon started (checked by PID and start time), but
         those in ``keep`` (pids to adopt)."""
-        records = [r for r in self.store.list_process_records() if r.pid not in keep]
+        records = [r for r in self.store.processes.all() if r.pid not in keep]
         stops = []
         for record in records:
             if spawn.is_same_process(record.pid, record.start_ticks):
                 if record.port:
                     self.ports.hold(record.port)
                 stops.append(spawn.stop_group(record.pgid, self.timing.stop_timeout))
-            self.store.forget_process(record.app, record.name, record.pid)
+            self.store.processes.forget(record.app, record.name, record.pid)
         await asyncio.gather(*stops)
         for record in records:
             self.ports.release(record.port)

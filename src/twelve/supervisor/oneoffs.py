@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from twelve.store import Release, Store
-from twelve.store.limits import LimitStore
 from twelve.supervisor import spawn
 from twelve.supervisor.confine import Confiner
 from twelve.supervisor.environment import slug_environment
@@ -113,7 +112,7 @@ class OneOffs:
 
     def next_name(self, app: str, kind: str) -> str:
         prefix = "scheduler" if kind == SCHEDULED else "run"
-        return f"{prefix}.{self.store.next_counter(app)}"
+        return f"{prefix}.{self.store.apps.next_counter(app)}"
 
     # -- starting ------------------------------------------------------------------------------
 
@@ -142,7 +141,7 @@ class OneOffs:
             raise ValueError("a release without a build cannot run processes")
         app = release.app
         slug = Path(release.slug_dir)
-        limits = LimitStore(self.store).get(app).get("web", NO_LIMITS)
+        limits = self.store.limits.get(app).get("web", NO_LIMITS)
         placement = self.confiner.place(app, name, limits)
         parent = self.scratch_dir / app
         parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from typing import Any, Final
 from twelve.errors import UsageError
 from twelve.metrics.recorder import Recorder
 from twelve.metrics.summary import summarize
-from twelve.store.db import Store
+from twelve.store.alerts import AlertStore
 
 WINDOW: Final = 60.0  # seconds judged
 # What may be watched, and the summary figure it reads (milliseconds, or a fraction).
@@ -49,33 +49,6 @@ def parse_threshold(metric: str, text: str) -> float | None:
 
 def describe(metric: str, threshold: float) -> str:
     return f"{threshold * 100:g}%" if metric == "error-rate" else f"{threshold:g}ms"
-
-
-class AlertStore:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def get(self, app: str) -> dict[str, float]:
-        with self._store.transaction() as db:
-            rows = db.execute(
-                "SELECT metric, threshold FROM alerts WHERE app = ? ORDER BY metric", (app,)
-            ).fetchall()
-        return {r[0]: float(r[1]) for r in rows}
-
-    def all(self) -> dict[str, dict[str, float]]:
-        with self._store.transaction() as db:
-            rows = db.execute("SELECT app, metric, threshold FROM alerts").fetchall()
-        found: dict[str, dict[str, float]] = {}
-        for app, metric, threshold in rows:
-            found.setdefault(app, {})[metric] = float(threshold)
-        return found
-
-    def set(self, app: str, changes: dict[str, float | None]) -> None:
-        with self._store.transaction() as db:
-            for metric, threshold in changes.items():
-                db.execute("DELETE FROM alerts WHERE app = ? AND metric = ?", (app, metric))
-                if threshold is not None:
-                    db.execute("INSERT INTO alerts VALUES (?, ?, ?)", (app, metric, threshold))
 
 
 def judge(

@@ -35,7 +35,7 @@ def test_tokens_are_stored_only_as_hashes(fresh_api: Api) -> None:
     code = invite(fresh_api, "alice")
     token = call(fresh_api, "POST", "/auth/login", None, json={"invitation": code}).json()["token"]
     made = call(fresh_api, "POST", "/auth/tokens", token, json={"description": "ci"}).json()
-    store_path = fresh_api.app.state.platform.store.path
+    store_path = fresh_api.app.state.platform.store.db.path
     raw = b"".join(p.read_bytes() for p in Path(store_path).parent.glob("twelve.db*"))
     for secret in (token, made["token"], code):
         assert secret.encode() not in raw
@@ -73,7 +73,7 @@ def test_a_destroyed_app_takes_its_roles_with_it(fresh_api: Api) -> None:
     owner = fresh_api.token("owner")
     gone = call(fresh_api, "DELETE", f"/apps/{APP}", owner, params={"confirm": APP})
     assert gone.status_code == 200, gone.text
-    fresh_api.app.state.platform.store.create_app(APP)
+    fresh_api.app.state.platform.store.apps.create(APP)
     assert call(fresh_api, "GET", f"/apps/{APP}", owner).status_code == 403
 
 
@@ -85,7 +85,7 @@ def test_an_edited_audit_row_is_named_by_verify(fresh_api: Api) -> None:
     assert [e["details"]["set"] for e in entries] == [["A"], ["B"], ["C"]]
     assert "value-not-kept" not in str(entries)
     assert call(fresh_api, "GET", "/audit/verify", ADMIN_TOKEN).json()["intact"]
-    with sqlite3.connect(fresh_api.app.state.platform.store.path) as db:
+    with sqlite3.connect(fresh_api.app.state.platform.store.db.path) as db:
         try:
             db.execute("UPDATE audit SET result = 'ok' WHERE seq = 1")
             raise AssertionError("the audit trail took an UPDATE")

@@ -21,7 +21,7 @@ PATH = os.environ.get("PATH", "/usr/bin:/bin")
 
 
 def _runner(tmp_path: Path, store: Store) -> ServiceRunner:
-    return ServiceRunner(tmp_path / "services", store, lambda s, t: None, PATH)
+    return ServiceRunner(tmp_path / "services", store.processes, lambda s, t: None, PATH)
 
 
 def pre_redis_6_auth(url: str) -> bytes:
@@ -86,5 +86,5 @@ def test_each_redis_addon_gets_its_own_server_a_heroku_url_and_keeps_its_data(
     asyncio.run(second_life())
     assert not (tmp_path / "services" / "redis-addons" / str(resource_two["dedicated"])).exists()
     assert (tmp_path / "services" / "redis-addons" / str(resource_one["dedicated"])).is_dir()
-    assert not store.list_process_records(), "every server stopped with the runner"
+    assert not store.processes.all(), "every server stopped with the runner"
     store.close()

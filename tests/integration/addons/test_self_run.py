@@ -26,12 +26,14 @@ PATH = os.environ.get("PATH", "/usr/bin:/bin")
 
 
 def _runner(tmp_path: Path, store: Store, lines: list[tuple[str, str]]) -> ServiceRunner:
-    return ServiceRunner(tmp_path / "services", store, lambda s, t: lines.append((s, t)), PATH)
+    return ServiceRunner(
+        tmp_path / "services", store.processes, lambda s, t: lines.append((s, t)), PATH
+    )
 
 
 async def _wait_for_new_pid(store: Store, old: int) -> None:
     deadline = time.monotonic() + 30
-    while not [r for r in store.list_process_records() if r.pid != old]:
+    while not [r for r in store.processes.all() if r.pid != old]:
         assert time.monotonic() < deadline, "the server was not started again"
         await asyncio.sleep(0.05)
 
@@ -57,7 +59,7 @@ def test_postgres_twelve_runs_keeps_databases_across_a_restart(tmp_path: Path) -
         runner = _runner(tmp_path, store, lines)
         try:
             admin = await runner.admin_url("postgres")
-            recorded = [r.name for r in store.list_process_records()]
+            recorded = [r.name for r in store.processes.all()]
             made = await PostgresProvider(admin, "").provision(
                 new_addon_name("postgres", "keep"), []
             )
@@ -65,7 +67,7 @@ def test_postgres_twelve_runs_keeps_databases_across_a_restart(tmp_path: Path) -
                 await conn.execute("CREATE TABLE notes (body text)")
                 await conn.execute("INSERT INTO notes VALUES ('survives')")
             # Killed outright, the server is started again, as an app process would be.
-            crashed = store.list_process_records()[0]
+            crashed = store.processes.all()[0]
             os.killpg(crashed.pgid, signal.SIGKILL)
             await _wait_for_new_pid(store, crashed.pid)
             await _wait_until(lambda: ping(admin))
@@ -75,7 +77,7 @@ def test_postgres_twelve_runs_keeps_databases_across_a_restart(tmp_path: Path) -
 
     url, recorded = asyncio.run(first_life())
     assert recorded == ["service.postgres"]
-    assert store.list_process_records() == []
+    assert store.processes.all() == []
     assert (tmp_path / "services" / "postgres" / "service.json").stat().st_mode & 0o777 == 0o600
 
     async def second_life() -> list[tuple[str]]:
@@ -148,7 +150,7 @@ def test_a_server_stopped_while_it_is_being_started_does_not_outlive_the_stop(
         # Stop after more and more turns of the loop, so that one stop lands mid-spawn.
         for turns in range(12):
             server = SelfRunServer(
-                "redis", tmp_path / "services" / "redis", bins, store, lambda s, t: None
+                "redis", tmp_path / "services" / "redis", bins, store.processes, lambda s, t: None
             )
             starting = asyncio.ensure_future(server.start())
             for _ in range(turns):
@@ -160,7 +162,7 @@ def test_a_server_stopped_while_it_is_being_started_does_not_outlive_the_stop(
             if server.child is not None:
                 spawned.append(turns)
                 assert server.child.process.returncode is not None, f"left running ({turns})"
-            assert store.list_process_records() == []
+            assert store.processes.all() == []
         return spawned
 
     spawned = asyncio.run(scenario())

@@ -51,6 +51,6 @@ def graph(tmp_path: Path, loop: asyncio.AbstractEventLoop) -> Iterator[Graph]:
     yield built
     manager = built.platform.addons
     assert manager is not None
-    for app in built.store.list_apps():
+    for app in built.store.apps.all():
         loop.run_until_complete(manager.destroy_all(app.name))
     built.store.close()

@@ -22,7 +22,7 @@ from .conftest import unique
 
 def make_app_with_database(graph: Graph, loop: asyncio.AbstractEventLoop) -> tuple[str, Addon]:
     app = unique("bk")
-    graph.store.create_app(app)
+    graph.store.apps.create(app)
     assert graph.platform.addons is not None
     addon, _ = loop.run_until_complete(graph.platform.addons.create(app, "postgres"))
     return app, addon

@@ -19,7 +19,7 @@ from .conftest import REDIS_ADMIN, unique
 
 def make_app_with_redis(graph: Graph, loop: asyncio.AbstractEventLoop) -> tuple[str, Addon]:
     app = unique("bkr")
-    graph.store.create_app(app)
+    graph.store.apps.create(app)
     assert graph.platform.addons is not None
     addon, _ = loop.run_until_complete(graph.platform.addons.create(app, "redis"))
     return app, addon

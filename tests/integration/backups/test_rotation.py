@@ -26,7 +26,7 @@ def test_postgres_rotations_keep_the_data_and_revoke_each_previous_login(
     for _ in range(2):
         loop.run_until_complete(manager.rotate(app, addon.name))
         urls.append(manager.info(addon.name).url)
-        assert graph.store.get_config(app)["DATABASE_URL"] == urls[-1]
+        assert graph.store.config.get(app)["DATABASE_URL"] == urls[-1]
     with psycopg.connect(urls[-1], autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM notes").fetchone() == (10,)
         conn.execute("CREATE TABLE made_after (id int)")

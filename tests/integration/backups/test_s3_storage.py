@@ -85,7 +85,7 @@ def test_backups_go_to_s3_encrypted_and_come_back(
     loop = asyncio.new_event_loop()
     app = unique("bks3")
     try:
-        graph.store.create_app(app)
+        graph.store.apps.create(app)
         assert graph.platform.addons is not None and graph.platform.backups is not None
         addon, _ = loop.run_until_complete(graph.platform.addons.create(app, "postgres"))
         seed(addon.url, 400)

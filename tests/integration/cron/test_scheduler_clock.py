@@ -13,7 +13,6 @@ from twelve.compose import Graph, compose
 from twelve.cron.scheduler import Scheduler
 from twelve.releases import Source
 from twelve.settings import Settings
-from twelve.store.cron import CronStore
 
 APP = "cr-clock"
 
@@ -73,10 +72,10 @@ async def scenario(home: Path, base: Path) -> None:
     graph = compose(settings, "token", path="", cron_clock=clock)
     out = base / "ticks.txt"
     try:
-        graph.store.create_app(APP)
+        graph.store.apps.create(APP)
         await graph.deployer.set_config(APP, {"OUT": str(out)})
         await deploy(graph, app_source(base, "v-one"))
-        runs = CronStore(graph.store)
+        runs = graph.store.cron
         loop = asyncio.create_task(graph.scheduler.run())
 
         def finished() -> list[str]:
@@ -139,9 +138,9 @@ async def downtime_and_overlap(home: Path, base: Path) -> None:
         {"name": "quick", "command": "true", "schedule": "* * * * *", "concurrency": "allow"},
     ]
     (source / "app.json").write_text(json.dumps({"cron": jobs}))
-    runs = CronStore(graph.store)
+    runs = graph.store.cron
     try:
-        graph.store.create_app(APP)
+        graph.store.apps.create(APP)
         await deploy(graph, source)
         first = Scheduler(graph.store, graph.supervisor.oneoffs, clock, lambda *_a: None)
         loop = asyncio.create_task(first.run())

@@ -23,7 +23,7 @@ def platform_for(home: Path, *apps: str) -> Platform:
     # No PATH: no database server binaries are found, so nothing is provisioned.
     graph = compose(settings, TOKEN, path="")
     for app in apps:
-        graph.store.create_app(app)
+        graph.store.apps.create(app)
     return graph.platform
 
 

@@ -79,9 +79,9 @@ def ensure_app(api: Starlette) -> None:
     """Bring the fuzzed app back if a fuzzed DELETE destroyed it."""
     store = api.state.platform.store
     try:
-        store.get_app(APP)
+        store.apps.get(APP)
     except NotFound:
-        store.create_app(APP)
+        store.apps.create(APP)
 
 
 # A deploy's tarball body is bytes on the wire, as any binary body is.

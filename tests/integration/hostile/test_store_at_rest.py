@@ -9,6 +9,7 @@ import pytest
 
 from twelve.errors import Conflict, NotFound
 from twelve.store import Store
+from twelve.store.rotation import reencrypt
 from twelve.store.secrets import Cipher
 
 DRAIN = "https://token-of-the-drain-8e21@logs.example/ingest"
@@ -20,28 +21,28 @@ def raw(path: Path) -> bytes:
 
 def test_drain_urls_are_encrypted_and_still_matched_by_url(tmp_path: Path) -> None:
     store = Store(tmp_path / "twelve.db", Cipher("key"))
-    store.create_app("shop")
-    store.create_app("bank")
-    store.add_drain("shop", DRAIN)
-    store.add_drain("bank", DRAIN)
+    store.apps.create("shop")
+    store.apps.create("bank")
+    store.drains.add("shop", DRAIN)
+    store.drains.add("bank", DRAIN)
     with pytest.raises(Conflict):
-        store.add_drain("shop", DRAIN)
-    assert store.list_drains("shop") == [DRAIN]
-    store.remove_drain("shop", DRAIN)
+        store.drains.add("shop", DRAIN)
+    assert store.drains.of_app("shop") == [DRAIN]
+    store.drains.remove("shop", DRAIN)
     with pytest.raises(NotFound):
-        store.remove_drain("shop", DRAIN)
-    assert store.list_drains("bank") == [DRAIN], "another app's drain is untouched"
+        store.drains.remove("shop", DRAIN)
+    assert store.drains.of_app("bank") == [DRAIN], "another app's drain is untouched"
     store.close()
     assert b"token-of-the-drain" not in raw(tmp_path / "twelve.db")
 
 
 def test_drains_written_before_encryption_are_encrypted_at_start(tmp_path: Path) -> None:
     plain = Store(tmp_path / "twelve.db")
-    plain.create_app("shop")
-    plain.add_drain("shop", DRAIN)
+    plain.apps.create("shop")
+    plain.drains.add("shop", DRAIN)
     plain.close()
     store = Store(tmp_path / "twelve.db", Cipher("key"))
-    assert store.reencrypt() == 1
-    assert store.list_drains("shop") == [DRAIN]
+    assert reencrypt(store.db) == 1
+    assert store.drains.of_app("shop") == [DRAIN]
     store.close()
     assert b"token-of-the-drain" not in raw(tmp_path / "twelve.db")

@@ -84,17 +84,17 @@ def test_removal_is_refused_while_a_release_in_the_rollback_window_uses_it(
     runtime = runtimes.add(newest_interpreter(), lambda _line: None)
     open_home.mkdir(exist_ok=True)
     store = Store(open_home / "twelve.db")
-    store.create_app("rt-old")
-    build = store.create_build("rt-old", "test")
-    store.finish_build(build.id, status="succeeded", runtime={"runtimes": [runtime.key]})
-    other = store.create_build("rt-old", "test")
-    store.finish_build(other.id, status="succeeded", runtime={"runtimes": []})
-    store.add_release("rt-old", 1, build.id, {}, {}, "uses it")
+    store.apps.create("rt-old")
+    build = store.builds.create("rt-old", "test")
+    store.builds.finish(build.id, status="succeeded", runtime={"runtimes": [runtime.key]})
+    other = store.builds.create("rt-old", "test")
+    store.builds.finish(other.id, status="succeeded", runtime={"runtimes": []})
+    store.releases.add("rt-old", 1, build.id, {}, {}, "uses it")
     for version in range(2, 11):
-        store.add_release("rt-old", version, other.id, {}, {}, "does not")
+        store.releases.add("rt-old", version, other.id, {}, {}, "does not")
     with pytest.raises(Conflict, match="rt-old v1") as refused:
         runtimes.remove(runtime.key, store)
     assert "(live)" not in refused.value.message, "v1 is a rollback target, not the live one"
-    store.add_release("rt-old", 11, other.id, {}, {}, "pushes v1 out of the window")
+    store.releases.add("rt-old", 11, other.id, {}, {}, "pushes v1 out of the window")
     assert runtimes.remove(runtime.key, store) == runtime
     assert not runtime.path.exists()

@@ -80,8 +80,8 @@ def receivers() -> Iterator[list[Receiver]]:
 
 def _store(tmp_path: Path) -> tuple[Store, WebhookStore]:
     store = Store(tmp_path / "twelve.db")
-    store.create_app("hooked")
-    return store, WebhookStore(store)
+    store.apps.create("hooked")
+    return store, store.webhooks
 
 
 def _add(hooks: WebhookStore, name: str, url: str, include: tuple[str, ...]) -> None:

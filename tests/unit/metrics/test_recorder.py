@@ -10,7 +10,6 @@ from twelve.metrics.recorder import Recorder, Sample
 from twelve.metrics.summary import summarize
 from twelve.router.metrics import Meter
 from twelve.store import Store
-from twelve.store.metrics import MetricStore
 
 
 class Clock:
@@ -29,7 +28,7 @@ def _tallies(app: str, dyno: str, statuses: list[int]) -> list[dict[str, object]
 
 
 def _recorder(tmp_path: Path, clock: Clock, max_series: int = 1000) -> Recorder:
-    return Recorder(MetricStore(Store(tmp_path / "twelve.db")), clock, max_series)
+    return Recorder(Store(tmp_path / "twelve.db").metrics, clock, max_series)
 
 
 def test_points_are_written_as_their_interval_closes_and_read_back_whole(tmp_path):
