@@ -19,10 +19,14 @@ NAMES = ("a.example",)
 
 
 class Domains:
-    """The store's one call the manager makes here: the app's custom domains."""
+    """The store's one repository the manager reads here: the app's custom domains."""
 
-    def list_domains(self, app: str | None = None) -> list[tuple[str, str]]:
+    def pairs(self, app: str | None = None) -> list[tuple[str, str]]:
         return [(name, "web") for name in NAMES]
+
+
+class Store:
+    domains = Domains()
 
 
 class RenewalInfoCA:
@@ -60,7 +64,7 @@ def manager(
 
     made = AcmeManager(
         Settings.from_environ({"TWELVE_HOME": str(home)}),
-        Domains(),  # type: ignore[arg-type]
+        Store(),  # type: ignore[arg-type]
         lambda app, text: lines.append(f"{app}: {text}"),
         publish,
         clock,
