@@ -15,7 +15,8 @@ from types import ModuleType
 from typing import Final, cast
 
 from twelve.router.codes import RouterError
-from twelve.router.messages import CONTENT_LENGTH, RESPONSE_HEADERS, log_safe
+from twelve.router.constants import RESPONSE_HOP_BY_HOP
+from twelve.router.messages import log_safe
 
 INFO: Final = b"at=info"
 
@@ -86,11 +87,7 @@ def line_version_py(data: bytes) -> bytes:
     return b""
 
 
-# Response headers of one connection (every one the proxy handles but Content-Length): a head
-# holding one is re-framed, never passed on. _hotpath.c lists the same names.
-_RESPONSE_HOP_BY_HOP: Final = frozenset(
-    name for name, kind in RESPONSE_HEADERS.items() if kind != CONTENT_LENGTH
-)
+_RESPONSE_HOP_BY_HOP: Final = frozenset(RESPONSE_HOP_BY_HOP)
 
 
 # A plain response head: an HTTP/1.0 or 1.1 status line with nothing but visible ASCII and spaces in its

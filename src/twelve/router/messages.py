@@ -10,6 +10,8 @@ import os
 import re
 from typing import Final
 
+from twelve.router.constants import MAX_LOGGED, RESPONSE_HOP_BY_HOP
+
 CRLF: Final = b"\r\n"
 SEP: Final = b": "
 CHUNK_END: Final = b"0\r\n\r\n"
@@ -48,16 +50,16 @@ REQUEST_HEADERS: Final[dict[bytes, int]] = {
 }
 
 # What the proxy does with each response header it meets; others are copied. The hop-by-hop ones
-# belong to one connection and never cross the proxy.
-RESPONSE_HEADERS: Final[dict[bytes, int]] = {
-    b"content-length": CONTENT_LENGTH,
+# belong to one connection and never cross the proxy: the framing and upgrade ones are read
+# first, the rest dropped.
+_READ_HOP_BY_HOP: Final = {
     b"transfer-encoding": TRANSFER_ENCODING,
     b"upgrade": UPGRADE,
     b"connection": CONNECTION,
-    b"keep-alive": DROP,
-    b"proxy-connection": DROP,
-    b"te": DROP,
-    b"trailer": DROP,
+}
+RESPONSE_HEADERS: Final[dict[bytes, int]] = {
+    b"content-length": CONTENT_LENGTH,
+    **{name: _READ_HOP_BY_HOP.get(name, DROP) for name in RESPONSE_HOP_BY_HOP},
 }
 # The start of a status line, by status code: formatting one per response costs more.
 _STATUS_STARTS: Final = {code: b"HTTP/1.1 %d " % code for code in range(100, 600)}
@@ -71,7 +73,6 @@ _SANE_REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9+/=_.:@-]{1,200}")
 # Printable ASCII but the quote and the backslash: such a value can stand inside a quoted log field
 # and inside a JSON string as it is.
 _UNSAFE_LOG_CHARS: Final = re.compile(rb"[^\x21\x23-\x5b\x5d-\x7e]")
-_MAX_LOGGED: Final = 2048
 
 
 def connection_tokens(value: bytes) -> set[str]:
@@ -130,8 +131,8 @@ def log_safe(value: bytes) -> bytes:
 
     Bytes outside that set are percent-encoded, so the result also needs no escaping in JSON.
     """
-    if len(value) > _MAX_LOGGED:
-        value = value[:_MAX_LOGGED] + b"..."
+    if len(value) > MAX_LOGGED:
+        value = value[:MAX_LOGGED] + b"..."
     if _UNSAFE_LOG_CHARS.search(value) is None:
         return value
     return _UNSAFE_LOG_CHARS.sub(_percent, value)
