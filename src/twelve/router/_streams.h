@@ -19,7 +19,7 @@
 #define HIGH_WATER (64 * 1024) /* asyncio's default write buffer limits */
 #define LOW_WATER (16 * 1024)
 #define WATCHED (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-/* A stream with nothing waiting to go out (see above). */
+/* A stream with nothing waiting to go out (see _streams.c). */
 #define WATCHED_IN (EPOLLIN | EPOLLRDHUP | EPOLLET)
 
 enum { CONNECTING, OPEN, CLOSING, CLOSED };
@@ -46,7 +46,7 @@ typedef struct {
     int sent;         /* bytes went out already: the next send needs TCP_NODELAY */
     int nodelay;      /* TCP_NODELAY is set */
     int watching_out; /* registered for EPOLLOUT too: a connect under way, or bytes buffered */
-    int peer_closed;  /* the app's FIN came with the last event: a close may reset (see below) */
+    int peer_closed;  /* the app's FIN came with the last event: a close may reset */
     PyObject *lost_exc;
     PyObject *protocol;
     PyObject *data_received; /* protocol.data_received, bound once */

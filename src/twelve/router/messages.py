@@ -99,6 +99,7 @@ def sane_request_id(value: bytes) -> bytes | None:
     return value if _SANE_REQUEST_ID.fullmatch(value) else None
 
 
+_HEAD_END: Final = b"\r\n\r\n"
 _LOW_DIGITS: Final = tuple(b"%03x" % n for n in range(4096))
 
 
@@ -163,3 +164,32 @@ def status_start(status: int) -> bytes:
 def chunk(data: bytes) -> bytes:
     """One chunk of a chunked body."""
     return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+def drop_nominated(parts: list[bytes], connection: bytes) -> list[bytes]:
+    """A response's kept headers (``parts``: name, ": ", value, CRLF in turn) without those its
+    ``connection`` header makes hop-by-hop (RFC 9110 section 7.6.1); never its Content-Length,
+    which frames what the client gets."""
+    names = nominated_headers(connection_tokens(connection)) - {b"content-length"}
+    if not names:
+        return parts
+    return [
+        piece
+        for i in range(0, len(parts), 4)
+        if parts[i].lower() not in names
+        for piece in parts[i : i + 4]
+    ]
+
+
+def head_end(data: bytes, heads: int) -> int:
+    """Where the ``heads``-th response head in ``data`` ends (interim 1xx heads counted), for
+    heads a parser has accepted: each ends at its first empty line."""
+    end = 0
+    for _ in range(heads):
+        while data.startswith(b"\r\n", end):  # empty lines a parser skips between messages
+            end += 2
+        found = data.find(_HEAD_END, end)
+        if found < 0:
+            return len(data)
+        end = found + 4
+    return end

@@ -38,15 +38,19 @@ PACKAGE = Path(twelve.router.__file__).resolve().parent
 # The modules every request runs through (and the pure ones they call); the rest stays interpreted.
 COMPILED = (
     "accesslog",
+    "choice",
     "codes",
     "edge",
     "endings",
     "exchange",
+    "head",
     "hotpath",
     "messages",
     "metrics",
     "pool",
     "proxy",
+    "request",
+    "response",
     "table",
     "upstream",
     "worker",
@@ -61,6 +65,7 @@ _CONTEXT = (
     "router/__init__.py",
     "router/constants.py",
     "router/tls.py",
+    "router/transport.py",
 )
 BUILD_TIMEOUT = 600.0  # seconds the compilation may take
 _DONE = "complete"  # written last: a build without it was interrupted and is never used
