@@ -118,6 +118,7 @@ class RequestHead:
         "options",
         "parts",
         "request_id",
+        "size",
         "transfer_encoding",
         "upgrade",
         "url",
@@ -125,6 +126,7 @@ class RequestHead:
     )
 
     def __init__(self) -> None:
+        self.size = 0  # bytes of the head, and of a trailer after it, counted against the limit
         self.url = b""
         # The head to send upstream, built as headers arrive (name and value in turn) after the
         # request line's four slots (method, space, target, version), filled in when the head is
@@ -141,12 +143,21 @@ class RequestHead:
         self.xff: bytes | None = None
         self.request_id: bytes | None = None
 
-    def add_url(self, url: bytes) -> None:
-        """A piece of the request target."""
+    def add_url(self, url: bytes, limit: int) -> None:
+        """A piece of the request target; refused when the head grows past ``limit`` bytes."""
         self.url = self.url + url if self.url else url  # one piece, nearly always: no copy
+        self.size += len(url)
+        if self.size > limit:
+            raise Refused(codes.HEADERS_TOO_LARGE)
 
-    def add_header(self, name: bytes, value: bytes) -> None:
-        """A header of the head: kept for the backend, or read for what the router writes."""
+    def add_header(self, name: bytes, value: bytes, limit: int, in_head: bool = True) -> None:
+        """A header of the head (``in_head``; else of a chunked body's trailer, counted but not
+        forwarded): kept for the backend, or read for what the router writes."""
+        self.size += len(name) + len(value) + 4
+        if self.size > limit:
+            raise Refused(codes.HEADERS_TOO_LARGE)
+        if not in_head:
+            return
         kind = header_kind(name, _HEADERS, KEEP)
         if kind == KEEP:
             parts = self.parts

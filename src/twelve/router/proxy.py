@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from twelve.router.worker import Worker
 
 _MAX_QUEUED: Final = 16  # pipelined requests held behind the first before reading pauses
+_NO_PEER: Final = Peer(b"", b"", b"http")
 # Never fed: what a closed connection holds instead of its parser.
 _NO_PARSER: Final = HttpRequestParser(object())
 
@@ -75,17 +76,13 @@ class ClientConnection(asyncio.Protocol):
         self.refusal: RouterError | None = None
         self.counted = False  # counted in the worker's connections per client address
         self.last = worker.now()
-        self.peer = Peer(b"", b"", proto)  # who the client is, known at connection_made
+        self.peer = _NO_PEER  # who the client is, known at connection_made
         # The last Host seen and what it resolved to, for keep-alive requests to the same app.
         self.last_route = LastRoute()
         self.upstream_paused: Stream | None = None
         # The version on the request line, when read off the data (see ``data_received``).
         self.line_version = b""
-        self._reset_message()
-
-    def _reset_message(self) -> None:
-        self.message = RequestHead()
-        self.head_bytes = 0
+        self.message = RequestHead()  # the request being read
 
     # asyncio.Protocol
 
@@ -182,21 +179,25 @@ class ClientConnection(asyncio.Protocol):
         self.should_keep_alive = placeholder.should_keep_alive
 
     def pause_writing(self) -> None:
+        # The client takes no more for now: stop reading what would be sent to it.
         ex = self.active
-        target = self.tunnel or (ex.upstream.transport if ex and ex.upstream else None)
-        if target is not None:
-            self.upstream_paused = target
-            if ex is not None and ex.upstream is not None:
-                ex.upstream.reading_paused = True
-            target.pause_reading()
+        upstream = ex.upstream if ex is not None else None
+        if self.tunnel is not None:
+            self.upstream_paused = self.tunnel
+            self.tunnel.pause_reading()
+        elif upstream is not None:
+            self.upstream_paused = upstream.transport
+            upstream.pause_reading()
 
     def resume_writing(self) -> None:
         target, self.upstream_paused = self.upstream_paused, None
         if target is not None and not target.is_closing():
             ex = self.active
-            if ex is not None and ex.upstream is not None:
-                ex.upstream.reading_paused = False
-            target.resume_reading()
+            upstream = ex.upstream if ex is not None else None
+            if upstream is not None and upstream.transport is target:
+                upstream.resume_reading()
+            else:
+                target.resume_reading()
 
     # httptools callbacks
 
@@ -207,17 +208,10 @@ class ClientConnection(asyncio.Protocol):
             self.partial = 0
             if not self.head_began:
                 self.head_began = self.last
-        self.message.add_url(url)
-        self.head_bytes += len(url)
-        if self.head_bytes > self.worker.max_header_bytes:
-            raise Refused(codes.HEADERS_TOO_LARGE)
+        self.message.add_url(url, self.worker.max_header_bytes)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_bytes += len(name) + len(value) + 4
-        if self.head_bytes > self.worker.max_header_bytes:
-            raise Refused(codes.HEADERS_TOO_LARGE)
-        if self.in_head:  # else a chunked body's trailer: not forwarded
-            self.message.add_header(name, value)
+        self.message.add_header(name, value, self.worker.max_header_bytes, self.in_head)
 
     def on_headers_complete(self) -> None:
         self.in_head = False
@@ -247,7 +241,7 @@ class ClientConnection(asyncio.Protocol):
         if route is not None and route.edge is not None:
             error = edge_answer(route.edge, url, self.proto, host)
         keep_alive = (self.should_keep_alive() and not upgrade) if message.options else not http10
-        self._reset_message()
+        self.message = RequestHead()
         self._line_up(Exchange(self, request, error, keep_alive))
 
     def _line_up(self, ex: Exchange) -> None:

@@ -375,9 +375,17 @@ class UpstreamConnection(asyncio.Protocol):
         """Detach from the exchange, and wait in the pool (idle since ``now``) or close."""
         self.detach()
         if self.reading_paused:
-            self.reading_paused = False
-            self.transport.resume_reading()
+            self.resume_reading()
         self.pool.give(self, now)
+
+    def pause_reading(self) -> None:
+        """Stop reading the backend while the client takes no more (``release`` resumes)."""
+        self.reading_paused = True
+        self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self.reading_paused = False
+        self.transport.resume_reading()
 
     def discard(self) -> None:
         """Detach and close: the connection's state is unknown."""
