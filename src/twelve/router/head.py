@@ -126,6 +126,11 @@ class RequestHead:
     )
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the head read: the next request's comes (one object a connection, not one a
+        request)."""
         self.size = 0  # bytes of the head, and of a trailer after it, counted against the limit
         self.url = b""
         # The head to send upstream, built as headers arrive (name and value in turn) after the

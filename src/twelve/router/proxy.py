@@ -241,7 +241,7 @@ class ClientConnection(asyncio.Protocol):
         if route is not None and route.edge is not None:
             error = edge_answer(route.edge, url, self.proto, host)
         keep_alive = (self.should_keep_alive() and not upgrade) if message.options else not http10
-        self.message = RequestHead()
+        message.reset()
         self._line_up(Exchange(self, request, error, keep_alive))
 
     def _line_up(self, ex: Exchange) -> None:
