@@ -321,7 +321,8 @@ class Exchange:
         """Log the exchange and hand the connection on; ``now`` is the time, when known."""
         self.done = True
         connects = self.connects
-        if connects is not None:
+        if connects is not None:  # it holds this exchange: let both be freed by count
+            self.connects = None
             connects.cancel()
         client = self.client
         worker = client.worker
