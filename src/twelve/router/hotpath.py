@@ -1,7 +1,7 @@
 """The byte work the router does for every request: the access line, the request head it sends
 upstream, two scans of what the client sent and two of what the app answered. Pure.
 
-The compiled build also has these in C (``_hotpath.c``), and then uses those: done with
+The compiled build also has these in C (``_hotpath`` and its files), and then uses those: done with
 ``bytes %``, ``join`` and bytes methods they were the largest costs the proxy itself added to a
 request. The functions here are the reference; the tests hold both versions to the same results.
 """

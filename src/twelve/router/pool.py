@@ -270,7 +270,7 @@ class Pool:
         connection is up, so a request goes out without a send of its own.
 
         No timer of its own: the worker's periodic check gives up a connect that takes too long
-        (see ``Exchange.expire_connect``); ``asyncio.timeout`` costs more than the connect.
+        (see ``choice.Connects.expire``); ``asyncio.timeout`` costs more than the connect.
         """
         if self._poller is not None and backend.numeric:
             conn = UpstreamConnection(self, slot)
