@@ -1,7 +1,7 @@
 """The byte work the router does for every request: the access line, the request head it sends
 upstream, two scans of what the client sent and two of what the app answered. Pure.
 
-The compiled build also has these in C (``_hotpath.c``), and then uses those: done with
+The compiled build also has these in C (``_hotpath`` and its files), and then uses those: done with
 ``bytes %``, ``join`` and bytes methods they were the largest costs the proxy itself added to a
 request. The functions here are the reference; the tests hold both versions to the same results.
 """
@@ -15,7 +15,8 @@ from types import ModuleType
 from typing import Final, cast
 
 from twelve.router.codes import RouterError
-from twelve.router.messages import CONTENT_LENGTH, RESPONSE_HEADERS, log_safe
+from twelve.router.constants import RESPONSE_HOP_BY_HOP
+from twelve.router.messages import log_safe
 
 INFO: Final = b"at=info"
 
@@ -86,11 +87,7 @@ def line_version_py(data: bytes) -> bytes:
     return b""
 
 
-# Response headers of one connection (every one the proxy handles but Content-Length): a head
-# holding one is re-framed, never passed on. _hotpath.c lists the same names.
-_RESPONSE_HOP_BY_HOP: Final = frozenset(
-    name for name, kind in RESPONSE_HEADERS.items() if kind != CONTENT_LENGTH
-)
+_RESPONSE_HOP_BY_HOP: Final = frozenset(RESPONSE_HOP_BY_HOP)
 
 
 # A plain response head: an HTTP/1.0 or 1.1 status line with nothing but visible ASCII and spaces in its

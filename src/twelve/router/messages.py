@@ -10,6 +10,8 @@ import os
 import re
 from typing import Final
 
+from twelve.router.constants import MAX_LOGGED, RESPONSE_HOP_BY_HOP
+
 CRLF: Final = b"\r\n"
 SEP: Final = b": "
 CHUNK_END: Final = b"0\r\n\r\n"
@@ -48,16 +50,16 @@ REQUEST_HEADERS: Final[dict[bytes, int]] = {
 }
 
 # What the proxy does with each response header it meets; others are copied. The hop-by-hop ones
-# belong to one connection and never cross the proxy.
-RESPONSE_HEADERS: Final[dict[bytes, int]] = {
-    b"content-length": CONTENT_LENGTH,
+# belong to one connection and never cross the proxy: the framing and upgrade ones are read
+# first, the rest dropped.
+_READ_HOP_BY_HOP: Final = {
     b"transfer-encoding": TRANSFER_ENCODING,
     b"upgrade": UPGRADE,
     b"connection": CONNECTION,
-    b"keep-alive": DROP,
-    b"proxy-connection": DROP,
-    b"te": DROP,
-    b"trailer": DROP,
+}
+RESPONSE_HEADERS: Final[dict[bytes, int]] = {
+    b"content-length": CONTENT_LENGTH,
+    **{name: _READ_HOP_BY_HOP.get(name, DROP) for name in RESPONSE_HOP_BY_HOP},
 }
 # The start of a status line, by status code: formatting one per response costs more.
 _STATUS_STARTS: Final = {code: b"HTTP/1.1 %d " % code for code in range(100, 600)}
@@ -71,7 +73,6 @@ _SANE_REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9+/=_.:@-]{1,200}")
 # Printable ASCII but the quote and the backslash: such a value can stand inside a quoted log field
 # and inside a JSON string as it is.
 _UNSAFE_LOG_CHARS: Final = re.compile(rb"[^\x21\x23-\x5b\x5d-\x7e]")
-_MAX_LOGGED: Final = 2048
 
 
 def connection_tokens(value: bytes) -> set[str]:
@@ -98,6 +99,7 @@ def sane_request_id(value: bytes) -> bytes | None:
     return value if _SANE_REQUEST_ID.fullmatch(value) else None
 
 
+_HEAD_END: Final = b"\r\n\r\n"
 _LOW_DIGITS: Final = tuple(b"%03x" % n for n in range(4096))
 
 
@@ -130,8 +132,8 @@ def log_safe(value: bytes) -> bytes:
 
     Bytes outside that set are percent-encoded, so the result also needs no escaping in JSON.
     """
-    if len(value) > _MAX_LOGGED:
-        value = value[:_MAX_LOGGED] + b"..."
+    if len(value) > MAX_LOGGED:
+        value = value[:MAX_LOGGED] + b"..."
     if _UNSAFE_LOG_CHARS.search(value) is None:
         return value
     return _UNSAFE_LOG_CHARS.sub(_percent, value)
@@ -162,3 +164,32 @@ def status_start(status: int) -> bytes:
 def chunk(data: bytes) -> bytes:
     """One chunk of a chunked body."""
     return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+def drop_nominated(parts: list[bytes], connection: bytes) -> list[bytes]:
+    """A response's kept headers (``parts``: name, ": ", value, CRLF in turn) without those its
+    ``connection`` header makes hop-by-hop (RFC 9110 section 7.6.1); never its Content-Length,
+    which frames what the client gets."""
+    names = nominated_headers(connection_tokens(connection)) - {b"content-length"}
+    if not names:
+        return parts
+    return [
+        piece
+        for i in range(0, len(parts), 4)
+        if parts[i].lower() not in names
+        for piece in parts[i : i + 4]
+    ]
+
+
+def head_end(data: bytes, heads: int) -> int:
+    """Where the ``heads``-th response head in ``data`` ends (interim 1xx heads counted), for
+    heads a parser has accepted: each ends at its first empty line."""
+    end = 0
+    for _ in range(heads):
+        while data.startswith(b"\r\n", end):  # empty lines a parser skips between messages
+            end += 2
+        found = data.find(_HEAD_END, end)
+        if found < 0:
+            return len(data)
+        end = found + 4
+    return end

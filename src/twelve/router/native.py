@@ -31,21 +31,26 @@ import tempfile
 from pathlib import Path
 
 import twelve.router
+from twelve.router import constants  # never compiled: importing it leaves ``activate`` free
 from twelve.supervisor import spawn
 
 PACKAGE = Path(twelve.router.__file__).resolve().parent
 # The modules every request runs through (and the pure ones they call); the rest stays interpreted.
 COMPILED = (
     "accesslog",
+    "choice",
     "codes",
     "edge",
     "endings",
     "exchange",
+    "head",
     "hotpath",
     "messages",
     "metrics",
     "pool",
     "proxy",
+    "request",
+    "response",
     "table",
     "upstream",
     "worker",
@@ -58,24 +63,48 @@ _CONTEXT = (
     "settings.py",
     "settings_values.py",
     "router/__init__.py",
+    "router/constants.py",
     "router/tls.py",
+    "router/transport.py",
 )
 BUILD_TIMEOUT = 600.0  # seconds the compilation may take
 _DONE = "complete"  # written last: a build without it was interrupted and is never used
 
 
-# Written in C, built beside the compiled modules. ``_hotpath``'s functions each have a Python twin
+# Written in C, built beside the compiled modules, each from its files (the first holds the
+# module's Python face, a header what they share). ``_hotpath``'s functions each have a Python twin
 # the tests compare them to; in place of ``_streams`` the interpreted router uses asyncio's
 # transports, and every router test runs on both.
-C_MODULES = ("_hotpath", "_streams")
+C_MODULES: dict[str, tuple[str, ...]] = {
+    "_hotpath": ("_hotpath.c", "_hotpath_write.c", "_hotpath_scan.c", "_hotpath.h"),
+    "_streams": (
+        "_streams.c",
+        "_streams_stream.c",
+        "_streams_io.c",
+        "_streams_life.c",
+        "_streams.h",
+    ),
+}
+# Written by the build beside the C files, from ``constants.py``: their one source.
+CONSTANTS_HEADER = "_constants.h"
+
+
+def _c_files(name: str) -> list[str]:
+    """The files compiled into C module ``name`` (its headers are included, not compiled)."""
+    return [f for f in C_MODULES[name] if f.endswith(".c")]
 
 
 def _sources() -> list[str]:
     return [
         *_CONTEXT,
         *(f"router/{name}.py" for name in COMPILED),
-        *(f"router/{name}.c" for name in C_MODULES),
+        *(f"router/{f}" for files in C_MODULES.values() for f in files),
     ]
+
+
+def _write_constants(folder: Path) -> None:
+    """``_constants.h`` in ``folder``, from ``constants.py``."""
+    (folder / CONSTANTS_HEADER).write_text(constants.c_header())
 
 
 def digest() -> str:
@@ -152,9 +181,13 @@ def build() -> Path:
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(PACKAGE.parent / name, copy)
         out = work / "out"
+        _write_constants(work / "src" / "twelve" / "router")
         script = _SETUP.format(
             modules=[f"twelve/router/{n}.py" for n in COMPILED],
-            c_modules=[(f"twelve.router.{n}", f"twelve/router/{n}.c") for n in C_MODULES],
+            c_modules=[
+                (f"twelve.router.{n}", [f"twelve/router/{f}" for f in _c_files(n)])
+                for n in C_MODULES
+            ],
         )
         output: list[str] = []
         code = asyncio.run(
@@ -201,13 +234,15 @@ def build_sanitized() -> Path:
         work = Path(tmp)
         out = work / "out"
         shutil.copytree(plain, out)
-        for name in C_MODULES:
+        for name, files in C_MODULES.items():
             for old in (out / "twelve" / "router").glob(f"{name}.*.so"):
                 old.unlink()
-            shutil.copyfile(PACKAGE / f"{name}.c", work / f"{name}.c")
+            for file in files:
+                shutil.copyfile(PACKAGE / file, work / file)
+        _write_constants(work)
         (out / _DONE).unlink()
         script = _SETUP_SANITIZED.format(
-            c_modules=[(f"twelve.router.{n}", f"{n}.c") for n in C_MODULES],
+            c_modules=[(f"twelve.router.{n}", _c_files(n)) for n in C_MODULES],
             flags=SANITIZER_FLAGS,
         )
         output: list[str] = []
@@ -240,7 +275,7 @@ _SETUP = """
 import sys
 from setuptools import Extension, setup
 from mypyc.build import mypycify
-c_modules = [Extension(name, [path], extra_compile_args=["-O2"]) for name, path in {c_modules!r}]
+c_modules = [Extension(name, paths, extra_compile_args=["-O2"]) for name, paths in {c_modules!r}]
 setup(name="twelve-router-native", ext_modules=[*mypycify({modules!r}, opt_level="3"), *c_modules])
 """
 
@@ -250,8 +285,8 @@ _SETUP_SANITIZED = """
 from setuptools import Extension, setup
 flags = {flags!r}
 c_modules = [
-    Extension(name, [path], extra_compile_args=flags, extra_link_args=flags)
-    for name, path in {c_modules!r}
+    Extension(name, paths, extra_compile_args=flags, extra_link_args=flags)
+    for name, paths in {c_modules!r}
 ]
 setup(name="twelve-router-sanitized", ext_modules=c_modules)
 """

@@ -172,8 +172,11 @@ def least_busy(
 class Pool:
     """Idle upstream connections and requests in flight by backend, and new connections."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_head_bytes: int) -> None:
         self._loop = loop
+        self.clock = loop.time
+        # The largest response head a backend may send (``router_max_response_header_bytes``).
+        self.max_head_bytes = max_head_bytes
         self._backends: dict[str, BackendConnections] = {}
         self.on_retired_idle: Callable[[], None] = lambda: None
         # The compiled build's connections (``_streams.c``).
@@ -267,7 +270,7 @@ class Pool:
         connection is up, so a request goes out without a send of its own.
 
         No timer of its own: the worker's periodic check gives up a connect that takes too long
-        (see ``Exchange.expire_connect``); ``asyncio.timeout`` costs more than the connect.
+        (see ``choice.Connects.expire``); ``asyncio.timeout`` costs more than the connect.
         """
         if self._poller is not None and backend.numeric:
             conn = UpstreamConnection(self, slot)

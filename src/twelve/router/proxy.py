@@ -11,11 +11,10 @@ line behind the first, and their responses go out in order.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import deque
 from collections.abc import Callable
 from time import time as wall_clock
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
@@ -23,79 +22,19 @@ from twelve.router import codes, endings
 from twelve.router.codes import RouterError
 from twelve.router.edge import answer as edge_answer
 from twelve.router.exchange import Exchange
-from twelve.router.hotpath import header_kind, header_table, line_version, upstream_head
-from twelve.router.messages import (
-    CONNECTION,
-    CONTENT_LENGTH,
-    CRLF,
-    FORWARDED_FOR,
-    HOST,
-    KEEP,
-    PROXY_CONNECTION,
-    REQUEST_HEADERS,
-    REQUEST_ID,
-    TRANSFER_ENCODING,
-    UPGRADE,
-    connection_tokens,
-    drop_headers,
-    forwarded_block,
-    log_safe,
-    nominated_headers,
-    sane_request_id,
-)
-from twelve.router.table import Route
+from twelve.router.head import LastRoute, Peer, RequestHead, is_http10
+from twelve.router.hotpath import line_version
+from twelve.router.messages import sane_request_id
+from twelve.router.request import Refused
+from twelve.router.transport import Paused, Stream
 
 if TYPE_CHECKING:
     from twelve.router.worker import Worker
 
 _MAX_QUEUED: Final = 16  # pipelined requests held behind the first before reading pauses
-_VERSION: Final = b" HTTP/1.1\r\n"
-_HOST: Final = b"Host"
-# A Host (or an absolute-form authority): a name of unreserved characters or an IPv6 literal,
-# then an optional port. No user info, path, query or percent-encoding: such a value names no
-# app, and would reach the app and its X-Forwarded-Host as it came.
-_VALID_HOST: Final = re.compile(rb"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{0,5})?")
-# Headers that frame or route the request: a Connection header naming one is refused, since a
-# proxy that removed it would send the app a request other than the one it read.
-_NEVER_HOP_BY_HOP: Final = frozenset({b"host", b"content-length", b"transfer-encoding"})
-_CHUNKED: Final = b"chunked"
-_HEADERS: Final = header_table(REQUEST_HEADERS)
+_NO_PEER: Final = Peer(b"", b"", b"http")
 # Never fed: what a closed connection holds instead of its parser.
 _NO_PARSER: Final = HttpRequestParser(object())
-
-
-class _Refused(Exception):
-    """Raised from a parser callback to refuse the request with ``error``."""
-
-    def __init__(self, error: RouterError) -> None:
-        super().__init__(error.code)
-        self.error = error
-
-
-def _absolute_form(url: bytes) -> tuple[bytes, bytes]:
-    """``(authority, origin-form target)`` of an absolute-form request target."""
-    scheme, sep, rest = url.partition(b"://")
-    if not sep or scheme.lower() not in (b"http", b"https"):
-        raise _Refused(codes.BAD_REQUEST)
-    cut = len(rest)
-    for mark in (b"/", b"?"):
-        found = rest.find(mark)
-        if 0 <= found < cut:
-            cut = found
-    authority, target = rest[:cut], rest[cut:]
-    if not authority or _VALID_HOST.fullmatch(authority) is None:
-        raise _Refused(codes.BAD_REQUEST)  # user info ("user@host") among others
-    if not target.startswith(b"/"):
-        target = b"/" + target
-    return authority, target
-
-
-def _check_codings(value: bytes) -> None:
-    """Refuse a request whose transfer codings are other than ``chunked`` alone: 501 for codings
-    before it, which the router does not decode (RFC 9112 section 6.1), 400 for anything else."""
-    codings = [c.strip(b" \t").lower() for c in value.split(b",")]
-    if codings != [_CHUNKED]:
-        raise _Refused(codes.UNKNOWN_CODING if codings[-1] == _CHUNKED else codes.BAD_REQUEST)
 
 
 class ClientConnection(asyncio.Protocol):
@@ -104,7 +43,7 @@ class ClientConnection(asyncio.Protocol):
     def __init__(self, worker: Worker, proto: bytes = b"http") -> None:
         self.worker = worker
         self.proto = proto  # X-Forwarded-Proto: https for connections on the TLS socket
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
+        self.transport: asyncio.Transport  # set at connection_made
         self.parser = parser = HttpRequestParser(self)
         # Versions are the router's to judge (``on_headers_complete``): HTTP/1.2 is read as 1.1.
         parser.set_dangerous_leniencies(lenient_version=True)
@@ -117,7 +56,7 @@ class ClientConnection(asyncio.Protocol):
         self.active: Exchange | None = None
         self.queue: deque[Exchange] = deque()
         self.parsing: Exchange | None = None
-        self.tunnel: asyncio.Transport | None = None
+        self.tunnel: Stream | None = None
         self.wbuf: list[bytes] = []
         self.paused = 0
         self.closed = False
@@ -137,52 +76,27 @@ class ClientConnection(asyncio.Protocol):
         self.refusal: RouterError | None = None
         self.counted = False  # counted in the worker's connections per client address
         self.last = worker.now()
-        self.peer = b""
-        self.port = b""
-        self.fwd_block = b""
-        self.fwd_log = b""
+        self.peer = _NO_PEER  # who the client is, known at connection_made
         # The last Host seen and what it resolved to, for keep-alive requests to the same app.
-        self.cached_host: bytes | None = None
-        self.cached_table: object = None
-        self.cached_route: Route | None = None
-        self.cached_host_log = b""
-        self.upstream_paused: asyncio.Transport | None = None
+        self.last_route = LastRoute()
+        self.upstream_paused: Stream | None = None
         # The version on the request line, when read off the data (see ``data_received``).
         self.line_version = b""
-        self._reset_message()
-
-    def _reset_message(self) -> None:
-        self.url = b""
-        # The head to send upstream, built as headers arrive (name and value in turn) after the
-        # request line's four slots (method, space, target, version), filled in when the head is
-        # complete.
-        self.parts: list[bytes] = [b"", b" ", b"", _VERSION, _HOST, b""]
-        self.head_bytes = 0
-        self.host: bytes | None = None
-        self.content_length: bytes | None = None
-        self.transfer_encoding: bytes | None = None
-        self.connection = b""
-        self.upgrade = b""
-        # A Connection, Proxy-Connection or Upgrade header was seen: keep-alive and upgrade are
-        # the parser's to say. Without one they follow from the version alone (no call to ask).
-        self.options = False
-        self.xff: bytes | None = None
-        self.request_id: bytes | None = None
+        self.message = RequestHead()  # the request being read
 
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)
         self.write = self.transport.write
         peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("sockname")
-        self.peer = str(peer[0]).encode() if isinstance(peer, tuple) else b"unknown"
-        self.port = str(sock[1]).encode() if isinstance(sock, tuple) else b""
+        address = str(peer[0]).encode() if isinstance(peer, tuple) else b"unknown"
+        port = str(sock[1]).encode() if isinstance(sock, tuple) else b""
         # What every request on this connection shares, computed once per connection.
-        self.fwd_block = forwarded_block(self.peer, self.proto, self.port)
-        self.fwd_log = log_safe(self.peer)
+        self.peer = Peer(address, port, self.proto)
         worker = self.worker
-        if not worker.admit(self.peer):
+        if not worker.admit(address):
             self.closed = True  # over the cap of connections from one address (a flood)
             self.transport.abort()
             return
@@ -215,12 +129,12 @@ class ClientConnection(asyncio.Protocol):
             rest = data[exc.args[0] :]
             if rest and self.upgrading is not None:
                 self.upgrading.hold(rest)
-        except _Refused as exc:
+        except Refused as exc:
             self.refuse(exc.error)
         except HttpParserError as exc:
             if not self.last_request:  # else: bytes after a request that closes, dropped
                 cause = exc.__context__
-                self.refuse(cause.error if isinstance(cause, _Refused) else codes.BAD_REQUEST)
+                self.refuse(cause.error if isinstance(cause, Refused) else codes.BAD_REQUEST)
         else:
             if self.in_head or self.in_trailer:
                 # A head or trailer the parser has not finished is held by it whole, and copied
@@ -249,7 +163,7 @@ class ClientConnection(asyncio.Protocol):
         if self.counted:
             self.counted = False
             self.worker.connections.discard(self)
-            self.worker.release(self.peer)
+            self.worker.release(self.peer.address)
         tunnel, self.tunnel = self.tunnel, None
         if tunnel is not None:
             tunnel.close()
@@ -265,21 +179,25 @@ class ClientConnection(asyncio.Protocol):
         self.should_keep_alive = placeholder.should_keep_alive
 
     def pause_writing(self) -> None:
+        # The client takes no more for now: stop reading what would be sent to it.
         ex = self.active
-        target = self.tunnel or (ex.upstream.transport if ex and ex.upstream else None)
-        if target is not None:
-            self.upstream_paused = target
-            if ex is not None and ex.upstream is not None:
-                ex.upstream.reading_paused = True
-            target.pause_reading()
+        upstream = ex.upstream if ex is not None else None
+        if self.tunnel is not None:
+            self.upstream_paused = self.tunnel
+            self.tunnel.pause_reading()
+        elif upstream is not None:
+            self.upstream_paused = upstream.transport
+            upstream.pause_reading()
 
     def resume_writing(self) -> None:
         target, self.upstream_paused = self.upstream_paused, None
         if target is not None and not target.is_closing():
             ex = self.active
-            if ex is not None and ex.upstream is not None:
-                ex.upstream.reading_paused = False
-            target.resume_reading()
+            upstream = ex.upstream if ex is not None else None
+            if upstream is not None and upstream.transport is target:
+                upstream.resume_reading()
+            else:
+                target.resume_reading()
 
     # httptools callbacks
 
@@ -290,132 +208,44 @@ class ClientConnection(asyncio.Protocol):
             self.partial = 0
             if not self.head_began:
                 self.head_began = self.last
-        self.url = self.url + url if self.url else url  # one piece, nearly always: no copy
-        self.head_bytes += len(url)
-        if self.head_bytes > self.worker.max_header_bytes:
-            raise _Refused(codes.HEADERS_TOO_LARGE)
+        self.message.add_url(url, self.worker.max_header_bytes)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_bytes += len(name) + len(value) + 4
-        if self.head_bytes > self.worker.max_header_bytes:
-            raise _Refused(codes.HEADERS_TOO_LARGE)
-        if not self.in_head:
-            return  # a chunked body's trailer: not forwarded
-        kind = header_kind(name, _HEADERS, KEEP)
-        if kind == KEEP:
-            parts = self.parts
-            parts.append(name)  # two appends cost less than extending by a tuple
-            parts.append(value)
-        elif kind == HOST:
-            if self.host is not None:
-                raise _Refused(codes.BAD_REQUEST)
-            self.host = value  # sent on by the router itself, once it is known to be sane
-        elif kind == CONTENT_LENGTH:
-            self.content_length = value  # the parser's framing: the router writes it again
-        elif kind == TRANSFER_ENCODING:
-            te = self.transfer_encoding
-            self.transfer_encoding = value if te is None else te + b"," + value
-        elif kind == CONNECTION:
-            self.connection = value if not self.connection else self.connection + b"," + value
-            self.options = True
-        elif kind == UPGRADE:
-            self.upgrade = value
-            self.options = True
-        elif kind == PROXY_CONNECTION:
-            self.options = True
-        elif kind == FORWARDED_FOR:
-            self.xff = value if self.xff is None else self.xff + b", " + value
-        elif kind == REQUEST_ID:
-            self.request_id = value
+        self.message.add_header(name, value, self.worker.max_header_bytes, self.in_head)
 
     def on_headers_complete(self) -> None:
         self.in_head = False
         self.head_began = 0.0
-        worker = self.worker
-        line_version = self.line_version
-        if line_version == b"HTTP/1.1":
-            http10 = False
-        elif line_version == b"HTTP/1.0":
-            http10 = True
-        else:
-            http10 = self._read_version()
+        http10 = is_http10(self.line_version, self.parser)
         method = self.get_method()
         if method == b"CONNECT":
-            raise _Refused(codes.BAD_REQUEST)
-        url = self.url
-        host = self.host
-        if url[:1] != b"/" and url != b"*":  # absolute form: the URL's host wins (RFC 9112 3.2.2)
-            host, url = _absolute_form(url)
-        if host is None:
-            if not http10:
-                raise _Refused(codes.BAD_REQUEST)
-            host = b""
-        if host != self.cached_host or worker.table is not self.cached_table:
-            if host and _VALID_HOST.fullmatch(host) is None:
-                raise _Refused(codes.BAD_REQUEST)
-            text = host.decode("latin-1")
-            self.cached_host, self.cached_table = host, worker.table
-            self.cached_route = worker.table.lookup(text)
-            self.cached_host_log = log_safe(host)
-        route = self.cached_route
-        upgrade = self.options and self.should_upgrade()
-        parts = self.parts
-        if self.connection:
-            nominated = nominated_headers(connection_tokens(self.connection))
-            if nominated:
-                if not nominated.isdisjoint(_NEVER_HOP_BY_HOP):
-                    raise _Refused(codes.BAD_REQUEST)
-                parts = [*parts[:6], *drop_headers(parts[6:], nominated)]
-        request_id = (self.request_id and sane_request_id(self.request_id)) or worker.ids.next()
-        if self.xff is None:
-            fwd_block, fwd_log = self.fwd_block, self.fwd_log
-        else:
-            xff = self.xff + b", " + self.peer
-            fwd_block = forwarded_block(xff, self.proto, self.port)
-            fwd_log = log_safe(xff)
-        length = 0
-        if self.transfer_encoding is not None:
-            _check_codings(self.transfer_encoding)
-            tail = b"Transfer-Encoding: chunked\r\n"
-        elif self.content_length is not None:
-            length = int(self.content_length)
-            if length > worker.max_body_bytes:
-                raise _Refused(codes.BODY_TOO_LARGE)
-            tail = b"Content-Length: %d\r\n" % length
-        else:
-            tail = b""
-        if upgrade:
-            tail += b"Connection: Upgrade\r\nUpgrade: %b\r\n" % self.upgrade
-        parts[0] = method
-        parts[2] = url
-        parts[5] = host
-        head = upstream_head(
-            parts, fwd_block, host, request_id, int(wall_clock() * 1000), tail + CRLF
+            raise Refused(codes.BAD_REQUEST)
+        message = self.message
+        target = host, url = message.target(http10)
+        route = self.last_route.lookup(self.worker.table, host)
+        upgrade = message.options and self.should_upgrade()
+        sent_id = message.request_id
+        request = message.request(
+            route=route,
+            method=method,
+            target=target,
+            host_log=self.last_route.host_log,
+            http10=http10,
+            upgrade=upgrade,
+            peer=self.peer,
+            request_id=(sent_id and sane_request_id(sent_id)) or self.worker.ids.next(),
+            max_body=self.worker.max_body_bytes,
+            start_ms=int(wall_clock() * 1000),
         )
         error = None if route is not None else codes.UNKNOWN_HOST
-        edge = route.edge if route is not None else None
-        if edge is not None:
-            error = edge_answer(edge, url, self.proto, host)
-        ex = Exchange(
-            self,
-            route,
-            error,
-            head,
-            method,
-            url,
-            self.cached_host_log,
-            request_id,
-            fwd_log,
-            (self.should_keep_alive() and not upgrade) if self.options else not http10,
-            http10,
-            length > 0 or self.transfer_encoding is not None,
-            self.transfer_encoding is not None,
-            upgrade,
-        )
-        if edge is not None and edge.hsts and self.proto == b"https":
-            ex.plain = False  # the head is written again, with the header added
-            ex.hsts = b"Strict-Transport-Security: %b\r\n" % edge.hsts
-        self._reset_message()
+        if route is not None and route.edge is not None:
+            error = edge_answer(route.edge, url, self.proto, host)
+        keep_alive = (self.should_keep_alive() and not upgrade) if message.options else not http10
+        message.reset()
+        self._line_up(Exchange(self, request, error, keep_alive))
+
+    def _line_up(self, ex: Exchange) -> None:
+        """Start ``ex`` now, or once the requests before it are answered."""
         self.parsing = ex
         if self.active is None:
             self.active = ex
@@ -423,15 +253,7 @@ class ClientConnection(asyncio.Protocol):
         else:
             self.queue.append(ex)
             if len(self.queue) >= _MAX_QUEUED:
-                self.pause_reading(2)
-
-    def _read_version(self) -> bool:
-        """Whether the request is HTTP/1.0, from the parser: any later 1.x is read as 1.1
-        (RFC 9112 section 2.3), any other major version is refused with 505."""
-        major, _, minor = self.parser.get_http_version().partition(".")
-        if major != "1" or not minor.isdigit():
-            raise _Refused(codes.BAD_VERSION)
-        return minor == "0"
+                self.pause_reading(Paused.HOLDING)
 
     def on_chunk_header(self) -> None:
         # The last chunk's size line is followed by the trailer, which no on_body ends.
@@ -449,7 +271,7 @@ class ClientConnection(asyncio.Protocol):
             return
         ex.body_bytes += len(body)
         if ex.body_bytes > self.worker.max_body_bytes:
-            raise _Refused(codes.BODY_TOO_LARGE)
+            raise Refused(codes.BODY_TOO_LARGE)
         if ex.error is None and not ex.done:
             ex.send_body(body)
 
@@ -458,7 +280,7 @@ class ClientConnection(asyncio.Protocol):
         self.in_trailer = False
         ex, self.parsing = self.parsing, None
         if ex is not None:
-            if ex.upgrade:
+            if ex.request.upgrade:
                 self.upgrading = ex
             elif not ex.keep_alive:
                 self.last_request = True
@@ -477,12 +299,12 @@ class ClientConnection(asyncio.Protocol):
                 self.write(wbuf[0] if len(wbuf) == 1 else b"".join(wbuf))
             wbuf.clear()
 
-    def pause_reading(self, reason: int) -> None:
+    def pause_reading(self, reason: Paused) -> None:
         if not self.paused and not self.closed:
             self.transport.pause_reading()
         self.paused |= reason
 
-    def resume_reading(self, reason: int) -> None:
+    def resume_reading(self, reason: Paused) -> None:
         if self.paused & reason:
             self.paused &= ~reason
             if not self.paused and not self.closed:
@@ -496,19 +318,18 @@ class ClientConnection(asyncio.Protocol):
             return
         self.active = None
         if self.paused:
-            self.resume_reading(1)
+            self.resume_reading(Paused.UPSTREAM_FULL)
         if self.tunnel is not None or self.lingering:
             return
         if self.queue and ex.keep_alive and ex.req_done and not self.worker.closing:
             self.active = self.queue.popleft()
-            self.resume_reading(2)
+            self.resume_reading(Paused.HOLDING)
             self.active.start()
         elif self.refusal is not None and not self.worker.closing:
-            endings.answer(self, None, self.refusal)  # the request after the answered ones
+            self.answer(None, self.refusal)  # the request after the answered ones
         elif not ex.keep_alive or not ex.req_done or self.worker.closing or self.eof:
             self.flush()
-            self.closed = True
-            self.transport.close()
+            self.close()
 
     def abort(self) -> None:
         """Cut the connection at once (an error after the response head was sent)."""
@@ -517,11 +338,55 @@ class ClientConnection(asyncio.Protocol):
         self.transport.abort()
 
     def refuse(self, error: RouterError) -> None:
-        """Answer a request the router will not forward, then close once the client stops."""
-        endings.refuse(self, error)
+        """Refuse the request being read: at once, or, when requests before it are still being
+        answered, once their responses are out (a pipelining client loses none of them)."""
+        target, self.parsing = self.parsing, None
+        if target is not None and target is not self.active:
+            self.queue.remove(target)  # never started: the refusal answers in its place
+            target = None
+        active = self.active
+        if target is None and ((active is not None and not active.done) or self.queue):
+            self.refusal = error  # nothing more is read; ``exchange_done`` answers it in turn
+            return
+        self.answer(target, error)
+
+    def answer(self, target: Exchange | None, error: RouterError) -> None:
+        """Answer ``error`` for ``target`` (or for the request being read), then close once the
+        client stops sending."""
+        self.lingering = True  # from here on nothing is parsed and nothing else is started
+        self.refusal = None
+        self.queue.clear()
+        if target is None or target.done:
+            target = endings.refused_exchange(self, error)
+        self.active = target
+        target.refuse(error)
+        self.linger()
+
+    def linger(self) -> None:
+        """Stop writing, keep discarding what the client sends for a moment, then close.
+
+        Closing with unread request bytes would make the kernel reset the connection, and the
+        client could lose the error page written just before.
+        """
+        self.lingering = True
+        if self.closed:
+            return
+        self.flush()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.worker.loop.call_later(endings.LINGER, self.transport.close)
+
+    def time_out_head(self) -> None:
+        """The request head was not whole in time: refused, and never timed out again."""
+        self.head_began = 0.0
+        self.refuse(codes.CLIENT_IDLE)
+
+    def close(self) -> None:
+        """Close once what was written is sent."""
+        self.closed = True
+        self.transport.close()
 
     def shutdown(self) -> None:
         """Stop after the current response (graceful stop)."""
         if self.active is None and not self.in_head and self.tunnel is None:
-            self.closed = True
-            self.transport.close()
+            self.close()

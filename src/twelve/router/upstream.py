@@ -12,7 +12,7 @@ carried them is not used again.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
@@ -26,9 +26,10 @@ from twelve.router.messages import (
     SEP,
     TRANSFER_ENCODING,
     UPGRADE,
-    connection_tokens,
-    nominated_headers,
+    drop_nominated,
+    head_end,
 )
+from twelve.router.transport import Paused, Stream
 
 if TYPE_CHECKING:
     from twelve.router.exchange import Exchange
@@ -52,20 +53,6 @@ class _Stop(Exception):
     def __init__(self, bad: bool) -> None:
         super().__init__()
         self.bad = bad
-
-
-def head_end(data: bytes, heads: int) -> int:
-    """Where the ``heads``-th response head in ``data`` ends (interim 1xx heads counted), for
-    heads a parser has accepted: each ends at its first empty line."""
-    end = 0
-    for _ in range(heads):
-        while data.startswith(b"\r\n", end):  # empty lines a parser skips between messages
-            end += 2
-        found = data.find(_HEAD_END, end)
-        if found < 0:
-            return len(data)
-        end = found + 4
-    return end
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -104,7 +91,7 @@ class UpstreamConnection(asyncio.Protocol):
     def __init__(self, pool: Pool, slot: BackendConnections) -> None:
         self.pool = pool
         self.slot = slot  # the backend's idle list and count of requests in flight
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at connection_made
+        self.transport: Stream  # set at connection_made
         self.parser = _NO_PARSER  # made for each response that is not plain
         self.full = False  # this response goes through the parser
         # Bytes still to come of a plain response's body, passed on without a parser, and whether
@@ -114,7 +101,7 @@ class UpstreamConnection(asyncio.Protocol):
         # The request this connection serves now; while set, the backend has one in flight (the
         # pool counts it: see ``Pool.claim``).
         self.exchange: Exchange | None = None
-        self.tunnel: asyncio.Transport | None = None
+        self.tunnel: Stream | None = None
         self.closed = False
         self.reading_paused = False
         self.idle_since = 0.0
@@ -147,7 +134,7 @@ class UpstreamConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not ``transport.write`` bound here: a new connection sends its request head as it
         # connects, and one to an app that closes after each response writes nothing more.
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(Stream, transport)
 
     def write(self, data: bytes) -> None:
         """Send bytes to the backend."""
@@ -162,28 +149,36 @@ class UpstreamConnection(asyncio.Protocol):
             self.closed = True
             self.transport.close()
             return
-        client = ex.client
-        client.last = now = client.worker.now()
+        ex.client.last = now = self.pool.clock()
         if self.left:
             self._pass_body(ex, data, now)
-            return
+        elif self.full or not self._passed_plain(ex, data, now):
+            self._parse(ex, data, now)
+
+    def _passed_plain(self, ex: Exchange, data: bytes, now: float) -> bool:
+        """Whether ``data`` starts a plain response, now passed on (see ``_pass_plain``)."""
+        if not ex.request.plain:
+            return False
+        found = plain_response(data)
+        if found is None:
+            return False
+        # A plain response flushes as it sees fit (``_pass_plain`` may hold a start).
+        self._pass_plain(ex, data, found[0], found[1], now)
+        return True
+
+    def _parse(self, ex: Exchange, data: bytes, now: float) -> None:
+        """HEAD, upgrades, HTTP/1.0 clients, and any response that is not plain or whose head
+        came in pieces: the parser reads it, from its first byte."""
         if not self.full:
-            if ex.plain and (found := plain_response(data)) is not None:
-                # A plain response flushes as it sees fit (``_pass_plain`` may hold a start).
-                self._pass_plain(ex, data, found[0], found[1], now)
-                return
-            # HEAD, upgrades, HTTP/1.0 clients, and any response that is not plain or whose
-            # head came in pieces: the parser reads it, from its first byte.
             self.full = True
             self.parser = HttpResponseParser(self)
         self._feed(ex, data, now)
-        client.flush()
+        ex.client.flush()
 
     def _pass_plain(self, ex: Exchange, data: bytes, status: int, ends: int, now: float) -> None:
         """A plain response starts ``data`` and ends at ``ends`` (see ``plain_response``)."""
-        if len(data) > ex.client.worker.max_response_header_bytes and (
-            data.find(_HEAD_END) + 4 > ex.client.worker.max_response_header_bytes
-        ):
+        max_head = self.pool.max_head_bytes
+        if len(data) > max_head and data.find(_HEAD_END) + 4 > max_head:
             ex.bad_response()
             return
         http10 = data[7] == 48  # "0"
@@ -213,7 +208,7 @@ class UpstreamConnection(asyncio.Protocol):
             data = data[:left]
             self.kept = False
         self.left = left - len(data)
-        ex.response_body(data)
+        ex.response.body(data)
         ex.client.flush()
         if not self.left:
             ex.response_complete(self.kept, now)
@@ -221,10 +216,9 @@ class UpstreamConnection(asyncio.Protocol):
 
     def _feed(self, ex: Exchange, data: bytes, now: float) -> None:
         """Parse ``data``, the next bytes of a response that is not plain."""
-        head_open = not self.final_head
-        if head_open:
+        if not self.final_head:
             self.raw_head += len(data)
-            if ex.is_head:
+            if ex.request.is_head:
                 self.pieces.append(data)
         try:
             self.parser.feed_data(data)
@@ -233,25 +227,34 @@ class UpstreamConnection(asyncio.Protocol):
                 ex.upgraded(self, data[exc.args[0] :])
             return
         except HttpParserError as exc:
-            stop = exc.__context__
-            if not isinstance(stop, _Stop):
-                if not self.ended:
-                    ex.bad_response()
-                    return
-                self.trailing = True  # bytes past the end that start no response
-            elif stop.bad:
+            if self._refused(exc):
                 ex.bad_response()
                 return
         if ex.upstream is not self:
             return  # the exchange ended while the parser read (the client left, say)
         if self.ended:
-            self.full = False
-            self.parser = _NO_PARSER  # it holds this connection: let both be freed by count
-            reusable = self.reusable and not self.trailing
-            self._reset_parse()
-            ex.response_complete(reusable, now)
-        elif not self.final_head and self.raw_head > ex.client.worker.max_response_header_bytes:
+            self._end_parse(ex, now)
+        elif not self.final_head and self.raw_head > self.pool.max_head_bytes:
             ex.bad_response()
+
+    def _refused(self, exc: HttpParserError) -> bool:
+        """Whether the parser's stop means a bad response (else it read past the response's end,
+        where anything is only bytes the connection is not used again for)."""
+        stop = exc.__context__
+        if isinstance(stop, _Stop):
+            return stop.bad
+        if not self.ended:
+            return True
+        self.trailing = True  # bytes past the end that start no response
+        return False
+
+    def _end_parse(self, ex: Exchange, now: float) -> None:
+        """The parsed response is complete: the next one starts without a parser."""
+        self.full = False
+        self.parser = _NO_PARSER  # it holds this connection: let both be freed by count
+        reusable = self.reusable and not self.trailing
+        self._reset_parse()
+        ex.response_complete(reusable, now)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -273,14 +276,14 @@ class UpstreamConnection(asyncio.Protocol):
         if self.tunnel is not None:
             self.tunnel.pause_reading()
         elif self.exchange is not None:
-            self.exchange.client.pause_reading(1)
+            self.exchange.client.pause_reading(Paused.UPSTREAM_FULL)
 
     def resume_writing(self) -> None:
         if self.tunnel is not None:
             if not self.tunnel.is_closing():
                 self.tunnel.resume_reading()
         elif self.exchange is not None:
-            self.exchange.client.resume_reading(1)
+            self.exchange.client.resume_reading(Paused.UPSTREAM_FULL)
 
     # httptools callbacks
 
@@ -315,8 +318,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def _count(self, size: int) -> None:
         self.head_bytes += size
-        ex = self.exchange
-        if ex is not None and self.head_bytes > ex.client.worker.max_response_header_bytes:
+        if self.exchange is not None and self.head_bytes > self.pool.max_head_bytes:
             raise _Stop(bad=True)
 
     def on_headers_complete(self) -> None:
@@ -325,7 +327,7 @@ class UpstreamConnection(asyncio.Protocol):
             return
         status = self.parser.get_status_code()
         self.heads += 1
-        if status < 100 or status > 599 or (status == 101 and not ex.upgrade):
+        if status < 100 or status > 599 or (status == 101 and not ex.request.upgrade):
             raise _Stop(bad=True)  # no such status; or a switch nobody asked for
         if status < 200:
             # 100 Continue, 103 Early Hints: passed on, the real response follows. 101 Switching
@@ -335,33 +337,23 @@ class UpstreamConnection(asyncio.Protocol):
         else:
             self.final_head = True
         if self.connection:
-            self._drop_nominated()
+            self.parts = drop_nominated(self.parts, self.connection)
         ex.response_head(self, status)
-        if ex.is_head and not self.interim:
-            # A HEAD response has no body, whatever its head says, and httptools cannot be told:
-            # it ends here, and anything read past its head is not a response to any request.
-            self.ended = True
-            self.reusable = self.parser.should_keep_alive()
-            raw = b"".join(self.pieces)
-            self.trailing = head_end(raw, self.heads) < len(raw)
-            raise _Stop(bad=False)
+        if ex.request.is_head and not self.interim:
+            self._end_head_response()
 
-    def _drop_nominated(self) -> None:
-        """Remove the headers the response's Connection header makes hop-by-hop (RFC 9110
-        section 7.6.1); never its Content-Length, which frames what the client gets."""
-        names = nominated_headers(connection_tokens(self.connection)) - {b"content-length"}
-        if names:
-            parts = self.parts
-            self.parts = [
-                piece
-                for i in range(0, len(parts), 4)
-                if parts[i].lower() not in names
-                for piece in parts[i : i + 4]
-            ]
+    def _end_head_response(self) -> None:
+        """A HEAD response has no body, whatever its head says, and httptools cannot be told: it
+        ends here, and anything read past its head is not a response to any request."""
+        self.ended = True
+        self.reusable = self.parser.should_keep_alive()
+        raw = b"".join(self.pieces)
+        self.trailing = head_end(raw, self.heads) < len(raw)
+        raise _Stop(bad=False)
 
     def on_body(self, body: bytes) -> None:
         if self.exchange is not None:
-            self.exchange.response_body(body)
+            self.exchange.response.body(body)
 
     def on_message_complete(self) -> None:
         if self.interim:
@@ -383,9 +375,17 @@ class UpstreamConnection(asyncio.Protocol):
         """Detach from the exchange, and wait in the pool (idle since ``now``) or close."""
         self.detach()
         if self.reading_paused:
-            self.reading_paused = False
-            self.transport.resume_reading()
+            self.resume_reading()
         self.pool.give(self, now)
+
+    def pause_reading(self) -> None:
+        """Stop reading the backend while the client takes no more (``release`` resumes)."""
+        self.reading_paused = True
+        self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self.reading_paused = False
+        self.transport.resume_reading()
 
     def discard(self) -> None:
         """Detach and close: the connection's state is unknown."""

@@ -59,7 +59,7 @@ class Worker:
         self.log = log
         self.table = RouteTable()
         self.turns: dict[str, int] = {}
-        self.pool = Pool(loop)
+        self.pool = Pool(loop, settings.router_max_response_header_bytes)
         self.connect_timeout = settings.router_connect_timeout
         self.fail_timeout = settings.router_fail_timeout
         self.pool.on_retired_idle = self._report_drain
@@ -90,6 +90,13 @@ class Worker:
             or 1.0
         )
         self._tick_every = max(0.05, min(1.0, shortest / 4))
+
+    def next_turn(self, app: str) -> int:
+        """The round-robin turn of ``app``'s next request (one count per app and worker)."""
+        turns = self.turns
+        turn = turns.get(app, 0)
+        turns[app] = turn + 1
+        return turn
 
     # connections per client address
 

@@ -67,8 +67,8 @@ def _hotpath_in_c(pythonpath: Path) -> bool:
     script = (
         "from twelve.router import native\n"
         "native.activate()\n"
-        "from twelve.router import hotpath, proxy\n"
-        "print(hotpath.COMPILED_MODULE is not None and proxy.upstream_head is not "
+        "from twelve.router import head, hotpath\n"
+        "print(hotpath.COMPILED_MODULE is not None and head.upstream_head is not "
         "hotpath.upstream_head_py)\n"
     )
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(pythonpath)}
