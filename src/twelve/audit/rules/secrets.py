@@ -141,9 +141,8 @@ def _secret_severity(value: str) -> Severity | None:
 @per_file
 def hardcoded_secret(scan: Scan) -> None:
     """A literal bound to a secret-like name, a literal JWT key, or a well-known token shape."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None or _DEMO_DATA.search(os.path.basename(file.path)):
+    for file, index in scan.python_files():
+        if _DEMO_DATA.search(os.path.basename(file.path)):
             continue
         seen: set[int] = set()
         # Fields of a settings class are defaults the environment overrides (see the fallback rule).
@@ -189,9 +188,8 @@ def hardcoded_secret(scan: Scan) -> None:
                 scan.report(
                     SECRET, file.path, lit.line, f"{label} is written in code", secret=lit.value
                 )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None or _DEMO_DATA.search(os.path.basename(file.path)):
+    for file, js in scan.js_files():
+        if _DEMO_DATA.search(os.path.basename(file.path)):
             continue
         seen = set()
         for jb in js.bindings:
@@ -234,10 +232,7 @@ def hardcoded_secret(scan: Scan) -> None:
 @per_file
 def secret_default_fallback(scan: Scan) -> None:
     """An env read of a secret whose fallback is a literal (a random fallback is fine)."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         for read in index.env_reads:
             value = str_value(read.default)
             if read.key and value and is_secret_name(read.key):
@@ -250,10 +245,7 @@ def secret_default_fallback(scan: Scan) -> None:
                 )
         if "Settings" in (file.text or ""):
             _settings_defaults(scan, file.path, index)
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
+    for file, js in scan.js_files():
         for jread in js.env_reads:
             value = string_value(jread.default)
             if value and is_secret_name(jread.key):
