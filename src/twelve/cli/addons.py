@@ -122,8 +122,11 @@ def _attached_line(app: str, data: dict[str, Any]) -> str:
 def addons_detach(name: str, app: str, as_json: bool) -> None:
     """Remove an add-on's variable from APP (a provisioned add-on keeps its data)."""
     data = client().request("DELETE", f"/apps/{app}/addon-attachments/{name}")
-    said = lambda d: output.emit(f"Detached {name} from {app}; {_release_line(app, d)}")  # noqa: E731
-    output.emit_answer(data, as_json, said)
+    output.emit_answer(data, as_json, lambda d: output.emit(_detached_line(name, app, d)))
+
+
+def _detached_line(name: str, app: str, data: dict[str, Any]) -> str:
+    return f"Detached {name} from {app}; {_release_line(app, data)}"
 
 
 @click.command("addons:credentials:rotate")

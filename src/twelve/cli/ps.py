@@ -49,8 +49,11 @@ def ps_scale(app: str, changes: tuple[str, ...], as_json: bool) -> None:
     formation = client().request(
         "PATCH", f"/apps/{app}/formation", json=parse_scale_args(list(changes))
     )
-    said = lambda f: output.emit("Scaled to " + " ".join(f"{k}={v}" for k, v in f.items()))  # noqa: E731
-    output.emit_answer(formation, as_json, said)
+    output.emit_answer(formation, as_json, lambda f: output.emit(f"Scaled to {_counts(f)}"))
+
+
+def _counts(formation: dict[str, int]) -> str:
+    return " ".join(f"{kind}={count}" for kind, count in formation.items())
 
 
 @click.command("ps:restart")
@@ -85,8 +88,7 @@ def ps_limits(app: str, process_type: str | None, limits: tuple[str, ...], as_js
         wanted = parse_limits(list(limits))
         body = {"type": process_type, "memory": wanted.memory, "cpu": wanted.cpu}
         data = api.request("PATCH", f"/apps/{app}/limits", json=body)
-        said = lambda d: output.emit(f"{process_type}: {_described(d)}")  # noqa: E731
-        output.emit_answer(data, as_json, said)
+        output.emit_answer(data, as_json, lambda d: output.emit(f"{process_type}: {_described(d)}"))
         return
     data = api.request("GET", f"/apps/{app}/limits")
     output.emit_answer(data, as_json, lambda d: _emit_limits(d, process_type))

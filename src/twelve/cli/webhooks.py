@@ -19,8 +19,11 @@ from twelve.errors import UsageError
 def webhooks(app: str, as_json: bool) -> None:
     """An app's webhooks and the events each gets."""
     data = client().request("GET", f"/apps/{app}/webhooks")
-    row = lambda w: (w["id"], w["url"], ",".join(w["include"]))  # noqa: E731
-    output.emit_rows(data, as_json, ("ID", "URL", "INCLUDE"), row)
+    output.emit_rows(data, as_json, ("ID", "URL", "INCLUDE"), _webhook_row)
+
+
+def _webhook_row(w: dict[str, Any]) -> tuple[str, str, str]:
+    return w["id"], w["url"], ",".join(w["include"])
 
 
 @click.command("webhooks:add")
