@@ -7,7 +7,9 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +36,18 @@ EXAMPLES = ROOT / "examples"
 PYTHON_VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
+# The machine's PostgreSQL (user postgres, trust) and Redis, for the add-on and backup tests.
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_ADMIN = "redis://127.0.0.1:6379/0"
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def requires_service(name: str, available: bool) -> None:
     """Skip with the reason on a laptop; fail under CI=true, where every service must be there."""
     if available:
@@ -58,11 +72,36 @@ def wait_for(
 
 
 @contextmanager
+def router_process(env: dict[str, str]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """``python -m twelve.router`` started with ``env``: its pid and its events up to
+    ``listening`` or ``error``; its process group is killed on the way out."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "twelve.router"],
+        env=env,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    events: list[dict[str, Any]] = []
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            events.append(json.loads(raw))
+            if events[-1].get("event") in ("listening", "error"):
+                break
+        yield process.pid, events
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(20)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@contextmanager
 def server_base(prefix: str, apps: tuple[str, ...] = ()) -> Iterator[Path]:
     """A directory for a daemon's home as servers have it: reachable by other users, so a root
     daemon runs each app as its own user (pytest's own temporary directories are closed). The
     users of ``apps`` are removed afterwards."""
-    import shutil  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
 
     base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
@@ -73,6 +112,56 @@ def server_base(prefix: str, apps: tuple[str, ...] = ()) -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
         for app in apps:
             subprocess.run(["userdel", f"tw-{app}"], capture_output=True, check=False)
+
+
+def uid_of(pid: int) -> int:
+    """The real user id of process ``pid``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for {pid}")
+
+
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``twelve ARGS`` as a subprocess with ``env``, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "twelve", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def git(
+    repo: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``git -C REPO ARGS``, its output captured as text."""
+    return subprocess.run(
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+
+
+def committed_repo(source: Path, repo: Path) -> Path:
+    """A copy of ``source`` at ``repo``, made a git repository with one commit on main."""
+    shutil.copytree(source, repo)
+    for args in (
+        ("init", "--quiet", "--initial-branch=main"),
+        ("config", "user.email", "dev@example.com"),
+        ("config", "user.name", "Dev"),
+        ("add", "-A"),
+        ("commit", "--quiet", "-m", "first"),
+    ):
+        assert git(repo, *args).returncode == 0
+    return repo
 
 
 def group_alive(pgid: int) -> bool:
@@ -159,14 +248,7 @@ class Daemon:
     def cli(
         self, *args: str, check: bool = True, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "twelve", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        result = run_cli(self.env, *args, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(
                 f"twelve {' '.join(args)} exited {result.returncode}\n"
