@@ -33,6 +33,14 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
+def serving(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    """A server's TLS context with the test certificate."""
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 def trusting(cert: Path) -> DrainOptions:
     return DrainOptions(
         timeout=2.0, backoff_initial=0.05, backoff_max=0.2,
@@ -136,9 +144,7 @@ def test_syslog_over_tcp_receives_every_line_in_order(tmp_path: Path) -> None:
 def test_syslog_over_tls_checks_the_certificate_and_delivers(
     tmp_path: Path, certificate: tuple[Path, Path]
 ) -> None:
-    cert, key = certificate
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    cert, server_tls = certificate[0], serving(certificate)
 
     async def scenario() -> tuple[list[str], str | None]:
         receiver = SyslogReceiver()
@@ -164,9 +170,7 @@ def test_syslog_over_tls_checks_the_certificate_and_delivers(
 def test_https_drain_posts_logplex_batches_and_retries_a_refused_one(
     tmp_path: Path, certificate: tuple[Path, Path]
 ) -> None:
-    cert, key = certificate
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    cert, server_tls = certificate[0], serving(certificate)
 
     async def scenario() -> HttpReceiver:
         receiver = HttpReceiver(statuses=[503])
