@@ -39,6 +39,11 @@ _DEMO_DATA = re.compile(r"seed|fixture|mock|faker", re.IGNORECASE)
 _EXAMPLE_WORDS = frozenset({"test", "example", "sample", "demo", "fake"})
 
 
+def _report_literal(scan: Scan, path: str, line: int, what: str, value: str) -> None:
+    """A SECRET finding for the literal ``value`` at ``line``, as severe as ``value`` looks."""
+    scan.report(SECRET, path, line, what, severity=_secret_severity(value), secret=value)
+
+
 def _secret_binding(name: str, value: str) -> bool:
     return (
         is_secret_name(name)
@@ -160,26 +165,20 @@ def hardcoded_secret(scan: Scan) -> None:
                 if id(binding.value) in accounts:
                     continue
                 seen.add(binding.line)
-                scan.report(
-                    SECRET,
-                    file.path,
-                    binding.line,
-                    f"{binding.name} is a literal secret",
-                    severity=_secret_severity(value),
-                    secret=value,
+                _report_literal(
+                    scan, file.path, binding.line, f"{binding.name} is a literal secret", value
                 )
         for call in index.calls:
             if call.callee in _JWT_CALLS and len(call.node.args) > 1:
                 value = str_value(call.node.args[1])
                 if value and call.node.lineno not in seen:
                     seen.add(call.node.lineno)
-                    scan.report(
-                        SECRET,
+                    _report_literal(
+                        scan,
                         file.path,
                         call.node.lineno,
                         f"{call.callee} is given a literal signing key",
-                        severity=_secret_severity(value),
-                        secret=value,
+                        value,
                     )
         for lit in index.strings:
             label = known_token(lit.value)
@@ -199,26 +198,18 @@ def hardcoded_secret(scan: Scan) -> None:
             line = jb.value.start_point[0] + 1
             if _secret_binding(jb.name, value) and not _js_account_password(jb.name, jb.value):
                 seen.add(line)
-                scan.report(
-                    SECRET,
-                    file.path,
-                    line,
-                    f"{jb.name} is a literal secret",
-                    severity=_secret_severity(value),
-                    secret=value,
-                )
+                _report_literal(scan, file.path, line, f"{jb.name} is a literal secret", value)
         for jc in js.calls:
             if jc.callee in _JWT_CALLS and len(jc.args) > 1:
                 value = string_value(jc.args[1])
                 if value and jc.line not in seen:
                     seen.add(jc.line)
-                    scan.report(
-                        SECRET,
+                    _report_literal(
+                        scan,
                         file.path,
                         jc.line,
                         f"{jc.callee} is given a literal signing key",
-                        severity=_secret_severity(value),
-                        secret=value,
+                        value,
                     )
         for jnode in js.strings:
             value = string_value(jnode) or ""
