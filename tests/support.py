@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.machinery
 import importlib.util
@@ -57,18 +58,38 @@ def requires_service(name: str, available: bool) -> None:
     pytest.skip(f"{name} is not running on this machine")
 
 
+class Deadline:
+    """``timeout`` seconds from now, for a poll; ``check`` fails naming what was waited for."""
+
+    def __init__(self, timeout: float, message: str) -> None:
+        self.timeout, self.message = timeout, message
+        self.at = time.monotonic() + timeout
+
+    def check(self) -> None:
+        if time.monotonic() > self.at:
+            raise AssertionError(f"timed out after {self.timeout}s waiting for {self.message}")
+
+
 def wait_for(
     predicate: Callable[[], Any], timeout: float, message: str, interval: float = 0.02
 ) -> Any:
     """Poll ``predicate`` until it returns something truthy, up to ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+    deadline = Deadline(timeout, message)
+    while not (value := predicate()):
+        deadline.check()
         time.sleep(interval)
+    return value
+
+
+async def wait_for_async(
+    predicate: Callable[[], Any], timeout: float, message: str, interval: float = 0.02
+) -> Any:
+    """``wait_for`` inside an event loop: the loop runs on while ``predicate`` is polled."""
+    deadline = Deadline(timeout, message)
+    while not (value := predicate()):
+        deadline.check()
+        await asyncio.sleep(interval)
+    return value
 
 
 @contextmanager
