@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
+from subprocess_support import run_cli
 from twelve.router import native
 from twelve.settings import NETWORK_VARIABLES, Settings
 from twelve.supervisor import spawn
@@ -93,32 +94,6 @@ async def wait_for_async(
 
 
 @contextmanager
-def router_process(env: dict[str, str]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """``python -m twelve.router`` started with ``env``: its pid and its events up to
-    ``listening`` or ``error``; its process group is killed on the way out."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "twelve.router"],
-        env=env,
-        stdout=subprocess.PIPE,
-        start_new_session=True,
-    )
-    events: list[dict[str, Any]] = []
-    try:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            events.append(json.loads(raw))
-            if events[-1].get("event") in ("listening", "error"):
-                break
-        yield process.pid, events
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(20)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-@contextmanager
 def server_base(prefix: str, apps: tuple[str, ...] = ()) -> Iterator[Path]:
     """A directory for a daemon's home as servers have it: reachable by other users, so a root
     daemon runs each app as its own user (pytest's own temporary directories are closed). The
@@ -141,48 +116,6 @@ def uid_of(pid: int) -> int:
         if line.startswith("Uid:"):
             return int(line.split()[1])
     raise AssertionError(f"no Uid line for {pid}")
-
-
-def run_cli(
-    env: dict[str, str], *args: str, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """``twelve ARGS`` as a subprocess with ``env``, its output captured as text."""
-    return subprocess.run(
-        [sys.executable, "-m", "twelve", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def git(
-    repo: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``git -C REPO ARGS``, its output captured as text."""
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=False,
-    )
-
-
-def committed_repo(source: Path, repo: Path) -> Path:
-    """A copy of ``source`` at ``repo``, made a git repository with one commit on main."""
-    shutil.copytree(source, repo)
-    for args in (
-        ("init", "--quiet", "--initial-branch=main"),
-        ("config", "user.email", "dev@example.com"),
-        ("config", "user.name", "Dev"),
-        ("add", "-A"),
-        ("commit", "--quiet", "-m", "first"),
-    ):
-        assert git(repo, *args).returncode == 0
-    return repo
 
 
 def group_alive(pgid: int) -> bool:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from support import EXAMPLES, FIXTURE_APPS, Daemon, committed_repo, git, requires_service
+from subprocess_support import committed_repo, git
+from support import EXAMPLES, FIXTURE_APPS, Daemon, requires_service
 
 pytestmark = pytest.mark.slow
 

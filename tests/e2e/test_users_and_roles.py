@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from certmaker import TestCA
-from support import EXAMPLES, Daemon, committed_repo, git, run_cli, wait_for
+from subprocess_support import committed_repo, git, run_cli
+from support import EXAMPLES, Daemon, wait_for
 
 pytestmark = pytest.mark.slow
 APP = "us-shop"

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support import require_native_build, router_process
+from subprocess_support import router_process
+from support import require_native_build
 from twelve.router import native
 
 PACKAGE = native.PACKAGE.parent  # src/twelve

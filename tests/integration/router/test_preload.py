@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from support import router_process, sanitized
+from subprocess_support import router_process
+from support import sanitized
 from twelve.router import native
 
 
