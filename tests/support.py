@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.machinery
 import importlib.util
 import json
 import os
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
+from subprocess_support import run_cli
 from twelve.router import native
 from twelve.settings import NETWORK_VARIABLES, Settings
 from twelve.supervisor import spawn
@@ -32,6 +36,18 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_APPS = ROOT / "tests" / "fixtures" / "apps"
 EXAMPLES = ROOT / "examples"
 PYTHON_VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+# The machine's PostgreSQL (user postgres, trust) and Redis, for the add-on and backup tests.
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_ADMIN = "redis://127.0.0.1:6379/0"
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def requires_service(name: str, available: bool) -> None:
@@ -43,18 +59,38 @@ def requires_service(name: str, available: bool) -> None:
     pytest.skip(f"{name} is not running on this machine")
 
 
+class Deadline:
+    """``timeout`` seconds from now, for a poll; ``check`` fails naming what was waited for."""
+
+    def __init__(self, timeout: float, message: str) -> None:
+        self.timeout, self.message = timeout, message
+        self.at = time.monotonic() + timeout
+
+    def check(self) -> None:
+        if time.monotonic() > self.at:
+            raise AssertionError(f"timed out after {self.timeout}s waiting for {self.message}")
+
+
 def wait_for(
     predicate: Callable[[], Any], timeout: float, message: str, interval: float = 0.02
 ) -> Any:
     """Poll ``predicate`` until it returns something truthy, up to ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+    deadline = Deadline(timeout, message)
+    while not (value := predicate()):
+        deadline.check()
         time.sleep(interval)
+    return value
+
+
+async def wait_for_async(
+    predicate: Callable[[], Any], timeout: float, message: str, interval: float = 0.02
+) -> Any:
+    """``wait_for`` inside an event loop: the loop runs on while ``predicate`` is polled."""
+    deadline = Deadline(timeout, message)
+    while not (value := predicate()):
+        deadline.check()
+        await asyncio.sleep(interval)
+    return value
 
 
 @contextmanager
@@ -62,7 +98,6 @@ def server_base(prefix: str, apps: tuple[str, ...] = ()) -> Iterator[Path]:
     """A directory for a daemon's home as servers have it: reachable by other users, so a root
     daemon runs each app as its own user (pytest's own temporary directories are closed). The
     users of ``apps`` are removed afterwards."""
-    import shutil  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
 
     base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
@@ -73,6 +108,14 @@ def server_base(prefix: str, apps: tuple[str, ...] = ()) -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
         for app in apps:
             subprocess.run(["userdel", f"tw-{app}"], capture_output=True, check=False)
+
+
+def uid_of(pid: int) -> int:
+    """The real user id of process ``pid``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for {pid}")
 
 
 def group_alive(pgid: int) -> bool:
@@ -159,14 +202,7 @@ class Daemon:
     def cli(
         self, *args: str, check: bool = True, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "twelve", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        result = run_cli(self.env, *args, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(
                 f"twelve {' '.join(args)} exited {result.returncode}\n"

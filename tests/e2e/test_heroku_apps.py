@@ -10,36 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from subprocess_support import committed_repo, git
 from support import EXAMPLES, FIXTURE_APPS, Daemon, requires_service
 
 pytestmark = pytest.mark.slow
 
 
-def git(
-    repo: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=False,
-    )
-
-
 def make_repo(tmp_path: Path, source: Path, name: str) -> Path:
-    repo = tmp_path / name
-    shutil.copytree(source, repo)
-    for args in (
-        ("init", "--quiet", "--initial-branch=main"),
-        ("config", "user.email", "dev@example.com"),
-        ("config", "user.name", "Dev"),
-        ("add", "-A"),
-        ("commit", "--quiet", "-m", "first"),
-    ):
-        assert git(repo, *args).returncode == 0
-    return repo
+    return committed_repo(source, tmp_path / name)
 
 
 def push_env(daemon: Daemon) -> dict[str, str]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from support import EXAMPLES, Daemon, wait_for
+from support import EXAMPLES, Daemon, server_base, uid_of, wait_for
 
 pytestmark = pytest.mark.slow
 needs_root = pytest.mark.skipif(
@@ -27,12 +25,9 @@ HOG = 'hog: python -c "import time; x = bytearray(256 * 1024 * 1024); time.sleep
 @pytest.fixture
 def open_home() -> Iterator[Path]:
     """A TWELVE_HOME other users can traverse (pytest's own temp directories are closed)."""
-    base = Path(tempfile.mkdtemp(prefix="twelve-iso-", dir="/tmp"))
-    base.chmod(0o711)
-    yield base / "home"
-    shutil.rmtree(base, ignore_errors=True)
-    for app in ("alpha", "beta"):  # users of apps a failed test did not get to destroy
-        subprocess.run(["userdel", f"tw-{app}"], capture_output=True, check=False)
+    # The users of apps a failed test did not get to destroy are removed too.
+    with server_base("twelve-iso-", ("alpha", "beta")) as base:
+        yield base / "home"
 
 
 def journal_bytes(journal: Path) -> int:
@@ -43,13 +38,6 @@ def journal_bytes(journal: Path) -> int:
         except FileNotFoundError:
             continue
     raise AssertionError(f"{journal} kept rotating under every count")
-
-
-def uid_of(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no Uid line for {pid}")
 
 
 @needs_root

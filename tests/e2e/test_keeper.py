@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from support import (
     Load,
     group_alive,
     requires_service,
+    server_base,
     until_requests,
     wait_for,
 )
@@ -253,11 +253,8 @@ def test_an_upgrade_from_the_previous_commit_keeps_apps_serving_and_hands_the_ke
 @pytest.fixture
 def open_home() -> Iterator[Path]:
     """A TWELVE_HOME other users can traverse: the daemon runs each app as its own user."""
-    base = Path(tempfile.mkdtemp(prefix="twelve-kp-", dir="/tmp"))
-    base.chmod(0o711)
-    yield base / "home"
-    shutil.rmtree(base, ignore_errors=True)
-    subprocess.run(["userdel", f"tw-{APP}"], capture_output=True, check=False)
+    with server_base("twelve-kp-", (APP,)) as base:
+        yield base / "home"
 
 
 @pytest.mark.skipif(

@@ -9,14 +9,12 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from support import EXAMPLES, FIXTURE_APPS, Daemon
+from support import EXAMPLES, FIXTURE_APPS, Daemon, server_base, uid_of
 from twelve.build.interpreters import discover
 
 pytestmark = pytest.mark.slow
@@ -29,12 +27,8 @@ APPS = ("rt-pinned", "rt-other", "rt-express")
 
 @pytest.fixture
 def open_home() -> Iterator[Path]:
-    base = Path(tempfile.mkdtemp(prefix="twelve-rt-", dir="/tmp"))
-    base.chmod(0o711)
-    yield base / "home"
-    shutil.rmtree(base, ignore_errors=True)
-    for app in APPS:
-        subprocess.run(["userdel", f"tw-{app}"], capture_output=True, check=False)
+    with server_base("twelve-rt-", APPS) as base:
+        yield base / "home"
 
 
 def hidden_interpreter() -> tuple[int, int, int] | None:
@@ -43,13 +37,6 @@ def hidden_interpreter() -> tuple[int, int, int] | None:
         if not os.access(Path(interp.path).parent, os.R_OK) or "/root/" in interp.path:
             return interp.version
     return None
-
-
-def uid_of(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no Uid line for {pid}")
 
 
 @needs_root

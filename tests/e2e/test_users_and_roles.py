@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from certmaker import TestCA
+from subprocess_support import committed_repo, git, run_cli
 from support import EXAMPLES, Daemon, wait_for
 
 pytestmark = pytest.mark.slow
@@ -36,14 +37,7 @@ class Person:
     env: dict[str, str]
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "twelve", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_cli(self.env, *args, timeout=timeout)
 
 
 def person(d: Daemon, name: str, base: Path) -> Person:
@@ -67,30 +61,8 @@ def sign_up(d: Daemon, name: str, base: Path) -> Person:
     return p
 
 
-def git(repo: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=False,
-    )
-
-
 def make_repo(base: Path) -> Path:
-    repo = base / "repo"
-    shutil.copytree(EXAMPLES / "hello-python", repo)
-    env = dict(os.environ)
-    for args in (
-        ("init", "--quiet", "--initial-branch=main"),
-        ("config", "user.email", "dev@example.com"),
-        ("config", "user.name", "Dev"),
-        ("add", "-A"),
-        ("commit", "--quiet", "-m", "first"),
-    ):
-        assert git(repo, *args, env=env).returncode == 0
-    return repo
+    return committed_repo(EXAMPLES / "hello-python", base / "repo")
 
 
 # Each command, with what it needs: viewer < deployer < admin < platform (a platform admin).

@@ -24,18 +24,28 @@ def build(settings: Settings, app: Path, build_id: int) -> tuple[Path, list[str]
     return slug, lines
 
 
-def test_an_unchanged_redeploy_installs_nothing_and_a_changed_one_installs_afresh(
-    tmp_path: Path, uv_cache: Path
-) -> None:
-    settings = Settings.from_environ(
+@pytest.fixture
+def settings(tmp_path: Path, uv_cache: Path) -> Settings:
+    return Settings.from_environ(
         {
             "TWELVE_HOME": str(tmp_path / "home"),
             "TWELVE_UV_CACHE_DIR": str(uv_cache),
             "TWELVE_PYTHON_DEFAULT": PYTHON_VERSION,
         }
     )
-    app = tmp_path / "app"
-    shutil.copytree(FIXTURE_APPS / "flask-gunicorn", app)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    """A copy of the flask-gunicorn fixture app, to edit between builds."""
+    copy = tmp_path / "app"
+    shutil.copytree(FIXTURE_APPS / "flask-gunicorn", copy)
+    return copy
+
+
+def test_an_unchanged_redeploy_installs_nothing_and_a_changed_one_installs_afresh(
+    settings: Settings, app: Path
+) -> None:
     first, first_output = build(settings, app, 1)
     assert not any("reusing" in line for line in first_output)
     assert any("Install dependencies from requirements.txt" in line for line in first_output)
@@ -59,17 +69,8 @@ def test_an_unchanged_redeploy_installs_nothing_and_a_changed_one_installs_afres
 
 
 def test_an_app_installing_its_own_source_gets_a_fresh_environment_each_build(
-    tmp_path: Path, uv_cache: Path
+    settings: Settings, app: Path
 ) -> None:
-    settings = Settings.from_environ(
-        {
-            "TWELVE_HOME": str(tmp_path / "home"),
-            "TWELVE_UV_CACHE_DIR": str(uv_cache),
-            "TWELVE_PYTHON_DEFAULT": PYTHON_VERSION,
-        }
-    )
-    app = tmp_path / "app"
-    shutil.copytree(FIXTURE_APPS / "flask-gunicorn", app)
     (app / "requirements.txt").write_text("-r base.txt\n")
     (app / "base.txt").write_text(
         (FIXTURE_APPS / "flask-gunicorn" / "requirements.txt").read_text()

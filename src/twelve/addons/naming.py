@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
-from twelve.appspec.names import validate_config_key
+from twelve.appspec.names import checked_name, validate_config_key
 from twelve.errors import UsageError
 
 SERVICES = ("postgres", "redis")
@@ -58,12 +58,8 @@ def new_addon_name(kind: str, app: str) -> str:
 
 def validate_addon_name(name: str) -> str:
     """Return ``name`` if it can name an add-on (it becomes part of database and user names)."""
-    if not _ADDON_NAME.fullmatch(name) or name.endswith("-") or "--" in name:
-        raise UsageError(
-            f"invalid add-on name {name!r}",
-            "use 2-63 lowercase letters, digits and single dashes, starting with a letter",
-        )
-    return name
+    rule = "use 2-63 lowercase letters, digits and single dashes, starting with a letter"
+    return checked_name(name, _ADDON_NAME, "add-on name", rule, single_dashes=True)
 
 
 def resource_identifier(addon: str) -> str:

@@ -15,9 +15,8 @@ from twelve.addons.naming import (
     resource_identifier,
     scram_sha256_verifier,
     server_address,
-    server_id,
 )
-from twelve.addons.provider import Provisioned, first_line
+from twelve.addons.provider import AdminUrlProvider, Provisioned, first_line
 from twelve.errors import Conflict, ServiceError
 
 CONNECT_TIMEOUT = 5
@@ -30,20 +29,10 @@ async def ping(admin_url: str) -> None:
         await conn.execute("SELECT 1")
 
 
-class PostgresProvider:
+class PostgresProvider(AdminUrlProvider):
     """Provisions on the server ``admin_url`` names (a role allowed to create roles and databases)."""
 
     service = "postgres"
-
-    def __init__(self, admin_url: str, origin: str) -> None:
-        self._admin_url = admin_url
-        self.server = server_id(admin_url)
-        self.origin = origin
-
-    @property
-    def admin_url(self) -> str:
-        """The admin URL (a credential: for twelve's own connections and client programs)."""
-        return self._admin_url
 
     @asynccontextmanager
     async def admin(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:

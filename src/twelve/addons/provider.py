@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from twelve.addons.naming import server_id
+
 
 @dataclass(frozen=True)
 class Provisioned:
@@ -31,6 +33,20 @@ class Provider(Protocol):
     async def deprovision(self, resource: dict[str, Any]) -> None:
         """Remove a resource and its data; a resource already gone is not an error."""
         ...
+
+
+class AdminUrlProvider:
+    """The part every provider on a server it does not run shares: the server's admin URL."""
+
+    def __init__(self, admin_url: str, origin: str) -> None:
+        self._admin_url = admin_url
+        self.server = server_id(admin_url)
+        self.origin = origin
+
+    @property
+    def admin_url(self) -> str:
+        """The admin URL (a credential: for twelve's own connections and client programs)."""
+        return self._admin_url
 
 
 def first_line(exc: BaseException) -> str:

@@ -17,9 +17,8 @@ from twelve.addons.naming import (
     redis_url,
     resource_identifier,
     server_address,
-    server_id,
 )
-from twelve.addons.provider import Provisioned, first_line
+from twelve.addons.provider import AdminUrlProvider, Provisioned, first_line
 from twelve.errors import Conflict, ServiceError
 
 CONNECT_TIMEOUT = 5.0
@@ -46,20 +45,10 @@ async def ping(admin_url: str) -> None:
         await conn.ping()
 
 
-class RedisProvider:
+class RedisProvider(AdminUrlProvider):
     """Provisions on the server ``admin_url`` names (a user allowed ACL and CONFIG commands)."""
 
     service = "redis"
-
-    def __init__(self, admin_url: str, origin: str) -> None:
-        self._admin_url = admin_url
-        self.server = server_id(admin_url)
-        self.origin = origin
-
-    @property
-    def admin_url(self) -> str:
-        """The admin URL (a credential: for twelve's own connections and client programs)."""
-        return self._admin_url
 
     @asynccontextmanager
     async def admin(self) -> AsyncIterator[aioredis.Redis]:

@@ -109,16 +109,24 @@ def postgres_server(
     ]
 
 
+def _redis_persistent(port: int, data_dir: Path) -> list[str]:
+    """What every Redis twelve runs has in its redis.conf: loopback only, append-only
+    persistence in ``data_dir``."""
+    return [
+        "bind 127.0.0.1",
+        f"port {port}",
+        f'dir "{data_dir}"',
+        "appendonly yes",
+        "appendfsync everysec",
+        'save ""',
+    ]
+
+
 def redis_config(port: int, data_dir: Path, acl_file: Path) -> str:
     """redis.conf of the Redis twelve runs: loopback only, append-only persistence, ACL file."""
     return "\n".join(
         [
-            "bind 127.0.0.1",
-            f"port {port}",
-            f'dir "{data_dir}"',
-            "appendonly yes",
-            "appendfsync everysec",
-            'save ""',
+            *_redis_persistent(port, data_dir),
             "databases 256",
             f'aclfile "{acl_file}"',
             "daemonize no",
@@ -158,12 +166,7 @@ def dedicated_redis_config(
     admin = [f"user {ADMIN_USER_REDIS} on {admin_hash} ~* &* +@all"] if admin_hash else []
     return "\n".join(
         [
-            "bind 127.0.0.1",
-            f"port {port}",
-            f'dir "{data_dir}"',
-            "appendonly yes",
-            "appendfsync everysec",
-            'save ""',
+            *_redis_persistent(port, data_dir),
             f"maxmemory {maxmemory}",
             "maxmemory-policy noeviction",
             f"user default on {password_hash} ~* &* +@all {denied}",

@@ -6,11 +6,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.acme.manager import AcmeManager
 from twelve.api.body import json_body
-from twelve.api.context import Platform, existing_app
+from twelve.api.context import Platform, configured, existing_app
+from twelve.api.routing import Routes
 from twelve.errors import UsageError
 from twelve.features import (
     FEATURES,
@@ -22,11 +22,12 @@ from twelve.features import (
     check_feature,
 )
 
+routes = Routes()
+
 
 def _manager(p: Platform) -> AcmeManager:
-    if p.acme is None:
-        raise UsageError("automatic certificates are not running in this daemon")
-    return p.acme
+    missing = UsageError("automatic certificates are not running in this daemon")
+    return configured(p.acme, missing)
 
 
 def _need_tls(p: Platform, what: str) -> None:
@@ -37,11 +38,13 @@ def _need_tls(p: Platform, what: str) -> None:
         )
 
 
+@routes.get("/apps/{app}/certs/auto")
 async def show_auto(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     return JSONResponse(_manager(p).describe(app))
 
 
+@routes.post("/apps/{app}/certs/auto")
 async def enable_auto(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     _need_tls(p, "certs:auto")
@@ -52,6 +55,7 @@ async def enable_auto(request: Request) -> JSONResponse:
     return JSONResponse(manager.describe(app))
 
 
+@routes.delete("/apps/{app}/certs/auto")
 async def disable_auto(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     manager = _manager(p)
@@ -74,11 +78,13 @@ def _features(p: Platform, app: str) -> list[dict[str, Any]]:
     ]
 
 
+@routes.get("/apps/{app}/features")
 async def list_features(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     return JSONResponse(_features(p, app))
 
 
+@routes.post("/apps/{app}/features/{name}")
 async def enable_feature(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     name = check_feature(request.path_params["name"])
@@ -100,6 +106,7 @@ async def enable_feature(request: Request) -> JSONResponse:
     return JSONResponse(_features(p, app))
 
 
+@routes.delete("/apps/{app}/features/{name}")
 async def disable_feature(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     name = check_feature(request.path_params["name"])
@@ -107,13 +114,3 @@ async def disable_feature(request: Request) -> JSONResponse:
     p.supervisor.routes_changed()
     p.event(app, "api", f"feature {name} disabled")
     return JSONResponse(_features(p, app))
-
-
-routes = [
-    Route("/apps/{app}/certs/auto", show_auto, methods=["GET"]),
-    Route("/apps/{app}/certs/auto", enable_auto, methods=["POST"]),
-    Route("/apps/{app}/certs/auto", disable_auto, methods=["DELETE"]),
-    Route("/apps/{app}/features", list_features, methods=["GET"]),
-    Route("/apps/{app}/features/{name}", enable_feature, methods=["POST"]),
-    Route("/apps/{app}/features/{name}", disable_feature, methods=["DELETE"]),
-]

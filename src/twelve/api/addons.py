@@ -7,17 +7,19 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.addons.manager import AddonManager
 from twelve.addons.naming import redact_url
 from twelve.addons.redis import pre_acl_notice
 from twelve.api.body import json_body
-from twelve.api.context import platform
+from twelve.api.context import configured, platform
+from twelve.api.routing import Routes
 from twelve.api.serialize import release_json
 from twelve.errors import ServiceError, UsageError
 from twelve.store import Release
 from twelve.store.addons import Addon
+
+routes = Routes()
 
 
 def addon_json(addon: Addon) -> dict[str, Any]:
@@ -36,10 +38,8 @@ def addon_json(addon: Addon) -> dict[str, Any]:
 
 
 def _manager(request: Request) -> AddonManager:
-    manager = platform(request).addons
-    if manager is None:
-        raise ServiceError("this twelve server has no add-on support configured")
-    return manager
+    missing = ServiceError("this twelve server has no add-on support configured")
+    return configured(platform(request).addons, missing)
 
 
 def _text(body: dict[str, Any], key: str, required: bool = False) -> str | None:
@@ -73,15 +73,18 @@ def _notify(request: Request, app: str, action: str, addon: Addon | None) -> Non
     platform(request).notify(app, "addon", action, data)
 
 
+@routes.get("/addons")
 async def list_all(request: Request) -> JSONResponse:
     return JSONResponse([addon_json(a) for a in _manager(request).list()])
 
 
+@routes.get("/apps/{app}/addons")
 async def list_app(request: Request) -> JSONResponse:
     addons = _manager(request).list(request.path_params["app"])
     return JSONResponse([addon_json(a) for a in addons])
 
 
+@routes.post("/apps/{app}/addons")
 async def create(request: Request) -> JSONResponse:
     """Body: ``{"service": "postgres", "as": "CACHE", "name": "…"}`` (as and name optional)."""
     body = await json_body(request)
@@ -103,6 +106,7 @@ async def create(request: Request) -> JSONResponse:
     )
 
 
+@routes.post("/apps/{app}/addon-attachments")
 async def attach(request: Request) -> JSONResponse:
     """Body: ``{"target": "smtp://…" | "ADDON-NAME", "as": "NAME", "replace": false}``."""
     body = await json_body(request)
@@ -122,6 +126,7 @@ async def attach(request: Request) -> JSONResponse:
     return _changed(addon, release, 201)
 
 
+@routes.delete("/apps/{app}/addon-attachments/{name}")
 async def detach(request: Request) -> JSONResponse:
     manager = _manager(request)
     name = request.path_params["name"]
@@ -130,10 +135,12 @@ async def detach(request: Request) -> JSONResponse:
     return _changed(None, release)
 
 
+@routes.get("/addons/{name}")
 async def info(request: Request) -> JSONResponse:
     return JSONResponse(addon_json(_manager(request).info(request.path_params["name"])))
 
 
+@routes.delete("/addons/{name}")
 async def destroy(request: Request) -> JSONResponse:
     """``?confirm=APP`` must name the add-on's app: destroying deletes its data."""
     manager = _manager(request)
@@ -143,21 +150,10 @@ async def destroy(request: Request) -> JSONResponse:
     return _changed(None, release)
 
 
+@routes.post("/apps/{app}/addons/{name}/credentials/rotate")
 async def rotate(request: Request) -> JSONResponse:
     """New credentials for an add-on, released to its app; the old ones revoked after."""
     manager = _manager(request)
     name = request.path_params["name"]
     release = await manager.rotate(request.path_params["app"], name)
     return _changed(manager.info(name), release)
-
-
-routes = [
-    Route("/addons", list_all, methods=["GET"]),
-    Route("/addons/{name}", info, methods=["GET"]),
-    Route("/addons/{name}", destroy, methods=["DELETE"]),
-    Route("/apps/{app}/addons", list_app, methods=["GET"]),
-    Route("/apps/{app}/addons", create, methods=["POST"]),
-    Route("/apps/{app}/addon-attachments", attach, methods=["POST"]),
-    Route("/apps/{app}/addon-attachments/{name}", detach, methods=["DELETE"]),
-    Route("/apps/{app}/addons/{name}/credentials/rotate", rotate, methods=["POST"]),
-]

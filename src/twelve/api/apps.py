@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.api.body import json_body
 from twelve.api.context import platform
 from twelve.api.guard import principal_of
+from twelve.api.routing import Routes
 from twelve.appspec.names import validate_app_name
 from twelve.certs import CertStore
 from twelve.errors import UsageError
 from twelve.features import FeatureStore
 
+routes = Routes()
 
+
+@routes.get("/apps")
 async def list_apps(request: Request) -> JSONResponse:
     p = platform(request)
     caller = principal_of(request.scope)
@@ -36,6 +39,7 @@ async def list_apps(request: Request) -> JSONResponse:
     return JSONResponse(apps)
 
 
+@routes.post("/apps")
 async def create_app(request: Request) -> JSONResponse:
     p = platform(request)
     body = await json_body(request)
@@ -45,6 +49,7 @@ async def create_app(request: Request) -> JSONResponse:
     return JSONResponse({"name": app.name, "url": p.app_url(name)}, status_code=201)
 
 
+@routes.get("/apps/{app}")
 async def app_info(request: Request) -> JSONResponse:
     p = platform(request)
     name = request.path_params["app"]
@@ -64,6 +69,7 @@ async def app_info(request: Request) -> JSONResponse:
     )
 
 
+@routes.delete("/apps/{app}")
 async def destroy_app(request: Request) -> JSONResponse:
     p = platform(request)
     name = request.path_params["app"]
@@ -84,11 +90,3 @@ async def destroy_app(request: Request) -> JSONResponse:
     request.app.state.guard.users.forget_app(name)  # a new app of that name starts with no roles
     request.app.state.guard.changes.notify()
     return JSONResponse({"name": name, "destroyed": True})
-
-
-routes = [
-    Route("/apps", list_apps, methods=["GET"]),
-    Route("/apps", create_app, methods=["POST"]),
-    Route("/apps/{app}", app_info, methods=["GET"]),
-    Route("/apps/{app}", destroy_app, methods=["DELETE"]),
-]

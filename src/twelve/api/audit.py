@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.api.context import existing_app
+from twelve.api.routing import Routes
 from twelve.api.users import guard_state
 from twelve.errors import UsageError
+
+routes = Routes()
 
 
 def _limit(request: Request) -> int:
@@ -18,17 +20,20 @@ def _limit(request: Request) -> int:
     return int(text)
 
 
+@routes.get("/apps/{app}/audit")
 async def app_audit(request: Request) -> JSONResponse:
     _p, app = existing_app(request)
     entries = guard_state(request).audit.entries(app, _limit(request))
     return JSONResponse([e.to_json() for e in entries])
 
 
+@routes.get("/audit")
 async def all_audit(request: Request) -> JSONResponse:
     entries = guard_state(request).audit.entries(None, _limit(request))
     return JSONResponse([e.to_json() for e in entries])
 
 
+@routes.get("/audit/verify")
 async def verify(request: Request) -> JSONResponse:
     count, broken = guard_state(request).audit.verify()
     if broken is None:
@@ -36,10 +41,3 @@ async def verify(request: Request) -> JSONResponse:
     return JSONResponse(
         {"entries": count, "intact": False, "first_broken": broken.seq, "reason": broken.reason}
     )
-
-
-routes = [
-    Route("/apps/{app}/audit", app_audit, methods=["GET"]),
-    Route("/audit", all_audit, methods=["GET"]),
-    Route("/audit/verify", verify, methods=["GET"]),
-]

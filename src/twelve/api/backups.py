@@ -6,18 +6,20 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
-from starlette.routing import Route
 
 from twelve.access.roles import Role, effective_role
 from twelve.api.body import json_body
-from twelve.api.context import existing_app, platform
+from twelve.api.context import configured, existing_app, platform
 from twelve.api.guard import principal_of
+from twelve.api.routing import Routes
 from twelve.api.streaming import Emit, stream_operation
 from twelve.backups.manager import BackupManager
 from twelve.backups.restoring import parse_ref, restore, target_of
 from twelve.backups.scheduler import Scheduler
 from twelve.errors import Forbidden, ServiceError, UsageError
 from twelve.store.backups import Backup
+
+routes = Routes()
 
 
 def backup_json(backup: Backup) -> dict[str, Any]:
@@ -43,18 +45,15 @@ def backup_json(backup: Backup) -> dict[str, Any]:
     }
 
 
+_NO_BACKUPS = "this twelve server has no backup support configured"
+
+
 def _manager(request: Request) -> BackupManager:
-    manager = platform(request).backups
-    if manager is None:
-        raise ServiceError("this twelve server has no backup support configured")
-    return manager
+    return configured(platform(request).backups, ServiceError(_NO_BACKUPS))
 
 
 def _scheduler(request: Request) -> Scheduler:
-    scheduler = platform(request).backup_schedules
-    if scheduler is None:
-        raise ServiceError("this twelve server has no backup support configured")
-    return scheduler
+    return configured(platform(request).backup_schedules, ServiceError(_NO_BACKUPS))
 
 
 def _text(body: dict[str, Any], key: str) -> str | None:
@@ -75,6 +74,7 @@ def _count(body: dict[str, Any], key: str) -> int | None:
     return value
 
 
+@routes.get("/apps/{app}/backups")
 async def list_backups(request: Request) -> JSONResponse:
     _p, app = existing_app(request)
     backups = _manager(request).list(app)
@@ -90,6 +90,7 @@ async def list_backups(request: Request) -> JSONResponse:
     )
 
 
+@routes.post("/apps/{app}/backups")
 async def capture(request: Request) -> StreamingResponse:
     """Body: ``{"addon": NAME}`` (optional: the app's database). NDJSON progress, then the backup."""
     _p, app = existing_app(request)
@@ -103,17 +104,20 @@ async def capture(request: Request) -> StreamingResponse:
     return stream_operation(work)
 
 
+@routes.get("/apps/{app}/backups/{id}")
 async def info(request: Request) -> JSONResponse:
     _p, app = existing_app(request)
     return JSONResponse(backup_json(_manager(request).info(app, request.path_params["id"])))
 
 
+@routes.delete("/apps/{app}/backups/{id}")
 async def delete(request: Request) -> JSONResponse:
     _p, app = existing_app(request)
     backup = await _manager(request).delete(app, request.path_params["id"])
     return JSONResponse(backup_json(backup))
 
 
+@routes.get("/apps/{app}/backups/{id}/download")
 async def download(request: Request) -> StreamingResponse:
     """The backup decrypted: a pg_restore-able dump or an RDB file; its sha256 in a header."""
     _p, app = existing_app(request)
@@ -133,6 +137,7 @@ def _file_name(backup: Backup) -> str:
     return f"{backup.app}-{backup.id}.{'dump' if backup.service == 'postgres' else 'rdb'}"
 
 
+@routes.post("/apps/{app}/backups/{id}/verify")
 async def verify(request: Request) -> StreamingResponse:
     _p, app = existing_app(request)
     manager = _manager(request)
@@ -145,6 +150,7 @@ async def verify(request: Request) -> StreamingResponse:
     return stream_operation(work)
 
 
+@routes.post("/apps/{app}/backups/{id}/restore")
 async def restore_backup(request: Request) -> StreamingResponse:
     """Body: ``{"to": ADDON, "confirm": APP}``; the id may be ``OTHERAPP::b004``."""
     _p, app = existing_app(request)
@@ -178,6 +184,7 @@ async def restore_backup(request: Request) -> StreamingResponse:
     return stream_operation(work)
 
 
+@routes.post("/apps/{app}/backup-schedules")
 async def set_schedule(request: Request) -> JSONResponse:
     """Body: ``{"addon": NAME, "at": "02:00 UTC", "daily": 7, "weekly": 4}``."""
     _p, app = existing_app(request)
@@ -198,20 +205,8 @@ async def set_schedule(request: Request) -> JSONResponse:
     )
 
 
+@routes.delete("/apps/{app}/backup-schedules")
 async def remove_schedule(request: Request) -> JSONResponse:
     _p, app = existing_app(request)
     addon = _scheduler(request).unset(app, request.query_params.get("addon") or None)
     return JSONResponse({"addon": addon})
-
-
-routes = [
-    Route("/apps/{app}/backups", list_backups, methods=["GET"]),
-    Route("/apps/{app}/backups", capture, methods=["POST"]),
-    Route("/apps/{app}/backups/{id}", info, methods=["GET"]),
-    Route("/apps/{app}/backups/{id}", delete, methods=["DELETE"]),
-    Route("/apps/{app}/backups/{id}/download", download, methods=["GET"]),
-    Route("/apps/{app}/backups/{id}/verify", verify, methods=["POST"]),
-    Route("/apps/{app}/backups/{id}/restore", restore_backup, methods=["POST"]),
-    Route("/apps/{app}/backup-schedules", set_schedule, methods=["POST"]),
-    Route("/apps/{app}/backup-schedules", remove_schedule, methods=["DELETE"]),
-]

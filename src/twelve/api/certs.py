@@ -7,12 +7,14 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.api.body import json_body
 from twelve.api.context import Platform, existing_app
+from twelve.api.routing import Routes
 from twelve.certs import CertStore, StoredCert, check_pair, covers
 from twelve.errors import NotFound, UsageError
+
+routes = Routes()
 
 
 def _store(p: Platform) -> CertStore:
@@ -43,12 +45,14 @@ def _pem(body: dict[str, Any], key: str, what: str) -> bytes:
         raise UsageError(f"the {what} is not PEM text", f"send the {what} file's PEM") from None
 
 
+@routes.get("/apps/{app}/certs")
 async def list_certs(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     stored = _store(p).get(app)
     return JSONResponse([] if stored is None else [describe(p, app, stored)])
 
 
+@routes.post("/apps/{app}/certs")
 async def add_cert(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     body = await json_body(request)
@@ -71,6 +75,7 @@ async def add_cert(request: Request) -> JSONResponse:
     return JSONResponse(describe(p, app, stored), status_code=201)
 
 
+@routes.delete("/apps/{app}/certs")
 async def remove_cert(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     if not _store(p).remove(app):
@@ -81,10 +86,3 @@ async def remove_cert(request: Request) -> JSONResponse:
     if p.acme is not None and p.acme.files.state(app).enabled:
         p.event(app, "acme", "automatic certificates are on: a new one is ordered now")
     return JSONResponse({"removed": True})
-
-
-routes = [
-    Route("/apps/{app}/certs", list_certs, methods=["GET"]),
-    Route("/apps/{app}/certs", add_cert, methods=["POST"]),
-    Route("/apps/{app}/certs", remove_cert, methods=["DELETE"]),
-]

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.access.roles import Role
 from twelve.api.body import json_body
 from twelve.api.context import existing_app, platform
 from twelve.api.guard import role_of
+from twelve.api.routing import Routes
 from twelve.api.serialize import release_json
 from twelve.appspec.names import validate_config_key
 from twelve.errors import UsageError
 
+routes = Routes()
+
+
 MASK = "********"
 
 
+@routes.get("/apps/{app}/config")
 async def get_config(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     config = p.store.config.get(app)
@@ -25,6 +29,7 @@ async def get_config(request: Request) -> JSONResponse:
     return JSONResponse(config)
 
 
+@routes.patch("/apps/{app}/config")
 async def patch_config(request: Request) -> JSONResponse:
     """Body: ``{"KEY": "value", "OTHER": null}``; null unsets."""
     p = platform(request)
@@ -45,9 +50,3 @@ async def patch_config(request: Request) -> JSONResponse:
             "release": release_json(release) if release else None,
         }
     )
-
-
-routes = [
-    Route("/apps/{app}/config", get_config, methods=["GET"]),
-    Route("/apps/{app}/config", patch_config, methods=["PATCH"]),
-]

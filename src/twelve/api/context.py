@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.requests import Request
 
 from twelve.certs import CertStore, covers
+from twelve.errors import TwelveError
 from twelve.gitpush import PushTokens
 from twelve.logs.line import make_line
 from twelve.settings import Settings
 from twelve.store import Store
+
+Part = TypeVar("Part")
 
 if TYPE_CHECKING:
     from twelve.acme.manager import AcmeManager
@@ -82,6 +85,14 @@ def platform(request: Request) -> Platform:
     value = request.app.state.platform
     assert isinstance(value, Platform)
     return value
+
+
+def configured(part: Part | None, missing: TwelveError) -> Part:
+    """A part a platform may be composed without (add-ons, backups, metrics, the scheduler...);
+    the error ``missing`` when this one was."""
+    if part is None:
+        raise missing
+    return part
 
 
 def existing_app(request: Request) -> tuple[Platform, str]:

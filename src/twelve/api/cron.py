@@ -7,20 +7,20 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from twelve.api.context import existing_app, platform
+from twelve.api.context import configured, existing_app, platform
+from twelve.api.routing import Routes
 from twelve.appspec.cron import next_tick
 from twelve.cron.scheduler import Scheduler, jobs_of
 from twelve.errors import Conflict, NotFound
 from twelve.store.cron import CronRun
 
+routes = Routes()
+
 
 def _scheduler(request: Request) -> Scheduler:
-    scheduler = platform(request).scheduler
-    if scheduler is None:  # a platform composed without one (tools, tests of other parts)
-        raise Conflict("the scheduler is not running here")
-    return scheduler
+    missing = Conflict("the scheduler is not running here")
+    return configured(platform(request).scheduler, missing)
 
 
 def run_json(run: CronRun) -> dict[str, Any]:
@@ -41,6 +41,7 @@ def run_json(run: CronRun) -> dict[str, Any]:
     }
 
 
+@routes.get("/apps/{app}/cron")
 async def list_jobs(request: Request) -> JSONResponse:
     """The live release's jobs, each with its next tick and its last run."""
     p, app = existing_app(request)
@@ -61,6 +62,7 @@ async def list_jobs(request: Request) -> JSONResponse:
     return JSONResponse({"time_zone": tz, "jobs": jobs})
 
 
+@routes.post("/apps/{app}/cron/{job}/run")
 async def run_job(request: Request) -> JSONResponse:
     """Run a job now, once, as the scheduler would (``scheduler.N`` of the live release)."""
     p, app = existing_app(request)
@@ -75,6 +77,7 @@ async def run_job(request: Request) -> JSONResponse:
     return JSONResponse(run_json(run))
 
 
+@routes.get("/apps/{app}/cron/runs")
 async def list_runs(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     try:
@@ -83,10 +86,3 @@ async def list_runs(request: Request) -> JSONResponse:
         limit = 50
     job = request.query_params.get("job") or None
     return JSONResponse([run_json(r) for r in p.store.cron.runs(app, limit, job)])
-
-
-routes = [
-    Route("/apps/{app}/cron", list_jobs, methods=["GET"]),
-    Route("/apps/{app}/cron/runs", list_runs, methods=["GET"]),
-    Route("/apps/{app}/cron/{job}/run", run_job, methods=["POST"]),
-]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.api.body import json_body
 from twelve.api.context import existing_app, platform
+from twelve.api.routing import Routes
 from twelve.appspec.names import validate_domain
 from twelve.errors import Conflict
 from twelve.logs.drain_url import parse_drain_url, redact
 
+routes = Routes()
 
+
+@routes.get("/apps/{app}/domains")
 async def list_domains(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     default = f"{app}.{p.settings.domain}"
@@ -22,6 +25,7 @@ async def list_domains(request: Request) -> JSONResponse:
     )
 
 
+@routes.post("/apps/{app}/domains")
 async def add_domain(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     hostname = validate_domain(str((await json_body(request)).get("hostname", "")))
@@ -34,6 +38,7 @@ async def add_domain(request: Request) -> JSONResponse:
     return JSONResponse({"hostname": hostname}, status_code=201)
 
 
+@routes.delete("/apps/{app}/domains/{hostname}")
 async def remove_domain(request: Request) -> JSONResponse:
     p = platform(request)
     app = request.path_params["app"]
@@ -44,6 +49,7 @@ async def remove_domain(request: Request) -> JSONResponse:
     return JSONResponse({"hostname": hostname, "removed": True})
 
 
+@routes.get("/apps/{app}/drains")
 async def list_drains(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     status = {s.url: s for s in p.hub.drain_status(app)}
@@ -61,6 +67,7 @@ async def list_drains(request: Request) -> JSONResponse:
     return JSONResponse(drains)
 
 
+@routes.post("/apps/{app}/drains")
 async def add_drain(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     target = parse_drain_url(str((await json_body(request)).get("url", "")))
@@ -70,6 +77,7 @@ async def add_drain(request: Request) -> JSONResponse:
     return JSONResponse({"url": target.shown}, status_code=201)
 
 
+@routes.post("/apps/{app}/drains/remove")
 async def remove_drain(request: Request) -> JSONResponse:
     p = platform(request)
     app = request.path_params["app"]
@@ -82,13 +90,3 @@ async def remove_drain(request: Request) -> JSONResponse:
     await p.hub.set_drains(app, p.store.drains.of_app(app))
     p.event(app, "api", f"Drain {redact(match)} removed")
     return JSONResponse({"url": redact(match), "removed": True})
-
-
-routes = [
-    Route("/apps/{app}/domains", list_domains, methods=["GET"]),
-    Route("/apps/{app}/domains", add_domain, methods=["POST"]),
-    Route("/apps/{app}/domains/{hostname}", remove_domain, methods=["DELETE"]),
-    Route("/apps/{app}/drains", list_drains, methods=["GET"]),
-    Route("/apps/{app}/drains", add_drain, methods=["POST"]),
-    Route("/apps/{app}/drains/remove", remove_drain, methods=["POST"]),
-]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.api.context import existing_app
+from twelve.api.routing import Routes
 from twelve.errors import Conflict, UsageError
 from twelve.releases import health_path
 
+routes = Routes()
 
+
+@routes.get("/apps/{app}/export")
 async def release_export(request: Request) -> JSONResponse:
     """``GET /apps/{app}/export?release=N`` (default the live release)."""
     p, app = existing_app(request)
@@ -55,6 +58,3 @@ async def release_export(request: Request) -> JSONResponse:
             },
         }
     )
-
-
-routes = [Route("/apps/{app}/export", release_export, methods=["GET"])]

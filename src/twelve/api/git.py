@@ -9,14 +9,17 @@ from collections.abc import AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from twelve.api.body import capped_body
 from twelve.api.context import platform
 from twelve.api.guard import principal_of
+from twelve.api.routing import Routes
 from twelve.errors import NotFound
 from twelve.gitpush import ensure_repo
 from twelve.supervisor import spawn
+
+routes = Routes()
+
 
 MAX_PUSH_BYTES = 1 << 30
 
@@ -35,6 +38,7 @@ async def _read_cgi_headers(stdout: asyncio.StreamReader) -> tuple[int, dict[str
             headers[name.strip()] = value.strip()
 
 
+@routes.on("/git/{repo}/{rest:path}", "GET", "POST")
 async def git_http(request: Request) -> Response:
     p = platform(request)
     repo = request.path_params["repo"]
@@ -97,6 +101,3 @@ async def git_http(request: Request) -> Response:
 
     media = headers.pop("Content-Type", None)
     return StreamingResponse(stream(), status_code=status, headers=headers, media_type=media)
-
-
-routes = [Route("/git/{repo}/{rest:path}", git_http, methods=["GET", "POST"])]

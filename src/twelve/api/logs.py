@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
-from starlette.routing import Route
 
 from twelve.api.context import existing_app
+from twelve.api.routing import Routes
 from twelve.errors import UsageError
 from twelve.logs.filters import LogFilter, parse_since
+
+routes = Routes()
 
 
 def _filter(request: Request) -> LogFilter:
@@ -26,6 +28,7 @@ def _filter(request: Request) -> LogFilter:
     return LogFilter(ps=q.get("ps") or None, source=source, since=since, grep=q.get("grep") or None)
 
 
+@routes.get("/apps/{app}/logs")
 async def get_logs(request: Request) -> StreamingResponse:
     """``?n=100&tail=1&ps=web&source=app&since=10m&grep=x&after=CURSOR``."""
     p, app = existing_app(request)
@@ -59,6 +62,3 @@ async def get_logs(request: Request) -> StreamingResponse:
 
 def _encode(cursor: int, line: dict[str, str]) -> bytes:
     return (json.dumps({"cursor": cursor, **line}) + "\n").encode()
-
-
-routes = [Route("/apps/{app}/logs", get_logs, methods=["GET"])]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from twelve.api.context import existing_app, platform
+from twelve.api.context import configured, existing_app, platform
+from twelve.api.routing import Routes
 from twelve.errors import UsageError
 from twelve.metrics.prometheus import CONTENT_TYPE, exposition
 from twelve.metrics.recorder import Recorder
 from twelve.metrics.summary import chart, summarize
+
+routes = Routes()
+
 
 MAX_SINCE = 7 * 86400  # what the store keeps
 
@@ -32,12 +35,10 @@ def parse_since(text: str) -> int:
 
 
 def _recorder(request: Request) -> Recorder:
-    recorder = platform(request).metrics
-    if recorder is None:
-        raise UsageError("this server keeps no metrics")
-    return recorder
+    return configured(platform(request).metrics, UsageError("this server keeps no metrics"))
 
 
+@routes.get("/apps/{app}/metrics")
 async def app_metrics(request: Request) -> JSONResponse:
     """Query: ``type`` (a process type), ``since`` (default 1h)."""
     _p, app = existing_app(request)
@@ -57,11 +58,6 @@ async def app_metrics(request: Request) -> JSONResponse:
     )
 
 
+@routes.get("/metrics")
 async def prometheus(request: Request) -> Response:
     return Response(exposition(_recorder(request)), media_type=CONTENT_TYPE)
-
-
-routes = [
-    Route("/metrics", prometheus, methods=["GET"]),
-    Route("/apps/{app}/metrics", app_metrics, methods=["GET"]),
-]

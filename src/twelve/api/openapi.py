@@ -6,9 +6,12 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve import __version__
+from twelve.api.routing import Routes
+
+routes = Routes()
+
 
 _STR = {"type": "string"}
 _OBJ = {"type": "object"}
@@ -164,8 +167,6 @@ def document() -> dict[str, Any]:
     }
 
 
+@routes.get("/openapi.json")
 async def openapi(_request: Request) -> JSONResponse:
     return JSONResponse(document())
-
-
-routes = [Route("/openapi.json", openapi, methods=["GET"])]

@@ -4,28 +4,33 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.api.body import json_body
 from twelve.api.context import existing_app, platform
+from twelve.api.routing import Routes
 from twelve.api.serialize import oneoff_json, process_json
 from twelve.appspec.formation import MAX_QUANTITY
 from twelve.appspec.names import validate_process_type
 from twelve.errors import UsageError
 from twelve.values import Limits
 
+routes = Routes()
 
+
+@routes.get("/apps/{app}/ps")
 async def list_processes(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     formation = [process_json(proc) for proc in p.supervisor.processes(app)]
     return JSONResponse(formation + [oneoff_json(o) for o in p.supervisor.oneoffs.of_app(app)])
 
 
+@routes.get("/apps/{app}/formation")
 async def get_formation(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     return JSONResponse(p.store.formation.get(app))
 
 
+@routes.patch("/apps/{app}/formation")
 async def patch_formation(request: Request) -> JSONResponse:
     """Body: ``{"web": 2, "worker": 1}``."""
     p = platform(request)
@@ -42,6 +47,7 @@ async def patch_formation(request: Request) -> JSONResponse:
     return JSONResponse(await p.deployer.scale(app, changes))
 
 
+@routes.post("/apps/{app}/ps/restart")
 async def restart(request: Request) -> JSONResponse:
     p = platform(request)
     app = request.path_params["app"]
@@ -60,6 +66,7 @@ def _limits_json(limits: Limits) -> dict[str, float | int | None]:
     return {"memory": limits.memory, "cpu": limits.cpu}
 
 
+@routes.get("/apps/{app}/limits")
 async def get_limits(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     limits = p.store.limits.get(app)
@@ -71,6 +78,7 @@ async def get_limits(request: Request) -> JSONResponse:
     )
 
 
+@routes.patch("/apps/{app}/limits")
 async def patch_limits(request: Request) -> JSONResponse:
     """Body: ``{"type": "web", "memory": 536870912, "cpu": 0.5}`` (null or 0 removes one)."""
     p = platform(request)
@@ -92,13 +100,3 @@ async def patch_limits(request: Request) -> JSONResponse:
     limits = Limits(memory or None, float(cpu) if cpu else None)
     await p.deployer.set_limits(app, kind, limits)
     return JSONResponse({"type": kind, **_limits_json(limits)})
-
-
-routes = [
-    Route("/apps/{app}/limits", get_limits, methods=["GET"]),
-    Route("/apps/{app}/limits", patch_limits, methods=["PATCH"]),
-    Route("/apps/{app}/ps", list_processes, methods=["GET"]),
-    Route("/apps/{app}/ps/restart", restart, methods=["POST"]),
-    Route("/apps/{app}/formation", get_formation, methods=["GET"]),
-    Route("/apps/{app}/formation", patch_formation, methods=["PATCH"]),
-]

@@ -6,19 +6,23 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from twelve.api.body import capped_body, json_body
 from twelve.api.context import existing_app, platform
+from twelve.api.routing import Routes
 from twelve.api.serialize import release_json
 from twelve.api.streaming import Emit, stream_operation
 from twelve.appspec.names import validate_git_ref, validate_git_url
 from twelve.errors import UsageError
 from twelve.releases import Source
 
+routes = Routes()
+
+
 MAX_UPLOAD = 1 << 30
 
 
+@routes.post("/apps/{app}/deploys")
 async def create_deploy(request: Request) -> Response:
     """Body: a tarball (``application/x-tar``, commit in ``X-Twelve-Commit``) or JSON git_url/ref."""
     p, app = existing_app(request)
@@ -47,6 +51,7 @@ async def create_deploy(request: Request) -> Response:
     return stream_operation(work)
 
 
+@routes.get("/apps/{app}/releases")
 async def list_releases(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     since = p.store.apps.get(app).created_at
@@ -56,6 +61,7 @@ async def list_releases(request: Request) -> JSONResponse:
     )
 
 
+@routes.post("/apps/{app}/rollback")
 async def rollback(request: Request) -> JSONResponse:
     p = platform(request)
     app = request.path_params["app"]
@@ -72,10 +78,3 @@ async def rollback(request: Request) -> JSONResponse:
     notice = p.addons.rollback_notice(app, target) if p.addons else None
     release = await p.deployer.rollback(app, target)
     return JSONResponse({**release_json(release), "addons_notice": notice}, status_code=201)
-
-
-routes = [
-    Route("/apps/{app}/deploys", create_deploy, methods=["POST"]),
-    Route("/apps/{app}/releases", list_releases, methods=["GET"]),
-    Route("/apps/{app}/rollback", rollback, methods=["POST"]),
-]

@@ -19,19 +19,22 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from twelve.api.body import json_body
 from twelve.api.context import Platform
 from twelve.api.errors import error_body, status_for
 from twelve.api.relay import FdStream
+from twelve.api.routing import Routes
 from twelve.api.streaming import ndjson
 from twelve.appspec.names import validate_config_key
 from twelve.errors import Conflict, NotFound, TwelveError, UsageError
 from twelve.store import Release
 from twelve.supervisor.oneoffs import ATTACHED, DETACHED, OneOff
 from twelve.supervisor.stdio import set_window
+
+routes = Routes()
+
 
 STDOUT, STDERR = 1, 2
 OUTPUT_AFTER_EXIT = 2.0  # a grandchild holding the output open is not waited for longer
@@ -105,6 +108,7 @@ def let_go(p: Platform, oneoff: OneOff, why: str, ended: str | None) -> None:
 # -- attached, over a WebSocket --------------------------------------------------------------------
 
 
+@routes.websocket("/apps/{app}/run")
 async def attach(websocket: WebSocket) -> None:
     p = _platform(websocket)
     app = websocket.path_params["app"]
@@ -240,6 +244,7 @@ class Session:
 # -- streamed (NDJSON) and detached ----------------------------------------------------------------
 
 
+@routes.post("/apps/{app}/run")
 async def run(request: Request) -> Response:
     """Body: ``{"command": "...", "detached": false}``. Attached: the output as NDJSON, then
     ``done`` with the exit code. Detached: ``{"name": "run.N"}`` at once; the output goes to the
@@ -286,6 +291,7 @@ async def _stream(p: Platform, request: Request, oneoff: OneOff, queue: asyncio.
             let_go(p, oneoff, "its connection was closed", request.scope.get("twelve.ended"))
 
 
+@routes.post("/apps/{app}/ps/stop")
 async def stop(request: Request) -> JSONResponse:
     """Body: ``{"process": "run.N"}``: SIGTERM, then SIGKILL after the stop timeout."""
     p = _platform(request)
@@ -307,10 +313,3 @@ async def stop(request: Request) -> JSONResponse:
     await p.supervisor.oneoffs.stop(oneoff, "ps:stop")
     code = await asyncio.shield(oneoff.finished)
     return JSONResponse({"stopped": name, "exit_code": code})
-
-
-routes = [
-    Route("/apps/{app}/run", run, methods=["POST"]),
-    WebSocketRoute("/apps/{app}/run", attach),
-    Route("/apps/{app}/ps/stop", stop, methods=["POST"]),
-]

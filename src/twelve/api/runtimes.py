@@ -7,16 +7,19 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from twelve.api.body import json_body
 from twelve.api.context import platform
+from twelve.api.routing import Routes
 from twelve.api.streaming import Emit, stream_operation
 from twelve.errors import UsageError
 from twelve.runtimes.catalog import Runtime, describe
 from twelve.runtimes.service import Runtimes
 
+routes = Routes()
 
+
+@routes.get("/runtimes")
 async def list_runtimes(request: Request) -> JSONResponse:
     p = platform(request)
     rows = await asyncio.to_thread(Runtimes(p.settings).describe_all, p.store)
@@ -37,6 +40,7 @@ def _streamed(request: Request, work: Any) -> Response:
     return stream_operation(run)
 
 
+@routes.post("/runtimes")
 async def install_runtime(request: Request) -> Response:
     """Body ``{"spec": "python@3.12"}`` or ``{"path": "/usr/bin/python3.11"}`` (adopt)."""
     body = await json_body(request)
@@ -48,15 +52,9 @@ async def install_runtime(request: Request) -> Response:
     raise UsageError("give spec (e.g. python@3.12) or path (an interpreter to adopt)")
 
 
+@routes.delete("/runtimes/{spec}")
 async def remove_runtime(request: Request) -> JSONResponse:
     p = platform(request)
     spec = request.path_params["spec"]
     removed = await asyncio.to_thread(Runtimes(p.settings).remove, spec, p.store)
     return JSONResponse({"removed": removed.key})
-
-
-routes = [
-    Route("/runtimes", list_runtimes, methods=["GET"]),
-    Route("/runtimes", install_runtime, methods=["POST"]),
-    Route("/runtimes/{spec}", remove_runtime, methods=["DELETE"]),
-]

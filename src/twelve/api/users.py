@@ -6,15 +6,17 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.access.roles import parse_role, parse_scope
 from twelve.access.tokens import parse_duration
 from twelve.api.body import json_body
 from twelve.api.context import existing_app
 from twelve.api.guard import GuardState, principal_of
+from twelve.api.routing import Routes
 from twelve.errors import AuthError, Conflict, UsageError
 from twelve.store.users import Token, validate_user_name
+
+routes = Routes()
 
 
 def guard_state(request: Request) -> GuardState:
@@ -41,6 +43,7 @@ def _text(body: dict[str, Any], key: str) -> str:
     return value
 
 
+@routes.post("/auth/login")
 async def login(request: Request) -> JSONResponse:
     """Body: ``{"invitation": CODE}``; answers with a new token, shown this once."""
     state = guard_state(request)
@@ -53,6 +56,7 @@ async def login(request: Request) -> JSONResponse:
     return JSONResponse({"user": user.name, "admin": user.is_admin, "token": token}, 201)
 
 
+@routes.get("/auth/whoami")
 async def whoami(request: Request) -> JSONResponse:
     principal = principal_of(request.scope)
     return JSONResponse(
@@ -66,6 +70,7 @@ async def whoami(request: Request) -> JSONResponse:
     )
 
 
+@routes.delete("/auth/session")
 async def logout(request: Request) -> JSONResponse:
     """Revoke the token the request came with (the platform's own token cannot be)."""
     state = guard_state(request)
@@ -77,12 +82,14 @@ async def logout(request: Request) -> JSONResponse:
     return JSONResponse({"revoked": principal.token_id})
 
 
+@routes.get("/auth/tokens")
 async def list_tokens(request: Request) -> JSONResponse:
     principal = principal_of(request.scope)
     tokens = guard_state(request).users.list_tokens(principal.name)
     return JSONResponse([token_json(t) for t in tokens])
 
 
+@routes.post("/auth/tokens")
 async def create_token(request: Request) -> JSONResponse:
     """Body: ``{"description": "...", "scope": "read", "expires_in": "30d"}``."""
     state = guard_state(request)
@@ -97,6 +104,7 @@ async def create_token(request: Request) -> JSONResponse:
     return JSONResponse({**token_json(record), "token": token}, 201)
 
 
+@routes.delete("/auth/tokens/{id}")
 async def revoke_token(request: Request) -> JSONResponse:
     state = guard_state(request)
     principal = principal_of(request.scope)
@@ -105,6 +113,7 @@ async def revoke_token(request: Request) -> JSONResponse:
     return JSONResponse(token_json(record))
 
 
+@routes.get("/users")
 async def list_users(request: Request) -> JSONResponse:
     users = guard_state(request).users.list_users()
     return JSONResponse(
@@ -112,6 +121,7 @@ async def list_users(request: Request) -> JSONResponse:
     )
 
 
+@routes.post("/users")
 async def create_user(request: Request) -> JSONResponse:
     """Body: ``{"name": "alice", "admin": false}``; answers with a one-time invitation code."""
     state = guard_state(request)
@@ -124,6 +134,7 @@ async def create_user(request: Request) -> JSONResponse:
     return JSONResponse({"name": user.name, "admin": user.is_admin, "invitation": code}, 201)
 
 
+@routes.post("/users/{name}/invitations")
 async def invite_user(request: Request) -> JSONResponse:
     state = guard_state(request)
     name = request.path_params["name"]
@@ -131,12 +142,14 @@ async def invite_user(request: Request) -> JSONResponse:
     return JSONResponse({"name": name, "invitation": code}, 201)
 
 
+@routes.get("/apps/{app}/access")
 async def list_access(request: Request) -> JSONResponse:
     _p, app = existing_app(request)
     rows = guard_state(request).users.access(app)
     return JSONResponse([{"user": user, "role": role.label} for user, role in rows])
 
 
+@routes.post("/apps/{app}/access")
 async def add_access(request: Request) -> JSONResponse:
     """Body: ``{"user": "alice", "role": "deployer"}``."""
     _p, app = existing_app(request)
@@ -148,6 +161,7 @@ async def add_access(request: Request) -> JSONResponse:
     return JSONResponse({"app": app, "user": user, "role": role.label}, 201)
 
 
+@routes.patch("/apps/{app}/access/{user}")
 async def update_access(request: Request) -> JSONResponse:
     _p, app = existing_app(request)
     user = request.path_params["user"]
@@ -158,6 +172,7 @@ async def update_access(request: Request) -> JSONResponse:
     return JSONResponse({"app": app, "user": user, "role": role.label})
 
 
+@routes.delete("/apps/{app}/access/{user}")
 async def remove_access(request: Request) -> JSONResponse:
     _p, app = existing_app(request)
     user = request.path_params["user"]
@@ -167,20 +182,3 @@ async def remove_access(request: Request) -> JSONResponse:
     state.users.revoke_access(app, user)
     state.changes.notify()
     return JSONResponse({"app": app, "user": user, "removed": True})
-
-
-routes = [
-    Route("/auth/login", login, methods=["POST"]),
-    Route("/auth/whoami", whoami, methods=["GET"]),
-    Route("/auth/session", logout, methods=["DELETE"]),
-    Route("/auth/tokens", list_tokens, methods=["GET"]),
-    Route("/auth/tokens", create_token, methods=["POST"]),
-    Route("/auth/tokens/{id}", revoke_token, methods=["DELETE"]),
-    Route("/users", list_users, methods=["GET"]),
-    Route("/users", create_user, methods=["POST"]),
-    Route("/users/{name}/invitations", invite_user, methods=["POST"]),
-    Route("/apps/{app}/access", list_access, methods=["GET"]),
-    Route("/apps/{app}/access", add_access, methods=["POST"]),
-    Route("/apps/{app}/access/{user}", update_access, methods=["PATCH"]),
-    Route("/apps/{app}/access/{user}", remove_access, methods=["DELETE"]),
-]

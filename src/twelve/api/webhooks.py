@@ -9,14 +9,16 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from twelve.api.body import json_body
 from twelve.api.context import existing_app
+from twelve.api.routing import Routes
 from twelve.errors import UsageError
 from twelve.store.webhooks import Webhook
 from twelve.webhooks.alerts import describe, parse_threshold
 from twelve.webhooks.sender import RESOURCES
+
+routes = Routes()
 
 
 def _webhook_json(webhook: Webhook) -> dict[str, object]:
@@ -52,11 +54,13 @@ def _include(value: object) -> tuple[str, ...]:
     return tuple(r for r in RESOURCES if r in value)
 
 
+@routes.get("/apps/{app}/webhooks")
 async def list_webhooks(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     return JSONResponse([_webhook_json(w) for w in p.store.webhooks.of_app(app)])
 
 
+@routes.post("/apps/{app}/webhooks")
 async def add_webhook(request: Request) -> JSONResponse:
     """Body: ``{"url": "https://...", "include": ["release", "build"]}``; answers with the secret,
     which is never shown again."""
@@ -71,6 +75,7 @@ async def add_webhook(request: Request) -> JSONResponse:
     return JSONResponse({**_webhook_json(webhook), "secret": secret}, status_code=201)
 
 
+@routes.delete("/apps/{app}/webhooks/{id}")
 async def remove_webhook(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     webhook_id = request.path_params["id"]
@@ -79,6 +84,7 @@ async def remove_webhook(request: Request) -> JSONResponse:
     return JSONResponse({"id": webhook_id, "removed": True})
 
 
+@routes.get("/apps/{app}/webhook-deliveries")
 async def deliveries(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     text = request.query_params.get("n") or "100"
@@ -92,11 +98,13 @@ def _alerts_json(thresholds: dict[str, float]) -> dict[str, str]:
     return {metric: describe(metric, value) for metric, value in thresholds.items()}
 
 
+@routes.get("/apps/{app}/alerts")
 async def get_alerts(request: Request) -> JSONResponse:
     p, app = existing_app(request)
     return JSONResponse(_alerts_json(p.store.alerts.get(app)))
 
 
+@routes.patch("/apps/{app}/alerts")
 async def patch_alerts(request: Request) -> JSONResponse:
     """Body: ``{"p95": "500ms", "error-rate": "5%"}``; ``"off"`` removes one."""
     p, app = existing_app(request)
@@ -114,13 +122,3 @@ async def patch_alerts(request: Request) -> JSONResponse:
     shown = ", ".join(f"{m}>{v}" for m, v in _alerts_json(current).items()) or "none"
     p.event(app, "api", f"Alerts set: {shown}")
     return JSONResponse(_alerts_json(current))
-
-
-routes = [
-    Route("/apps/{app}/webhooks", list_webhooks, methods=["GET"]),
-    Route("/apps/{app}/webhooks", add_webhook, methods=["POST"]),
-    Route("/apps/{app}/webhooks/{id}", remove_webhook, methods=["DELETE"]),
-    Route("/apps/{app}/webhook-deliveries", deliveries, methods=["GET"]),
-    Route("/apps/{app}/alerts", get_alerts, methods=["GET"]),
-    Route("/apps/{app}/alerts", patch_alerts, methods=["PATCH"]),
-]

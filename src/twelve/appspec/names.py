@@ -19,34 +19,33 @@ _CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
+def checked_name(
+    name: str, pattern: re.Pattern[str], what: str, rule: str, *, single_dashes: bool = False
+) -> str:
+    """Return ``name`` if ``pattern`` matches all of it (and, with ``single_dashes``, no dash ends
+    it or follows another), else raise a UsageError saying ``what`` is invalid and the ``rule``."""
+    dashes_wrong = single_dashes and (name.endswith("-") or "--" in name)
+    if not pattern.fullmatch(name) or dashes_wrong:
+        raise UsageError(f"invalid {what} {name!r}", rule)
+    return name
+
+
 def validate_app_name(name: str) -> str:
     """Return ``name`` if it is a valid app name, else raise a UsageError saying the rule."""
-    if not _APP.fullmatch(name) or name.endswith("-") or "--" in name:
-        raise UsageError(
-            f"invalid app name {name!r}",
-            "use 1-30 lowercase letters, digits and single dashes, starting with a letter",
-        )
-    return name
+    rule = "use 1-30 lowercase letters, digits and single dashes, starting with a letter"
+    return checked_name(name, _APP, "app name", rule, single_dashes=True)
 
 
 def validate_process_type(name: str) -> str:
     """Return ``name`` if it is a valid Procfile process type."""
-    if not _PROCESS_TYPE.fullmatch(name):
-        raise UsageError(
-            f"invalid process type {name!r}",
-            "use letters, digits, underscores and dashes",
-        )
-    return name
+    rule = "use letters, digits, underscores and dashes"
+    return checked_name(name, _PROCESS_TYPE, "process type", rule)
 
 
 def validate_config_key(key: str) -> str:
     """Return ``key`` if it can be an environment variable name."""
-    if not _CONFIG_KEY.fullmatch(key):
-        raise UsageError(
-            f"invalid config key {key!r}",
-            "use letters, digits and underscores, not starting with a digit",
-        )
-    return key
+    rule = "use letters, digits and underscores, not starting with a digit"
+    return checked_name(key, _CONFIG_KEY, "config key", rule)
 
 
 def validate_domain(name: str) -> str:

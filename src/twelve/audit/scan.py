@@ -71,6 +71,20 @@ class Scan:
                 continue
             yield file
 
+    def python_files(self) -> Iterator[tuple[SourceFile, pyindex.PyIndex]]:
+        """The runtime Python files that parse, each with its index."""
+        for file in self.files("python"):
+            index = self.py(file)
+            if index is not None:
+                yield file, index
+
+    def js_files(self) -> Iterator[tuple[SourceFile, jsindex.JsIndex]]:
+        """The runtime JavaScript files, each with its index (of what parsed)."""
+        for file in self.files("js"):
+            index = self.js(file)
+            if index is not None:
+                yield file, index
+
     def role(self, path: str) -> str:
         """The file's role; JavaScript of a Node package under an asset-like folder is runtime code."""
         found = role(path)

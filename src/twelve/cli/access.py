@@ -17,10 +17,7 @@ ROLE_HELP = "viewer: read; deployer: also deploy, scale, restart, run; admin: ev
 def access(app: str, as_json: bool) -> None:
     """List who has which role on an app (platform admins have every role)."""
     data = client().request("GET", f"/apps/{app}/access")
-    if as_json:
-        output.emit_json(data)
-        return
-    output.emit_table(("USER", "ROLE"), [(r["user"], r["role"]) for r in data])
+    output.emit_rows(data, as_json, ("USER", "ROLE"), lambda r: (r["user"], r["role"]))
 
 
 @click.command("access:add")

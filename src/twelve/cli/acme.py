@@ -50,10 +50,7 @@ def _show(app: str, data: dict[str, Any]) -> None:
 def certs_auto(app: str, as_json: bool) -> None:
     """Show APP's automatic certificate, domain by domain."""
     data = client().request("GET", f"/apps/{app}/certs/auto")
-    if as_json:
-        output.emit_json(data)
-    else:
-        _show(app, data)
+    output.emit_answer(data, as_json, lambda d: _show(app, d))
 
 
 @click.command("certs:auto:enable")
@@ -79,20 +76,14 @@ def certs_auto_disable(app: str) -> None:
 def features(app: str, as_json: bool) -> None:
     """List APP's features and whether each is on."""
     data = client().request("GET", f"/apps/{app}/features")
-    if as_json:
-        output.emit_json(data)
-        return
-    rows = [
-        (
-            f["name"],
-            "on" + (f" ({f['value']})" if f["value"] not in (None, True) else "")
-            if f["enabled"]
-            else "off",
-            f["description"],
-        )
-        for f in data
-    ]
-    output.emit_table(("FEATURE", "STATE", "WHAT"), rows)
+    output.emit_rows(data, as_json, ("FEATURE", "STATE", "WHAT"), _feature_row)
+
+
+def _feature_row(f: dict[str, Any]) -> tuple[str, str, str]:
+    state = "off"
+    if f["enabled"]:
+        state = "on" + (f" ({f['value']})" if f["value"] not in (None, True) else "")
+    return f["name"], state, f["description"]
 
 
 @click.command("features:enable")

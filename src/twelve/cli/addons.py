@@ -23,24 +23,14 @@ def _release_line(app: str, data: dict[str, Any]) -> str:
 def addons(app: str | None, as_json: bool) -> None:
     """List add-ons (of one app with -a)."""
     data = client().request("GET", f"/apps/{app}/addons" if app else "/addons")
-    if as_json:
-        output.emit_json(data)
-        return
-    if not data:
-        output.emit(f"{app or 'No app'} has no add-ons" if app else "No add-ons")
-        return
-    rows = [
-        (
-            a["name"],
-            a["app"],
-            a["service"],
-            a["config_var"] if a["attached"] else "(detached)",
-            a["server"],
-            a["provider"],
-        )
-        for a in data
-    ]
-    output.emit_table(("NAME", "APP", "SERVICE", "AS", "SERVER", "PROVIDER"), rows)
+    headers = ("NAME", "APP", "SERVICE", "AS", "SERVER", "PROVIDER")
+    empty = f"{app or 'No app'} has no add-ons" if app else "No add-ons"
+    output.emit_rows(data, as_json, headers, _addon_row, empty)
+
+
+def _addon_row(a: dict[str, Any]) -> tuple[str, ...]:
+    attached_as = a["config_var"] if a["attached"] else "(detached)"
+    return a["name"], a["app"], a["service"], attached_as, a["server"], a["provider"]
 
 
 @click.command("addons:create")
@@ -55,9 +45,10 @@ def addons_create(
     """Provision a postgres database or a redis key space for APP and attach it."""
     body = {"service": service, "as": as_name, "name": name}
     data = client().request("POST", f"/apps/{app}/addons", json=body)
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, lambda d: _emit_created(app, d))
+
+
+def _emit_created(app: str, data: dict[str, Any]) -> None:
     addon = data["addon"]
     output.emit(f"Created {addon['name']} on {addon['server']} ({addon['provider']})")
     output.emit(f"Attached as {addon['config_var']}; {_release_line(app, data)}")
@@ -71,9 +62,10 @@ def addons_create(
 def addons_info(name: str, as_json: bool) -> None:
     """Show one add-on (its URL with the password masked)."""
     data = client().request("GET", f"/addons/{name}")
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, _emit_info)
+
+
+def _emit_info(data: dict[str, Any]) -> None:
     rows = [
         ("Name", data["name"]),
         ("App", data["app"]),
@@ -94,12 +86,13 @@ def addons_info(name: str, as_json: bool) -> None:
 def addons_destroy(name: str, app: str | None, confirm: str | None, as_json: bool) -> None:
     """Detach NAME and delete its database or key space, with all its data."""
     data = client().request("DELETE", f"/addons/{name}", params={"confirm": confirm or ""})
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, lambda d: _emit_destroyed(name, confirm or app or "", d))
+
+
+def _emit_destroyed(name: str, app: str, data: dict[str, Any]) -> None:
     output.emit(f"Destroyed {name} and its data")
     if data.get("release"):
-        output.emit(_release_line(confirm or app or "", data).capitalize())
+        output.emit(_release_line(app, data).capitalize())
 
 
 @click.command("addons:attach")
@@ -114,11 +107,12 @@ def addons_attach(target: str, app: str, as_name: str | None, replace: bool, as_
     """Attach an external service by URL (smtp://, s3://, …), or a detached add-on by name."""
     body = {"target": target, "as": as_name, "replace": replace}
     data = client().request("POST", f"/apps/{app}/addon-attachments", json=body)
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, lambda d: output.emit(_attached_line(app, d)))
+
+
+def _attached_line(app: str, data: dict[str, Any]) -> str:
     addon = data["addon"]
-    output.emit(f"Attached {addon['name']} as {addon['config_var']}; {_release_line(app, data)}")
+    return f"Attached {addon['name']} as {addon['config_var']}; {_release_line(app, data)}"
 
 
 @click.command("addons:detach")
@@ -128,10 +122,11 @@ def addons_attach(target: str, app: str, as_name: str | None, replace: bool, as_
 def addons_detach(name: str, app: str, as_json: bool) -> None:
     """Remove an add-on's variable from APP (a provisioned add-on keeps its data)."""
     data = client().request("DELETE", f"/apps/{app}/addon-attachments/{name}")
-    if as_json:
-        output.emit_json(data)
-        return
-    output.emit(f"Detached {name} from {app}; {_release_line(app, data)}")
+    output.emit_answer(data, as_json, lambda d: output.emit(_detached_line(name, app, d)))
+
+
+def _detached_line(name: str, app: str, data: dict[str, Any]) -> str:
+    return f"Detached {name} from {app}; {_release_line(app, data)}"
 
 
 @click.command("addons:credentials:rotate")
@@ -141,9 +136,10 @@ def addons_detach(name: str, app: str, as_json: bool) -> None:
 def addons_credentials_rotate(name: str, app: str, as_json: bool) -> None:
     """Give NAME a new password: APP is released with it, then the old one stops working."""
     data = client().request("POST", f"/apps/{app}/addons/{name}/credentials/rotate")
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, lambda d: _emit_rotated(app, name, d))
+
+
+def _emit_rotated(app: str, name: str, data: dict[str, Any]) -> None:
     output.emit(f"Rotated the credentials of {name}; {_release_line(app, data)}")
     output.emit("The old credentials are revoked: the processes that used them have ended")
 

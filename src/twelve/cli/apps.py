@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from twelve.cli import output
@@ -14,11 +16,11 @@ from twelve.errors import UsageError
 def apps(as_json: bool) -> None:
     """List apps."""
     data = client().request("GET", "/apps")
-    if as_json:
-        output.emit_json(data)
-        return
-    rows = [(a["name"], f"v{a['release']}" if a["release"] else "-", a["url"]) for a in data]
-    output.emit_table(("NAME", "RELEASE", "URL"), rows)
+    output.emit_rows(data, as_json, ("NAME", "RELEASE", "URL"), _app_row)
+
+
+def _app_row(a: dict[str, Any]) -> tuple[str, str, str]:
+    return a["name"], f"v{a['release']}" if a["release"] else "-", a["url"]
 
 
 @click.command("apps:create")
@@ -27,10 +29,7 @@ def apps(as_json: bool) -> None:
 def apps_create(name: str, as_json: bool) -> None:
     """Create an app."""
     data = client().request("POST", "/apps", json={"name": name})
-    if as_json:
-        output.emit_json(data)
-    else:
-        output.emit(f"Created {data['name']}: {data['url']}")
+    output.emit_answer(data, as_json, lambda d: output.emit(f"Created {d['name']}: {d['url']}"))
 
 
 @click.command("apps:info")
@@ -39,9 +38,10 @@ def apps_create(name: str, as_json: bool) -> None:
 def apps_info(app: str, as_json: bool) -> None:
     """Show an app's release, formation, domains and URL."""
     data = client().request("GET", f"/apps/{app}")
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, _emit_info)
+
+
+def _emit_info(data: dict[str, Any]) -> None:
     formation = " ".join(f"{k}={v}" for k, v in data["formation"].items()) or "-"
     rows = [
         ("Name", data["name"]),
@@ -64,10 +64,7 @@ def apps_destroy(name: str, confirm: str | None, as_json: bool) -> None:
     if confirm != name:
         raise UsageError(f"destroying {name} cannot be undone", f"pass --confirm {name}")
     data = client().request("DELETE", f"/apps/{name}", params={"confirm": confirm})
-    if as_json:
-        output.emit_json(data)
-    else:
-        output.emit(f"Destroyed {name}")
+    output.emit_answer(data, as_json, lambda _: output.emit(f"Destroyed {name}"))
 
 
 commands = [apps, apps_create, apps_info, apps_destroy]

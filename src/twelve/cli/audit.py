@@ -28,24 +28,20 @@ def audit(app: str | None, num: int, as_json: bool) -> None:
     """List changes: who made them, when, from which address, and the result."""
     path = f"/apps/{app}/audit" if app else "/audit"
     data = client().request("GET", path, params={"n": str(num)})
-    if as_json:
-        output.emit_json(data)
-        return
-    rows = [
-        (
-            e["seq"],
-            datetime.fromtimestamp(e["at"], UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            e["actor"],
-            e["address"],
-            e["app"] or "-",
-            e["action"],
-            _details(e),
-            e["result"],
-        )
-        for e in data
-    ]
-    output.emit_table(
-        ("#", "WHEN (UTC)", "WHO", "FROM", "APP", "ACTION", "DETAILS", "RESULT"), rows
+    headers = ("#", "WHEN (UTC)", "WHO", "FROM", "APP", "ACTION", "DETAILS", "RESULT")
+    output.emit_rows(data, as_json, headers, _entry_row)
+
+
+def _entry_row(e: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        e["seq"],
+        datetime.fromtimestamp(e["at"], UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        e["actor"],
+        e["address"],
+        e["app"] or "-",
+        e["action"],
+        _details(e),
+        e["result"],
     )
 
 

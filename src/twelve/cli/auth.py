@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import click
@@ -63,11 +64,12 @@ def logout() -> None:
 def whoami(as_json: bool) -> None:
     """Show who the current token belongs to."""
     data = client().request("GET", "/auth/whoami")
-    if as_json:
-        output.emit_json(data)
-        return
-    role = " (platform admin)" if data["admin"] else ""
-    output.emit(f"{data['user']}{role}, {data['scope']} token")
+    output.emit_answer(data, as_json, lambda d: output.emit(_described(d)))
+
+
+def _described(whoami: dict[str, Any]) -> str:
+    role = " (platform admin)" if whoami["admin"] else ""
+    return f"{whoami['user']}{role}, {whoami['scope']} token"
 
 
 @click.command("auth:token")
@@ -87,22 +89,19 @@ def _when(at: float | None, now: float, empty: str) -> str:
 def tokens(as_json: bool) -> None:
     """List your tokens (never the tokens themselves)."""
     data = client().request("GET", "/auth/tokens")
-    if as_json:
-        output.emit_json(data)
-        return
-    now = time.time()
-    rows = [
-        (
-            t["id"],
-            t["description"],
-            t["scope"],
-            _when(t["created_at"], now, ""),
-            _when(t["expires_at"], now, "never"),
-            "revoked" if t["revoked_at"] else "live",
-        )
-        for t in data
-    ]
-    output.emit_table(("ID", "DESCRIPTION", "SCOPE", "CREATED", "EXPIRES", "STATE"), rows)
+    headers = ("ID", "DESCRIPTION", "SCOPE", "CREATED", "EXPIRES", "STATE")
+    output.emit_rows(data, as_json, headers, partial(_token_row, now=time.time()))
+
+
+def _token_row(t: dict[str, Any], now: float) -> tuple[str, ...]:
+    return (
+        t["id"],
+        t["description"],
+        t["scope"],
+        _when(t["created_at"], now, ""),
+        _when(t["expires_at"], now, "never"),
+        "revoked" if t["revoked_at"] else "live",
+    )
 
 
 @click.command("auth:tokens:create")
@@ -122,9 +121,10 @@ def tokens_create(description: str, expires_in: str | None, scope: str, as_json:
     if expires_in:
         body["expires_in"] = expires_in
     data = client().request("POST", "/auth/tokens", json=body)
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, lambda d: _emit_created(d, scope))
+
+
+def _emit_created(data: dict[str, str], scope: str) -> None:
     output.emit(f"Created token {data['id']} ({scope}); it is shown only now:")
     output.emit(data["token"])
 

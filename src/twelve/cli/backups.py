@@ -34,9 +34,10 @@ def _status(b: dict[str, Any]) -> str:
 def backups(app: str, as_json: bool) -> None:
     """List an app's backups (verified, or why not) and its backup schedules."""
     data = client().request("GET", f"/apps/{app}/backups")
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, lambda d: _emit_backups(app, d))
+
+
+def _emit_backups(app: str, data: dict[str, Any]) -> None:
     if not data["backups"]:
         output.emit(f"{app} has no backups (capture one: twelve backups:capture -a {app})")
     else:
@@ -79,10 +80,11 @@ def backups_capture(app: str, addon: str | None, as_json: bool) -> None:
 @json_option
 def backups_info(app: str, backup_id: str, as_json: bool) -> None:
     """Show one backup: its add-on, size, checksum, duration and verification."""
-    b = client().request("GET", f"/apps/{app}/backups/{backup_id}")
-    if as_json:
-        output.emit_json(b)
-        return
+    data = client().request("GET", f"/apps/{app}/backups/{backup_id}")
+    output.emit_answer(data, as_json, _emit_info)
+
+
+def _emit_info(b: dict[str, Any]) -> None:
     rows = [
         ("ID", b["id"]),
         ("Add-on", f"{b['addon']} ({b['service']})"),
@@ -148,10 +150,7 @@ def backups_download(app: str, backup_id: str, target: str | None) -> None:
 def backups_delete(app: str, backup_id: str, as_json: bool) -> None:
     """Delete a backup and its stored file."""
     data = client().request("DELETE", f"/apps/{app}/backups/{backup_id}")
-    if as_json:
-        output.emit_json(data)
-        return
-    output.emit(f"Deleted {data['id']} of {app}")
+    output.emit_answer(data, as_json, lambda d: output.emit(f"Deleted {d['id']} of {app}"))
 
 
 @click.command("backups:verify")

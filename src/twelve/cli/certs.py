@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,20 +35,13 @@ def read_pem(path: Path, what: str) -> str:
 def certs(app: str, as_json: bool) -> None:
     """Show the certificate the router serves for APP over HTTPS."""
     data = client().request("GET", f"/apps/{app}/certs")
-    if as_json:
-        output.emit_json(data)
-    elif not data:
-        output.emit(f"{app} has no certificate (add one with twelve certs:add -a {app} CERT KEY)")
-    else:
-        rows = [
-            (
-                ", ".join(c["hostnames"]),
-                c["expires"][:10] + (" (expired)" if c["expired"] else ""),
-                c["issuer"],
-            )
-            for c in data
-        ]
-        output.emit_table(("HOSTNAMES", "EXPIRES", "ISSUER"), rows)
+    empty = f"{app} has no certificate (add one with twelve certs:add -a {app} CERT KEY)"
+    output.emit_rows(data, as_json, ("HOSTNAMES", "EXPIRES", "ISSUER"), _cert_row, empty)
+
+
+def _cert_row(c: dict[str, Any]) -> tuple[str, str, str]:
+    expires = c["expires"][:10] + (" (expired)" if c["expired"] else "")
+    return ", ".join(c["hostnames"]), expires, c["issuer"]
 
 
 @click.command("certs:add")

@@ -6,8 +6,11 @@ Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it; 2 us
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec
 
 import click
 
@@ -21,6 +24,29 @@ from twelve.errors import TwelveError, UsageError
 
 EXIT_FINDINGS, EXIT_USAGE, EXIT_SCAN = 1, 2, 3
 _SEVERITIES = [s.label for s in Severity]
+P = ParamSpec("P")
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+def _exit_status(run: Callable[P, int]) -> Callable[P, None]:
+    """A command that ends the process with the status ``run`` returns; its errors are printed
+    and end it with EXIT_SCAN (the scan could not complete) or EXIT_USAGE."""
+
+    @functools.wraps(run)
+    def command(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            code = run(*args, **kwargs)
+        except ScanError as exc:
+            output.emit_error(exc)
+            code = EXIT_SCAN
+        except TwelveError as exc:
+            output.emit_error(exc)
+            code = EXIT_USAGE
+        # sys.exit rather than click's Exit: the entry point runs click with standalone_mode=False,
+        # where an Exit's code is returned and lost instead of becoming the process's status.
+        sys.exit(code)
+
+    return command
 
 
 @click.command("check")
@@ -36,7 +62,7 @@ _SEVERITIES = [s.label for s in Severity]
     "--output",
     "-o",
     "output_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_FILE,
     help="Write the report to FILE.",
 )
 @click.option(
@@ -48,17 +74,18 @@ _SEVERITIES = [s.label for s in Severity]
 @click.option(
     "--baseline",
     "baseline_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_FILE,
     help="Report only findings not in FILE.",
 )
 @click.option(
     "--write-baseline",
     "write_baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_FILE,
     help="Accept today's findings into FILE.",
 )
 @click.option("--explain", metavar="RULE", help="Print what RULE finds, why, and how to fix it.")
 @click.option("--list-rules", is_flag=True, help="List every rule with its factor and severity.")
+@_exit_status
 def check(
     path: Path,
     fmt: str,
@@ -68,33 +95,8 @@ def check(
     write_baseline: Path | None,
     explain: str | None,
     list_rules: bool,
-) -> None:
-    """Audit an app's repository against the twelve factors, with file:line evidence."""
-    try:
-        code = _run(
-            path, fmt, output_file, fail_on, baseline_file, write_baseline, explain, list_rules
-        )
-    except ScanError as exc:
-        output.emit_error(exc)
-        code = EXIT_SCAN
-    except TwelveError as exc:
-        output.emit_error(exc)
-        code = EXIT_USAGE
-    # sys.exit rather than click's Exit: the entry point runs click with standalone_mode=False,
-    # where an Exit's code is returned and lost instead of becoming the process's status.
-    sys.exit(code)
-
-
-def _run(
-    path: Path,
-    fmt: str,
-    output_file: Path | None,
-    fail_on: str | None,
-    baseline_file: Path | None,
-    write_baseline: Path | None,
-    explain: str | None,
-    list_rules: bool,
 ) -> int:
+    """Audit an app's repository against the twelve factors, with file:line evidence."""
     if explain is not None:
         doc = RULES.get(explain)
         if doc is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from twelve.appspec.dotenv import format_dotenv, parse_assignments
@@ -28,17 +30,17 @@ def config(app: str, reveal: bool, shell: bool, as_json: bool) -> None:
         output.emit(format_dotenv(data), nl=False)
         return
     shown = data if reveal else {k: mask(v) for k, v in data.items()}
-    if as_json:
-        output.emit_json(shown)
-        return
-    output.emit_table(("KEY", "VALUE"), sorted(shown.items()))
+    output.emit_answer(
+        shown, as_json, lambda s: output.emit_table(("KEY", "VALUE"), sorted(s.items()))
+    )
 
 
 def _changed(app: str, body: dict[str, str | None], as_json: bool) -> None:
     data = client().request("PATCH", f"/apps/{app}/config", json=body)
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, lambda d: _emit_changed(app, body, d))
+
+
+def _emit_changed(app: str, body: dict[str, str | None], data: dict[str, Any]) -> None:
     release = data["release"]
     keys = ", ".join(sorted(body))
     if release:

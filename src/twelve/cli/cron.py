@@ -39,9 +39,10 @@ def _duration(run: dict[str, Any] | None) -> str:
 def cron(app: str, as_json: bool) -> None:
     """List the app's cron jobs (app.json) with their next and last run."""
     data = client().request("GET", f"/apps/{app}/cron")
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, _emit_jobs)
+
+
+def _emit_jobs(data: dict[str, Any]) -> None:
     rows = [
         (
             j["name"], j["schedule"], j["command"], _when(j["next_at"]),
@@ -62,10 +63,7 @@ def cron(app: str, as_json: bool) -> None:
 def cron_run(app: str, job: str, as_json: bool) -> None:
     """Run a cron job now, once (its output goes to the app's log)."""
     data = client().request("POST", f"/apps/{app}/cron/{job}/run")
-    if as_json:
-        output.emit_json(data)
-    else:
-        output.emit(f"Running {job} as {data['process']}")
+    output.emit_answer(data, as_json, lambda d: output.emit(f"Running {job} as {d['process']}"))
 
 
 @click.command("cron:runs")
@@ -79,17 +77,15 @@ def cron_runs(app: str, job: str | None, count: int, as_json: bool) -> None:
     if job:
         params["job"] = job
     data = client().request("GET", f"/apps/{app}/cron/runs", params=params)
-    if as_json:
-        output.emit_json(data)
-        return
-    rows = [
-        (
-            r["job"], _when(r["tick"]) if r["tick"] else "by hand", r["process"] or "",
-            _when(r["started_at"]), _duration(r), _outcome(r), f"v{r['release']}",
-        )
-        for r in data
-    ]  # fmt: skip
-    output.emit_table(("JOB", "TICK", "PROCESS", "STARTED", "DURATION", "RESULT", "RELEASE"), rows)
+    headers = ("JOB", "TICK", "PROCESS", "STARTED", "DURATION", "RESULT", "RELEASE")
+    output.emit_rows(data, as_json, headers, _run_row)
+
+
+def _run_row(r: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        r["job"], _when(r["tick"]) if r["tick"] else "by hand", r["process"] or "",
+        _when(r["started_at"]), _duration(r), _outcome(r), f"v{r['release']}",
+    )  # fmt: skip
 
 
 commands = [cron, cron_run, cron_runs]

@@ -12,7 +12,7 @@ import ipaddress
 import os
 import shutil
 import sys
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import click
 
@@ -74,6 +74,16 @@ def _addon_url(api: Client, app: str, found: dict[str, str]) -> str:
     return str(value)
 
 
+def _url_here(app: str, name: str | None, service: str, on_server: bool) -> SplitResult:
+    """The add-on's URL, for a client run here; away from the twelve server, or ``on_server``,
+    the client runs as a one-off instead and this never returns."""
+    api = client()
+    found = _addon(api, app, name, service)
+    if on_server or not _local(api.base_url):
+        _on_server(api, app, found, service)
+    return urlsplit(_addon_url(api, app, found))
+
+
 def _exec(program: str, argv: list[str], env: dict[str, str]) -> None:
     path = shutil.which(program)
     if path is None:
@@ -96,11 +106,7 @@ ON_SERVER = click.option(
 @click.argument("addon", required=False)
 def addons_psql(app: str, on_server: bool, addon: str | None) -> None:
     """Open psql on APP's database (ADDON, else DATABASE_URL's) with the app's credentials."""
-    api = client()
-    found = _addon(api, app, addon, "postgres")
-    if on_server or not _local(api.base_url):
-        _on_server(api, app, found, "postgres")
-    parts = urlsplit(_addon_url(api, app, found))
+    parts = _url_here(app, addon, "postgres", on_server)
     _exec(
         "psql",
         [],
@@ -120,11 +126,7 @@ def addons_psql(app: str, on_server: bool, addon: str | None) -> None:
 @click.argument("addon", required=False)
 def addons_redis_cli(app: str, on_server: bool, addon: str | None) -> None:
     """Open redis-cli on APP's Redis (ADDON, else REDIS_URL's) with the app's credentials."""
-    api = client()
-    found = _addon(api, app, addon, "redis")
-    if on_server or not _local(api.base_url):
-        _on_server(api, app, found, "redis")
-    parts = urlsplit(_addon_url(api, app, found))
+    parts = _url_here(app, addon, "redis", on_server)
     argv = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 6379)]
     if parts.username:
         argv += ["--user", unquote(parts.username)]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,21 +46,18 @@ def deploy(app: str, source: str, ref: str | None, as_json: bool) -> None:
 def releases(app: str, as_json: bool) -> None:
     """List an app's releases, newest first."""
     data = client().request("GET", f"/apps/{app}/releases")
-    if as_json:
-        output.emit_json(data)
-        return
-    now = time.time()
-    rows = [
-        (
-            f"v{r['version']}",
-            r["description"],
-            (r["commit"] or "")[:7],
-            format_age(now - r["created_at"]) + " ago",
-            r.get("by") or "",
-        )
-        for r in data
-    ]
-    output.emit_table(("VERSION", "DESCRIPTION", "COMMIT", "CREATED", "BY"), rows)
+    headers = ("VERSION", "DESCRIPTION", "COMMIT", "CREATED", "BY")
+    output.emit_rows(data, as_json, headers, partial(_release_row, now=time.time()))
+
+
+def _release_row(r: dict[str, Any], now: float) -> tuple[str, ...]:
+    return (
+        f"v{r['version']}",
+        r["description"],
+        (r["commit"] or "")[:7],
+        format_age(now - r["created_at"]) + " ago",
+        r.get("by") or "",
+    )
 
 
 @click.command("rollback")
@@ -74,14 +73,15 @@ def rollback(app: str, version: str | None, as_json: bool) -> None:
             raise UsageError(f"{version!r} is not a release", "for example: twelve rollback v3")
         body["version"] = int(text)
     data = client().request("POST", f"/apps/{app}/rollback", json=body)
-    if as_json:
-        output.emit_json(data)
-    else:
-        output.emit(f"Rolled back {app}: v{data['version']} ({data['description']})")
-        if "release" in data.get("process_types", []):
-            output.emit("The release command ran again, in the rolled-back release's environment.")
-        if data.get("addons_notice"):
-            output.emit(f"Note: {data['addons_notice']}")
+    output.emit_answer(data, as_json, lambda d: _emit_rolled_back(app, d))
+
+
+def _emit_rolled_back(app: str, release: dict[str, Any]) -> None:
+    output.emit(f"Rolled back {app}: v{release['version']} ({release['description']})")
+    if "release" in release.get("process_types", []):
+        output.emit("The release command ran again, in the rolled-back release's environment.")
+    if release.get("addons_notice"):
+        output.emit(f"Note: {release['addons_notice']}")
 
 
 commands = [deploy, releases, rollback]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from twelve.cli import output
@@ -14,10 +16,7 @@ from twelve.cli.common import app_option, client, json_option
 def domains(app: str, as_json: bool) -> None:
     """List the hostnames the router sends to APP."""
     data = client().request("GET", f"/apps/{app}/domains")
-    if as_json:
-        output.emit_json(data)
-    else:
-        output.emit_table(("HOSTNAME", "KIND"), [(d["hostname"], d["kind"]) for d in data])
+    output.emit_rows(data, as_json, ("HOSTNAME", "KIND"), lambda d: (d["hostname"], d["kind"]))
 
 
 @click.command("domains:add")
@@ -44,11 +43,11 @@ def domains_remove(app: str, hostname: str) -> None:
 def drains(app: str, as_json: bool) -> None:
     """List APP's log drains with what each has sent and dropped."""
     data = client().request("GET", f"/apps/{app}/drains")
-    if as_json:
-        output.emit_json(data)
-        return
-    rows = [(d["url"], d["sent"], d["dropped"], d["last_error"] or "") for d in data]
-    output.emit_table(("URL", "SENT", "DROPPED", "LAST ERROR"), rows)
+    output.emit_rows(data, as_json, ("URL", "SENT", "DROPPED", "LAST ERROR"), _drain_row)
+
+
+def _drain_row(d: dict[str, Any]) -> tuple[Any, ...]:
+    return d["url"], d["sent"], d["dropped"], d["last_error"] or ""
 
 
 @click.command("drains:add")

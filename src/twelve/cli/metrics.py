@@ -29,9 +29,10 @@ def metrics(app: str, kind: str | None, since: str, as_json: bool) -> None:
     """Response time percentiles, requests/s, 5xx rate, memory and CPU per process type."""
     params = {"since": since} | ({"type": kind} if kind else {})
     data: dict[str, Any] = client().request("GET", f"/apps/{app}/metrics", params=params)
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, lambda d: _emit_metrics(app, since, d))
+
+
+def _emit_metrics(app: str, since: str, data: dict[str, Any]) -> None:
     rows = []
     for name, t in data["types"].items():
         memory = _size(t["memory"])

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import sys
 import zlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from twelve.errors import TwelveError
+
+Answer = TypeVar("Answer")
+Item = TypeVar("Item")
 
 
 def emit_json(data: Any) -> None:
@@ -29,6 +32,31 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(table)
+
+
+def emit_answer(data: Answer, as_json: bool, for_people: Callable[[Answer], object]) -> None:
+    """What the API answered: as JSON for scripts with --json, else as ``for_people`` prints it."""
+    if as_json:
+        emit_json(data)
+    else:
+        for_people(data)
+
+
+def emit_rows(
+    items: Sequence[Item],
+    as_json: bool,
+    headers: Sequence[str],
+    row: Callable[[Item], Sequence[Any]],
+    empty: str | None = None,
+) -> None:
+    """A list the API answered: JSON for scripts, else a table with a row per item (or the
+    line ``empty``, when given, for an empty list)."""
+    if as_json:
+        emit_json(items)
+    elif not items and empty is not None:
+        emit(empty)
+    else:
+        emit_table(headers, [row(item) for item in items])
 
 
 def emit(text: str = "", *, err: bool = False, nl: bool = True) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -19,27 +20,24 @@ from twelve.values import Limits
 def ps(app: str, as_json: bool) -> None:
     """List an app's processes with their state, pid, uptime and restarts."""
     data = client().request("GET", f"/apps/{app}/ps")
-    if as_json:
-        output.emit_json(data)
-        return
-    rows = []
-    for p in data:
-        state = p["state"]
-        if state == "crashed" and p["next_attempt_at"]:
-            wait = max(0.0, p["next_attempt_at"] - time.time())
-            state = f"crashed (next attempt in {wait:.0f}s)"
-        rows.append(
-            (
-                p["name"],
-                state,
-                p["pid"] or "",
-                format_age(p["uptime"]),
-                p["restarts"],
-                f"v{p['release']}",
-                p["command"],
-            )
-        )
-    output.emit_table(("PROCESS", "STATE", "PID", "UPTIME", "RESTARTS", "RELEASE", "COMMAND"), rows)
+    headers = ("PROCESS", "STATE", "PID", "UPTIME", "RESTARTS", "RELEASE", "COMMAND")
+    output.emit_rows(data, as_json, headers, _process_row)
+
+
+def _process_row(p: dict[str, Any]) -> tuple[Any, ...]:
+    state = p["state"]
+    if state == "crashed" and p["next_attempt_at"]:
+        wait = max(0.0, p["next_attempt_at"] - time.time())
+        state = f"crashed (next attempt in {wait:.0f}s)"
+    return (
+        p["name"],
+        state,
+        p["pid"] or "",
+        format_age(p["uptime"]),
+        p["restarts"],
+        f"v{p['release']}",
+        p["command"],
+    )
 
 
 @click.command("ps:scale")
@@ -51,10 +49,11 @@ def ps_scale(app: str, changes: tuple[str, ...], as_json: bool) -> None:
     formation = client().request(
         "PATCH", f"/apps/{app}/formation", json=parse_scale_args(list(changes))
     )
-    if as_json:
-        output.emit_json(formation)
-    else:
-        output.emit("Scaled to " + " ".join(f"{k}={v}" for k, v in formation.items()))
+    output.emit_answer(formation, as_json, lambda f: output.emit(f"Scaled to {_counts(f)}"))
+
+
+def _counts(formation: dict[str, int]) -> str:
+    return " ".join(f"{kind}={count}" for kind, count in formation.items())
 
 
 @click.command("ps:restart")
@@ -64,10 +63,7 @@ def ps_scale(app: str, changes: tuple[str, ...], as_json: bool) -> None:
 def ps_restart(app: str, process: str | None, as_json: bool) -> None:
     """Restart all processes, one type (web) or one process (web.1), without downtime."""
     data = client().request("POST", f"/apps/{app}/ps/restart", json={"process": process})
-    if as_json:
-        output.emit_json(data)
-    else:
-        output.emit(f"Restarted {data['restarted']}")
+    output.emit_answer(data, as_json, lambda d: output.emit(f"Restarted {d['restarted']}"))
 
 
 @click.command("ps:stop")
@@ -77,10 +73,7 @@ def ps_restart(app: str, process: str | None, as_json: bool) -> None:
 def ps_stop(app: str, process: str, as_json: bool) -> None:
     """Stop a one-off process (run.N, scheduler.N): SIGTERM, then SIGKILL after the timeout."""
     data = client().request("POST", f"/apps/{app}/ps/stop", json={"process": process})
-    if as_json:
-        output.emit_json(data)
-    else:
-        output.emit(f"Stopped {data['stopped']}")
+    output.emit_answer(data, as_json, lambda d: output.emit(f"Stopped {d['stopped']}"))
 
 
 @click.command("ps:limits")
@@ -95,17 +88,19 @@ def ps_limits(app: str, process_type: str | None, limits: tuple[str, ...], as_js
         wanted = parse_limits(list(limits))
         body = {"type": process_type, "memory": wanted.memory, "cpu": wanted.cpu}
         data = api.request("PATCH", f"/apps/{app}/limits", json=body)
-        if as_json:
-            output.emit_json(data)
-        else:
-            output.emit(f"{process_type}: {Limits(data['memory'], data['cpu']).describe()}")
+        output.emit_answer(data, as_json, lambda d: output.emit(f"{process_type}: {_described(d)}"))
         return
     data = api.request("GET", f"/apps/{app}/limits")
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, lambda d: _emit_limits(d, process_type))
+
+
+def _described(limits: dict[str, Any]) -> str:
+    return Limits(limits["memory"], limits["cpu"]).describe()
+
+
+def _emit_limits(data: dict[str, Any], process_type: str | None) -> None:
     rows = [
-        (kind, Limits(v["memory"], v["cpu"]).describe())
+        (kind, _described(v))
         for kind, v in data["types"].items()
         if process_type is None or kind == process_type
     ]

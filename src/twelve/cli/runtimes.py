@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from twelve.cli import output
@@ -17,27 +19,31 @@ def _size(count: int) -> str:
 def runtimes(as_json: bool) -> None:
     """List the Python and Node runtimes apps build and run with."""
     data = client().request("GET", "/runtimes")
-    if as_json:
-        output.emit_json(data)
-        return
-    if not data:
-        output.emit("No runtimes yet: builds install the ones apps ask for")
-        return
-    rows = [
-        (r["language"], r["version"], r["source"], _size(r["size"]), ", ".join(r["used_by"]) or "-")
-        for r in data
-    ]
-    output.emit_table(("LANGUAGE", "VERSION", "SOURCE", "SIZE", "USED BY"), rows)
+    headers = ("LANGUAGE", "VERSION", "SOURCE", "SIZE", "USED BY")
+    empty = "No runtimes yet: builds install the ones apps ask for"
+    output.emit_rows(data, as_json, headers, _runtime_row, empty)
+
+
+def _runtime_row(r: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        r["language"],
+        r["version"],
+        r["source"],
+        _size(r["size"]),
+        ", ".join(r["used_by"]) or "-",
+    )
 
 
 def _provide(body: dict[str, str], done_verb: str, as_json: bool) -> None:
     """Install or adopt a runtime, following the server's progress lines."""
     done = follow_operation(client().stream("POST", "/runtimes", json=body), echo=not as_json)
-    if as_json:
-        output.emit_json(done)
-        return
-    runtime = done["runtime"]
-    output.emit(f"{done_verb} {runtime['language']} {runtime['version']} in {runtime['path']}")
+    output.emit_answer(
+        done, as_json, lambda d: output.emit(f"{done_verb} {_described(d['runtime'])}")
+    )
+
+
+def _described(runtime: dict[str, str]) -> str:
+    return f"{runtime['language']} {runtime['version']} in {runtime['path']}"
 
 
 @click.command("runtimes:install")
@@ -62,10 +68,7 @@ def runtimes_add(path: str, as_json: bool) -> None:
 def runtimes_remove(spec: str, as_json: bool) -> None:
     """Remove SPEC (python@3.12.7), unless a live release or a recent one uses it."""
     data = client().request("DELETE", f"/runtimes/{spec}")
-    if as_json:
-        output.emit_json(data)
-        return
-    output.emit(f"Removed {data['removed']}")
+    output.emit_answer(data, as_json, lambda d: output.emit(f"Removed {d['removed']}"))
 
 
 commands = [runtimes, runtimes_install, runtimes_add, runtimes_remove]

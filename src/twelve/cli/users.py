@@ -13,16 +13,16 @@ from twelve.cli.common import client, json_option
 def users(as_json: bool) -> None:
     """List the platform's users."""
     data = client().request("GET", "/users")
-    if as_json:
-        output.emit_json(data)
-        return
-    output.emit_table(("NAME", "ADMIN"), [(u["name"], "yes" if u["admin"] else "") for u in data])
+    output.emit_rows(
+        data, as_json, ("NAME", "ADMIN"), lambda u: (u["name"], "yes" if u["admin"] else "")
+    )
 
 
 def _invitation(data: dict[str, str], as_json: bool, said: str) -> None:
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, lambda d: _emit_invitation(d, said))
+
+
+def _emit_invitation(data: dict[str, str], said: str) -> None:
     output.emit(said)
     output.emit("They log in within 24 hours with: twelve login --invitation CODE")
     output.emit(data["invitation"])

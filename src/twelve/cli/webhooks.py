@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -18,12 +19,11 @@ from twelve.errors import UsageError
 def webhooks(app: str, as_json: bool) -> None:
     """An app's webhooks and the events each gets."""
     data = client().request("GET", f"/apps/{app}/webhooks")
-    if as_json:
-        output.emit_json(data)
-        return
-    output.emit_table(
-        ("ID", "URL", "INCLUDE"), [(w["id"], w["url"], ",".join(w["include"])) for w in data]
-    )
+    output.emit_rows(data, as_json, ("ID", "URL", "INCLUDE"), _webhook_row)
+
+
+def _webhook_row(w: dict[str, Any]) -> tuple[str, str, str]:
+    return w["id"], w["url"], ",".join(w["include"])
 
 
 @click.command("webhooks:add")
@@ -41,9 +41,10 @@ def webhooks_add(app: str, url: str, include: str, as_json: bool) -> None:
     """Send the app's events to URL, signed with a secret shown once."""
     events = [e.strip() for e in include.split(",") if e.strip()]
     data = client().request("POST", f"/apps/{app}/webhooks", json={"url": url, "include": events})
-    if as_json:
-        output.emit_json(data)
-        return
+    output.emit_answer(data, as_json, _emit_added)
+
+
+def _emit_added(data: dict[str, Any]) -> None:
     output.emit(f"Added webhook {data['id']} for {','.join(data['include'])}")
     output.emit(f"Secret (shown only now): {data['secret']}")
     output.emit(
@@ -59,10 +60,7 @@ def webhooks_add(app: str, url: str, include: str, as_json: bool) -> None:
 def webhooks_remove(app: str, webhook_id: str, as_json: bool) -> None:
     """Remove a webhook; its pending deliveries go with it."""
     data = client().request("DELETE", f"/apps/{app}/webhooks/{webhook_id}")
-    if as_json:
-        output.emit_json(data)
-    else:
-        output.emit(f"Removed webhook {webhook_id}")
+    output.emit_answer(data, as_json, lambda _: output.emit(f"Removed webhook {webhook_id}"))
 
 
 @click.command("webhooks:deliveries")
@@ -72,25 +70,22 @@ def webhooks_remove(app: str, webhook_id: str, as_json: bool) -> None:
 def webhooks_deliveries(app: str, count: int, as_json: bool) -> None:
     """Recent deliveries: their event, state, tries and last status code."""
     data = client().request("GET", f"/apps/{app}/webhook-deliveries", params={"n": str(count)})
-    if as_json:
-        output.emit_json(data)
-        return
-    rows = []
-    for d in data:
-        state = d["state"]
-        if state == "pending" and d["next_attempt_at"]:
-            state = f"pending (next in {format_age(max(0.0, d['next_attempt_at'] - time.time()))})"
-        rows.append(
-            (
-                d["id"][:8],
-                d["resource"],
-                state,
-                d["attempts"],
-                d["last_status"] or d["last_error"] or "",
-                format_age(time.time() - d["created_at"]) + " ago",
-            )
-        )
-    output.emit_table(("DELIVERY", "EVENT", "STATE", "TRIES", "LAST", "CREATED"), rows)
+    headers = ("DELIVERY", "EVENT", "STATE", "TRIES", "LAST", "CREATED")
+    output.emit_rows(data, as_json, headers, _delivery_row)
+
+
+def _delivery_row(d: dict[str, Any]) -> tuple[Any, ...]:
+    state = d["state"]
+    if state == "pending" and d["next_attempt_at"]:
+        state = f"pending (next in {format_age(max(0.0, d['next_attempt_at'] - time.time()))})"
+    return (
+        d["id"][:8],
+        d["resource"],
+        state,
+        d["attempts"],
+        d["last_status"] or d["last_error"] or "",
+        format_age(time.time() - d["created_at"]) + " ago",
+    )
 
 
 @click.command("alerts")
@@ -99,12 +94,13 @@ def webhooks_deliveries(app: str, count: int, as_json: bool) -> None:
 def alerts(app: str, as_json: bool) -> None:
     """The thresholds that send an alert webhook event."""
     data = client().request("GET", f"/apps/{app}/alerts")
-    if as_json:
-        output.emit_json(data)
-        return
-    if not data:
+    output.emit_answer(data, as_json, lambda d: _emit_alerts(app, d))
+
+
+def _emit_alerts(app: str, thresholds: dict[str, str]) -> None:
+    if not thresholds:
         output.emit(f"No alerts set for {app}")
-    for metric, threshold in data.items():
+    for metric, threshold in thresholds.items():
         output.emit(f"{metric} > {threshold}")
 
 
@@ -121,11 +117,11 @@ def alerts_set(app: str, thresholds: tuple[str, ...], as_json: bool) -> None:
             raise UsageError(f"{item!r} is not METRIC=THRESHOLD", "for example p95=500ms")
         body[metric.strip()] = value
     data = client().request("PATCH", f"/apps/{app}/alerts", json=body)
-    if as_json:
-        output.emit_json(data)
-        return
-    shown = ", ".join(f"{m} > {t}" for m, t in data.items()) or "none"
-    output.emit(f"Alerts for {app}: {shown}")
+    output.emit_answer(data, as_json, lambda d: output.emit(f"Alerts for {app}: {_shown(d)}"))
+
+
+def _shown(thresholds: dict[str, str]) -> str:
+    return ", ".join(f"{m} > {t}" for m, t in thresholds.items()) or "none"
 
 
 commands = [

@@ -6,16 +6,7 @@ import socket
 
 import pytest
 
-from support import requires_service
-
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_ADMIN = "redis://127.0.0.1:6379/0"
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+from support import POSTGRES_ADMIN, REDIS_ADMIN, listening, requires_service
 
 
 @pytest.fixture

@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from support import requires_service
+from support import POSTGRES_ADMIN, REDIS_ADMIN, listening, requires_service
 from twelve.compose import Graph, compose
 from twelve.settings import Settings
-
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_ADMIN = "redis://127.0.0.1:6379/0"
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+from twelve.store.addons import Addon
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
+
+
+def app_with_addon(
+    graph: Graph, loop: asyncio.AbstractEventLoop, service: str, prefix: str
+) -> tuple[str, Addon]:
+    """A new app (named ``prefix``-…) with a fresh add-on of ``service``."""
+    app = unique(prefix)
+    graph.store.apps.create(app)
+    assert graph.platform.addons is not None
+    addon, _ = loop.run_until_complete(graph.platform.addons.create(app, service))
+    return app, addon
 
 
 @pytest.fixture

@@ -17,15 +17,11 @@ from twelve.compose import Graph
 from twelve.errors import Conflict, UsageError
 from twelve.store.addons import Addon
 
-from .conftest import unique
+from .conftest import app_with_addon
 
 
 def make_app_with_database(graph: Graph, loop: asyncio.AbstractEventLoop) -> tuple[str, Addon]:
-    app = unique("bk")
-    graph.store.apps.create(app)
-    assert graph.platform.addons is not None
-    addon, _ = loop.run_until_complete(graph.platform.addons.create(app, "postgres"))
-    return app, addon
+    return app_with_addon(graph, loop, "postgres", "bk")
 
 
 def seed(url: str, rows: int = 2000) -> None:

@@ -14,15 +14,11 @@ from twelve.backups.restoring import restore
 from twelve.compose import Graph
 from twelve.store.addons import Addon
 
-from .conftest import REDIS_ADMIN, unique
+from .conftest import REDIS_ADMIN, app_with_addon
 
 
 def make_app_with_redis(graph: Graph, loop: asyncio.AbstractEventLoop) -> tuple[str, Addon]:
-    app = unique("bkr")
-    graph.store.apps.create(app)
-    assert graph.platform.addons is not None
-    addon, _ = loop.run_until_complete(graph.platform.addons.create(app, "redis"))
-    return app, addon
+    return app_with_addon(graph, loop, "redis", "bkr")
 
 
 def backups(graph: Graph) -> BackupManager:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from twelve.backups.manager import BackupManager
 from twelve.backups.scheduler import Scheduler
 from twelve.compose import Graph
 
@@ -15,16 +16,25 @@ def at(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-def test_a_daily_schedule_runs_when_due_catches_up_once_and_prunes(
-    graph: Graph, loop: asyncio.AbstractEventLoop
-) -> None:
+def scheduled(
+    graph: Graph, loop: asyncio.AbstractEventLoop, rows: int, daily: int
+) -> tuple[str, BackupManager, Scheduler, list[float]]:
+    """An app with ``rows`` in its database, backed up at 02:00 UTC keeping ``daily`` backups, on
+    a clock that starts at 2026-03-01 10:00 (the list's one value: set it to move the clock)."""
     app, addon = make_app_with_database(graph, loop)
-    seed(addon.url, 50)
+    seed(addon.url, rows)
     manager = backups(graph)
     now = [at("2026-03-01 10:00")]
     manager.clock = lambda: now[0]
     scheduler = Scheduler(manager)
-    scheduler.set(app, None, "02:00 UTC", daily=2, weekly=0)
+    scheduler.set(app, None, "02:00 UTC", daily=daily, weekly=0)
+    return app, manager, scheduler, now
+
+
+def test_a_daily_schedule_runs_when_due_catches_up_once_and_prunes(
+    graph: Graph, loop: asyncio.AbstractEventLoop
+) -> None:
+    app, manager, scheduler, now = scheduled(graph, loop, rows=50, daily=2)
 
     def tick(when: str) -> list[str]:
         now[0] = at(when)
@@ -51,13 +61,7 @@ def test_a_daily_schedule_runs_when_due_catches_up_once_and_prunes(
 def test_a_failing_scheduled_backup_does_not_push_out_the_good_ones(
     graph: Graph, loop: asyncio.AbstractEventLoop
 ) -> None:
-    app, addon = make_app_with_database(graph, loop)
-    seed(addon.url, 20)
-    manager = backups(graph)
-    now = [at("2026-03-01 10:00")]
-    manager.clock = lambda: now[0]
-    scheduler = Scheduler(manager)
-    scheduler.set(app, None, "02:00 UTC", daily=1, weekly=0)
+    app, manager, scheduler, now = scheduled(graph, loop, rows=20, daily=1)
     now[0] = at("2026-03-02 02:00:01")
     loop.run_until_complete(scheduler.tick(now[0]))
     # From now on every verification finds a difference, as a damaged disk would make it.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 
@@ -25,6 +26,22 @@ def platform_for(home: Path, *apps: str) -> Platform:
     for app in apps:
         graph.store.apps.create(app)
     return graph.platform
+
+
+async def send_all(
+    api: Starlette, requests: list[tuple[str, str, bytes | None]]
+) -> list[httpx.Response]:
+    """(method, path, body) requests to ``api`` as its admin, one after the other."""
+    transport = httpx.ASGITransport(app=api)
+    headers = {
+        "Authorization": f"Bearer {api.state.platform.token}",
+        "Content-Type": "application/json",
+    }
+    async with httpx.AsyncClient(transport=transport, base_url="http://twelve") as client:
+        return [
+            await client.request(method, path, content=body, headers=headers)
+            for method, path, body in requests
+        ]
 
 
 @pytest.fixture(scope="module")

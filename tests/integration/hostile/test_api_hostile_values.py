@@ -14,6 +14,8 @@ from starlette.applications import Starlette
 
 from twelve.api.openapi import OPERATIONS
 
+from .conftest import send_all
+
 APP = "hello"
 # Raw JSON text, spliced into bodies as they are: most of these cannot be written by json.dumps.
 NASTY_JSON = (
@@ -64,19 +66,6 @@ def raw_bodies(schema: dict[str, Any], nasty: str) -> list[bytes]:
     if nasty.startswith('"'):
         bodies.append("{" + nasty + ': "x"}')
     return [b.encode("utf-8", "surrogatepass") for b in bodies]
-
-
-async def send_all(api: Starlette, requests: list[tuple[str, str, bytes]]) -> list[httpx.Response]:
-    transport = httpx.ASGITransport(app=api)
-    headers = {
-        "Authorization": f"Bearer {api.state.platform.token}",
-        "Content-Type": "application/json",
-    }
-    async with httpx.AsyncClient(transport=transport, base_url="http://twelve") as client:
-        return [
-            await client.request(method, path, content=body, headers=headers)
-            for method, path, body in requests
-        ]
 
 
 def assert_answered_cleanly(response: httpx.Response) -> None:

@@ -13,20 +13,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from .conftest import send_all
+
 
 async def _send(api: Starlette, requests: list[tuple[str, str, Any]]) -> list[httpx.Response]:
-    transport = httpx.ASGITransport(app=api)
-    headers = {
-        "Authorization": f"Bearer {api.state.platform.token}",
-        "Content-Type": "application/json",
-    }
-    async with httpx.AsyncClient(transport=transport, base_url="http://twelve") as client:
-        return [
-            await client.request(
-                method, path, content=None if body is None else json.dumps(body), headers=headers
-            )
-            for method, path, body in requests
-        ]
+    encoded = [
+        (m, p, None if body is None else json.dumps(body).encode()) for m, p, body in requests
+    ]
+    return await send_all(api, encoded)
 
 
 def call(api: Starlette, method: str, path: str, body: Any = None) -> httpx.Response:

@@ -4,11 +4,11 @@ import asyncio
 import contextlib
 import ssl
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from support import wait_for_async
 from twelve.errors import UsageError
 from twelve.logs.drains import DrainOptions
 from twelve.logs.filters import LogFilter
@@ -33,17 +33,19 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
+def serving(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    """A server's TLS context with the test certificate."""
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 def trusting(cert: Path) -> DrainOptions:
     return DrainOptions(
         timeout=2.0, backoff_initial=0.05, backoff_max=0.2,
         ssl_context=ssl.create_default_context(cafile=str(cert)),
     )  # fmt: skip
-
-
-async def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 class SyslogReceiver:
@@ -124,7 +126,7 @@ def test_syslog_over_tcp_receives_every_line_in_order(tmp_path: Path) -> None:
             await hub.set_drains("shop", [f"syslog+tcp://127.0.0.1:{port}"])
             for i in range(1200):
                 hub.publish("shop", line(i))
-            await wait_for(lambda: len(receiver.messages) == 1200)
+            await wait_for_async(lambda: len(receiver.messages) == 1200, 10, "the 1200 lines")
         await receiver.stop()
         assert receiver.messages[0].startswith(b"<190>1 ")
         assert b" shop app web.1 - - line 0" in receiver.messages[0]
@@ -136,9 +138,7 @@ def test_syslog_over_tcp_receives_every_line_in_order(tmp_path: Path) -> None:
 def test_syslog_over_tls_checks_the_certificate_and_delivers(
     tmp_path: Path, certificate: tuple[Path, Path]
 ) -> None:
-    cert, key = certificate
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    cert, server_tls = certificate[0], serving(certificate)
 
     async def scenario() -> tuple[list[str], str | None]:
         receiver = SyslogReceiver()
@@ -147,11 +147,15 @@ def test_syslog_over_tls_checks_the_certificate_and_delivers(
             await hub.set_drains("shop", [f"syslog+tls://127.0.0.1:{port}"])
             for i in range(10):
                 hub.publish("shop", line(i))
-            await wait_for(lambda: len(receiver.messages) == 10)
+            await wait_for_async(lambda: len(receiver.messages) == 10, 10, "the ten lines")
         async with LogHub(tmp_path, 1 << 20, 2, drain_options=FAST) as untrusting:
             await untrusting.set_drains("shop", [f"syslog+tls://127.0.0.1:{port}"])
             untrusting.publish("shop", line(10))
-            await wait_for(lambda: untrusting.drain_status("shop")[0].last_error is not None)
+            await wait_for_async(
+                lambda: untrusting.drain_status("shop")[0].last_error is not None,
+                10,
+                "the certificate error",
+            )
             error = untrusting.drain_status("shop")[0].last_error
         await receiver.stop()
         return receiver.texts(), error
@@ -164,9 +168,7 @@ def test_syslog_over_tls_checks_the_certificate_and_delivers(
 def test_https_drain_posts_logplex_batches_and_retries_a_refused_one(
     tmp_path: Path, certificate: tuple[Path, Path]
 ) -> None:
-    cert, key = certificate
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    cert, server_tls = certificate[0], serving(certificate)
 
     async def scenario() -> HttpReceiver:
         receiver = HttpReceiver(statuses=[503])
@@ -175,7 +177,9 @@ def test_https_drain_posts_logplex_batches_and_retries_a_refused_one(
             await hub.set_drains("shop", [f"https://user:token@127.0.0.1:{port}/logs"])
             for i in range(700):
                 hub.publish("shop", line(i))
-            await wait_for(lambda: hub.drain_status("shop")[0].sent == 700)
+            await wait_for_async(
+                lambda: hub.drain_status("shop")[0].sent == 700, 10, "the 700 lines sent"
+            )
         await receiver.stop()
         return receiver
 
@@ -217,9 +221,19 @@ def test_a_stalled_drain_drops_and_says_so_while_the_app_and_other_drains_go_on(
                 for _ in range(200):  # 1 KiB lines: the stalled socket's buffers fill up
                     hub.publish("shop", line(published, width=1000))
                     published += 1
-                await wait_for(lambda: hub.drain_status("shop")[1].buffered == 0)
-        await wait_for(lambda: len(healthy.messages) >= published)
-        await wait_for(lambda: bool(hub.read_last("shop", 1, LogFilter(source="twelve"))))
+                await wait_for_async(
+                    lambda: hub.drain_status("shop")[1].buffered == 0,
+                    10,
+                    "the healthy drain to catch up",
+                )
+        await wait_for_async(
+            lambda: len(healthy.messages) >= published, 10, "every line at the healthy drain"
+        )
+        await wait_for_async(
+            lambda: bool(hub.read_last("shop", 1, LogFilter(source="twelve"))),
+            10,
+            "the platform's line about the drops",
+        )
         dropped = hub.drain_status("shop")[0].dropped
         healthy_dropped = hub.drain_status("shop")[1].dropped
         reports = [
@@ -265,7 +279,11 @@ def test_lines_a_dead_drain_never_sent_are_reported_when_the_daemon_stops(tmp_pa
             await hub.set_drains("shop", [f"syslog+tcp://127.0.0.1:{port}"])
             for i in range(5):
                 hub.publish("shop", line(i))
-            await wait_for(lambda: hub.drain_status("shop")[0].last_error is not None)
+            await wait_for_async(
+                lambda: hub.drain_status("shop")[0].last_error is not None,
+                10,
+                "the dead drain's error",
+            )
         async with LogHub(tmp_path, 1 << 20, 2) as restarted:
             return [entry.format() for _, entry in restarted.read_last("shop", 10)]
 

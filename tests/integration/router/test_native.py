@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from subprocess_support import router_process
 from support import require_native_build
 from twelve.router import native
 
@@ -24,25 +24,8 @@ def _router_start(copy: Path, home: Path) -> list[dict[str, object]]:
         "TWELVE_ROUTER_BIND": "127.0.0.1:0",
         "TWELVE_ROUTER_WORKERS": "1",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "twelve.router"],
-        env=env,
-        stdout=subprocess.PIPE,
-        start_new_session=True,
-    )
-    events: list[dict[str, object]] = []
-    try:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            events.append(json.loads(raw))
-            if events[-1].get("event") in ("listening", "error"):
-                break
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
-    return events
+    with router_process(env) as (_pid, events):
+        return events
 
 
 def test_an_edited_router_runs_interpreted_and_says_so_until_it_is_rebuilt(tmp_path):

@@ -3,47 +3,15 @@ and the sanitized build runs only with its runtime loaded."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import signal
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from subprocess_support import router_process
 from support import sanitized
 from twelve.router import native
-
-TIMEOUT = 20.0
-
-
-@contextlib.contextmanager
-def _router(env: dict[str, str]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """The router started with ``env``: its pid and its events up to ``listening`` or ``error``."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "twelve.router"],
-        env=env,
-        stdout=subprocess.PIPE,
-        start_new_session=True,
-    )
-    events: list[dict[str, Any]] = []
-    try:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            events.append(json.loads(raw))
-            if events[-1].get("event") in ("listening", "error"):
-                break
-        yield process.pid, events
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(TIMEOUT)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def _asan_runtime() -> str:
@@ -77,7 +45,7 @@ def test_the_router_and_its_workers_load_the_preloaded_runtime_and_run_the_sanit
     from it, have it too; the sanitized build is used when there is one."""
     runtime = _asan_runtime()
     env = _env(tmp_path, TWELVE_ROUTER_PRELOAD=runtime, TWELVE_ROUTER_SANITIZED="1")
-    with _router(env) as (pid, events):
+    with router_process(env) as (pid, events):
         assert events[-1]["event"] == "listening", events
         assert runtime in _mapped(pid)
         workers = [int(w) for w in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -92,7 +60,7 @@ def test_without_its_runtime_the_sanitized_build_is_not_used_and_the_router_says
         pytest.skip("runs without the sanitizers' runtime only")
     if not native.built(sanitized=True):
         pytest.skip("no sanitized build (scripts/test-sanitized makes one)")
-    with _router(_env(tmp_path, TWELVE_ROUTER_SANITIZED="1")) as (_pid, events):
+    with router_process(_env(tmp_path, TWELVE_ROUTER_SANITIZED="1")) as (_pid, events):
         assert events[-1] == {**events[-1], "event": "listening", "compiled": False}
         warnings = [str(e["message"]) for e in events if e.get("event") == "warning"]
         assert any("the router runs interpreted" in w for w in warnings), events
@@ -101,6 +69,6 @@ def test_without_its_runtime_the_sanitized_build_is_not_used_and_the_router_says
 def test_a_preload_that_is_no_file_stops_the_router_with_one_line_naming_it(tmp_path):
     """No exec of a library that is not there: the same error any bad setting gives."""
     env = _env(tmp_path, TWELVE_ROUTER_PRELOAD="/nonexistent/libasan.so")
-    with _router(env) as (_pid, events):
+    with router_process(env) as (_pid, events):
         assert events[-1]["event"] == "error"
         assert "TWELVE_ROUTER_PRELOAD names '/nonexistent/libasan.so'" in events[-1]["message"]

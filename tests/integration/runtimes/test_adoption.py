@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from support import server_base
 from twelve.build.interpreters import discover
 from twelve.errors import Conflict, UsageError
 from twelve.runtimes.catalog import installed
@@ -23,10 +23,8 @@ from twelve.store import Store
 @pytest.fixture
 def open_home() -> Iterator[Path]:
     """A home other users can reach, as on a server (pytest's temporary directories are closed)."""
-    base = Path(tempfile.mkdtemp(prefix="twelve-rt-adopt-", dir="/tmp"))
-    base.chmod(0o711)
-    yield base / "home"
-    shutil.rmtree(base, ignore_errors=True)
+    with server_base("twelve-rt-adopt-") as base:
+        yield base / "home"
 
 
 def newest_interpreter() -> str:

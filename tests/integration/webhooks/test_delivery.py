@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from support import wait_for_async
 from twelve.store import Store
 from twelve.store.webhooks import Webhook, WebhookStore
 from twelve.webhooks.sender import Webhooks
@@ -88,14 +89,6 @@ def _add(hooks: WebhookStore, name: str, url: str, include: tuple[str, ...]) -> 
     hooks.add(Webhook(name, "hooked", url, include, time.time()), secret=f"secret-{name}")
 
 
-async def _until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 def test_a_failing_receiver_gets_every_event_exactly_once_after_the_retries(tmp_path, receivers):
     """It answers 500 for its first second: every event is retried with backoff until accepted,
     each accepted once, every signature checks, and the deliveries say so."""
@@ -111,7 +104,7 @@ def test_a_failing_receiver_gets_every_event_exactly_once_after_the_retries(tmp_
             for version in range(1, 6):
                 webhooks.notify("hooked", "release", "create", {"version": version})
             webhooks.notify("hooked", "build", "update", {"id": 1})  # not included: not sent
-            await _until(lambda: len(receiver.accepted) == 5, 20, "the five events")
+            await wait_for_async(lambda: len(receiver.accepted) == 5, 20, "the five events")
             await asyncio.sleep(0.5)  # anything sent twice would arrive in this time
         finally:
             sender.cancel()
@@ -145,7 +138,9 @@ def test_a_receiver_that_never_answers_holds_up_neither_events_nor_other_webhook
         try:
             for version in range(20):
                 webhooks.notify("hooked", "release", "create", {"version": version})
-            await _until(lambda: len(alive.accepted) == 20, 15, "the live receiver's events")
+            await wait_for_async(
+                lambda: len(alive.accepted) == 20, 15, "the live receiver's events"
+            )
         finally:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)

@@ -70,10 +70,7 @@ def _django_databases(scan: Scan, path: str, assigns: list[ast.Assign]) -> None:
 @per_file
 def backing_service(scan: Scan) -> None:
     """Database, cache and broker URLs (and ``HOST`` settings) written in code; env fallbacks are fine."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         stem = os.path.splitext(os.path.basename(file.path))[0].lower()
         if stem in _DEV_STEMS:
             continue
@@ -122,10 +119,7 @@ def backing_service(scan: Scan) -> None:
                     binding.line,
                     f"the service host {value!r} is written in code",
                 )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
+    for file, js in scan.js_files():
         compared = {child.id for node in js.compares for child in node.children}
         for jnode in js.strings:
             value = string_value(jnode)

@@ -54,10 +54,7 @@ def _imports_star_from(index: PyIndex, module: str) -> bool:
 def debug_hardcoded(scan: Scan) -> None:
     """``DEBUG = True`` in a module production runs; a dev settings module, or one a production
     module overrides, is fine. ``app.run(debug=True)`` under ``__main__`` is a dev server."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         stem = os.path.splitext(os.path.basename(file.path))[0]
         if stem in _DEV_MODULES or stem.endswith(("_dev", "_local", "_test")):
             continue
@@ -143,10 +140,7 @@ _BUILD_TOOLS = re.compile(
 @per_file
 def config_file(scan: Scan) -> None:
     """Config read from a file in the repository (``open("config.json")``, ``require("config")``)."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         for call in index.calls:
             if not call.callee.split(".")[-1].startswith(_PY_READERS) or call.in_main:
                 continue
@@ -158,10 +152,7 @@ def config_file(scan: Scan) -> None:
                     call.node.lineno,
                     f"config is read from the file {path!r}",
                 )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
+    for file, js in scan.js_files():
         for jc in js.calls:
             path = string_value(jc.args[0]) if jc.args else None
             if not path:
@@ -189,10 +180,7 @@ def _env_name_side(node: ast.expr) -> bool:
 @per_file
 def named_environments(scan: Scan) -> None:
     """Branching on a custom environment's name, or config grouped under environment names."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         for compare in index.compares:
             sides = [compare.left, *compare.comparators]
             names = [v for v in (str_value(s) for s in sides) if v]
@@ -212,10 +200,7 @@ def named_environments(scan: Scan) -> None:
                     node.lineno,
                     f"config is grouped by environment: {', '.join(sorted(grouped))}",
                 )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
+    for file, js in scan.js_files():
         for cmp in js.compares:
             left, right = cmp.child_by_field_name("left"), cmp.child_by_field_name("right")
             for env_side, literal in ((left, right), (right, left)):
@@ -252,9 +237,8 @@ def named_environment_files(scan: Scan) -> None:
 def _pm2_env_blocks(scan: Scan) -> list[tuple[str, int, str]]:
     """pm2 ``env_production: {...}`` blocks: the app's config switched by environment name."""
     found = []
-    for file in scan.files("js"):
-        js = scan.js(file)
-        for binding in js.bindings if js else []:
+    for file, js in scan.js_files():
+        for binding in js.bindings:
             name = binding.name.lower()
             if name.startswith("env_") and name[4:] in ENV_NAMES and binding.value.type == "object":
                 line = binding.value.start_point[0] + 1

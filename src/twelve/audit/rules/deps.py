@@ -139,9 +139,8 @@ def undeclared_import(scan: Scan) -> None:
     manifests = scan.once("manifests", lambda: read_manifests(scan))
     if manifests.python_files:
         local, stdlib = scan.once("local-modules", lambda: _local_modules(scan)), _stdlib()
-        for file in scan.files("python"):
-            index = scan.py(file)
-            for name, line, optional in index.imports if index else []:
+        for file, index in scan.python_files():
+            for name, line, optional in index.imports:
                 if optional or name in stdlib or name in local:
                     continue
                 dists = DISTRIBUTIONS.get(name, (normalise(name),))

@@ -246,9 +246,8 @@ def _configured_py(index: PyIndex) -> set[str]:
 
 @per_file
 def python_hosts(scan: Scan) -> None:
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None or _dev_module(file.path):
+    for file, index in scan.python_files():
+        if _dev_module(file.path):
             continue
         configured = _configured_py(index)
         vendors = vendor_words(file.path)
@@ -300,10 +299,7 @@ def _configured_js(js: JsIndex) -> set[str]:
 
 @per_file
 def js_hosts(scan: Scan) -> None:
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
+    for file, js in scan.js_files():
         configured = _configured_js(js)
         vendors = vendor_words(file.path)
         for jb in js.bindings:

@@ -88,10 +88,7 @@ def sqlite_uses(scan: Scan) -> None:
     sqlite = scan.gather("parity.sqlite")
     others = scan.gather("parity.other")
     other = False
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         for lit in index.strings:
             if _SQLITE.search(lit.value):
                 sqlite.append((file.path, lit.line, lit.node_id in index.fallback_ids))
@@ -100,10 +97,7 @@ def sqlite_uses(scan: Scan) -> None:
             ):
                 other = True
         other = other or any(r.key == "DATABASE_URL" for r in index.env_reads)
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
+    for file, js in scan.js_files():
         for jb in js.bindings:
             value = string_value(jb.value) or ""
             if jb.name in {"dialect", "client"} and value.startswith("sqlite"):
@@ -146,15 +140,11 @@ def _handler_kind(callee: str) -> str | None:
 @per_file
 def file_output(scan: Scan) -> None:
     """Log handlers, transports and server flags that write log files, and apps routing their logs."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is not None:
-            _python_handler_calls(scan, file.path, index)
-            _python_log_settings(scan, file.path, index)
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is not None:
-            _js_log_output(scan, file.path, js)
+    for file, index in scan.python_files():
+        _python_handler_calls(scan, file.path, index)
+        _python_log_settings(scan, file.path, index)
+    for file, js in scan.js_files():
+        _js_log_output(scan, file.path, js)
 
 
 def _python_handler_calls(scan: Scan, path: str, index: PyIndex) -> None:

@@ -146,10 +146,7 @@ def start_paths(scan: Scan) -> None:
 @per_file
 def in_code(scan: Scan) -> None:
     """gunicorn config files, server calls outside ``__main__``, and Node servers on a literal port."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         base = os.path.basename(file.path)
         if base.startswith("gunicorn") and not is_dev_name(file.path):
             for binding in index.bindings:
@@ -173,10 +170,7 @@ def in_code(scan: Scan) -> None:
                 scan.report(
                     PORT, file.path, call.node.lineno, f"{call.callee}() binds a literal port"
                 )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
+    for file, js in scan.js_files():
         literal_names = {
             b.name: b.value.start_point[0] + 1
             for b in js.bindings

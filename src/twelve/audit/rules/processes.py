@@ -73,9 +73,8 @@ def _process_entries(scan: Scan) -> dict[str, str]:
 def in_process_scheduler(scan: Scan) -> None:
     """A background scheduler inside a process that is not its own ``clock``-style process type."""
     entries = _process_entries(scan)
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None or entries.get(file.path, "web") != "web":
+    for file, index in scan.python_files():
+        if entries.get(file.path, "web") != "web":
             continue
         # Only APScheduler's classes: other libraries name their own helpers BackgroundScheduler.
         if not any(name == "apscheduler" for name, _, _ in index.imports):
@@ -88,9 +87,8 @@ def in_process_scheduler(scan: Scan) -> None:
                     call.node.lineno,
                     f"{call.callee} runs jobs inside this process",
                 )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None or entries.get(file.path, "web") != "web":
+    for file, js in scan.js_files():
+        if entries.get(file.path, "web") != "web":
             continue
         specs = {spec for spec, _ in js.imports}
         callees = {c for spec, names in _JS_SCHEDULERS.items() if spec in specs for c in names}
@@ -144,10 +142,7 @@ def daemonize_and_pidfile(scan: Scan) -> None:
 @per_file
 def daemonize_in_code(scan: Scan) -> None:
     """gunicorn config files that daemonize or write a pid file, python-daemon, ``open("x.pid")``."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         if os.path.basename(file.path).startswith("gunicorn"):
             for binding in index.bindings:
                 if (

@@ -124,10 +124,7 @@ def ssh(scan: Scan) -> None:
 @per_file
 def ssh_in_code(scan: Scan) -> None:
     """Python that drives ssh (fabric, paramiko, ``subprocess`` running ssh) and Node ssh clients."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         for name, line, _ in index.imports:
             if name in {"fabric", "paramiko", "fabric2", "invoke_ssh"}:
                 scan.report(
@@ -141,9 +138,8 @@ def ssh_in_code(scan: Scan) -> None:
                 ).split()
                 if argv and _ssh_target(argv):
                     scan.report(SSH, file.path, call.node.lineno, "runs ssh to a server")
-    for file in scan.files("js"):
-        js = scan.js(file)
-        for spec, line in js.imports if js else []:
+    for file, js in scan.js_files():
+        for spec, line in js.imports:
             if spec in {"ssh2", "node-ssh", "ssh2-sftp-client"}:
                 scan.report(
                     SSH, file.path, line, f"uses {spec} to run commands on servers over ssh"

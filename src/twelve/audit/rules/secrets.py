@@ -39,6 +39,11 @@ _DEMO_DATA = re.compile(r"seed|fixture|mock|faker", re.IGNORECASE)
 _EXAMPLE_WORDS = frozenset({"test", "example", "sample", "demo", "fake"})
 
 
+def _report_literal(scan: Scan, path: str, line: int, what: str, value: str) -> None:
+    """A SECRET finding for the literal ``value`` at ``line``, as severe as ``value`` looks."""
+    scan.report(SECRET, path, line, what, severity=_secret_severity(value), secret=value)
+
+
 def _secret_binding(name: str, value: str) -> bool:
     return (
         is_secret_name(name)
@@ -141,9 +146,8 @@ def _secret_severity(value: str) -> Severity | None:
 @per_file
 def hardcoded_secret(scan: Scan) -> None:
     """A literal bound to a secret-like name, a literal JWT key, or a well-known token shape."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None or _DEMO_DATA.search(os.path.basename(file.path)):
+    for file, index in scan.python_files():
+        if _DEMO_DATA.search(os.path.basename(file.path)):
             continue
         seen: set[int] = set()
         # Fields of a settings class are defaults the environment overrides (see the fallback rule).
@@ -161,26 +165,20 @@ def hardcoded_secret(scan: Scan) -> None:
                 if id(binding.value) in accounts:
                     continue
                 seen.add(binding.line)
-                scan.report(
-                    SECRET,
-                    file.path,
-                    binding.line,
-                    f"{binding.name} is a literal secret",
-                    severity=_secret_severity(value),
-                    secret=value,
+                _report_literal(
+                    scan, file.path, binding.line, f"{binding.name} is a literal secret", value
                 )
         for call in index.calls:
             if call.callee in _JWT_CALLS and len(call.node.args) > 1:
                 value = str_value(call.node.args[1])
                 if value and call.node.lineno not in seen:
                     seen.add(call.node.lineno)
-                    scan.report(
-                        SECRET,
+                    _report_literal(
+                        scan,
                         file.path,
                         call.node.lineno,
                         f"{call.callee} is given a literal signing key",
-                        severity=_secret_severity(value),
-                        secret=value,
+                        value,
                     )
         for lit in index.strings:
             label = known_token(lit.value)
@@ -189,9 +187,8 @@ def hardcoded_secret(scan: Scan) -> None:
                 scan.report(
                     SECRET, file.path, lit.line, f"{label} is written in code", secret=lit.value
                 )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None or _DEMO_DATA.search(os.path.basename(file.path)):
+    for file, js in scan.js_files():
+        if _DEMO_DATA.search(os.path.basename(file.path)):
             continue
         seen = set()
         for jb in js.bindings:
@@ -201,26 +198,18 @@ def hardcoded_secret(scan: Scan) -> None:
             line = jb.value.start_point[0] + 1
             if _secret_binding(jb.name, value) and not _js_account_password(jb.name, jb.value):
                 seen.add(line)
-                scan.report(
-                    SECRET,
-                    file.path,
-                    line,
-                    f"{jb.name} is a literal secret",
-                    severity=_secret_severity(value),
-                    secret=value,
-                )
+                _report_literal(scan, file.path, line, f"{jb.name} is a literal secret", value)
         for jc in js.calls:
             if jc.callee in _JWT_CALLS and len(jc.args) > 1:
                 value = string_value(jc.args[1])
                 if value and jc.line not in seen:
                     seen.add(jc.line)
-                    scan.report(
-                        SECRET,
+                    _report_literal(
+                        scan,
                         file.path,
                         jc.line,
                         f"{jc.callee} is given a literal signing key",
-                        severity=_secret_severity(value),
-                        secret=value,
+                        value,
                     )
         for jnode in js.strings:
             value = string_value(jnode) or ""
@@ -234,10 +223,7 @@ def hardcoded_secret(scan: Scan) -> None:
 @per_file
 def secret_default_fallback(scan: Scan) -> None:
     """An env read of a secret whose fallback is a literal (a random fallback is fine)."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         for read in index.env_reads:
             value = str_value(read.default)
             if read.key and value and is_secret_name(read.key):
@@ -250,10 +236,7 @@ def secret_default_fallback(scan: Scan) -> None:
                 )
         if "Settings" in (file.text or ""):
             _settings_defaults(scan, file.path, index)
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
+    for file, js in scan.js_files():
         for jread in js.env_reads:
             value = string_value(jread.default)
             if value and is_secret_name(jread.key):

@@ -26,9 +26,8 @@ _LOCAL_SESSIONS = {
 @per_file
 def in_process_session(scan: Scan) -> None:
     """express-session without a store, Flask-Session filesystem, Django file sessions."""
-    for file in scan.files("python"):
-        index = scan.py(file)
-        for binding in index.bindings if index else []:
+    for file, index in scan.python_files():
+        for binding in index.bindings:
             value = str_value(binding.value)
             if value in _LOCAL_SESSIONS.get(binding.name, ()):
                 scan.report(
@@ -37,9 +36,8 @@ def in_process_session(scan: Scan) -> None:
                     binding.line,
                     f"{binding.name} = {value!r} keeps sessions on local disk",
                 )
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None or not any(spec == "express-session" for spec, _ in js.imports):
+    for file, js in scan.js_files():
+        if not any(spec == "express-session" for spec, _ in js.imports):
             continue
         for call in js.calls:
             if (

@@ -55,10 +55,7 @@ def _from_env(index: PyIndex, value: ast.expr) -> bool:
 def python_uploads(scan: Scan) -> None:
     media = scan.gather("uploads.media")
     remote = scan.gather("uploads.remote")
-    for file in scan.files("python"):
-        index = scan.py(file)
-        if index is None:
-            continue
+    for file, index in scan.python_files():
         dev = _dev_module(file.path)
         for binding in index.bindings:
             if binding.name in {"DEFAULT_FILE_STORAGE", "BACKEND", "STORAGE_BACKEND"}:
@@ -116,10 +113,7 @@ def media_root(scan: Scan) -> None:
 
 @per_file
 def js_uploads(scan: Scan) -> None:
-    for file in scan.files("js"):
-        js = scan.js(file)
-        if js is None:
-            continue
+    for file, js in scan.js_files():
         handles_files = bool(_REQUEST_FILES.search(file.text or ""))
         for call in js.calls:
             if call.callee == "multer.diskStorage":
