@@ -37,8 +37,12 @@ class RouterError:
     headers: str = ""
     body: bytes | None = None
 
-    def response(self, request_id: bytes, close: bool) -> bytes:
-        """The full HTTP/1.1 response the client gets: a small plain-text page naming the code."""
+    def response(self, request_id: bytes, close: bool, head_only: bool = False) -> bytes:
+        """The full HTTP/1.1 response the client gets: a small plain-text page naming the code.
+
+        An answer to HEAD has the page's headers and no body (RFC 9110 section 9.3.2): a client
+        reads none, so a body would be taken for the next response on its connection.
+        """
         rid = request_id.decode("ascii")
         if self.body is not None:
             return (
@@ -48,7 +52,7 @@ class RouterError:
                 "Cache-Control: no-store\r\n"
                 "Via: 1.1 twelve\r\n"
                 f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n"
-            ).encode("latin-1") + self.body
+            ).encode("latin-1") + (b"" if head_only else self.body)
         body = (
             f"{self.status} {_REASONS.get(self.status, 'Error')}\n"
             f"{self.code}: {self.desc}\n"
@@ -65,7 +69,7 @@ class RouterError:
             "Via: 1.1 twelve\r\n"
             f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n"
         ).encode()
-        return head + body
+        return head if head_only else head + body
 
 
 APP_CRASHED = RouterError("H10", 503, "App crashed")

@@ -299,7 +299,7 @@ class Exchange:
         response.status = error.status
         close = not (self.keep_alive and self.req_done) or client.worker.closing
         self.keep_alive = not close
-        page = error.response(self.request.request_id, close)
+        page = error.response(self.request.request_id, close, self.request.is_head)
         response.nbytes = len(page)
         client.send(page)
         self.finish(error)

@@ -105,3 +105,15 @@ def test_a_bad_edge_entry_is_dropped_with_a_warning_and_the_app_still_routes(bac
     r = router({"site": {"backends": [app.route()], "edge": edge(redirect_port="443")}})
     assert r.request("site.localhost", "/")[0] == 200
     r.wait_line(lambda e: "redirect_port" in json.dumps(e))
+
+
+def test_a_challenge_asked_with_head_gets_its_headers_and_no_body(backends, router):
+    """The key authorization's length, no bytes of it: the raw stream ends with the head."""
+    app = backends("web.1")
+    r = router({"site": {"backends": [app.route()], "edge": edge(challenges={TOKEN: KEYAUTH})}})
+    path = f"/.well-known/acme-challenge/{TOKEN}".encode()
+    raw = r.raw(b"HEAD " + path + b" HTTP/1.1\r\nHost: site.localhost\r\nConnection: close\r\n\r\n")
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and f"Content-Length: {len(KEYAUTH)}".encode() in head
+    assert rest == b""
+    assert app.requests == []

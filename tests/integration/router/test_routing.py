@@ -407,3 +407,16 @@ def test_a_worker_that_dies_is_replaced(backends, router):
     for _ in range(6):
         assert r.request("hello.localhost")[0] == 200
     assert r.stop() == 0
+
+
+def test_the_routers_error_pages_answer_head_with_their_headers_and_no_body(router):
+    """A client reads no body after HEAD, so one sent would be taken for the next response."""
+    r = router({"quiet": {"backends": []}})
+    for host, status in ((b"quiet.localhost", b"503"), (b"nope.localhost", b"404")):
+        raw = r.raw(b"HEAD /page HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 " + status) and b"X-Twelve-Error: " in head
+        assert b"Content-Length: " in head and b"Content-Length: 0" not in head
+        assert rest == b""
+    status, _, body = r.request("quiet.localhost", "/page")
+    assert status == 503 and body.startswith(b"503 ")
