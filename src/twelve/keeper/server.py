@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -260,24 +261,55 @@ def program() -> list[str]:
     return [sys.executable, __version__]
 
 
+class AlreadyServing(Exception):
+    """Another keeper answers on the socket: a second one would split the processes between two
+    keepers and leave the first's unreachable, so the second leaves instead."""
+
+
 def listen(path: Path) -> socket.socket:
-    """The keeper's socket, readable and writable only by its owner."""
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o177)
+    """The keeper's socket, readable and writable only by its owner.
+
+    Starts are serialised by a lock beside the socket, so of two keepers started at once (two
+    daemons, or a connect refused while the first was still binding) only one listens.
+    """
+    lock = os.open(path.with_name("keeper.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        with socket_address(path) as address:
-            sock.bind(address)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _answers(path):
+            raise AlreadyServing(str(path))
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            with socket_address(path) as address:
+                sock.bind(address)
+        finally:
+            os.umask(old)
+        sock.listen(16)
+        return sock
     finally:
-        os.umask(old)
-    sock.listen(16)
-    return sock
+        os.close(lock)  # closing releases the lock
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        try:
+            with socket_address(path) as address:
+                probe.connect(address)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return False
+        return True
 
 
 async def run(socket_path: Path, buffer: int, resume: int | None) -> int:
     if resume is None:
-        listener = listen(socket_path)
+        try:
+            listener = listen(socket_path)
+        except AlreadyServing:
+            log.info("a keeper already serves %s: leaving it to it", socket_path)
+            return 0
         keeper = Keeper(listener, buffer)
     else:
         with os.fdopen(resume, "rb") as handle:

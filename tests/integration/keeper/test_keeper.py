@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from twelve.keeper.client import KeeperClient, KeptChild
+from twelve.keeper.client import KeeperClient, KeptChild, keeper_argv
 
 ENV = {"PATH": "/usr/bin:/bin"}
 COUNTER = "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.05; done"
@@ -206,3 +206,31 @@ def test_the_keeper_hands_over_to_its_successor_keeping_pid_children_and_lines(r
 
 def test_the_keeper_stays_small_with_fifty_processes(run: Path) -> None:
     asyncio.run(_the_keeper_stays_small_with_fifty_processes(run))
+
+
+async def _a_second_keeper_leaves_the_socket_to_the_one_serving(run: Path) -> None:
+    daemon = Daemonish(run / "keeper.sock")
+    await daemon.client.connect()
+    child = await daemon.client.spawn("a/clock.1", ["/bin/sh", "-c", COUNTER], run, ENV)
+    first = keeper_pid(run)
+    second = await asyncio.create_subprocess_exec(
+        *keeper_argv(run / "keeper.sock", 1 << 20), stderr=asyncio.subprocess.PIPE
+    )
+    _, errors = await asyncio.wait_for(second.communicate(), 30)
+    assert second.returncode == 0 and b"a keeper already serves" in errors
+    assert keeper_pid(run) == first
+    await daemon.client.close()
+    again = Daemonish(run / "keeper.sock")
+    assert [c.pid for c in await again.client.connect()] == [child.pid]
+    os.killpg(child.pgid, signal.SIGTERM)
+    await again.client.children[child.cid].wait()
+    await again.client.shutdown()
+    await again.client.close()
+
+
+def test_a_second_keeper_started_on_the_same_socket_leaves_it_and_its_processes_alone(
+    run: Path,
+) -> None:
+    """Two keepers on one socket would leave the first one's processes out of every daemon's
+    reach: a second start finds the first answering and exits."""
+    asyncio.run(_a_second_keeper_leaves_the_socket_to_the_one_serving(run))
