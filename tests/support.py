@@ -153,7 +153,9 @@ class Daemon:
     extra: dict[str, str] = field(default_factory=dict)
     python: str = sys.executable  # the twelve installation the next start runs
 
-    def start(self) -> None:
+    def start(self, *, isolated: bool = False) -> None:
+        """Start and wait for the endpoints; ``isolated``: as root, it must run each app as its
+        own user (the mode of a home reachable by others, as servers have it)."""
         endpoints = self.home / "run" / "endpoints.json"
         endpoints.unlink(missing_ok=True)
         log = self.log_path.open("ab")
@@ -178,6 +180,8 @@ class Daemon:
         found = wait_for(ready, 60, "the daemon to record its endpoints")
         self.api_url = found["api_url"]
         self.router_url = found["router_url"]
+        if isolated and os.geteuid() == 0:
+            assert "each app runs as its own system user" in self.output(), self.output()
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
@@ -226,6 +230,12 @@ class Daemon:
         with sqlite3.connect(self.home / "twelve.db") as db:
             rows = db.execute("SELECT app, name, pid, pgid FROM processes").fetchall()
         return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+    def end(self) -> None:
+        """Stop, then end whatever it left running and unmount what it left mounted."""
+        self.stop()
+        self.end_recorded_processes()
+        self.unmount_scratch()
 
     def app_users(self) -> list[str]:
         """The system users this daemon's apps run as when it runs them isolated."""

@@ -47,9 +47,7 @@ def server(uv_cache: Path) -> Iterator[Daemon]:
     daemon = Daemon(home, daemon_env(home, uv_cache), base / "daemon.log")
     daemon.start()
     yield daemon
-    daemon.stop()
-    daemon.end_recorded_processes()
-    daemon.unmount_scratch()
+    daemon.end()
     shutil.rmtree(base, ignore_errors=True)
 
 

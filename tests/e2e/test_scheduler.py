@@ -149,9 +149,7 @@ def ticking_daemon(base: Path, database: str) -> Iterator[Daemon]:
         d.extra["base"] = str(base)
         yield d
     finally:
-        d.stop()
-        d.end_recorded_processes()
-        d.unmount_scratch()
+        d.end()
 
 
 TICK_JOB = [
